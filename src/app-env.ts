@@ -1,0 +1,30 @@
+import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import type { AccessClaims } from "./auth/tokens.ts";
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import { validationError } from "./errors.ts";
+
+export type Clock = () => Date;
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    config: Config;
+    db: Db;
+    clock: Clock;
+    /** Set by the bearer guard on authenticated routes. */
+    auth: AccessClaims;
+  };
+}
+
+/** Every router shares one validation hook, so every invalid input gets the same problem shape. */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
+  });
+}
+
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

@@ -1,0 +1,140 @@
+// Password hashing: PBKDF2 in a versioned encoding, plus bcrypt hashes imported from the old FastAPI service.
+import { compare as bcryptCompare } from "bcryptjs";
+import { chainedPbkdf2, DIGEST_BYTES, MAX_ITERATIONS_PER_CALL, type ChainParams, type Pbkdf2Digest } from "./pbkdf2.ts";
+
+/** Length limits the API checks a new password against, on the password as typed (before normalisation). */
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+
+export interface PasswordCheck {
+  valid: boolean;
+  /** Right password, but the stored hash is bcrypt or below the current parameters: store hashPassword(password). */
+  needsRehash: boolean;
+}
+
+/**
+ * OWASP's Password Storage Cheat Sheet level for PBKDF2-HMAC-SHA256, as six calls of 100,000. OWASP rates it equal
+ * to PBKDF2-HMAC-SHA512 at 210,000, but in workerd SHA-256 costs less for that level (about 70 ms per check against
+ * about 100 ms; `npm run bench`), so the same login CPU buys the same attacker cost for less, and 600,000 splits
+ * evenly into the per-call cap.
+ */
+const CURRENT: ChainParams = { digest: "SHA-256", iterations: 600_000, perCall: MAX_ITERATIONS_PER_CALL };
+const SALT_BYTES = 16;
+
+/**
+ * Above this a stored hash is corrupt rather than a future parameter (about a second of CPU in workerd); refusing it
+ * keeps a bad row from pinning the Worker until its CPU limit.
+ */
+const MAX_STORED_ITERATIONS = 10_000_000;
+/** bcrypt cost 12 (passlib's default, so the old service's) takes about 300 ms in workerd; 14 about 1.2 s. */
+const MAX_BCRYPT_COST = 14;
+
+const INVALID: PasswordCheck = { valid: false, needsRehash: false };
+
+/**
+ * Compares without stopping at the first difference, so the time taken says nothing about how much
+ * matched. Plain code rather than Workers' `crypto.subtle.timingSafeEqual`, so the command-line tools
+ * can run this module on Node too.
+ */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
+  const hash = await chainedPbkdf2(passwordBytes(password), salt, CURRENT);
+  return formatPbkdf2({ ...CURRENT, salt, hash });
+}
+
+/** Never throws for a bad stored string: anything not recognised is simply not a match. */
+export async function verifyPassword(password: string, encoded: string): Promise<PasswordCheck> {
+  if (encoded.startsWith("$2")) return verifyBcrypt(password, encoded);
+  const stored = parsePbkdf2(encoded);
+  if (!stored) return INVALID;
+  const derived = await chainedPbkdf2(passwordBytes(password), stored.salt, stored);
+  const valid = constantTimeEqual(derived, stored.hash);
+  return { valid, needsRehash: valid && isOutdated(stored) };
+}
+
+// Deriving costs the same whatever bytes the stored hash holds, and the result is thrown away, so zeros will do.
+const UNKNOWN_USER_HASH = formatPbkdf2({
+  ...CURRENT,
+  salt: new Uint8Array(SALT_BYTES),
+  hash: new Uint8Array(DIGEST_BYTES[CURRENT.digest]),
+});
+
+/** The work of checking a password against a current hash, for a login whose email is unknown, so it costs the same. */
+export async function spendPasswordCheckTime(password: string): Promise<void> {
+  await verifyPassword(password, UNKNOWN_USER_HASH);
+}
+
+/**
+ * NFKC, as NIST SP 800-63B asks, so the same password typed on another keyboard or OS (composed or decomposed
+ * accents, full-width letters) still matches.
+ */
+function passwordBytes(password: string): Uint8Array {
+  return new TextEncoder().encode(password.normalize("NFKC"));
+}
+
+// passlib wrote `$2b$`; `$2a$` and `$2y$` come from other bcrypt implementations and verify the same way.
+const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+
+async function verifyBcrypt(password: string, encoded: string): Promise<PasswordCheck> {
+  const match = BCRYPT.exec(encoded);
+  const cost = Number(match?.[1]);
+  if (!match || cost < 4 || cost > MAX_BCRYPT_COST) return INVALID;
+  // The old service hashed the password as typed, so it is not normalised here; the rehash normalises it.
+  const valid = await bcryptCompare(password, encoded);
+  return { valid, needsRehash: valid };
+}
+
+interface Pbkdf2Hash extends ChainParams {
+  salt: Uint8Array;
+  hash: Uint8Array;
+}
+
+function isOutdated(stored: Pbkdf2Hash): boolean {
+  return stored.digest !== CURRENT.digest || stored.iterations < CURRENT.iterations || stored.salt.length < SALT_BYTES;
+}
+
+/*
+ * The PHC string format: `$pbkdf2-sha256$v=1$i=600000,c=100000$<salt>$<hash>`, base64 without padding.
+ * v=1 is this construction: NFKC, UTF-8, then `chainedPbkdf2` with i iterations in total, c per call.
+ */
+const DIGESTS = new Map<string, Pbkdf2Digest>([
+  ["sha256", "SHA-256"],
+  ["sha512", "SHA-512"],
+]);
+const PBKDF2 = /^\$pbkdf2-(\w+)\$v=1\$i=([1-9]\d{0,7}),c=([1-9]\d{0,5})\$([^$]+)\$([^$]+)$/;
+
+function formatPbkdf2({ digest, iterations, perCall, salt, hash }: Pbkdf2Hash): string {
+  const id = digest.replace("-", "").toLowerCase();
+  return `$pbkdf2-${id}$v=1$i=${iterations},c=${perCall}$${toBase64(salt)}$${toBase64(hash)}`;
+}
+
+function parsePbkdf2(encoded: string): Pbkdf2Hash | undefined {
+  const match = PBKDF2.exec(encoded);
+  if (!match) return undefined;
+  const [, id = "", i, c, salt64 = "", hash64 = ""] = match;
+  const digest = DIGESTS.get(id);
+  const iterations = Number(i);
+  const perCall = Number(c);
+  const salt = fromBase64(salt64);
+  const hash = fromBase64(hash64);
+  if (!digest || !salt || !hash || hash.length !== DIGEST_BYTES[digest]) return undefined;
+  if (iterations > MAX_STORED_ITERATIONS || perCall > MAX_ITERATIONS_PER_CALL) return undefined;
+  return { digest, iterations, perCall, salt, hash };
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/=+$/, "");
+}
+
+function fromBase64(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/]+$/.test(text) || text.length % 4 === 1) return undefined;
+  const bytes = Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+  // atob ignores the unused low bits of the last character; only the canonical spelling keeps one hash one string.
+  return toBase64(bytes) === text ? bytes : undefined;
+}

@@ -1,0 +1,144 @@
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
+import { z } from "zod";
+import type { Config, PrivateJwk } from "../config.ts";
+import type { UserRole } from "../db/schema.ts";
+import { base64url, hmacSha256, randomToken, sha256 } from "./crypto.ts";
+
+const ACCESS_SCOPE = "access_token";
+const ALGORITHMS = ["EdDSA", "ES256"];
+
+export interface AccessClaims {
+  userId: string;
+  role: UserRole;
+  sessionId: string;
+  tokenId: string;
+  expiresAt: Date;
+}
+
+export class InvalidTokenError extends Error {
+  override name = "InvalidTokenError";
+}
+
+export interface PublicJwk {
+  kty: string;
+  crv: string;
+  x: string;
+  y?: string;
+  kid: string;
+  alg: string;
+  use: "sig";
+}
+
+interface KeyRing {
+  signer: { key: CryptoKey; kid: string; alg: string };
+  publicJwks: { keys: PublicJwk[] };
+  verifier: ReturnType<typeof createLocalJWKSet>;
+}
+
+function algorithmOf(jwk: PrivateJwk): string {
+  return jwk.crv === "Ed25519" ? "EdDSA" : "ES256";
+}
+
+function publicPartOf(jwk: PrivateJwk): PublicJwk {
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}), kid: jwk.kid, alg: algorithmOf(jwk), use: "sig" };
+}
+
+async function loadKeyRing(config: Config): Promise<KeyRing> {
+  const [first] = config.JWT_PRIVATE_KEYS;
+  if (!first) throw new Error("JWT_PRIVATE_KEYS is empty");
+  const key = await importJWK({ ...first, alg: algorithmOf(first) }, algorithmOf(first));
+  if (!(key instanceof CryptoKey)) throw new Error("JWT signing key did not import as a CryptoKey");
+  const publicJwks = { keys: config.JWT_PRIVATE_KEYS.map(publicPartOf) };
+  return { signer: { key, kid: first.kid, alg: algorithmOf(first) }, publicJwks, verifier: createLocalJWKSet(publicJwks) };
+}
+
+// Importing keys is the slow part; do it once per isolate and configuration.
+const keyRings = new WeakMap<Config, Promise<KeyRing>>();
+
+function keyRing(config: Config): Promise<KeyRing> {
+  let ring = keyRings.get(config);
+  if (!ring) {
+    ring = loadKeyRing(config);
+    keyRings.set(config, ring);
+  }
+  return ring;
+}
+
+export async function publicJwks(config: Config): Promise<{ keys: PublicJwk[] }> {
+  return (await keyRing(config)).publicJwks;
+}
+
+export async function issueAccessToken(
+  config: Config,
+  subject: { userId: string; role: UserRole; sessionId: string },
+  now: Date,
+): Promise<{ token: string; expiresIn: number }> {
+  const { signer } = await keyRing(config);
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const expiresIn = config.ACCESS_TOKEN_TTL_SECONDS;
+  const token = await new SignJWT({ scope: ACCESS_SCOPE, sid: subject.sessionId, role: subject.role })
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "at+jwt" })
+    .setIssuer(config.JWT_ISSUER)
+    .setAudience(config.JWT_AUDIENCE)
+    .setSubject(subject.userId)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + expiresIn)
+    .setJti(crypto.randomUUID())
+    .sign(signer.key);
+  return { token, expiresIn };
+}
+
+const AccessPayload = z.object({
+  sub: z.string().regex(/^[1-9]\d*$/),
+  sid: z.uuid(),
+  jti: z.string().min(1),
+  exp: z.number(),
+  role: z.enum(["user", "admin"]),
+  scope: z.literal(ACCESS_SCOPE),
+});
+
+/** Verifies signature (allow-listed algorithms only), issuer, audience, expiry and scope; needs no I/O. */
+export async function verifyAccessToken(config: Config, token: string, now: Date): Promise<AccessClaims> {
+  const { verifier } = await keyRing(config);
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, verifier, {
+      algorithms: ALGORITHMS,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      typ: "at+jwt",
+      currentDate: now,
+      requiredClaims: ["sub", "exp", "iat", "jti"],
+    }));
+  } catch {
+    throw new InvalidTokenError("The access token is invalid or expired.");
+  }
+  const claims = AccessPayload.safeParse(payload);
+  if (!claims.success) throw new InvalidTokenError("The token is not an access token.");
+  const { sub, sid, jti, exp, role } = claims.data;
+  return { userId: sub, role, sessionId: sid, tokenId: jti, expiresAt: new Date(exp * 1000) };
+}
+
+export interface RefreshTokenPair {
+  token: string;
+  hash: Uint8Array;
+}
+
+export async function newRefreshToken(): Promise<RefreshTokenPair> {
+  const token = randomToken();
+  return { token, hash: await sha256(token) };
+}
+
+export async function refreshTokenHash(token: string): Promise<Uint8Array> {
+  return sha256(token);
+}
+
+/**
+ * The token that replaces `token` at rotation. Deriving it (instead of drawing it at random) lets a
+ * replay of `token` within the grace window answer with the same successor although only hashes are
+ * stored: two tabs refreshing at once end up holding one live token, and neither is signed out.
+ */
+export async function successorOf(config: Config, token: string): Promise<RefreshTokenPair> {
+  const successor = base64url(await hmacSha256(config.HASH_SECRET, `refresh-successor:${token}`));
+  return { token: successor, hash: await sha256(successor) };
+}

@@ -1,0 +1,82 @@
+import { z } from "zod";
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const commaList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== ""),
+  );
+
+const PrivateJwk = z.looseObject({
+  kid: z.string().min(1, "every key needs a kid"),
+  kty: z.enum(["OKP", "EC"]),
+  crv: z.enum(["Ed25519", "P-256"]),
+  d: z.string().min(1, "must be a private key"),
+  x: z.string(),
+  y: z.string().optional(),
+});
+
+const privateJwks = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      return value;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a JSON array of private JWKs" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(PrivateJwk).min(1, "needs at least one key"));
+
+const ConfigSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" }),
+  CORS_ORIGINS: commaList.default(["*"]),
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(16 * 1024),
+
+  // The first key signs; every key listed verifies and is published, so a new key can be added
+  // first and an old one removed once the tokens it signed have expired.
+  JWT_PRIVATE_KEYS: privateJwks,
+  JWT_ISSUER: z.string().min(1).default("coffee-shop-api"),
+  JWT_AUDIENCE: z.string().min(1).default("coffee-shop"),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 60 * 60),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+
+  // Keys the HMACs of one-time codes and derives refresh-token successors. A six-digit code hashed
+  // without a secret would fall to a million guesses against a leaked table.
+  HASH_SECRET: z.string().min(32, "must be at least 32 characters of random text"),
+  VERIFICATION_CODE_TTL_SECONDS: seconds(10 * 60),
+  CODE_RESEND_INTERVAL_SECONDS: seconds(60),
+  UNVERIFIED_USER_TTL_SECONDS: seconds(48 * 60 * 60),
+
+  RESEND_API_KEY: z.string().min(1),
+  RESEND_BASE_URL: z.url().default("https://api.resend.com"),
+  MAIL_FROM: z.string().min(3),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type PrivateJwk = z.infer<typeof PrivateJwk>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// Workers hand the same env object to every request of an isolate, so parse it once per isolate.
+const parsed = new WeakMap<object, Config>();
+
+export function getConfig(env: object): Config {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  parsed.set(env, result.data);
+  return result.data;
+}

@@ -1,0 +1,23 @@
+import { Resend } from "resend";
+import type { Config } from "../config.ts";
+import type { QueuedMail } from "../db/outbox.ts";
+
+export type SendResult = { ok: true; providerId: string } | { ok: false; error: string };
+
+/**
+ * Sends one outbox message through Resend. The outbox id is the idempotency key, so sending the same
+ * row again (a retry after a lost answer, two cron runs) never delivers it twice.
+ */
+export async function sendMail(config: Config, mail: QueuedMail): Promise<SendResult> {
+  const resend = new Resend(config.RESEND_API_KEY, { baseUrl: config.RESEND_BASE_URL });
+  try {
+    const { data, error } = await resend.emails.send(
+      { from: config.MAIL_FROM, to: [mail.to], subject: mail.subject, text: mail.text, html: mail.html },
+      { idempotencyKey: `outbox-${mail.id}` },
+    );
+    if (error || !data) return { ok: false, error: error ? `${error.name}: ${error.message}` : "no answer" };
+    return { ok: true, providerId: data.id };
+  } catch (error) {
+    return { ok: false, error: String(error) };
+  }
+}

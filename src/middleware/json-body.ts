@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { ApiError } from "../errors.ts";
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("Content-Length");
+  if (length !== null) return Number(length) > 0;
+  return request.body !== null;
+}
+
+/**
+ * The API speaks only JSON. A body of any other type is refused (415) instead of being silently
+ * ignored by validation, and a JSON body that does not parse is a 400 before any route sees it.
+ * The parsed body is cached by Hono, so the route's validator reuses it.
+ */
+export function jsonBody(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!hasBody(c.req.raw)) return next();
+    const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "";
+    if (!JSON_MEDIA_TYPE.test(mediaType)) {
+      throw new ApiError("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).", {
+        headers: { "Accept-Post": "application/json", "Accept-Patch": "application/json" },
+      });
+    }
+    try {
+      await c.req.json();
+    } catch {
+      throw new ApiError("malformed_json", "The request body is not valid JSON.");
+    }
+    return next();
+  };
+}

@@ -1,0 +1,36 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "kysely";
+import pkg from "../../package.json" with { type: "json" };
+import { createRouter } from "../app-env.ts";
+import { ApiError } from "../errors.ts";
+import { problemResponses } from "./openapi-schemas.ts";
+
+const HealthSchema = z
+  .object({
+    status: z.literal("ok"),
+    version: z.string().openapi({ example: "0.1.0" }),
+    database: z.literal("ok"),
+  })
+  .openapi("Health");
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Health"],
+  summary: "Liveness and database reachability",
+  description: "Runs one trivial query (one SQL round trip) and reports the running API version.",
+  responses: {
+    200: { description: "The API and its database answer", content: { "application/json": { schema: HealthSchema } } },
+    ...problemResponses(503),
+  },
+});
+
+export const healthRouter = createRouter().openapi(healthRoute, async (c) => {
+  try {
+    await sql`select 1`.execute(c.var.db);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "health check failed", error: String(error) }));
+    throw new ApiError("service_unavailable", "The database is not reachable.");
+  }
+  return c.json({ status: "ok" as const, version: pkg.version, database: "ok" as const }, 200);
+});

@@ -1,0 +1,14 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import type { ServiceContext } from "../services/context.ts";
+
+/** Hands a use case what it needs from the request, and nothing of Hono. */
+export function serviceContext(c: Context<AppEnv>): ServiceContext {
+  return {
+    db: c.var.db,
+    config: c.var.config,
+    kv: c.env.REVOCATIONS,
+    now: c.var.clock(),
+    defer: (work) => c.executionCtx.waitUntil(work),
+  };
+}

@@ -1,0 +1,28 @@
+import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import { getOwnUser, getUser, listUsersPage, patchUser, removeUser } from "../../services/users.ts";
+import { serviceContext } from "../service-context.ts";
+import type * as routes from "./users.routes.ts";
+
+export const meHandler: Handler<typeof routes.me> = async (c) => c.json(await getOwnUser(serviceContext(c), c.var.auth), 200);
+
+export const listHandler: Handler<typeof routes.list> = async (c) => {
+  const query = c.req.valid("query");
+  const { users, nextCursor } = await listUsersPage(serviceContext(c), query);
+  if (nextCursor) {
+    const next = new URL(c.req.url);
+    next.searchParams.set("cursor", nextCursor);
+    c.header("Link", `<${next.toString()}>; rel="next"`);
+  }
+  return c.json(users, 200);
+};
+
+export const getHandler: Handler<typeof routes.get> = async (c) =>
+  c.json(await getUser(serviceContext(c), c.req.valid("param").id), 200);
+
+export const patchHandler: Handler<typeof routes.patch> = async (c) =>
+  c.json(await patchUser(serviceContext(c), c.var.auth, c.req.valid("param").id, c.req.valid("json")), 200);
+
+export const removeHandler: Handler<typeof routes.remove> = async (c) => {
+  await removeUser(serviceContext(c), c.var.auth, c.req.valid("param").id);
+  return c.body(null, 204);
+};

@@ -1,0 +1,19 @@
+import { isUniqueViolation, USERS_EMAIL_KEY } from "../db/errors.ts";
+import { ApiError } from "../errors.ts";
+
+export function emailTakenError(): ApiError {
+  return new ApiError("email_taken", "An account with this email address already exists.");
+}
+
+/**
+ * Another request can take an address between our check and our write; Postgres's unique index
+ * settles it, and the loser hears 409 rather than 500.
+ */
+export async function translateEmailTaken<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isUniqueViolation(error, USERS_EMAIL_KEY)) throw emailTakenError();
+    throw error;
+  }
+}

@@ -1,0 +1,90 @@
+import { CODE_MAX_ATTEMPTS, codeHash, newCode } from "../auth/codes.ts";
+import { hashPassword } from "../auth/passwords.ts";
+import { consumeCode, reissueVerificationCode } from "../db/codes.ts";
+import { insertUser } from "../db/users.ts";
+import { ApiError } from "../errors.ts";
+import { verificationMail } from "../mail/templates.ts";
+import { secondsAfter, type ServiceContext } from "./context.ts";
+import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
+import { deliverLater, firstRetryAt } from "./mail-delivery.ts";
+import { type PublicUser, publicUser } from "./public-user.ts";
+
+export interface SignupInput {
+  email: string;
+  password: string;
+  first_name?: string | null | undefined;
+  last_name?: string | null | undefined;
+}
+
+/** Creates an unverified user and mails a verification code; the mail never decides the outcome. */
+export async function signup(ctx: ServiceContext, input: SignupInput): Promise<PublicUser> {
+  const { config, now } = ctx;
+  const [passwordHash, { code, hash }] = await Promise.all([
+    hashPassword(input.password),
+    newCode(config.HASH_SECRET, input.email),
+  ]);
+  const created = await insertUser(
+    ctx.db,
+    {
+      email: input.email,
+      passwordHash,
+      firstName: input.first_name ?? null,
+      lastName: input.last_name ?? null,
+      status: "unverified",
+      role: "user",
+      now,
+    },
+    {
+      hash,
+      expiresAt: secondsAfter(now, config.VERIFICATION_CODE_TTL_SECONDS),
+      mail: verificationMail(input.email, code, Math.round(config.VERIFICATION_CODE_TTL_SECONDS / 60)),
+      mailRetryAfter: firstRetryAt(now),
+    },
+  );
+  if (!created) throw emailTakenError();
+  deliverLater(ctx, created.mail);
+  return publicUser(created.user);
+}
+
+const CODE_PROBLEMS = {
+  wrong: ["code_invalid", "The code is wrong."],
+  expired: ["code_expired", "The code has expired. Ask for a new one."],
+  exhausted: ["code_exhausted", "Too many wrong tries: this code no longer works. Ask for a new one."],
+} as const;
+
+/** Proves an address with the code sent to it: a signup's address, or a new address for a user. */
+export async function verifyCode(ctx: ServiceContext, input: { email: string; code: string }): Promise<string> {
+  // an address asked for in an email change may have been registered since
+  const outcome = await translateEmailTaken(
+    consumeCode(ctx.db, {
+      address: input.email,
+      hash: await codeHash(ctx.config.HASH_SECRET, input.email, input.code),
+      maxAttempts: CODE_MAX_ATTEMPTS,
+      now: ctx.now,
+    }),
+  );
+  if (outcome === "verified") return "Email address verified. You can log in now.";
+  if (outcome === "email_changed") return "Email address changed.";
+  if (!outcome) throw new ApiError("code_invalid", "There is no pending code for this address.");
+  const [code, detail] = CODE_PROBLEMS[outcome];
+  throw new ApiError(code, detail);
+}
+
+/**
+ * Sends a fresh code to an unverified address, at most once per interval. It answers the same
+ * whether or not the address is registered, so it cannot be used to discover accounts.
+ */
+export async function resendVerificationCode(ctx: ServiceContext, input: { email: string }): Promise<void> {
+  const { config, now } = ctx;
+  const { code, hash } = await newCode(config.HASH_SECRET, input.email);
+  const mail = await reissueVerificationCode(ctx.db, {
+    email: input.email,
+    hash,
+    expiresAt: secondsAfter(now, config.VERIFICATION_CODE_TTL_SECONDS),
+    notIssuedSince: secondsAfter(now, -config.CODE_RESEND_INTERVAL_SECONDS),
+    mail: verificationMail(input.email, code, Math.round(config.VERIFICATION_CODE_TTL_SECONDS / 60)),
+    mailRetryAfter: firstRetryAt(now),
+    now,
+  });
+  deliverLater(ctx, mail);
+}

@@ -1,0 +1,122 @@
+import { newCode } from "../auth/codes.ts";
+import { cacheRevokedSessions } from "../auth/revocations.ts";
+import type { AccessClaims } from "../auth/tokens.ts";
+import { USER_ID_PATTERN, type UserRole, type UserStatus } from "../db/schema.ts";
+import { deleteUser, findUserById, listUsers, type UserChanges, updateUser } from "../db/users.ts";
+import { ApiError } from "../errors.ts";
+import { emailChangeMail } from "../mail/templates.ts";
+import { secondsAfter, type ServiceContext } from "./context.ts";
+import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
+import { deliverLater, firstRetryAt } from "./mail-delivery.ts";
+import { type PublicUser, publicUser } from "./public-user.ts";
+
+const userNotFound = () => new ApiError("user_not_found", "There is no user with this id.");
+
+export async function getOwnUser(ctx: ServiceContext, actor: AccessClaims): Promise<PublicUser> {
+  const user = await findUserById(ctx.db, actor.userId);
+  // the token is valid but its user is gone: deleted while the token was in flight
+  if (!user) throw new ApiError("invalid_token", "The user of this token no longer exists.");
+  return publicUser(user);
+}
+
+export async function getUser(ctx: ServiceContext, id: string): Promise<PublicUser> {
+  const user = await findUserById(ctx.db, id);
+  if (!user) throw userNotFound();
+  return publicUser(user);
+}
+
+export interface UserQuery {
+  limit: number;
+  cursor?: string | undefined;
+  status?: UserStatus | undefined;
+  role?: UserRole | undefined;
+  email?: string | undefined;
+}
+
+// Cursors are opaque to clients so the paging key can change without breaking them.
+export function encodeCursor(lastId: string): string {
+  return btoa(`after:${lastId}`).replace(/=+$/, "");
+}
+
+export function decodeCursor(cursor: string): string | undefined {
+  try {
+    const id = /^after:(.*)$/.exec(atob(cursor))?.[1];
+    return id !== undefined && USER_ID_PATTERN.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function listUsersPage(
+  ctx: ServiceContext,
+  query: UserQuery,
+): Promise<{ users: PublicUser[]; nextCursor: string | undefined }> {
+  const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (query.cursor !== undefined && beforeId === undefined) {
+    throw new ApiError("validation_failed", "The cursor is not one this API gave out.", {
+      errors: [{ in: "query", field: "cursor", message: "Invalid cursor" }],
+    });
+  }
+  // one row more than asked tells whether there is a next page without a count query
+  const rows = await listUsers(ctx.db, {
+    limit: query.limit + 1,
+    beforeId,
+    status: query.status,
+    role: query.role,
+    emailPrefix: query.email,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return { users: page.map(publicUser), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : undefined };
+}
+
+export interface UserPatch {
+  first_name?: string | null | undefined;
+  last_name?: string | null | undefined;
+  email?: string | undefined;
+  role?: UserRole | undefined;
+  status?: UserStatus | undefined;
+}
+
+/**
+ * A user may change their names and start an email change (the new address must be proved with a
+ * code first); an admin may also set anyone's role, status and email directly.
+ */
+export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: string, patch: UserPatch): Promise<PublicUser> {
+  const isAdmin = actor.role === "admin";
+  const isSelf = actor.userId === id;
+  if (!isAdmin && !isSelf) throw new ApiError("forbidden", "You can only change your own account.");
+  if (!isAdmin && (patch.role !== undefined || patch.status !== undefined)) {
+    throw new ApiError("forbidden", "Only an admin can change role or status.");
+  }
+  const { email, ...rest } = patch;
+  const changes: UserChanges = { ...rest, ...(email !== undefined && !isSelf ? { email } : {}) };
+  const emailChange = email !== undefined && isSelf ? await emailChangeRequest(ctx, email) : undefined;
+
+  const updated = await translateEmailTaken(updateUser(ctx.db, id, changes, { now: ctx.now, emailChange }));
+  if (updated.outcome === "not_found") throw userNotFound();
+  if (updated.outcome === "email_taken") throw emailTakenError();
+  await cacheRevokedSessions(ctx.kv, updated.revokedSessions, ctx.now);
+  deliverLater(ctx, updated.mail);
+  return publicUser(updated.user);
+}
+
+async function emailChangeRequest(ctx: ServiceContext, newEmail: string) {
+  const { config, now } = ctx;
+  const { code, hash } = await newCode(config.HASH_SECRET, newEmail);
+  return {
+    newEmail,
+    hash,
+    expiresAt: secondsAfter(now, config.VERIFICATION_CODE_TTL_SECONDS),
+    mail: emailChangeMail(newEmail, code, Math.round(config.VERIFICATION_CODE_TTL_SECONDS / 60)),
+    mailRetryAfter: firstRetryAt(now),
+  };
+}
+
+export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
+  if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
+  const ended = await deleteUser(ctx.db, id, ctx.now);
+  if (!ended) throw userNotFound();
+  await cacheRevokedSessions(ctx.kv, ended, ctx.now);
+}
+

@@ -1,0 +1,45 @@
+import type { TestProject } from "vitest/node";
+import { createScratchDatabase } from "../tools/local-services/scratch-database.ts";
+import { type LocalServices, startLocalServices } from "../tools/local-services/server.ts";
+import { newSecretSettings } from "../tools/secrets.ts";
+
+/**
+ * Local services (Neon-protocol SQL endpoint and mail catcher) on a fresh database with the
+ * migrations applied: an in-memory PGlite by default, or a new database on the server named by
+ * TEST_DATABASE_URL, dropped at the end.
+ */
+async function freshServices(): Promise<{ services: LocalServices; databaseUrl: string; stop(): Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  const scratch = serverUrl ? await createScratchDatabase(serverUrl) : undefined;
+  const services = await startLocalServices({
+    port: 0,
+    dataDir: "memory://",
+    ...(scratch ? { databaseUrl: scratch.url } : {}),
+  });
+  return {
+    services,
+    databaseUrl: `postgres://test:test@127.0.0.1:${services.port}/coffee`,
+    stop: async () => {
+      await services.close();
+      await scratch?.drop();
+    },
+  };
+}
+
+/**
+ * Test files share one database and run in parallel; tests that move the clock for everything (the
+ * cron's purges) get a second, isolated one.
+ */
+export default async function setup(project: TestProject) {
+  const [shared, isolated] = await Promise.all([freshServices(), freshServices()]);
+  project.provide("localServicesUrl", shared.services.url);
+  project.provide("databaseUrl", shared.databaseUrl);
+  project.provide("isolatedServicesUrl", isolated.services.url);
+  project.provide("isolatedDatabaseUrl", isolated.databaseUrl);
+  const secrets = newSecretSettings();
+  project.provide("jwtPrivateKeys", secrets.JWT_PRIVATE_KEYS);
+  project.provide("hashSecret", secrets.HASH_SECRET);
+  return async () => {
+    await Promise.all([shared.stop(), isolated.stop()]);
+  };
+}

@@ -1,0 +1,175 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect, inject } from "vitest";
+import type { Clock } from "../../src/app-env.ts";
+import { buildApp } from "../../src/app.ts";
+import { hashPassword } from "../../src/auth/passwords.ts";
+import { getDb } from "../../src/db/client.ts";
+import type { UserRole } from "../../src/db/schema.ts";
+import { insertUser } from "../../src/db/users.ts";
+import worker from "../../src/index.ts";
+
+export const BASE_URL = "https://api.coffee.test";
+
+export type Call = (path: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A client of the Worker's entry point. Each call waits for the work the Worker left in waitUntil
+ * (sending mail, say), so what a test reads next is settled. `env` replaces settings; `clock` runs
+ * the same app with a clock the test controls.
+ */
+export function client(options: { env?: Record<string, unknown>; clock?: Clock } = {}): Call {
+  const handler = options.clock ? buildApp({ clock: options.clock }) : worker;
+  return async (path, init) => {
+    const ctx = createExecutionContext();
+    const response = await handler.fetch(new Request(`${BASE_URL}${path}`, init), { ...env, ...options.env }, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  };
+}
+
+export const api = client();
+
+export function json(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method, headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+export function bearer(token: string, init: RequestInit = {}): RequestInit {
+  return { ...init, headers: { ...Object.fromEntries(new Headers(init.headers)), Authorization: `Bearer ${token}` } };
+}
+
+/** A clock a test moves by hand. */
+export function manualClock(start = new Date()): Clock & { advance(seconds: number): void } {
+  let now = start.getTime();
+  const clock = () => new Date(now);
+  clock.advance = (seconds: number) => {
+    now += seconds * 1000;
+  };
+  return clock;
+}
+
+interface Stats {
+  requests: Record<string, number>;
+  sql_by_user: Record<string, number>;
+}
+
+async function sqlRequestsBy(user: string): Promise<number> {
+  const response = await fetch(`${inject("localServicesUrl")}/stats`);
+  const stats: Stats = await response.json();
+  return stats.sql_by_user[user] ?? 0;
+}
+
+/**
+ * Counts the SQL round trips (HTTP requests to the Neon-protocol endpoint) that `action` causes,
+ * including work the Worker finishes in waitUntil. The requests go out under a database user name of
+ * their own, so tests running at the same time do not disturb the count.
+ */
+export async function countRoundTrips<T>(
+  action: (call: Call) => Promise<T>,
+  options: { clock?: Clock } = {},
+): Promise<{ result: T; roundTrips: number }> {
+  const user = `rt_${crypto.randomUUID().replaceAll("-", "")}`;
+  const databaseUrl = new URL(inject("databaseUrl"));
+  databaseUrl.username = user;
+  const result = await action(client({ ...options, env: { DATABASE_URL: databaseUrl.toString() } }));
+  return { result, roundTrips: await sqlRequestsBy(user) };
+}
+
+export interface ProblemBody {
+  type: string;
+  code: string;
+  title: string;
+  status: number;
+  detail: string;
+  request_id?: string;
+  errors?: { in: string; field: string; message: string }[];
+}
+
+/** Asserts an RFC 9457 answer with the given status and code, and returns its body. */
+export async function expectProblem(response: Response, status: number, code: string): Promise<ProblemBody> {
+  const body: ProblemBody = await response.json();
+  expect({ status: response.status, code: body.code }).toEqual({ status, code });
+  expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+  expect(body).toMatchObject({ status, type: `urn:coffee-shop:problem:${code.replaceAll("_", "-")}` });
+  expect(body.title).toEqual(expect.any(String));
+  expect(body.detail).toEqual(expect.any(String));
+  expect(body.request_id).toBe(response.headers.get("X-Request-Id"));
+  return body;
+}
+
+export function uniqueEmail(label = "user"): string {
+  return `${label}-${crypto.randomUUID().slice(0, 8)}@coffee.test`;
+}
+
+interface CapturedMail {
+  id: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  created_at: string;
+}
+
+/** The messages the mail catcher got for `address`, newest first. */
+export async function mailTo(address: string, servicesUrl = inject("localServicesUrl")): Promise<CapturedMail[]> {
+  const response = await fetch(`${servicesUrl}/emails?to=${encodeURIComponent(address)}`);
+  return response.json();
+}
+
+/** The code in the newest message to `address`. */
+export async function latestCode(address: string, servicesUrl = inject("localServicesUrl")): Promise<string> {
+  const [newest] = await mailTo(address, servicesUrl);
+  const code = newest && /\b(\d{6})\b/.exec(newest.text)?.[1];
+  if (!code) throw new Error(`no code was mailed to ${address}`);
+  return code;
+}
+
+export const PASSWORD = "correct horse battery staple";
+
+export interface TestUser {
+  id: number;
+  email: string;
+  password: string;
+}
+
+/** Signs up and verifies through the API, as a client would. */
+export async function verifiedUser(call: Call = api): Promise<TestUser> {
+  const email = uniqueEmail();
+  const signup = await call("/auth/signup", json("POST", { email, password: PASSWORD }));
+  expect(signup.status).toBe(201);
+  const { id } = await signup.json<{ id: number }>();
+  const verify = await call("/auth/verify", json("POST", { email, code: await latestCode(email) }));
+  expect(verify.status).toBe(200);
+  return { id, email, password: PASSWORD };
+}
+
+/** An admin, made the way `npm run users -- create --role admin` makes one. */
+export async function seededUser(role: UserRole): Promise<TestUser> {
+  const email = uniqueEmail(role);
+  const created = await insertUser(
+    getDb(inject("databaseUrl")),
+    { email, passwordHash: await hashPassword(PASSWORD), firstName: null, lastName: null, status: "verified", role, now: new Date() },
+    undefined,
+  );
+  if (!created) throw new Error("seeding failed");
+  return { id: Number(created.user.id), email, password: PASSWORD };
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+export async function login(user: TestUser, call: Call = api): Promise<Tokens> {
+  const response = await call("/auth/login", json("POST", { email: user.email, password: user.password }));
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+/** Makes the mail catcher refuse the next `count` messages, as Resend does when it is down. */
+export async function failNextMail(count: number, servicesUrl = inject("localServicesUrl")): Promise<void> {
+  const response = await fetch(`${servicesUrl}/emails/failures`, json("POST", { count, status: 500 }));
+  expect(response.ok).toBe(true);
+}

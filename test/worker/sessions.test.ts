@@ -1,0 +1,237 @@
+import { hashSync } from "bcryptjs";
+import { describe, expect, inject, it } from "vitest";
+import { findLoginCandidate } from "../../src/db/users.ts";
+import { getDb } from "../../src/db/client.ts";
+import {
+  api,
+  bearer,
+  client,
+  countRoundTrips,
+  expectProblem,
+  json,
+  login,
+  manualClock,
+  PASSWORD,
+  seededUser,
+  uniqueEmail,
+  verifiedUser,
+} from "./helpers.ts";
+
+const me = (token: string, call = api) => call("/users/me", bearer(token));
+const refresh = (token: string, call = api) => call("/auth/refresh", json("POST", { refresh_token: token }));
+const logout = (token: string, call = api) => call("/auth/logout", json("POST", { refresh_token: token }));
+
+function decodePart(token: string, index: number): Record<string, unknown> {
+  const part = token.split(".")[index] ?? "";
+  return JSON.parse(atob(part.replaceAll("-", "+").replaceAll("_", "/")));
+}
+
+describe("POST /auth/login", () => {
+  it("answers a token pair in two round trips", async () => {
+    const user = await verifiedUser();
+    const { result: response, roundTrips } = await countRoundTrips((call) =>
+      call("/auth/login", json("POST", { email: user.email.toUpperCase(), password: PASSWORD })),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      token_type: "bearer",
+      expires_in: 900,
+    });
+    expect(roundTrips).toBe(2);
+  });
+
+  it("issues an access token with the documented claims, signed by a published key", async () => {
+    const user = await verifiedUser();
+    const { access_token } = await login(user);
+    const header = decodePart(access_token, 0);
+    const claims = decodePart(access_token, 1);
+    expect(header).toMatchObject({ alg: "EdDSA", typ: "at+jwt", kid: expect.any(String) });
+    expect(claims).toEqual({
+      iss: "coffee-shop-api",
+      aud: "coffee-shop",
+      sub: String(user.id),
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+      jti: expect.any(String),
+      sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      role: "user",
+      scope: "access_token",
+    });
+    expect(Number(claims.exp) - Number(claims.iat)).toBe(900);
+    const jwks = await (await api("/.well-known/jwks.json")).json<{ keys: Record<string, unknown>[] }>();
+    expect(jwks.keys.map((key) => key.kid)).toContain(header.kid);
+    for (const key of jwks.keys) expect(key).not.toHaveProperty("d");
+  });
+
+  it("gives the same answer for an unknown email and a wrong password", async () => {
+    const user = await verifiedUser();
+    const wrong = await expectProblem(
+      await api("/auth/login", json("POST", { email: user.email, password: "wrong password" })),
+      401,
+      "invalid_credentials",
+    );
+    const unknown = await expectProblem(
+      await api("/auth/login", json("POST", { email: uniqueEmail(), password: PASSWORD })),
+      401,
+      "invalid_credentials",
+    );
+    expect({ ...wrong, request_id: "" }).toEqual({ ...unknown, request_id: "" });
+  });
+
+  it("is 403 for the right password of an unverified account, 401 for a wrong one", async () => {
+    const email = uniqueEmail();
+    await api("/auth/signup", json("POST", { email, password: PASSWORD }));
+    await expectProblem(await api("/auth/login", json("POST", { email, password: PASSWORD })), 403, "email_not_verified");
+    await expectProblem(await api("/auth/login", json("POST", { email, password: "not the password" })), 401, "invalid_credentials");
+  });
+
+  it("accepts a bcrypt hash from the old service and upgrades it", async () => {
+    const user = await seededUser("user");
+    const db = getDb(inject("databaseUrl"));
+    // as passlib stored it in the old service ($2b$, cost 4 to keep the test fast)
+    await db.updateTable("users").set({ password_hash: hashSync(PASSWORD, 4) }).where("id", "=", String(user.id)).execute();
+    await expectProblem(await api("/auth/login", json("POST", { email: user.email, password: "wrong password" })), 401, "invalid_credentials");
+    const response = await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
+    expect(response.status).toBe(200);
+    const stored = await findLoginCandidate(db, user.email);
+    expect(stored?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
+    expect((await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }))).status).toBe(200);
+  });
+});
+
+describe("bearer tokens", () => {
+  it("let a verified user read /users/me in one round trip", async () => {
+    const user = await verifiedUser();
+    const { access_token } = await login(user);
+    const { result: response, roundTrips } = await countRoundTrips((call) => me(access_token, call));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: user.id, email: user.email, status: "verified" });
+    expect(roundTrips).toBe(1);
+  });
+
+  it("refuses a missing or malformed Authorization header with 401 and a Bearer challenge", async () => {
+    const headerSets: Record<string, string>[] = [
+      {},
+      { Authorization: "Basic abc" },
+      { Authorization: "Bearer" },
+      { Authorization: "Bearer a b" },
+    ];
+    for (const headers of headerSets) {
+      const response = await api("/users/me", { headers });
+      await expectProblem(response, 401, "unauthorized");
+      expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer realm=/);
+    }
+  });
+
+  it("refuses a forged, tampered, expired, or refresh token, costing no SQL", async () => {
+    const user = await verifiedUser();
+    const { access_token, refresh_token } = await login(user);
+    const [header, payload, signature] = access_token.split(".");
+    const elevated = btoa(JSON.stringify({ ...decodePart(access_token, 1), role: "admin" })).replace(/=+$/, "");
+    const unsigned = `${btoa(JSON.stringify({ alg: "none", typ: "at+jwt" })).replace(/=+$/, "")}.${payload}.`;
+    const clock = manualClock();
+    clock.advance(15 * 60 + 1);
+    const cases: [string, string, { clock?: typeof clock }][] = [
+      ["tampered claims", `${header}.${elevated}.${signature}`, {}],
+      ["alg none", unsigned, {}],
+      ["garbage", "not.a.jwt", {}],
+      ["refresh token", refresh_token, {}],
+      ["expired", access_token, { clock }],
+    ];
+    for (const [label, token, options] of cases) {
+      const { result: response, roundTrips } = await countRoundTrips((call) => call("/users/me", bearer(token)), options);
+      const problem = await expectProblem(response, 401, "invalid_token");
+      expect(response.headers.get("WWW-Authenticate"), label).toContain('error="invalid_token"');
+      expect(problem.detail, label).not.toMatch(/jose|JWS|signature verification/i);
+      expect(roundTrips, label).toBe(0);
+    }
+  });
+
+  it("refuses a token signed by a key the API does not publish", async () => {
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    if (!("privateKey" in pair)) throw new Error("expected a key pair");
+    const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+    const stranger = client({ env: { JWT_PRIVATE_KEYS: JSON.stringify([{ ...jwk, kid: "stranger" }]) } });
+    const user = await verifiedUser();
+    const { access_token } = await login(user, stranger);
+    await expectProblem(await me(access_token), 401, "invalid_token");
+  });
+
+  it("is not accepted as a refresh token", async () => {
+    const user = await verifiedUser();
+    const { access_token } = await login(user);
+    await expectProblem(await refresh(access_token), 401, "invalid_token");
+  });
+});
+
+describe("POST /auth/refresh", () => {
+  it("rotates: a new pair in one round trip, and the old refresh token is spent", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const user = await verifiedUser(call);
+    const first = await login(user, call);
+    const { result: response, roundTrips } = await countRoundTrips((counted) => refresh(first.refresh_token, counted), {
+      clock,
+    });
+    expect(response.status).toBe(200);
+    const second = await response.json<{ access_token: string; refresh_token: string }>();
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect(roundTrips).toBe(1);
+    expect((await me(second.access_token, call)).status).toBe(200);
+    clock.advance(11);
+    // outside the grace window a spent token is a theft signal: the whole session ends
+    await expectProblem(await refresh(first.refresh_token, call), 401, "invalid_token");
+    await expectProblem(await refresh(second.refresh_token, call), 401, "invalid_token");
+    await expectProblem(await me(second.access_token, call), 401, "invalid_token");
+  });
+
+  it("returns the same successor to a replay within the grace window", async () => {
+    const user = await verifiedUser();
+    const { refresh_token } = await login(user);
+    const a = await (await refresh(refresh_token)).json<{ refresh_token: string }>();
+    const replay = await refresh(refresh_token);
+    expect(replay.status).toBe(200);
+    expect((await replay.json<{ refresh_token: string }>()).refresh_token).toBe(a.refresh_token);
+    // and the successor still works once
+    expect((await refresh(a.refresh_token)).status).toBe(200);
+  });
+
+  it("treats a replay of an older token as reuse even within the grace window", async () => {
+    const user = await verifiedUser();
+    const t1 = (await login(user)).refresh_token;
+    const t2 = (await (await refresh(t1)).json<{ refresh_token: string }>()).refresh_token;
+    const t3 = (await (await refresh(t2)).json<{ refresh_token: string }>()).refresh_token;
+    await expectProblem(await refresh(t1), 401, "invalid_token");
+    await expectProblem(await refresh(t3), 401, "invalid_token");
+  });
+
+  it("refuses unknown, expired and malformed tokens", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const user = await verifiedUser(call);
+    const { refresh_token } = await login(user, call);
+    await expectProblem(await refresh("made-up-token", call), 401, "invalid_token");
+    clock.advance(30 * 24 * 60 * 60 + 1);
+    await expectProblem(await refresh(refresh_token, call), 401, "invalid_token");
+    await expectProblem(await api("/auth/refresh", json("POST", {})), 422, "validation_failed");
+    await expectProblem(await api("/auth/refresh", json("POST", { refresh_token: "" })), 422, "validation_failed");
+  });
+});
+
+describe("POST /auth/logout", () => {
+  it("ends the session in one round trip: refresh and access tokens stop working", async () => {
+    const user = await verifiedUser();
+    const tokens = await login(user);
+    const other = await login(user);
+    const { result: response, roundTrips } = await countRoundTrips((call) => logout(tokens.refresh_token, call));
+    expect(response.status).toBe(204);
+    expect(roundTrips).toBe(1);
+    await expectProblem(await refresh(tokens.refresh_token), 401, "invalid_token");
+    await expectProblem(await me(tokens.access_token), 401, "invalid_token");
+    await expectProblem(await logout(tokens.refresh_token), 401, "invalid_token");
+    // another session of the same user is untouched
+    expect((await me(other.access_token)).status).toBe(200);
+  });
+});
