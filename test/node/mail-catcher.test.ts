@@ -151,3 +151,23 @@ it("DELETE /emails forgets every message", async () => {
   expect(await listEmails()).toEqual([]);
   expect(await (await fetch(`${env.services.url}/`)).text()).toContain("No messages yet.");
 });
+
+describe("the terminal of npm run dev", () => {
+  it("shows each message caught, with its text, so a developer sees the code", async () => {
+    const lines: string[] = [];
+    const logged = await startTestServices(undefined, (line) => lines.push(line));
+    try {
+      const sdk = new Resend("re_test", { baseUrl: logged.services.url });
+      const { error } = await sdk.emails.send({
+        from: "Coffee Shop <no-reply@coffee.test>",
+        to: ["ada@coffee.test"],
+        subject: "Your code",
+        text: "Your code is 314159.",
+      });
+      expect(error).toBeNull();
+      expect(lines.find((line) => line.startsWith("Mail to ada@coffee.test: Your code"))).toContain("314159");
+    } finally {
+      await logged.stop();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, client, expectProblem } from "./helpers.ts";
+import { api, client, expectProblem, json } from "./helpers.ts";
 
 describe("problem+json for requests that reach no endpoint", () => {
   it("is 404 for an unknown path", async () => {
@@ -46,5 +46,40 @@ describe("CORS", () => {
     expect(response.status).toBe(204);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("*");
     expect(response.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("authorization");
+  });
+});
+
+describe("problem+json for bodies an endpoint cannot take", () => {
+  const login = (init: RequestInit) => api("/auth/login", { method: "POST", ...init });
+
+  it("is 415 for a body that is not JSON", async () => {
+    const response = await login({ headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "email=a@b.co" });
+    await expectProblem(response, 415, "unsupported_media_type");
+    expect(response.headers.get("Accept-Post")).toBe("application/json");
+  });
+
+  it("is 400 for JSON that does not parse", async () => {
+    const problem = await expectProblem(
+      await login({ headers: { "Content-Type": "application/json" }, body: '{"email": "a@b.co",' }),
+      400,
+      "malformed_json",
+    );
+    expect(problem.detail).not.toMatch(/position|SyntaxError|Unexpected/);
+  });
+
+  it("is 413 for a body over the limit, with or without a Content-Length", async () => {
+    const big = JSON.stringify({ email: "a@b.co", password: "x".repeat(20_000) });
+    await expectProblem(await login({ headers: { "Content-Type": "application/json" }, body: big }), 413, "payload_too_large");
+    const streamed = new Blob([big]).stream();
+    await expectProblem(
+      await login({ headers: { "Content-Type": "application/json" }, body: streamed }),
+      413,
+      "payload_too_large",
+    );
+  });
+
+  it("is 422 naming each failing field, for a body of the wrong shape", async () => {
+    const problem = await expectProblem(await api("/auth/login", json("POST", [1, 2])), 422, "validation_failed");
+    expect(problem.errors).toEqual([{ in: "json", field: "(root)", message: expect.any(String) }]);
   });
 });

@@ -111,7 +111,7 @@ async function closingOnFailure<T>(close: () => Promise<void>, work: () => Promi
 
 /** The routes, by "METHOD /path"; each one's requests are counted in /stats. */
 function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stats, log: Log): Map<string, Handler> {
-  const mail = createMailCatcher();
+  const mail = createMailCatcher(log);
   return new Map([
     ["POST /sql", sqlEndpoint(backend, stats)],
     ["POST /emails", mail.send],

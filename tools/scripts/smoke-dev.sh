@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts `npm run dev` as a newcomer would and checks, within a minute, that the API answers /health,
-# serves /docs with its assets and /openapi.json, and that the mail catcher answers. Stops it after.
+# serves /docs with its assets and /openapi.json, and that the mail catcher answers; then walks a
+# client through signup, the emailed code, login and /users/me, and an admin made with
+# `npm run users` through the user list. Stops it after.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,7 +30,7 @@ done
 
 check() {
   local url=$1 expect=$2
-  if ! curl -fsS "$url" | grep -q -- "$expect"; then
+  if ! curl -fsS "$url" | grep -qF -- "$expect"; then
     echo "FAIL: $url does not contain '$expect'"
     cat "$log"
     exit 1
@@ -40,3 +42,22 @@ check http://127.0.0.1:8787/docs 'swagger-ui-bundle.js'
 check http://127.0.0.1:8787/docs/swagger-ui-bundle.js 'SwaggerUIBundle'
 check http://127.0.0.1:8787/openapi.json '"openapi":"3.1.0"'
 check http://127.0.0.1:8788/emails '['
+
+api=http://127.0.0.1:8787
+post() { curl -fsS "$api$1" -H 'content-type: application/json' -d "$2"; }
+field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+
+email="smoke-$RANDOM-$$@coffee.test"
+password="correct horse battery staple"
+post /auth/signup "{\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null
+code=$(curl -fsS "http://127.0.0.1:8788/emails?to=$email" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(/\b(\d{6})\b/.exec(JSON.parse(s)[0].text)[1]))')
+post /auth/verify "{\"email\":\"$email\",\"code\":\"$code\"}" >/dev/null
+token=$(post /auth/login "{\"email\":\"$email\",\"password\":\"$password\"}" | field access_token)
+curl -fsS "$api/users/me" -H "authorization: Bearer $token" | grep -qF "\"email\":\"$email\""
+echo "ok: signup, emailed code, verify, login, /users/me"
+
+admin="admin-$RANDOM-$$@coffee.test"
+npm run --silent users -- create --email "$admin" --password "$password" --role admin
+admin_token=$(post /auth/login "{\"email\":\"$admin\",\"password\":\"$password\"}" | field access_token)
+curl -fsS "$api/users?email=smoke-" -H "authorization: Bearer $admin_token" | grep -qF "\"email\":\"$email\""
+echo "ok: npm run users made an admin who lists users"

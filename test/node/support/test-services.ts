@@ -14,13 +14,14 @@ export interface TestServices {
  * Local services on a fresh test database, with the migrations in migrationsDir applied at start;
  * without one, none (the folder named does not exist), so tests make the tables they need.
  */
-export async function startTestServices(migrationsDir?: string): Promise<TestServices> {
+export async function startTestServices(migrationsDir?: string, log?: (line: string) => void): Promise<TestServices> {
   const database = await openTestDatabase();
   try {
     const services = await startLocalServices({
       port: 0,
       ...database.servicesOptions,
       migrationsDir: migrationsDir ?? join(tmpdir(), `coffee-no-migrations-${randomUUID()}`),
+      ...(log ? { log } : {}),
     });
     return {
       services,

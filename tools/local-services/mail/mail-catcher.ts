@@ -33,8 +33,11 @@ const RESEND_ERROR_NAMES: Record<number, string> = {
   500: "internal_server_error",
 };
 
-/** A Resend-compatible mail sink that keeps every message in memory. */
-export function createMailCatcher(): MailCatcher {
+/**
+ * A Resend-compatible mail sink that keeps every message in memory, and logs each one so the codes a
+ * developer needs show up in the terminal of `npm run dev`.
+ */
+export function createMailCatcher(log: (line: string) => void): MailCatcher {
   let emails: CapturedEmail[] = [];
   // Resend answers a repeated key with the first answer and sends nothing more.
   let firstReplies = new Map<string, Reply>();
@@ -54,6 +57,7 @@ export function createMailCatcher(): MailCatcher {
     if (firstReply !== undefined) return firstReply;
     const captured = { id: randomUUID(), ...email, created_at: new Date().toISOString() };
     emails.push(captured);
+    log(`Mail to ${captured.to.join(", ")}: ${captured.subject}${captured.text ? `\n${captured.text}` : ""}`);
     const reply = jsonReply(200, { id: captured.id });
     if (key !== undefined) firstReplies.set(key, reply);
     return reply;
