@@ -70,19 +70,11 @@ export async function listUsersPage(
   return { users: page.map(publicUser), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : undefined };
 }
 
-export interface UserPatch {
-  first_name?: string | null | undefined;
-  last_name?: string | null | undefined;
-  email?: string | undefined;
-  role?: UserRole | undefined;
-  status?: UserStatus | undefined;
-}
-
 /**
  * A user may change their names and start an email change (the new address must be proved with a
  * code first); an admin may also set anyone's role, status and email directly.
  */
-export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: string, patch: UserPatch): Promise<PublicUser> {
+export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: string, patch: UserChanges): Promise<PublicUser> {
   const isAdmin = actor.role === "admin";
   const isSelf = actor.userId === id;
   if (!isAdmin && !isSelf) throw new ApiError("forbidden", "You can only change your own account.");
