@@ -21,6 +21,7 @@ const problemTable = {
   cannot_delete_self: { status: 409, title: "Cannot delete yourself" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  too_many_requests: { status: 429, title: "Too many requests" },
   validation_failed: { status: 422, title: "Validation failed" },
   internal_error: { status: 500, title: "Internal server error" },
   service_unavailable: { status: 503, title: "Service unavailable" },

@@ -44,7 +44,7 @@ export const signup = createRoute({
   ),
   responses: {
     201: { description: "Created; the code is on its way", content: { "application/json": { schema: UserSchema } } },
-    ...problemResponses(400, 409, 413, 415, 422),
+    ...problemResponses(400, 409, 413, 415, 422, 429),
   },
 });
 
@@ -58,7 +58,7 @@ export const verify = createRoute({
   request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest")),
   responses: {
     200: { description: "Verified", content: { "application/json": { schema: MessageSchema } } },
-    ...problemResponses(400, 409, 422),
+    ...problemResponses(400, 409, 422, 429),
   },
 });
 
@@ -72,7 +72,7 @@ export const resendCode = createRoute({
   request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ResendCodeRequest")),
   responses: {
     202: { description: "Accepted", content: { "application/json": { schema: MessageSchema } } },
-    ...problemResponses(400, 422),
+    ...problemResponses(400, 422, 429),
   },
 });
 
@@ -86,7 +86,7 @@ export const login = createRoute({
   ),
   responses: {
     200: { description: "Logged in", content: { "application/json": { schema: TokenPairSchema } } },
-    ...problemResponses(400, 401, 403, 422),
+    ...problemResponses(400, 401, 403, 422, 429),
   },
 });
 
@@ -102,7 +102,7 @@ export const refresh = createRoute({
   request: jsonBody(RefreshRequestSchema),
   responses: {
     200: { description: "New tokens", content: { "application/json": { schema: TokenPairSchema } } },
-    ...problemResponses(400, 401, 422),
+    ...problemResponses(400, 401, 422, 429),
   },
 });
 
@@ -115,6 +115,6 @@ export const logout = createRoute({
   request: jsonBody(RefreshRequestSchema),
   responses: {
     204: { description: "Logged out" },
-    ...problemResponses(400, 401, 422),
+    ...problemResponses(400, 401, 422, 429),
   },
 });

@@ -1,8 +1,12 @@
 import { createRouter } from "../../app-env.ts";
+import { limitPerClientAddress } from "../../middleware/rate-limit.ts";
 import * as handlers from "./auth.handlers.ts";
 import * as routes from "./auth.routes.ts";
 
-export const authRouter = createRouter()
+export const authRouter = createRouter();
+
+authRouter.use("/auth/*", limitPerClientAddress());
+authRouter
   .openapi(routes.signup, handlers.signupHandler)
   .openapi(routes.verify, handlers.verifyHandler)
   .openapi(routes.resendCode, handlers.resendCodeHandler)
