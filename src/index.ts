@@ -9,6 +9,6 @@ export default {
   fetch: app.fetch,
   async scheduled(controller, env, ctx) {
     const config = getConfig(env);
-    ctx.waitUntil(runMaintenance(getDb(config.DATABASE_URL), config, new Date(controller.scheduledTime)));
+    ctx.waitUntil(runMaintenance(getDb(config.DATABASE_URL), env.REVOCATIONS, config, new Date(controller.scheduledTime)));
   },
 } satisfies ExportedHandler<Env>;

@@ -2,6 +2,9 @@ import { type RawBuilder, sql } from "kysely";
 import type { Db } from "./client.ts";
 import type { UserRole, UserStatus } from "./schema.ts";
 
+/** Sessions are blacklisted under this prefix and their id: tokens carry the session, not their own id. */
+export const SESSION_TOKEN_PREFIX = "session:";
+
 export interface RevokedSessionRow {
   sessionId: string;
   expiresAt: Date;
@@ -27,7 +30,7 @@ export function revokeSessionsCtes(sessionIds: RawBuilder<unknown>, now: Date): 
     ended as (select session_id, max(expires_at) as expires_at from revoked group by session_id),
     blacklisted as (
       insert into revoked_tokens (token_id, expires_at, revoked_at)
-      select 'session:' || session_id, expires_at, ${now} from ended
+      select ${SESSION_TOKEN_PREFIX} || session_id, expires_at, ${now} from ended
       on conflict (token_id) do update set expires_at = greatest(revoked_tokens.expires_at, excluded.expires_at)
     )`;
 }
@@ -151,3 +154,15 @@ export async function endSessionOfToken(db: Db, tokenHash: Uint8Array, now: Date
   return (rows[0]?.revoked_sessions ?? []).map(revokedSessionFromJson);
 }
 
+
+/** Sessions blacklisted since `since` whose tokens could still be presented, to copy into KV again. */
+export async function recentlyRevokedSessions(db: Db, since: Date, now: Date): Promise<RevokedSessionRow[]> {
+  const rows = await db
+    .selectFrom("revoked_tokens")
+    .select(["token_id", "expires_at"])
+    .where("token_id", "like", `${SESSION_TOKEN_PREFIX}%`)
+    .where("revoked_at", ">", since)
+    .where("expires_at", ">", now)
+    .execute();
+  return rows.map((row) => ({ sessionId: row.token_id.slice(SESSION_TOKEN_PREFIX.length), expiresAt: new Date(row.expires_at) }));
+}

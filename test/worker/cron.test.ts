@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
-import { client, failNextMail, json, latestCode, login, mailTo, manualClock, PASSWORD, uniqueEmail } from "./helpers.ts";
+import { bearer, client, failNextMail, json, latestCode, login, mailTo, manualClock, PASSWORD, uniqueEmail } from "./helpers.ts";
 
 // The cron's purges act on the whole database at the time it is told, so these tests run on a
 // database and mail catcher of their own.
@@ -117,5 +117,25 @@ describe("the scheduled maintenance", () => {
     const outbox = await db.selectFrom("email_outbox").selectAll().where("to_address", "=", email).executeTakeFirstOrThrow();
     expect(outbox).toMatchObject({ attempts: 2, text_body: "", html_body: "", provider_id: expect.any(String) });
     expect(outbox.sent_at).not.toBeNull();
+  });
+
+  it("copies recent revocations into KV again, so a failed KV write is repaired", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const email = uniqueEmail();
+    await call("/auth/signup", json("POST", { email, password: PASSWORD }));
+    await call("/auth/verify", json("POST", { email, code: await latestCode(email, servicesUrl) }));
+    const { access_token } = await login({ id: 0, email, password: PASSWORD }, call);
+    const sessionId = String(JSON.parse(atob(access_token.split(".")[1] ?? "")).sid);
+    // what logout leaves when Postgres committed the revocation but the KV write failed
+    await db
+      .insertInto("revoked_tokens")
+      .values({ token_id: `session:${sessionId}`, expires_at: new Date(clock().getTime() + 3600_000), revoked_at: clock() })
+      .execute();
+    expect((await call("/users/me", bearer(access_token))).status).toBe(200);
+
+    clock.advance(60);
+    await runCron(clock());
+    expect((await call("/users/me", bearer(access_token))).status).toBe(401);
   });
 });
