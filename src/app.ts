@@ -1,24 +1,18 @@
 import { HTTPException } from "hono/http-exception";
-import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import pkg from "../package.json" with { type: "json" };
-import { type AppEnv, type Clock, createRouter } from "./app-env.ts";
-import { getConfig } from "./config.ts";
-import { getDb } from "./db/client.ts";
+import { type Clock, createRouter } from "./app-env.ts";
 import { ApiError, problemResponse } from "./errors.ts";
-import { allowedMethodsLookup, endpointsOnly } from "./middleware/routing.ts";
-import { jsonBody } from "./middleware/json-body.ts";
+import { bodySizeLimit, jsonBody } from "./middleware/request-body.ts";
+import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
+import { allowedMethodsLookup, endpointsOnly } from "./middleware/routing.ts";
+import { corsFromConfig, securityHeaders } from "./middleware/security-headers.ts";
 import { authRouter } from "./routes/auth/index.ts";
 import { docsRouter } from "./routes/docs.ts";
 import { healthRouter } from "./routes/health.ts";
 import { usersRouter } from "./routes/users/index.ts";
 import { wellKnownRouter } from "./routes/well-known.ts";
-
-// JSON answers are never rendered as documents; the docs page sets its own policy.
-const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 export interface AppDependencies {
   /** The clock every rule reads (expiry, grace windows); tests pass one they control. */
@@ -30,37 +24,10 @@ export function buildApp({ clock }: AppDependencies = { clock: () => new Date() 
 
   app.use(requestId());
   app.use(requestLog());
-  app.use(async (c, next) => {
-    await next();
-    if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", API_CSP);
-  });
-  app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" }));
-  app.use(async (c, next) => {
-    const config = getConfig(c.env);
-    c.set("config", config);
-    c.set("db", getDb(config.DATABASE_URL));
-    c.set("clock", clock);
-    return next();
-  });
-  app.use((c, next) =>
-    cors({
-      // hono's cors reads "*" as a wildcard only as a string, not inside a list
-      origin: c.var.config.CORS_ORIGINS.includes("*") ? "*" : c.var.config.CORS_ORIGINS,
-      allowHeaders: ["Authorization", "Content-Type"],
-      exposeHeaders: ["X-Request-Id", "Link", "WWW-Authenticate", "Retry-After"],
-      maxAge: 600,
-    })(c, next),
-  );
-  app.use(
-    endpointsOnly<AppEnv>((c, next) =>
-      bodyLimit({
-      maxSize: c.var.config.MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("payload_too_large", `Request bodies are limited to ${c.var.config.MAX_BODY_BYTES} bytes.`);
-        },
-      })(c, next),
-    ),
-  );
+  app.use(securityHeaders());
+  app.use(requestContext(clock));
+  app.use(corsFromConfig());
+  app.use(endpointsOnly(bodySizeLimit()));
   app.use(endpointsOnly(jsonBody()));
 
   app.route("/", healthRouter);

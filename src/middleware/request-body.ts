@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
 
@@ -30,5 +31,18 @@ export function jsonBody(): MiddlewareHandler<AppEnv> {
       throw new ApiError("malformed_json", "The request body is not valid JSON.");
     }
     return next();
+  };
+}
+
+/** Refuses bodies over the configured size (413), counting the bytes even when no length is declared. */
+export function bodySizeLimit(): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    const maxSize = c.var.config.MAX_BODY_BYTES;
+    return bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError("payload_too_large", `Request bodies are limited to ${maxSize} bytes.`);
+      },
+    })(c, next);
   };
 }

@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "../app-env.ts";
+
+// JSON answers are never rendered as documents; a page that is (the docs) sets its own policy.
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+const hardening = secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" });
+
+/** HSTS, nosniff, frame and referrer policies, and a deny-all CSP unless the route set its own. */
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await hardening(c, next);
+    if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", API_CSP);
+  };
+}
+
+/** CORS for the configured origins. The API takes bearer tokens, not cookies, so "*" is safe. */
+export function corsFromConfig(): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    const origins = c.var.config.CORS_ORIGINS;
+    return cors({
+      // hono's cors reads "*" as a wildcard only as a string, not inside a list
+      origin: origins.includes("*") ? "*" : origins,
+      allowHeaders: ["Authorization", "Content-Type"],
+      exposeHeaders: ["X-Request-Id", "Link", "WWW-Authenticate", "Retry-After"],
+      maxAge: 600,
+    })(c, next);
+  };
+}
