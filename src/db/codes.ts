@@ -3,14 +3,19 @@ import type { Db } from "./client.ts";
 import { type OutboxRow, type OutgoingMail, type QueuedMail, queueMailIf, queuedMailFromRow } from "./outbox.ts";
 
 
-export interface ReissueRequest {
-  email: string;
+/** A new code's hash and lifetime, and the mail that carries it. */
+export interface CodeToIssue {
   hash: Uint8Array;
   expiresAt: Date;
+  mail: OutgoingMail;
+  /** When the cron may retry the mail if the immediate send did not mark it sent. */
+  mailRetryAfter: Date;
+}
+
+export interface ReissueRequest extends CodeToIssue {
+  email: string;
   /** No new code if the live one was issued after this instant. */
   notIssuedSince: Date;
-  mail: OutgoingMail;
-  mailRetryAfter: Date;
   now: Date;
 }
 

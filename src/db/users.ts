@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "./client.ts";
-import { type OutboxRow, type OutgoingMail, type QueuedMail, queueMailIf, queuedMailFromRow } from "./outbox.ts";
+import type { CodeToIssue } from "./codes.ts";
+import { type OutboxRow, type QueuedMail, queueMailIf, queuedMailFromRow } from "./outbox.ts";
 import type { UserRole, UserStatus } from "./schema.ts";
 import {
   ENDED_AS_JSON,
@@ -30,13 +31,6 @@ export interface NewUser {
   status: UserStatus;
   role: UserRole;
   now: Date;
-}
-
-export interface CodeToIssue {
-  hash: Uint8Array;
-  expiresAt: Date;
-  mail: OutgoingMail;
-  mailRetryAfter: Date;
 }
 
 /**

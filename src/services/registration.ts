@@ -1,4 +1,4 @@
-import { CODE_MAX_ATTEMPTS, codeHash, newCode } from "../auth/codes.ts";
+import { CODE_MAX_ATTEMPTS, codeHash } from "../auth/codes.ts";
 import { hashPassword } from "../auth/passwords.ts";
 import { consumeCode, reissueVerificationCode } from "../db/codes.ts";
 import { insertUser } from "../db/users.ts";
@@ -6,7 +6,8 @@ import { ApiError } from "../errors.ts";
 import { verificationMail } from "../mail/templates.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
-import { deliverLater, firstRetryAt } from "./mail-delivery.ts";
+import { codeToIssue } from "./codes.ts";
+import { deliverLater } from "./mail-delivery.ts";
 import { type PublicUser, publicUser } from "./public-user.ts";
 
 export interface SignupInput {
@@ -18,10 +19,9 @@ export interface SignupInput {
 
 /** Creates an unverified user and mails a verification code; the mail never decides the outcome. */
 export async function signup(ctx: ServiceContext, input: SignupInput): Promise<PublicUser> {
-  const { config, now } = ctx;
-  const [passwordHash, { code, hash }] = await Promise.all([
+  const [passwordHash, code] = await Promise.all([
     hashPassword(input.password),
-    newCode(config.HASH_SECRET, input.email),
+    codeToIssue(ctx, input.email, verificationMail),
   ]);
   const created = await insertUser(
     ctx.db,
@@ -32,14 +32,9 @@ export async function signup(ctx: ServiceContext, input: SignupInput): Promise<P
       lastName: input.last_name ?? null,
       status: "unverified",
       role: "user",
-      now,
+      now: ctx.now,
     },
-    {
-      hash,
-      expiresAt: secondsAfter(now, config.VERIFICATION_CODE_TTL_SECONDS),
-      mail: verificationMail(input.email, code, Math.round(config.VERIFICATION_CODE_TTL_SECONDS / 60)),
-      mailRetryAfter: firstRetryAt(now),
-    },
+    code,
   );
   if (!created) throw emailTakenError();
   deliverLater(ctx, created.mail);
@@ -75,16 +70,11 @@ export async function verifyCode(ctx: ServiceContext, input: { email: string; co
  * whether or not the address is registered, so it cannot be used to discover accounts.
  */
 export async function resendVerificationCode(ctx: ServiceContext, input: { email: string }): Promise<void> {
-  const { config, now } = ctx;
-  const { code, hash } = await newCode(config.HASH_SECRET, input.email);
   const mail = await reissueVerificationCode(ctx.db, {
+    ...(await codeToIssue(ctx, input.email, verificationMail)),
     email: input.email,
-    hash,
-    expiresAt: secondsAfter(now, config.VERIFICATION_CODE_TTL_SECONDS),
-    notIssuedSince: secondsAfter(now, -config.CODE_RESEND_INTERVAL_SECONDS),
-    mail: verificationMail(input.email, code, Math.round(config.VERIFICATION_CODE_TTL_SECONDS / 60)),
-    mailRetryAfter: firstRetryAt(now),
-    now,
+    notIssuedSince: secondsAfter(ctx.now, -ctx.config.CODE_RESEND_INTERVAL_SECONDS),
+    now: ctx.now,
   });
   deliverLater(ctx, mail);
 }

@@ -1,13 +1,13 @@
-import { newCode } from "../auth/codes.ts";
 import { cacheRevokedSessions } from "../auth/revocations.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { USER_ID_PATTERN, type UserRole, type UserStatus } from "../db/schema.ts";
-import { deleteUser, findUserById, listUsers, type UserChanges, updateUser } from "../db/users.ts";
+import { deleteUser, type EmailChangeRequest, findUserById, listUsers, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { emailChangeMail } from "../mail/templates.ts";
-import { secondsAfter, type ServiceContext } from "./context.ts";
+import { codeToIssue } from "./codes.ts";
+import type { ServiceContext } from "./context.ts";
 import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
-import { deliverLater, firstRetryAt } from "./mail-delivery.ts";
+import { deliverLater } from "./mail-delivery.ts";
 import { type PublicUser, publicUser } from "./public-user.ts";
 
 const userNotFound = () => new ApiError("user_not_found", "There is no user with this id.");
@@ -93,16 +93,8 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   return publicUser(updated.user);
 }
 
-async function emailChangeRequest(ctx: ServiceContext, newEmail: string) {
-  const { config, now } = ctx;
-  const { code, hash } = await newCode(config.HASH_SECRET, newEmail);
-  return {
-    newEmail,
-    hash,
-    expiresAt: secondsAfter(now, config.VERIFICATION_CODE_TTL_SECONDS),
-    mail: emailChangeMail(newEmail, code, Math.round(config.VERIFICATION_CODE_TTL_SECONDS / 60)),
-    mailRetryAfter: firstRetryAt(now),
-  };
+async function emailChangeRequest(ctx: ServiceContext, newEmail: string): Promise<EmailChangeRequest> {
+  return { ...(await codeToIssue(ctx, newEmail, emailChangeMail)), newEmail };
 }
 
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
