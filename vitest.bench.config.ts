@@ -1,12 +1,16 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { workersPool } from "./vitest.workers.ts";
 
-// `npm run bench`: timings taken inside workerd, the runtime production uses. `vitest bench` does not work in the
-// Workers pool (workers-sdk issue 10049), so the bench files are plain test files that print their numbers.
+// `npm run bench`: timings taken inside workerd, the runtime production uses, against the same local
+// services as the tests. `vitest bench` does not work in the Workers pool (workers-sdk issue 10049),
+// so the bench files are plain test files that print their numbers.
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+  plugins: [workersPool()],
   test: {
     name: "bench",
     include: ["bench/**/*.bench.ts"],
+    globalSetup: ["./test/global-setup.ts"],
+    onConsoleLog: (log) => !log.includes('"msg":"request"'),
+    fileParallelism: false,
   },
 });

@@ -1,5 +1,5 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { workersPool } from "./vitest.workers.ts";
 
 export default defineConfig({
   test: {
@@ -18,21 +18,7 @@ export default defineConfig({
       },
       {
         // The Worker, inside workerd, called the way a client calls it.
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                DATABASE_URL: inject("databaseUrl"),
-                JWT_PRIVATE_KEYS: inject("jwtPrivateKeys"),
-                HASH_SECRET: inject("hashSecret"),
-                RESEND_API_KEY: "re_test_key",
-                RESEND_BASE_URL: inject("localServicesUrl"),
-                MAIL_FROM: "Coffee Shop <no-reply@coffee.test>",
-              },
-            },
-          })),
-        ],
+        plugins: [workersPool()],
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
