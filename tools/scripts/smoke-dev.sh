@@ -43,6 +43,21 @@ check http://127.0.0.1:8787/docs/swagger-ui-bundle.js 'SwaggerUIBundle'
 check http://127.0.0.1:8787/openapi.json '"openapi":"3.1.0"'
 check http://127.0.0.1:8788/emails '['
 
+# Swagger UI must run in a real browser with nothing from the internet: the page's CSP, its nonce and
+# the asset paths all have to agree for the operations to render.
+if command -v chromium >/dev/null 2>&1; then
+  dom=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$(mktemp -d)" --virtual-time-budget=10000 --dump-dom http://127.0.0.1:8787/docs 2>/dev/null)
+  if ! grep -q 'data-path="/auth/signup"' <<<"$dom"; then
+    echo "FAIL: Swagger UI did not render the operations in Chromium"
+    exit 1
+  fi
+  echo "ok: Swagger UI renders the API's operations in headless Chromium"
+else
+  echo "skipped: no chromium for the browser check of /docs"
+fi
+
 api=http://127.0.0.1:8787
 post() { curl -fsS "$api$1" -H 'content-type: application/json' -d "$2"; }
 field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
