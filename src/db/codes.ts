@@ -1,6 +1,14 @@
 import { sql } from "kysely";
 import type { Db } from "./client.ts";
-import { type OutboxRow, type OutgoingMail, type QueuedMail, queueMailIf, queuedMailFromRow } from "./outbox.ts";
+import {
+  type MailContent,
+  type OutboxRow,
+  type OutgoingMail,
+  type QueuedMail,
+  queueMailIf,
+  queueMailTo,
+  queuedMailFromRow,
+} from "./outbox.ts";
 
 
 /** A new code's hash and lifetime, and the mail that carries it. */
@@ -47,6 +55,13 @@ export interface CodeCheck {
   hash: Uint8Array;
   maxAttempts: number;
   now: Date;
+  /** Sent to the old address when an email change completes, so a hijack does not go unnoticed. */
+  changeNotice: { content: MailContent; retryAfter: Date };
+}
+
+export interface CodeResult {
+  outcome: CodeOutcome;
+  notice: QueuedMail | undefined;
 }
 
 /**
@@ -55,10 +70,10 @@ export interface CodeCheck {
  * effect can be seen, so it can never be used twice. A wrong guess counts against the code.
  * Yields nothing when no live code was sent to that address.
  */
-export async function consumeCode(db: Db, check: CodeCheck): Promise<CodeOutcome | undefined> {
-  const { rows } = await sql<{ outcome: CodeOutcome }>`
+export async function consumeCode(db: Db, check: CodeCheck): Promise<CodeResult | undefined> {
+  const { rows } = await sql<{ outcome: CodeOutcome; notice: OutboxRow | null }>`
     with candidate as (
-      select c.id, c.user_id, c.purpose, c.new_email,
+      select c.id, c.user_id, c.purpose, c.new_email, u.email as old_email,
         case
           when c.attempts >= ${check.maxAttempts} then 'exhausted'
           when c.expires_at <= ${check.now} then 'expired'
@@ -89,12 +104,19 @@ export async function consumeCode(db: Db, check: CodeCheck): Promise<CodeOutcome
     moved as (
       update users set email = consumed.new_email, updated_at = ${check.now}
       from consumed where users.id = consumed.user_id and consumed.purpose = 'change_email'
-    )
+    ),
+    notice as (${queueMailTo(
+      sql`select old_email as to_address from candidate where verdict = 'right' and purpose = 'change_email'`,
+      check.changeNotice.content,
+      check.changeNotice.retryAfter,
+    )})
     select case verdict
         when 'right' then (select case purpose when 'verify_email' then 'verified' else 'email_changed' end from consumed)
         else verdict
-      end as outcome
+      end as outcome,
+      (select row_to_json(notice) from notice) as notice
     from candidate`.execute(db);
-  return rows[0]?.outcome;
+  const row = rows[0];
+  return row && { outcome: row.outcome, notice: row.notice ? queuedMailFromRow(row.notice) : undefined };
 }
 

@@ -1,11 +1,14 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "./client.ts";
 
-export interface OutgoingMail {
-  to: string;
+export interface MailContent {
   subject: string;
   text: string;
   html: string;
+}
+
+export interface OutgoingMail extends MailContent {
+  to: string;
 }
 
 export interface QueuedMail extends OutgoingMail {
@@ -25,16 +28,22 @@ export function queuedMailFromRow(row: OutboxRow): QueuedMail {
 }
 
 /**
- * A CTE body that queues `mail` only if the CTE named `onlyIf` produced a row, so the mail is written
- * in the same statement as the change that causes it. `retryAfter` is when the cron may try it if the
- * immediate send did not mark it sent.
+ * A CTE body that queues `content` to each `to_address` that `recipients` (a query) yields, so mail is
+ * written in the same statement as the change that causes it. `retryAfter` is when the cron may try
+ * it if the immediate send did not mark it sent.
  */
-export function queueMailIf(onlyIf: string, mail: OutgoingMail, retryAfter: Date): RawBuilder<OutboxRow> {
+export function queueMailTo(recipients: RawBuilder<unknown>, content: MailContent, retryAfter: Date): RawBuilder<OutboxRow> {
   return sql<OutboxRow>`
     insert into email_outbox (to_address, subject, text_body, html_body, next_attempt_at)
-    select ${mail.to}, ${mail.subject}, ${mail.text}, ${mail.html}, ${retryAfter}
-    where exists (select 1 from ${sql.table(onlyIf)})
+    select to_address, ${content.subject}, ${content.text}, ${content.html}, ${retryAfter}
+    from (${recipients}) as recipients
     returning id, to_address, subject, text_body, html_body`;
+}
+
+/** Queues `mail` only if the CTE named `onlyIf` produced a row. */
+export function queueMailIf(onlyIf: string, mail: OutgoingMail, retryAfter: Date): RawBuilder<OutboxRow> {
+  const recipient = sql`select ${mail.to}::text as to_address where exists (select 1 from ${sql.table(onlyIf)})`;
+  return queueMailTo(recipient, mail, retryAfter);
 }
 
 /** The bodies hold one-time codes: once delivered they are not kept. */

@@ -1,4 +1,4 @@
-import type { OutgoingMail } from "../db/outbox.ts";
+import type { MailContent, OutgoingMail } from "../db/outbox.ts";
 
 function codeMail(to: string, subject: string, intro: string, code: string, validMinutes: number): OutgoingMail {
   const closing = `The code is valid for ${validMinutes} minutes. If you did not ask for it, ignore this message.`;
@@ -21,4 +21,12 @@ export function verificationMail(to: string, code: string, validMinutes: number)
 
 export function emailChangeMail(to: string, code: string, validMinutes: number): OutgoingMail {
   return codeMail(to, `Confirm your new Coffee Shop email: ${code}`, "Confirm that this is your new Coffee Shop email address with this code:", code, validMinutes);
+}
+
+/** To the old address once an email change completes: the code went to the new one only. */
+export function emailChangedNotice(newAddress: string): MailContent {
+  const text =
+    `The email address of your Coffee Shop account was changed to ${newAddress}. ` +
+    "If you did not do this, contact us at once: someone else may control your account.";
+  return { subject: "Your Coffee Shop email address was changed", text: `${text}\n`, html: `<p>${escapeHtml(text)}</p>` };
 }

@@ -3,11 +3,11 @@ import { hashPassword } from "../auth/passwords.ts";
 import { consumeCode, reissueVerificationCode } from "../db/codes.ts";
 import { insertUser } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
-import { verificationMail } from "../mail/templates.ts";
+import { emailChangedNotice, verificationMail } from "../mail/templates.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
 import { codeToIssue } from "./codes.ts";
-import { deliverLater } from "./mail-delivery.ts";
+import { deliverLater, firstRetryAt } from "./mail-delivery.ts";
 import { type PublicUser, publicUser } from "./public-user.ts";
 
 export interface SignupInput {
@@ -50,17 +50,22 @@ const CODE_PROBLEMS = {
 /** Proves an address with the code sent to it: a signup's address, or a new address for a user. */
 export async function verifyCode(ctx: ServiceContext, input: { email: string; code: string }): Promise<string> {
   // an address asked for in an email change may have been registered since
-  const outcome = await translateEmailTaken(
+  const result = await translateEmailTaken(
     consumeCode(ctx.db, {
       address: input.email,
       hash: await codeHash(ctx.config.HASH_SECRET, input.email, input.code),
       maxAttempts: CODE_MAX_ATTEMPTS,
       now: ctx.now,
+      changeNotice: { content: emailChangedNotice(input.email), retryAfter: firstRetryAt(ctx.now) },
     }),
   );
+  if (!result) throw new ApiError("code_invalid", "There is no pending code for this address.");
+  const { outcome, notice } = result;
   if (outcome === "verified") return "Email address verified. You can log in now.";
-  if (outcome === "email_changed") return "Email address changed.";
-  if (!outcome) throw new ApiError("code_invalid", "There is no pending code for this address.");
+  if (outcome === "email_changed") {
+    deliverLater(ctx, notice);
+    return "Email address changed.";
+  }
   const [code, detail] = CODE_PROBLEMS[outcome];
   throw new ApiError(code, detail);
 }

@@ -412,9 +412,16 @@ describe("PATCH /users/{id}", () => {
     expectUser(await (await me(access_token)).json(), { email: user.email });
     expect((await loginAs(newEmail)).status).toBe(401);
 
+    const noticesBefore = (await mailTo(user.email)).length;
     const verify = await api("/auth/verify", json("POST", { email: newEmail, code }));
     expect(verify.status).toBe(200);
     expectUser(await (await me(access_token)).json(), { id: user.id, email: newEmail });
+    // the old address hears of it, so a hijacked session cannot move the account away unnoticed
+    const toOldAddress = await mailTo(user.email);
+    expect(toOldAddress).toHaveLength(noticesBefore + 1);
+    expect(toOldAddress[0]?.subject).toMatch(/email address was changed/);
+    expect(toOldAddress[0]?.text).toContain(newEmail);
+    expect(toOldAddress[0]?.text).not.toContain(code);
     expect((await loginAs(newEmail)).status).toBe(200);
     await expectProblem(await loginAs(user.email), 401, "invalid_credentials");
     // the code is spent
