@@ -8,6 +8,11 @@ export type Db = Kysely<Database>;
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
+/** True for a database URL whose host is this machine: a Neon-protocol endpoint served here over HTTP. */
+export function isLocalEndpoint(databaseUrl: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(databaseUrl).hostname);
+}
+
 // Neon's default endpoint rewrites the host to `api.<rest-of-host>` over HTTPS. A database URL whose
 // host is this machine names a Neon-protocol endpoint served there (the project's local services, or
 // Neon's local proxy), reached over plain HTTP on the URL's own port. Any other host keeps Neon's rule.

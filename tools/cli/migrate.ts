@@ -1,5 +1,6 @@
 import pg from "pg";
 import { parseFlags } from "../command-line.ts";
+import { directDatabaseUrl } from "../database-url.ts";
 import { openPglite } from "../local-services/backends/pglite-backend.ts";
 import { DEFAULT_SERVICES_PORT } from "../local-services/server.ts";
 import { applyMigrations } from "../migrations/apply-migrations.ts";
@@ -14,7 +15,6 @@ const USAGE = `npm run db:migrate -- [flags]: applies the pending migrations in 
   --services-url URL   (default http://127.0.0.1:${DEFAULT_SERVICES_PORT}), or, when they are not running,
   --data-dir DIR       in the embedded PGlite in DIR (default .local/pglite), opened directly`;
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 const values = parseFlags(
   {
@@ -26,7 +26,7 @@ const values = parseFlags(
 );
 
 try {
-  const databaseUrl = values["database-url"] ?? remoteDatabaseUrl(process.env.DATABASE_URL);
+  const databaseUrl = directDatabaseUrl(values["database-url"], process.env.DATABASE_URL);
   const applied =
     databaseUrl === undefined
       ? await migrateLocalDatabase(values["services-url"], values["data-dir"])
@@ -35,15 +35,6 @@ try {
 } catch (error) {
   console.error(`db:migrate failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
-}
-
-/**
- * DATABASE_URL when it names another machine. On this machine it is the Worker's setting, which points
- * at the local services' SQL endpoint (HTTP, not Postgres): those are reached below instead.
- */
-function remoteDatabaseUrl(databaseUrl: string | undefined): string | undefined {
-  if (databaseUrl === undefined || databaseUrl === "") return undefined;
-  return LOOPBACK_HOSTS.has(new URL(databaseUrl).hostname) ? undefined : databaseUrl;
 }
 
 async function migratePostgres(databaseUrl: string): Promise<string[]> {

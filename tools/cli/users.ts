@@ -1,6 +1,6 @@
 // `npm run users -- create --email … --password … [--role admin] [--first-name …] [--last-name …]`
 // Creates a verified user: against the running local services by default, or straight into the
-// Postgres named by --database-url (or DATABASE_URL), Neon included.
+// Postgres named by --database-url (or by DATABASE_URL when it is not this machine), Neon included.
 import { parseArgs } from "node:util";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
@@ -9,6 +9,7 @@ import { type Db, getDb } from "../../src/db/client.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { insertUser } from "../../src/db/users.ts";
 import { EmailSchema } from "../../src/routes/openapi-schemas.ts";
+import { directDatabaseUrl } from "../database-url.ts";
 
 const USAGE = `usage: npm run users -- create --email EMAIL --password PASSWORD [--role user|admin]
                         [--first-name NAME] [--last-name NAME] [--database-url URL]`;
@@ -42,7 +43,7 @@ const role = values.role;
 if (role !== "user" && role !== "admin") fail("--role: must be user or admin");
 
 function openDatabase(): { db: Db; where: string } {
-  const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL;
+  const databaseUrl = directDatabaseUrl(values["database-url"], process.env.DATABASE_URL);
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), where: new URL(databaseUrl).host };
