@@ -46,7 +46,7 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-export function problemType(code: ProblemCode): string {
+function problemType(code: ProblemCode): string {
   return `urn:coffee-shop:problem:${code.replaceAll("_", "-")}`;
 }
 

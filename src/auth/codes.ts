@@ -1,6 +1,6 @@
 import { hmacSha256, randomDigits } from "./crypto.ts";
 
-export const CODE_LENGTH = 6;
+const CODE_LENGTH = 6;
 export const CODE_MAX_ATTEMPTS = 5;
 
 /**

@@ -34,11 +34,11 @@ export interface UserQuery {
 }
 
 // Cursors are opaque to clients so the paging key can change without breaking them.
-export function encodeCursor(lastId: string): string {
+function encodeCursor(lastId: string): string {
   return btoa(`after:${lastId}`).replace(/=+$/, "");
 }
 
-export function decodeCursor(cursor: string): string | undefined {
+function decodeCursor(cursor: string): string | undefined {
   try {
     const id = /^after:(.*)$/.exec(atob(cursor))?.[1];
     return id !== undefined && USER_ID_PATTERN.test(id) ? id : undefined;
