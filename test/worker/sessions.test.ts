@@ -1,4 +1,5 @@
 import { hashSync } from "bcryptjs";
+import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { findLoginCandidate } from "../../src/db/users.ts";
 import { getDb } from "../../src/db/client.ts";
@@ -233,5 +234,15 @@ describe("POST /auth/logout", () => {
     await expectProblem(await logout(tokens.refresh_token), 401, "invalid_token");
     // another session of the same user is untouched
     expect((await me(other.access_token)).status).toBe(200);
+  });
+
+  it("refuses the session's access tokens at once here, even while KV still answers from its cache", async () => {
+    const user = await verifiedUser();
+    const tokens = await login(user);
+    expect((await logout(tokens.refresh_token)).status).toBe(204);
+    // what a location sees while KV still serves the miss it cached before the logout
+    const sessionId = String(decodePart(tokens.access_token, 1).sid);
+    await env.REVOCATIONS.delete(`session:${sessionId}`);
+    await expectProblem(await me(tokens.access_token), 401, "invalid_token");
   });
 });
