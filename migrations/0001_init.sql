@@ -63,6 +63,8 @@ create table revoked_tokens (
 );
 
 create index revoked_tokens_expires_idx on revoked_tokens (expires_at);
+-- the cron copies the recent ones to the edge again
+create index revoked_tokens_revoked_idx on revoked_tokens (revoked_at);
 
 -- Mail is written here in the same statement as the change that causes it, then sent; the row id is
 -- Resend's idempotency key, so a retry after an unknown outcome never delivers twice.

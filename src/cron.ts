@@ -11,6 +11,8 @@ const BATCH_SIZE = 500;
 const MAIL_BATCH_SIZE = 50;
 const MAIL_LEASE_SECONDS = 5 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
+// each one costs a KV write and a Cache API write: two of a Worker's subrequests
+const RECACHE_BATCH_SIZE = 200;
 
 export interface MaintenanceReport {
   purged: Awaited<ReturnType<typeof purgeExpired>>;
@@ -20,7 +22,7 @@ export interface MaintenanceReport {
 
 /**
  * The Cron Trigger's work: purge what expired, retry mail that could not be sent, and copy recent
- * revocations into KV again, in case a KV write failed after Postgres had committed the revocation.
+ * revocations to the edge again, in case a KV write failed after Postgres had committed the revocation.
  */
 export async function runMaintenance(db: Db, kv: KVNamespace, config: Config, now: Date): Promise<MaintenanceReport> {
   const purged = await purgeExpired(db, {
@@ -33,7 +35,12 @@ export async function runMaintenance(db: Db, kv: KVNamespace, config: Config, no
   const due = await claimDueMail(db, now, secondsAfter(now, MAIL_LEASE_SECONDS), MAIL_BATCH_SIZE);
   const outcomes = await Promise.all(due.map((mail) => deliverMail(db, config, mail, now)));
   // an access token lives ACCESS_TOKEN_TTL_SECONDS, so older revocations have no token left to refuse
-  const revoked = await recentlyRevokedSessions(db, secondsAfter(now, -config.ACCESS_TOKEN_TTL_SECONDS), now);
+  const revoked = await recentlyRevokedSessions(
+    db,
+    secondsAfter(now, -config.ACCESS_TOKEN_TTL_SECONDS),
+    now,
+    RECACHE_BATCH_SIZE,
+  );
   await cacheRevokedSessions(kv, revoked, now);
   const report = {
     purged,

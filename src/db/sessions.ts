@@ -154,15 +154,19 @@ export async function endSessionOfToken(db: Db, tokenHash: Uint8Array, now: Date
   return (rows[0]?.revoked_sessions ?? []).map(revokedSessionFromJson);
 }
 
-
-/** Sessions blacklisted since `since` whose tokens could still be presented, to copy into KV again. */
-export async function recentlyRevokedSessions(db: Db, since: Date, now: Date): Promise<RevokedSessionRow[]> {
+/**
+ * Sessions blacklisted since `since` whose tokens could still be presented, to copy to the edge again;
+ * newest first and at most `limit`, so one cron run stays within a Worker's subrequest budget.
+ */
+export async function recentlyRevokedSessions(db: Db, since: Date, now: Date, limit: number): Promise<RevokedSessionRow[]> {
   const rows = await db
     .selectFrom("revoked_tokens")
     .select(["token_id", "expires_at"])
     .where("token_id", "like", `${SESSION_TOKEN_PREFIX}%`)
     .where("revoked_at", ">", since)
     .where("expires_at", ">", now)
+    .orderBy("revoked_at", "desc")
+    .limit(limit)
     .execute();
   return rows.map((row) => ({ sessionId: row.token_id.slice(SESSION_TOKEN_PREFIX.length), expiresAt: new Date(row.expires_at) }));
 }

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
-import { bearer, client, failNextMail, json, latestCode, login, mailTo, manualClock, PASSWORD, uniqueEmail } from "./helpers.ts";
+import { bearer, client, failNextMail, json, latestCode, login, mailTo, manualClock, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
 
 // The cron's purges act on the whole database at the time it is told, so these tests run on a
 // database and mail catcher of their own.
@@ -52,15 +52,12 @@ describe("the scheduled maintenance", () => {
   it("deletes expired refresh tokens and blacklist rows, and dead codes", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
-    const email = uniqueEmail();
-    await call("/auth/signup", json("POST", { email, password: PASSWORD }));
-    await call("/auth/verify", json("POST", { email, code: await latestCode(email, servicesUrl) }));
-    const tokens = await login({ id: 0, email, password: PASSWORD }, call);
-    await login({ id: 0, email, password: PASSWORD }, call);
+    const user = await verifiedUser(call, servicesUrl);
+    const tokens = await login(user, call);
+    await login(user, call);
     expect((await call("/auth/logout", json("POST", { refresh_token: tokens.refresh_token }))).status).toBe(204);
-    const user = await db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirstOrThrow();
     const count = async (table: "refresh_tokens" | "one_time_codes") =>
-      (await db.selectFrom(table).select("user_id").where("user_id", "=", user.id).execute()).length;
+      (await db.selectFrom(table).select("user_id").where("user_id", "=", String(user.id)).execute()).length;
     const blacklisted = async () =>
       (await db.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", clock()).execute()).length;
     expect(await count("refresh_tokens")).toBe(1);
@@ -122,10 +119,7 @@ describe("the scheduled maintenance", () => {
   it("copies recent revocations into KV again, so a failed KV write is repaired", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
-    const email = uniqueEmail();
-    await call("/auth/signup", json("POST", { email, password: PASSWORD }));
-    await call("/auth/verify", json("POST", { email, code: await latestCode(email, servicesUrl) }));
-    const { access_token } = await login({ id: 0, email, password: PASSWORD }, call);
+    const { access_token } = await login(await verifiedUser(call, servicesUrl), call);
     const sessionId = String(JSON.parse(atob(access_token.split(".")[1] ?? "")).sid);
     // what logout leaves when Postgres committed the revocation but the KV write failed
     await db

@@ -132,13 +132,13 @@ export interface TestUser {
   password: string;
 }
 
-/** Signs up and verifies through the API, as a client would. */
-export async function verifiedUser(call: Call = api): Promise<TestUser> {
+/** Signs up and verifies through the API, as a client would, reading the code from `servicesUrl`'s mail catcher. */
+export async function verifiedUser(call: Call = api, servicesUrl = inject("localServicesUrl")): Promise<TestUser> {
   const email = uniqueEmail();
   const signup = await call("/auth/signup", json("POST", { email, password: PASSWORD }));
   expect(signup.status).toBe(201);
   const { id } = await signup.json<{ id: number }>();
-  const verify = await call("/auth/verify", json("POST", { email, code: await latestCode(email) }));
+  const verify = await call("/auth/verify", json("POST", { email, code: await latestCode(email, servicesUrl) }));
   expect(verify.status).toBe(200);
   return { id, email, password: PASSWORD };
 }
