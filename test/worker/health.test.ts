@@ -2,6 +2,20 @@ import { describe, expect, it } from "vitest";
 import pkg from "../../package.json" with { type: "json" };
 import { api, client, countRoundTrips, expectProblem } from "./helpers.ts";
 
+describe("GET /health/live", () => {
+  it("answers without touching the database", async () => {
+    const { result: response, roundTrips } = await countRoundTrips((call) => call("/health/live"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", version: pkg.version });
+    expect(roundTrips).toBe(0);
+  });
+
+  it("answers even when the database is unreachable", async () => {
+    const response = await client({ env: { DATABASE_URL: "postgres://test:test@127.0.0.1:9/coffee" } })("/health/live");
+    expect(response.status).toBe(200);
+  });
+});
+
 describe("GET /health", () => {
   it("answers with the running version after one SQL round trip", async () => {
     const { result: response, roundTrips } = await countRoundTrips((call) => call("/health"));
