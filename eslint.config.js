@@ -1,8 +1,15 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// Dependencies point one way: routes → services → db / auth / mail; nothing in src/ reaches tools/.
+const noTools = { group: ["**/tools/**"], message: "src/ must not import tools/ (Node-side tooling is never bundled)" };
+const layer = (files, patterns) => ({
+  files,
+  rules: { "no-restricted-imports": ["error", { patterns: [noTools, ...patterns] }] },
+});
+
 export default tseslint.config(
-  { ignores: ["node_modules/", ".wrangler/", ".local/", "public/", "worker-configuration.d.ts"] },
+  { ignores: ["node_modules/", ".wrangler/", ".local/", "public/", "worker-configuration.d.ts", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -13,11 +20,23 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  layer(["src/**/*.ts"], []),
+  layer(["src/routes/**/*.ts"], [
+    { group: ["kysely", "kysely/*", "**/db/**"], message: "routes never touch SQL: call a service" },
+  ]),
+  layer(["src/services/**/*.ts"], [
+    { group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**"], message: "services know nothing of HTTP" },
+  ]),
+  layer(["src/db/**/*.ts"], [
+    { group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**", "**/services/**"], message: "repositories hold SQL only" },
+  ]),
+  layer(["src/auth/**/*.ts", "src/mail/**/*.ts"], [
+    { group: ["**/db/**", "**/services/**"], message: "auth/ and mail/ own their types and sit below services" },
+  ]),
   {
-    // Nothing the Worker runs may depend on the Node-side tooling.
+    // one log helper (src/log.ts) writes every line the Worker logs
     files: ["src/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/tools/**"], message: "src/ must not import tools/" }] }],
-    },
+    ignores: ["src/log.ts"],
+    rules: { "no-console": "error" },
   },
 );

@@ -2,7 +2,9 @@ import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-open
 import type { AccessClaims } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
-import { validationError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import { validationError } from "./problem-response.ts";
+import type { RevocationEdge } from "./revocation.ts";
 
 export type Clock = () => Date;
 
@@ -13,6 +15,8 @@ export interface AppEnv {
     config: Config;
     db: Db;
     clock: Clock;
+    edge: RevocationEdge;
+    log: Logger;
     /** Set by the bearer guard on authenticated routes. */
     auth: AccessClaims;
   };

@@ -1,31 +1,34 @@
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import pkg from "../package.json" with { type: "json" };
-import { type Clock, createRouter } from "./app-env.ts";
-import { ApiError, problemResponse } from "./errors.ts";
+import { createRouter } from "./app-env.ts";
+import { ApiError } from "./errors.ts";
+import { describeError } from "./log.ts";
 import { bodySizeLimit, jsonBody } from "./middleware/request-body.ts";
-import { requestContext } from "./middleware/request-context.ts";
+import { requestContext, type RequestDependencies } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { allowedMethodsLookup, endpointsOnly } from "./middleware/routing.ts";
 import { corsFromConfig, securityHeaders } from "./middleware/security-headers.ts";
+import { HttpProblem, problemResponse } from "./problem-response.ts";
+import { productionEdge } from "./bindings.ts";
 import { authRouter } from "./routes/auth/index.ts";
 import { docsRouter } from "./routes/docs.ts";
 import { healthRouter } from "./routes/health.ts";
 import { usersRouter } from "./routes/users/index.ts";
 import { wellKnownRouter } from "./routes/well-known.ts";
 
-export interface AppDependencies {
-  /** The clock every rule reads (expiry, grace windows); tests pass one they control. */
-  clock: Clock;
-}
+/** What the app takes from its surroundings; tests replace some of it (a clock they move, failing stores). */
+export type AppDependencies = RequestDependencies;
 
-export function buildApp({ clock }: AppDependencies = { clock: () => new Date() }) {
+const productionDependencies: AppDependencies = { clock: () => new Date(), revocationEdge: productionEdge };
+
+export function buildApp(overrides: Partial<AppDependencies> = {}) {
   const app = createRouter();
 
   app.use(requestId());
   app.use(requestLog());
   app.use(securityHeaders());
-  app.use(requestContext(clock));
+  app.use(requestContext({ ...productionDependencies, ...overrides }));
   app.use(corsFromConfig());
   app.use(endpointsOnly(bodySizeLimit()));
   app.use(endpointsOnly(jsonBody()));
@@ -58,7 +61,7 @@ export function buildApp({ clock }: AppDependencies = { clock: () => new Date() 
     if (allowed.length > 0) {
       return problemResponse(
         c,
-        new ApiError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}.`, {
+        new HttpProblem("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}.`, {
           headers: { Allow: allowed.join(", ") },
         }),
       );
@@ -71,15 +74,10 @@ export function buildApp({ clock }: AppDependencies = { clock: () => new Date() 
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, new ApiError("bad_request", error.message));
     }
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "unhandled error",
-        request_id: c.get("requestId"),
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        stack: error instanceof Error ? error.stack : undefined,
-      }),
-    );
+    c.var.log.error("unhandled error", {
+      error: describeError(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     return problemResponse(c, new ApiError("internal_error", "Something went wrong on our side. Try again later."));
   });
 

@@ -2,6 +2,8 @@ import { buildApp } from "./app.ts";
 import { getConfig } from "./config.ts";
 import { runMaintenance } from "./cron.ts";
 import { getDb } from "./db/client.ts";
+import { createLogger } from "./log.ts";
+import { productionEdge } from "./bindings.ts";
 
 const app = buildApp();
 
@@ -9,6 +11,8 @@ export default {
   fetch: app.fetch,
   async scheduled(controller, env, ctx) {
     const config = getConfig(env);
-    ctx.waitUntil(runMaintenance(getDb(config.DATABASE_URL), env.REVOCATIONS, config, new Date(controller.scheduledTime)));
+    const log = createLogger({ cron: controller.cron });
+    const now = new Date(controller.scheduledTime);
+    ctx.waitUntil(runMaintenance(getDb(config.DATABASE_URL), productionEdge(env), config, now, log));
   },
 } satisfies ExportedHandler<Env>;

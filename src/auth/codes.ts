@@ -1,6 +1,6 @@
+import { CODE_LENGTH } from "../schemas/codes.ts";
 import { hmacSha256, randomDigits } from "./crypto.ts";
 
-const CODE_LENGTH = 6;
 export const CODE_MAX_ATTEMPTS = 5;
 
 /**

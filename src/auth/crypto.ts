@@ -1,15 +1,10 @@
 // Small WebCrypto helpers shared by tokens and one-time codes.
+import { base64url } from "jose";
 
 const encoder = new TextEncoder();
 
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
 export function randomToken(byteLength = 32): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 
 export async function sha256(text: string): Promise<Uint8Array> {

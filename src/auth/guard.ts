@@ -1,21 +1,22 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.ts";
-import type { UserRole } from "../db/schema.ts";
 import { ApiError } from "../errors.ts";
-import { isSessionRevoked } from "./revocations.ts";
+import { HttpProblem } from "../problem-response.ts";
+import { isSessionRevoked } from "../revocation.ts";
+import type { UserRole } from "../schemas/user.ts";
 import { InvalidTokenError, verifyAccessToken } from "./tokens.ts";
 
 const REALM = 'Bearer realm="coffee-shop"';
 
-function unauthorized(code: "unauthorized" | "invalid_token", detail: string): ApiError {
+function unauthorized(code: "unauthorized" | "invalid_token", detail: string): HttpProblem {
   // RFC 6750: say why only when a token was presented
   const challenge = code === "invalid_token" ? `${REALM}, error="invalid_token"` : REALM;
-  return new ApiError(code, detail, { headers: { "WWW-Authenticate": challenge } });
+  return new HttpProblem(code, detail, { headers: { "WWW-Authenticate": challenge } });
 }
 
 /**
  * Admits a request carrying a valid, unrevoked access token, optionally only for some roles.
- * It costs no SQL: the signature and claims are checked locally, revocation in KV.
+ * It costs no SQL: the signature and claims are checked locally, revocation at the edge.
  */
 export function requireAuth(options: { roles?: UserRole[] } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -29,7 +30,7 @@ export function requireAuth(options: { roles?: UserRole[] } = {}): MiddlewareHan
       if (error instanceof InvalidTokenError) throw unauthorized("invalid_token", error.message);
       throw error;
     }
-    if (await isSessionRevoked(c.env.REVOCATIONS, claims.sessionId)) {
+    if (await isSessionRevoked(c.var.edge, claims.sessionId)) {
       throw unauthorized("invalid_token", "The session of this token has ended.");
     }
     if (options.roles && !options.roles.includes(claims.role)) {

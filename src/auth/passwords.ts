@@ -2,10 +2,6 @@
 import { compare as bcryptCompare } from "bcryptjs";
 import { chainedPbkdf2, DIGEST_BYTES, MAX_ITERATIONS_PER_CALL, type ChainParams, type Pbkdf2Digest } from "./pbkdf2.ts";
 
-/** Length limits the API checks a new password against, on the password as typed (before normalisation). */
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 128;
-
 export interface PasswordCheck {
   valid: boolean;
   /** Right password, but the stored hash is bcrypt or below the current parameters: store hashPassword(password). */
@@ -128,6 +124,8 @@ function parsePbkdf2(encoded: string): Pbkdf2Hash | undefined {
   return { digest, iterations, perCall, salt, hash };
 }
 
+// PHC strings use the standard base64 alphabet (jose's encoder is base64url), and the runtimes here have no
+// Uint8Array.toBase64 yet.
 function toBase64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replace(/=+$/, "");
 }

@@ -1,8 +1,8 @@
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
+import { base64url, createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import type { Config, PrivateJwk } from "../config.ts";
-import type { UserRole } from "../db/schema.ts";
-import { base64url, hmacSha256, randomToken, sha256 } from "./crypto.ts";
+import { type UserRole, UserRoleSchema } from "../schemas/user.ts";
+import { hmacSha256, randomToken, sha256 } from "./crypto.ts";
 
 const ACCESS_SCOPE = "access_token";
 const ALGORITHMS = ["EdDSA", "ES256"];
@@ -93,7 +93,7 @@ const AccessPayload = z.object({
   sid: z.uuid(),
   jti: z.string().min(1),
   exp: z.number(),
-  role: z.enum(["user", "admin"]),
+  role: UserRoleSchema,
   scope: z.literal(ACCESS_SCOPE),
 });
 
@@ -139,6 +139,6 @@ export async function refreshTokenHash(token: string): Promise<Uint8Array> {
  * stored: two tabs refreshing at once end up holding one live token, and neither is signed out.
  */
 export async function successorOf(config: Config, token: string): Promise<RefreshTokenPair> {
-  const successor = base64url(await hmacSha256(config.HASH_SECRET, `refresh-successor:${token}`));
+  const successor = base64url.encode(await hmacSha256(config.HASH_SECRET, `refresh-successor:${token}`));
   return { token: successor, hash: await sha256(successor) };
 }

@@ -1,10 +1,10 @@
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { Kysely } from "kysely";
 import { NeonDialect } from "kysely-neon";
-import type { Database } from "./schema.ts";
+import type { DB } from "./schema.ts";
 
 /** Typed query builder over Neon's HTTP driver: every executed statement is one HTTP round trip. */
-export type Db = Kysely<Database>;
+export type Db = Kysely<DB>;
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
@@ -28,7 +28,7 @@ const clients = new Map<string, Db>();
 export function getDb(databaseUrl: string): Db {
   let db = clients.get(databaseUrl);
   if (!db) {
-    db = new Kysely<Database>({ dialect: new NeonDialect({ neon: neon(databaseUrl) }) });
+    db = new Kysely<DB>({ dialect: new NeonDialect({ neon: neon(databaseUrl) }) });
     clients.set(databaseUrl, db);
   }
   return db;

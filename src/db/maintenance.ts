@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import type { Db } from "./client.ts";
 
 export interface PurgeCutoffs {
@@ -26,34 +25,69 @@ export interface PurgeCounts {
  * deletes, the other waits for and then skips.
  */
 export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
-  const { now, batchSize: n } = cutoffs;
-  const { rows } = await sql<Record<keyof PurgeCounts, string>>`
-    with
-    refresh as (delete from refresh_tokens where token_hash in (
-      select token_hash from refresh_tokens where expires_at <= ${now} limit ${n}) returning 1),
-    revoked as (delete from revoked_tokens where token_id in (
-      select token_id from revoked_tokens where expires_at <= ${now} limit ${n}) returning 1),
-    codes as (delete from one_time_codes where id in (
-      select id from one_time_codes
-      where consumed_at is not null or expires_at <= ${cutoffs.codesDeadBefore} limit ${n}) returning 1),
-    stale_users as (delete from users where id in (
-      select id from users
-      where verified_at is null and status = 'unverified' and created_at <= ${cutoffs.unverifiedCreatedBefore}
-      limit ${n}) returning 1),
-    sent as (delete from email_outbox where id in (
-      select id from email_outbox where sent_at <= ${cutoffs.sentMailBefore} limit ${n}) returning 1)
-    select
-      (select count(*) from refresh) as refresh_tokens,
-      (select count(*) from revoked) as revoked_tokens,
-      (select count(*) from codes) as one_time_codes,
-      (select count(*) from stale_users) as unverified_users,
-      (select count(*) from sent) as sent_mail`.execute(db);
-  const row = rows[0];
+  const { now, batchSize } = cutoffs;
+  const row = await db
+    .with("refresh", (q) =>
+      q
+        .deleteFrom("refresh_tokens")
+        .where("token_hash", "in", q.selectFrom("refresh_tokens").select("token_hash").where("expires_at", "<=", now).limit(batchSize))
+        .returning("token_hash"),
+    )
+    .with("revoked", (q) =>
+      q
+        .deleteFrom("revoked_tokens")
+        .where("token_id", "in", q.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).limit(batchSize))
+        .returning("token_id"),
+    )
+    .with("codes", (q) =>
+      q
+        .deleteFrom("one_time_codes")
+        .where(
+          "id",
+          "in",
+          q
+            .selectFrom("one_time_codes")
+            .select("id")
+            .where((eb) => eb.or([eb("consumed_at", "is not", null), eb("expires_at", "<=", cutoffs.codesDeadBefore)]))
+            .limit(batchSize),
+        )
+        .returning("id"),
+    )
+    .with("stale_users", (q) =>
+      q
+        .deleteFrom("users")
+        .where(
+          "id",
+          "in",
+          q
+            .selectFrom("users")
+            .select("id")
+            .where("verified_at", "is", null)
+            .where("status", "=", "unverified")
+            .where("created_at", "<=", cutoffs.unverifiedCreatedBefore)
+            .limit(batchSize),
+        )
+        .returning("id"),
+    )
+    .with("sent", (q) =>
+      q
+        .deleteFrom("email_outbox")
+        .where("id", "in", q.selectFrom("email_outbox").select("id").where("sent_at", "<=", cutoffs.sentMailBefore).limit(batchSize))
+        .returning("id"),
+    )
+    .selectNoFrom((eb) => [
+      eb.selectFrom("refresh").select((eb) => eb.fn.countAll<string>().as("n")).as("refresh_tokens"),
+      eb.selectFrom("revoked").select((eb) => eb.fn.countAll<string>().as("n")).as("revoked_tokens"),
+      eb.selectFrom("codes").select((eb) => eb.fn.countAll<string>().as("n")).as("one_time_codes"),
+      eb.selectFrom("stale_users").select((eb) => eb.fn.countAll<string>().as("n")).as("unverified_users"),
+      eb.selectFrom("sent").select((eb) => eb.fn.countAll<string>().as("n")).as("sent_mail"),
+    ])
+    .executeTakeFirstOrThrow();
   return {
-    refresh_tokens: Number(row?.refresh_tokens ?? 0),
-    revoked_tokens: Number(row?.revoked_tokens ?? 0),
-    one_time_codes: Number(row?.one_time_codes ?? 0),
-    unverified_users: Number(row?.unverified_users ?? 0),
-    sent_mail: Number(row?.sent_mail ?? 0),
+    refresh_tokens: Number(row.refresh_tokens),
+    revoked_tokens: Number(row.revoked_tokens),
+    one_time_codes: Number(row.one_time_codes),
+    unverified_users: Number(row.unverified_users),
+    sent_mail: Number(row.sent_mail),
   };
 }

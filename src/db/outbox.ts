@@ -1,49 +1,67 @@
-import { type RawBuilder, sql } from "kysely";
+import type { AliasableExpression, Insertable, QueryCreator, Selectable } from "kysely";
+import { jsonObjectFrom } from "kysely/helpers/postgres";
 import type { Db } from "./client.ts";
+import type { EmailOutbox } from "./schema.ts";
+import { partBuilder, QueryRows } from "./statement-parts.ts";
 
-export interface MailContent {
-  subject: string;
-  text: string;
-  html: string;
+/** A message as the outbox stores it until it is sent. */
+export type OutboxMessage = Pick<Insertable<EmailOutbox>, "subject" | "text_body" | "html_body">;
+
+const QUEUED_COLUMNS = ["id", "to_address", "subject", "text_body", "html_body"] as const;
+
+/** A message waiting in the outbox, with the id that makes its delivery idempotent. */
+export type QueuedMail = Pick<Selectable<EmailOutbox>, (typeof QUEUED_COLUMNS)[number]>;
+
+export interface MailToQueue {
+  message: OutboxMessage;
+  /** When the cron may retry it if the immediate send did not mark it sent. */
+  retryAfter: Date;
+  now: Date;
 }
 
-export interface OutgoingMail extends MailContent {
-  to: string;
-}
+const part = partBuilder<{ mail: QueuedMail }>();
 
-export interface QueuedMail extends OutgoingMail {
-  id: string;
-}
-
-export interface OutboxRow {
-  id: string;
-  to_address: string;
-  subject: string;
-  text_body: string;
-  html_body: string;
-}
-
-export function queuedMailFromRow(row: OutboxRow): QueuedMail {
-  return { id: row.id, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body };
+/** A message to queue for each address that `recipients` selects within the statement. */
+export interface MailForRecipients<D> {
+  recipients: (q: QueryCreator<D>) => AliasableExpression<{ to_address: string }>;
+  mail: MailToQueue;
 }
 
 /**
- * A CTE body that queues `content` to each `to_address` that `recipients` (a query) yields, so mail is
- * written in the same statement as the change that causes it. `retryAfter` is when the cron may try
- * it if the immediate send did not mark it sent.
+ * Adds the common table expression `mail`: the message queued in the same statement as the change that
+ * causes it, so a change never commits without its message or the other way round; nothing when
+ * `queue` is undefined.
  */
-export function queueMailTo(recipients: RawBuilder<unknown>, content: MailContent, retryAfter: Date): RawBuilder<OutboxRow> {
-  return sql<OutboxRow>`
-    insert into email_outbox (to_address, subject, text_body, html_body, next_attempt_at)
-    select to_address, ${content.subject}, ${content.text}, ${content.html}, ${retryAfter}
-    from (${recipients}) as recipients
-    returning id, to_address, subject, text_body, html_body`;
+export function withQueuedMail<D>(qc: QueryCreator<D>, queue: MailForRecipients<D> | undefined) {
+  if (!queue) return qc.with("mail", () => part.selectFrom("email_outbox").select(QUEUED_COLUMNS).where((eb) => eb.lit(false)));
+  const { recipients, mail } = queue;
+  return qc.with(
+    "mail",
+    (q) =>
+      new QueryRows(
+        part
+          .insertInto("email_outbox")
+          .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "created_at"])
+          .expression((eb) =>
+            eb
+              .selectFrom(recipients(q).as("recipients"))
+              .select((eb) => [
+                "recipients.to_address",
+                eb.val(mail.message.subject).as("subject"),
+                eb.val(mail.message.text_body).as("text_body"),
+                eb.val(mail.message.html_body).as("html_body"),
+                eb.val(mail.retryAfter).as("next_attempt_at"),
+                eb.val(mail.now).as("created_at"),
+              ]),
+          )
+          .returning(QUEUED_COLUMNS),
+      ),
+  );
 }
 
-/** Queues `mail` only if the CTE named `onlyIf` produced a row. */
-export function queueMailIf(onlyIf: string, mail: OutgoingMail, retryAfter: Date): RawBuilder<OutboxRow> {
-  const recipient = sql`select ${mail.to}::text as to_address where exists (select 1 from ${sql.table(onlyIf)})`;
-  return queueMailTo(recipient, mail, retryAfter);
+/** The message `withQueuedMail` queued (the first, if several), as a JSON object to select in the statement's result. */
+export function queuedMail() {
+  return jsonObjectFrom(part.selectFrom("mail").select(QUEUED_COLUMNS).limit(1));
 }
 
 /** The bodies hold one-time codes: once delivered they are not kept. */
@@ -69,15 +87,22 @@ export async function markMailFailed(db: Db, id: string, error: string, retryAt:
  * run at the same time skips them (and Resend's idempotency key covers a send whose outcome was lost).
  */
 export async function claimDueMail(db: Db, now: Date, leaseUntil: Date, limit: number): Promise<QueuedMail[]> {
-  const { rows } = await sql<OutboxRow>`
-    update email_outbox set next_attempt_at = ${leaseUntil}
-    where id in (
-      select id from email_outbox
-      where sent_at is null and next_attempt_at <= ${now}
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked
+  return db
+    .updateTable("email_outbox")
+    .set({ next_attempt_at: leaseUntil })
+    .where(
+      "id",
+      "in",
+      db
+        .selectFrom("email_outbox")
+        .select("id")
+        .where("sent_at", "is", null)
+        .where("next_attempt_at", "<=", now)
+        .orderBy("next_attempt_at")
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
     )
-    returning id, to_address, subject, text_body, html_body`.execute(db);
-  return rows.map(queuedMailFromRow);
+    .returning(QUEUED_COLUMNS)
+    .execute();
 }

@@ -1,42 +1,7 @@
-import { type RawBuilder, sql } from "kysely";
+import type { EndedSession, SessionEnder } from "../revocation.ts";
+import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
-import type { UserRole, UserStatus } from "./schema.ts";
-
-/** Sessions are blacklisted under this prefix and their id: tokens carry the session, not their own id. */
-export const SESSION_TOKEN_PREFIX = "session:";
-
-export interface RevokedSessionRow {
-  sessionId: string;
-  expiresAt: Date;
-}
-
-export interface RevokedSessionJson {
-  session_id: string;
-  expires_at: string;
-}
-
-export function revokedSessionFromJson(row: RevokedSessionJson): RevokedSessionRow {
-  return { sessionId: row.session_id, expiresAt: new Date(row.expires_at) };
-}
-
-/**
- * CTEs that end the sessions selected by `sessionIds`: their refresh tokens leave the whitelist and
- * the sessions join the blacklist until their last token would have expired. The CTE `ended` holds
- * (session_id, expires_at) of each session ended, to be cached in KV.
- */
-export function revokeSessionsCtes(sessionIds: RawBuilder<unknown>, now: Date): RawBuilder<unknown> {
-  return sql`
-    revoked as (delete from refresh_tokens where session_id in (${sessionIds}) returning session_id, expires_at),
-    ended as (select session_id, max(expires_at) as expires_at from revoked group by session_id),
-    blacklisted as (
-      insert into revoked_tokens (token_id, expires_at, revoked_at)
-      select ${SESSION_TOKEN_PREFIX} || session_id, expires_at, ${now} from ended
-      on conflict (token_id) do update set expires_at = greatest(revoked_tokens.expires_at, excluded.expires_at)
-    )`;
-}
-
-/** The sessions ended by `revokeSessionsCtes`, as a JSON array for the statement's result. */
-export const ENDED_AS_JSON = sql.raw(`coalesce((select json_agg(ended) from ended), '[]')`);
+import type { DB } from "./schema.ts";
 
 export interface NewSession {
   userId: string;
@@ -51,20 +16,36 @@ export interface NewSession {
 /** Returns false when the user vanished between the password check and this write. */
 export async function startSession(db: Db, session: NewSession): Promise<boolean> {
   const { userId, sessionId, tokenHash, expiresAt, now, rehash } = session;
-  const rehashCte = rehash
-    ? sql`, rehashed as (update users set password_hash = ${rehash.to}, updated_at = ${now}
-                         where id = ${userId} and password_hash = ${rehash.from})`
-    : sql``;
-  const { rows } = await sql<{ user_id: string }>`
-    with owner as (select id from users where id = ${userId}),
-    token as (
-      insert into refresh_tokens (token_hash, session_id, user_id, expires_at, created_at)
-      select ${tokenHash}, ${sessionId}, id, ${expiresAt}, ${now} from owner
-      returning user_id
+  const row = await db
+    .with("owner", (q) => q.selectFrom("users").select("id").where("id", "=", userId))
+    .with("token", (q) =>
+      q
+        .insertInto("refresh_tokens")
+        .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
+        .expression((eb) =>
+          eb
+            .selectFrom("owner")
+            .select((eb) => [
+              eb.val(tokenHash).as("token_hash"),
+              eb.val(sessionId).as("session_id"),
+              "id",
+              eb.val(expiresAt).as("expires_at"),
+              eb.val(now).as("created_at"),
+            ]),
+        )
+        .returning("user_id"),
     )
-    ${rehashCte}
-    select user_id from token`.execute(db);
-  return rows.length > 0;
+    .with("rehashed", (q) =>
+      q
+        .updateTable("users")
+        .set({ password_hash: rehash?.to, updated_at: now })
+        .where("id", "=", userId)
+        .where((eb) => (rehash ? eb("password_hash", "=", rehash.from) : eb.lit(false))),
+    )
+    .selectFrom("token")
+    .select("user_id")
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export type RotationOutcome = "rotated" | "replayed" | "reused" | "expired";
@@ -75,7 +56,6 @@ export interface Rotation {
   userId: string;
   role: UserRole;
   status: UserStatus;
-  revokedSessions: RevokedSessionRow[];
 }
 
 export interface RotationRequest {
@@ -92,81 +72,108 @@ export interface RotationRequest {
  * token queue on its row lock (FOR UPDATE): exactly one spends it; the others then see it spent
  * within the grace window and are told to hand out the same successor. A token spent earlier than
  * that, or whose successor has itself been spent, is a reuse: the whole session ends.
- * Returns undefined for a token that is not (or no longer) in the whitelist.
+ * `rotation` is undefined for a token that is not (or no longer) in the whitelist.
  */
-export async function rotateRefreshToken(db: Db, request: RotationRequest): Promise<Rotation | undefined> {
+export async function rotateRefreshToken(
+  db: Db,
+  ender: SessionEnder,
+  request: RotationRequest,
+): Promise<{ rotation: Rotation | undefined; endedSessions: EndedSession[] }> {
   const { tokenHash, successorHash, successorExpiresAt, graceStart, now } = request;
-  const { rows } = await sql<{
-    outcome: RotationOutcome;
-    session_id: string;
-    user_id: string;
-    role: UserRole;
-    status: UserStatus;
-    revoked_sessions: RevokedSessionJson[];
-  }>`
-    with presented as (
-      select session_id, user_id, used_at, expires_at from refresh_tokens where token_hash = ${tokenHash} for update
-    ),
-    spent as (
-      update refresh_tokens set used_at = ${now}
-      where token_hash = ${tokenHash} and used_at is null and expires_at > ${now}
-      returning session_id, user_id
-    ),
-    successor as (
-      insert into refresh_tokens (token_hash, session_id, user_id, expires_at, created_at)
-      select ${successorHash}, session_id, user_id, ${successorExpiresAt}, ${now} from spent
-    ),
-    verdict as (
-      select p.session_id, p.user_id,
-        case
-          when exists (select 1 from spent) then 'rotated'
-          when p.expires_at <= ${now} then 'expired'
-          when p.used_at > ${graceStart} and not exists (
-            select 1 from refresh_tokens s where s.token_hash = ${successorHash} and s.used_at is not null
-          ) then 'replayed'
-          else 'reused'
-        end as outcome
-      from presented p
-    ),
-    ${revokeSessionsCtes(sql`select session_id from verdict where outcome = 'reused'`, now)}
-    select v.outcome, v.session_id, u.id as user_id, u.role, u.status, ${ENDED_AS_JSON} as revoked_sessions
-    from verdict v join users u on u.id = v.user_id`.execute(db);
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
-    outcome: row.outcome,
-    sessionId: row.session_id,
-    userId: row.user_id,
-    role: row.role,
-    status: row.status,
-    revokedSessions: row.revoked_sessions.map(revokedSessionFromJson),
-  };
+  const row = await ender
+    .ctes(
+      db
+        .with("presented", (q) =>
+          q
+            .selectFrom("refresh_tokens")
+            .select(["session_id", "user_id", "used_at", "expires_at"])
+            .where("token_hash", "=", tokenHash)
+            .forUpdate(),
+        )
+        .with("spent", (q) =>
+          q
+            .updateTable("refresh_tokens")
+            .set({ used_at: now })
+            .where("token_hash", "=", tokenHash)
+            .where("used_at", "is", null)
+            .where("expires_at", ">", now)
+            .returning(["session_id", "user_id"]),
+        )
+        .with("successor", (q) =>
+          q
+            .insertInto("refresh_tokens")
+            .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
+            .expression((eb) =>
+              eb
+                .selectFrom("spent")
+                .select((eb) => [
+                  eb.val(successorHash).as("token_hash"),
+                  "session_id",
+                  "user_id",
+                  eb.val(successorExpiresAt).as("expires_at"),
+                  eb.val(now).as("created_at"),
+                ]),
+            ),
+        )
+        .with("verdict", (q) =>
+          q.selectFrom("presented").select((eb) => [
+            "session_id",
+            "user_id",
+            eb
+              .case()
+              .when(eb.exists(eb.selectFrom("spent").select("session_id")))
+              .then(eb.val<RotationOutcome>("rotated"))
+              .when("expires_at", "<=", now)
+              .then(eb.val<RotationOutcome>("expired"))
+              .when(
+                eb.and([
+                  eb("used_at", ">", graceStart),
+                  eb.not(
+                    eb.exists(
+                      eb
+                        .selectFrom("refresh_tokens")
+                        .select("session_id")
+                        .where("token_hash", "=", successorHash)
+                        .where("used_at", "is not", null),
+                    ),
+                  ),
+                ]),
+              )
+              .then(eb.val<RotationOutcome>("replayed"))
+              .else(eb.val<RotationOutcome>("reused"))
+              .end()
+              .as("outcome"),
+          ]),
+        ),
+      (q) => q.selectFrom("verdict").select("session_id").where("outcome", "=", "reused"),
+    )
+    .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
+    .selectFrom("one")
+    .leftJoin("verdict", (join) => join.onTrue())
+    .leftJoin("users", "users.id", "verdict.user_id")
+    .select(["verdict.outcome", "verdict.session_id", "users.id as user_id", "users.role", "users.status"])
+    .select(() => ender.endedSessions().as("ended_sessions"))
+    .executeTakeFirstOrThrow();
+  const endedSessions = ender.parse(row.ended_sessions);
+  const { outcome, session_id, user_id, role, status } = row;
+  if (outcome === null || session_id === null || user_id === null || role === null || status === null) {
+    return { rotation: undefined, endedSessions };
+  }
+  return { rotation: { outcome, sessionId: session_id, userId: user_id, role, status }, endedSessions };
 }
 
-/** Ends the session a live refresh token belongs to; empty when the token is unknown or expired. */
-export async function endSessionOfToken(db: Db, tokenHash: Uint8Array, now: Date): Promise<RevokedSessionRow[]> {
-  const { rows } = await sql<{ revoked_sessions: RevokedSessionJson[] }>`
-    with ${revokeSessionsCtes(
-      sql`select session_id from refresh_tokens where token_hash = ${tokenHash} and expires_at > ${now}`,
-      now,
-    )}
-    select ${ENDED_AS_JSON} as revoked_sessions`.execute(db);
-  return (rows[0]?.revoked_sessions ?? []).map(revokedSessionFromJson);
-}
-
-/**
- * Sessions blacklisted since `since` whose tokens could still be presented, to copy to the edge again;
- * newest first and at most `limit`, so one cron run stays within a Worker's subrequest budget.
- */
-export async function recentlyRevokedSessions(db: Db, since: Date, now: Date, limit: number): Promise<RevokedSessionRow[]> {
-  const rows = await db
-    .selectFrom("revoked_tokens")
-    .select(["token_id", "expires_at"])
-    .where("token_id", "like", `${SESSION_TOKEN_PREFIX}%`)
-    .where("revoked_at", ">", since)
-    .where("expires_at", ">", now)
-    .orderBy("revoked_at", "desc")
-    .limit(limit)
-    .execute();
-  return rows.map((row) => ({ sessionId: row.token_id.slice(SESSION_TOKEN_PREFIX.length), expiresAt: new Date(row.expires_at) }));
+/** Ends the session a live refresh token belongs to; `endedSessions` is empty when the token is unknown or expired. */
+export async function endSessionOfToken(
+  db: Db,
+  ender: SessionEnder,
+  tokenHash: Uint8Array,
+  now: Date,
+): Promise<{ endedSessions: EndedSession[] }> {
+  const row = await ender
+    .ctes<DB>(db, (q) =>
+      q.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash).where("expires_at", ">", now),
+    )
+    .selectNoFrom(() => ender.endedSessions().as("ended_sessions"))
+    .executeTakeFirstOrThrow();
+  return { endedSessions: ender.parse(row.ended_sessions) };
 }

@@ -9,9 +9,7 @@ const WINDOW_SECONDS = 60;
 export async function enforceRateLimit(limiter: RateLimit, key: string): Promise<void> {
   const { success } = await limiter.limit({ key });
   if (!success) {
-    throw new ApiError("too_many_requests", "Too many attempts. Wait a minute and try again.", {
-      headers: { "Retry-After": String(WINDOW_SECONDS) },
-    });
+    throw new ApiError("too_many_requests", "Too many attempts. Wait a minute and try again.", { retryAfterSeconds: WINDOW_SECONDS });
   }
 }
 

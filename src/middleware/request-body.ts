@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import { HttpProblem } from "../problem-response.ts";
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -21,14 +21,14 @@ export function jsonBody(): MiddlewareHandler<AppEnv> {
     if (!hasBody(c.req.raw)) return next();
     const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "";
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new ApiError("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).", {
+      throw new HttpProblem("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).", {
         headers: { "Accept-Post": "application/json", "Accept-Patch": "application/json" },
       });
     }
     try {
       await c.req.json();
     } catch {
-      throw new ApiError("malformed_json", "The request body is not valid JSON.");
+      throw new HttpProblem("malformed_json", "The request body is not valid JSON.");
     }
     return next();
   };
@@ -41,7 +41,7 @@ export function bodySizeLimit(): MiddlewareHandler<AppEnv> {
     return bodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError("payload_too_large", `Request bodies are limited to ${maxSize} bytes.`);
+        throw new HttpProblem("payload_too_large", `Request bodies are limited to ${maxSize} bytes.`);
       },
     })(c, next);
   };

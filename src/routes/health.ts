@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import pkg from "../../package.json" with { type: "json" };
 import { createRouter } from "../app-env.ts";
-import { pingDatabase } from "../db/health.ts";
-import { ApiError } from "../errors.ts";
-import { problemResponses } from "./openapi-schemas.ts";
+import { checkDatabase } from "../services/health.ts";
+import { serviceContext } from "./service-context.ts";
+import { DATABASE_PROBLEMS, problemResponses } from "./problems.ts";
 
 const HealthSchema = z
   .object({
@@ -34,18 +34,13 @@ const healthRoute = createRoute({
   description: "Runs one trivial query (one SQL round trip) and reports the running API version.",
   responses: {
     200: { description: "The API and its database answer", content: { "application/json": { schema: HealthSchema } } },
-    ...problemResponses(503),
+    ...problemResponses(...DATABASE_PROBLEMS),
   },
 });
 
 export const healthRouter = createRouter()
   .openapi(liveRoute, (c) => c.json({ status: "ok" as const, version: pkg.version }, 200))
   .openapi(healthRoute, async (c) => {
-    try {
-      await pingDatabase(c.var.db);
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "health check failed", error: String(error) }));
-      throw new ApiError("service_unavailable", "The database is not reachable.");
-    }
+    await checkDatabase(serviceContext(c));
     return c.json({ status: "ok" as const, version: pkg.version, database: "ok" as const }, 200);
   });

@@ -7,8 +7,9 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
   return {
     db: c.var.db,
     config: c.var.config,
-    kv: c.env.REVOCATIONS,
+    edge: c.var.edge,
     now: c.var.clock(),
     defer: (work) => c.executionCtx.waitUntil(work),
+    log: c.var.log,
   };
 }

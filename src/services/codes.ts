@@ -1,10 +1,10 @@
 import { newCode } from "../auth/codes.ts";
 import type { CodeToIssue } from "../db/codes.ts";
-import type { OutgoingMail } from "../db/outbox.ts";
+import type { MailContent } from "../mail/message.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
-import { firstRetryAt } from "./mail-delivery.ts";
+import { mailToQueue } from "./mail-delivery.ts";
 
-type CodeMailTemplate = (to: string, code: string, validMinutes: number) => OutgoingMail;
+type CodeMailTemplate = (code: string, validMinutes: number) => Promise<MailContent>;
 
 /** A fresh code for `address`, ready to store (hashed) with the mail that carries it in the clear. */
 export async function codeToIssue(ctx: ServiceContext, address: string, template: CodeMailTemplate): Promise<CodeToIssue> {
@@ -13,7 +13,6 @@ export async function codeToIssue(ctx: ServiceContext, address: string, template
   return {
     hash,
     expiresAt: secondsAfter(ctx.now, lifetime),
-    mail: template(address, code, Math.round(lifetime / 60)),
-    mailRetryAfter: firstRetryAt(ctx.now),
+    mail: mailToQueue(ctx, await template(code, Math.round(lifetime / 60))),
   };
 }

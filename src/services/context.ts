@@ -1,14 +1,18 @@
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import type { RevocationEdge } from "../revocation.ts";
 
 /** What every use case needs from the outside world, so any layer can be called from a test. */
 export interface ServiceContext {
   db: Db;
   config: Config;
-  kv: KVNamespace;
+  edge: RevocationEdge;
+  /** The one clock every timestamp a rule compares comes from. */
   now: Date;
   /** Work to finish after the response (waitUntil on Workers). */
   defer: (work: Promise<unknown>) => void;
+  log: Logger;
 }
 
 export function secondsAfter(date: Date, seconds: number): Date {

@@ -1,15 +1,5 @@
 import type { UserRow } from "../db/users.ts";
-
-/** The only shape in which a user leaves the server. */
-export interface PublicUser {
-  id: number;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  status: UserRow["status"];
-  role: UserRow["role"];
-  created_at: string;
-}
+import type { PublicUser } from "../schemas/user.ts";
 
 export function publicUser(row: UserRow): PublicUser {
   return {
@@ -19,6 +9,6 @@ export function publicUser(row: UserRow): PublicUser {
     last_name: row.last_name,
     status: row.status,
     role: row.role,
-    created_at: new Date(row.created_at).toISOString(),
+    created_at: row.created_at.toISOString(),
   };
 }

@@ -1,14 +1,15 @@
 import { CODE_MAX_ATTEMPTS, codeHash } from "../auth/codes.ts";
 import { hashPassword } from "../auth/passwords.ts";
 import { consumeCode, reissueVerificationCode } from "../db/codes.ts";
-import { insertUser } from "../db/users.ts";
+import { createUser } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { emailChangedNotice, verificationMail } from "../mail/templates.ts";
+import type { PublicUser } from "../schemas/user.ts";
+import { codeToIssue } from "./codes.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
-import { codeToIssue } from "./codes.ts";
-import { deliverLater, firstRetryAt } from "./mail-delivery.ts";
-import { type PublicUser, publicUser } from "./public-user.ts";
+import { deliverLater, mailToQueue } from "./mail-delivery.ts";
+import { publicUser } from "./public-user.ts";
 
 export interface SignupInput {
   email: string;
@@ -23,7 +24,7 @@ export async function signup(ctx: ServiceContext, input: SignupInput): Promise<P
     hashPassword(input.password),
     codeToIssue(ctx, input.email, verificationMail),
   ]);
-  const created = await insertUser(
+  const created = await createUser(
     ctx.db,
     {
       email: input.email,
@@ -56,7 +57,7 @@ export async function verifyCode(ctx: ServiceContext, input: { email: string; co
       hash: await codeHash(ctx.config.HASH_SECRET, input.email, input.code),
       maxAttempts: CODE_MAX_ATTEMPTS,
       now: ctx.now,
-      changeNotice: { content: emailChangedNotice(input.email), retryAfter: firstRetryAt(ctx.now) },
+      changeNotice: mailToQueue(ctx, await emailChangedNotice(input.email)),
     }),
   );
   if (!result) throw new ApiError("code_invalid", "There is no pending code for this address.");
@@ -76,8 +77,8 @@ export async function verifyCode(ctx: ServiceContext, input: { email: string; co
  */
 export async function resendVerificationCode(ctx: ServiceContext, input: { email: string }): Promise<void> {
   const mail = await reissueVerificationCode(ctx.db, {
-    ...(await codeToIssue(ctx, input.email, verificationMail)),
     email: input.email,
+    code: await codeToIssue(ctx, input.email, verificationMail),
     notIssuedSince: secondsAfter(ctx.now, -ctx.config.CODE_RESEND_INTERVAL_SECONDS),
     now: ctx.now,
   });

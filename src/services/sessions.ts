@@ -1,18 +1,12 @@
 import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
-import { cacheRevokedSessions } from "../auth/revocations.ts";
 import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
-import type { UserRole } from "../db/schema.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
 import { findLoginCandidate } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
+import { endingSessions } from "../revocation.ts";
+import type { TokenPair } from "../schemas/tokens.ts";
+import type { UserRole } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
-
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: "bearer";
-  expires_in: number;
-}
 
 async function tokenPair(
   ctx: ServiceContext,
@@ -64,26 +58,27 @@ export async function refresh(ctx: ServiceContext, input: { refresh_token: strin
     refreshTokenHash(input.refresh_token),
     successorOf(config, input.refresh_token),
   ]);
-  const rotation = await rotateRefreshToken(ctx.db, {
-    tokenHash,
-    successorHash: successor.hash,
-    successorExpiresAt: secondsAfter(now, config.REFRESH_TOKEN_TTL_SECONDS),
-    graceStart: secondsAfter(now, -config.REFRESH_REUSE_GRACE_SECONDS),
-    now,
-  });
+  const { rotation } = await endingSessions(ctx.edge, now, (ender) =>
+    rotateRefreshToken(ctx.db, ender, {
+      tokenHash,
+      successorHash: successor.hash,
+      successorExpiresAt: secondsAfter(now, config.REFRESH_TOKEN_TTL_SECONDS),
+      graceStart: secondsAfter(now, -config.REFRESH_REUSE_GRACE_SECONDS),
+      now,
+    }),
+  );
   if (!rotation) throw invalidRefreshToken();
   if (rotation.outcome === "reused") {
-    await cacheRevokedSessions(ctx.kv, rotation.revokedSessions, now);
-    console.warn(JSON.stringify({ level: "warn", msg: "refresh token reuse: session revoked", session_id: rotation.sessionId }));
+    ctx.log.warn("refresh token reuse: session revoked", { session_id: rotation.sessionId });
     throw invalidRefreshToken();
   }
   if (rotation.outcome === "expired" || rotation.status !== "verified") throw invalidRefreshToken();
   return tokenPair(ctx, { userId: rotation.userId, role: rotation.role, sessionId: rotation.sessionId }, successor.token);
 }
 
-/** Ends the session of a refresh token, in Postgres and in KV, so its access tokens stop working too. */
+/** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */
 export async function logout(ctx: ServiceContext, input: { refresh_token: string }): Promise<void> {
-  const ended = await endSessionOfToken(ctx.db, await refreshTokenHash(input.refresh_token), ctx.now);
-  if (ended.length === 0) throw invalidRefreshToken();
-  await cacheRevokedSessions(ctx.kv, ended, ctx.now);
+  const tokenHash = await refreshTokenHash(input.refresh_token);
+  const { endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.now));
+  if (endedSessions.length === 0) throw invalidRefreshToken();
 }

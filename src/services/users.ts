@@ -1,14 +1,14 @@
-import { cacheRevokedSessions } from "../auth/revocations.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
-import { USER_ID_PATTERN, type UserRole, type UserStatus } from "../db/schema.ts";
-import { deleteUser, type EmailChangeRequest, findUserById, listUsers, type UserChanges, updateUser } from "../db/users.ts";
+import { deleteUser, type EmailChangeStart, findUserById, listUsers, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { emailChangeMail } from "../mail/templates.ts";
+import { endingSessions } from "../revocation.ts";
+import type { PublicUser, UserRole, UserStatus } from "../schemas/user.ts";
 import { codeToIssue } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
 import { deliverLater } from "./mail-delivery.ts";
-import { type PublicUser, publicUser } from "./public-user.ts";
+import { publicUser } from "./public-user.ts";
 
 const userNotFound = () => new ApiError("user_not_found", "There is no user with this id.");
 
@@ -27,47 +27,29 @@ export async function getUser(ctx: ServiceContext, id: string): Promise<PublicUs
 
 export interface UserQuery {
   limit: number;
-  cursor?: string | undefined;
+  /** The id of the last user of the previous page. */
+  afterId?: string | undefined;
   status?: UserStatus | undefined;
   role?: UserRole | undefined;
   email?: string | undefined;
 }
 
-// Cursors are opaque to clients so the paging key can change without breaking them.
-function encodeCursor(lastId: string): string {
-  return btoa(`after:${lastId}`).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): string | undefined {
-  try {
-    const id = /^after:(.*)$/.exec(atob(cursor))?.[1];
-    return id !== undefined && USER_ID_PATTERN.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
+/** A page of users, newest first, and the id to continue after when there are more. */
 export async function listUsersPage(
   ctx: ServiceContext,
   query: UserQuery,
-): Promise<{ users: PublicUser[]; nextCursor: string | undefined }> {
-  const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  if (query.cursor !== undefined && beforeId === undefined) {
-    throw new ApiError("validation_failed", "The cursor is not one this API gave out.", {
-      errors: [{ in: "query", field: "cursor", message: "Invalid cursor" }],
-    });
-  }
+): Promise<{ users: PublicUser[]; continueAfter: string | undefined }> {
   // one row more than asked tells whether there is a next page without a count query
   const rows = await listUsers(ctx.db, {
     limit: query.limit + 1,
-    beforeId,
+    beforeId: query.afterId,
     status: query.status,
     role: query.role,
     emailPrefix: query.email,
   });
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
-  return { users: page.map(publicUser), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : undefined };
+  return { users: page.map(publicUser), continueAfter: rows.length > query.limit && last ? last.id : undefined };
 }
 
 /**
@@ -83,24 +65,23 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   }
   const { email, ...rest } = patch;
   const changes: UserChanges = { ...rest, ...(email !== undefined && !isSelf ? { email } : {}) };
-  const emailChange = email !== undefined && isSelf ? await emailChangeRequest(ctx, email) : undefined;
+  const emailChange = email !== undefined && isSelf ? await emailChangeStart(ctx, email) : undefined;
 
-  const updated = await translateEmailTaken(updateUser(ctx.db, id, changes, { now: ctx.now, emailChange }));
+  const updated = await translateEmailTaken(
+    endingSessions(ctx.edge, ctx.now, (ender) => updateUser(ctx.db, ender, id, changes, { now: ctx.now, emailChange })),
+  );
   if (updated.outcome === "not_found") throw userNotFound();
   if (updated.outcome === "email_taken") throw emailTakenError();
-  await cacheRevokedSessions(ctx.kv, updated.revokedSessions, ctx.now);
   deliverLater(ctx, updated.mail);
   return publicUser(updated.user);
 }
 
-async function emailChangeRequest(ctx: ServiceContext, newEmail: string): Promise<EmailChangeRequest> {
-  return { ...(await codeToIssue(ctx, newEmail, emailChangeMail)), newEmail };
+async function emailChangeStart(ctx: ServiceContext, newEmail: string): Promise<EmailChangeStart> {
+  return { newEmail, code: await codeToIssue(ctx, newEmail, emailChangeMail) };
 }
 
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
   if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
-  const ended = await deleteUser(ctx.db, id, ctx.now);
-  if (!ended) throw userNotFound();
-  await cacheRevokedSessions(ctx.kv, ended, ctx.now);
+  const { deleted } = await endingSessions(ctx.edge, ctx.now, (ender) => deleteUser(ctx.db, ender, id));
+  if (!deleted) throw userNotFound();
 }
-

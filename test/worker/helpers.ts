@@ -5,9 +5,10 @@ import type { Clock } from "../../src/app-env.ts";
 import { buildApp } from "../../src/app.ts";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { getDb } from "../../src/db/client.ts";
-import type { UserRole } from "../../src/db/schema.ts";
-import { insertUser } from "../../src/db/users.ts";
+import { createUser } from "../../src/db/users.ts";
+import type { UserRole } from "../../src/schemas/user.ts";
 import worker from "../../src/index.ts";
+import { expectDocumented } from "./documented-responses.ts";
 
 export const BASE_URL = "https://api.coffee.test";
 
@@ -15,15 +16,18 @@ export type Call = (path: string, init?: RequestInit) => Promise<Response>;
 
 /**
  * A client of the Worker's entry point. Each call waits for the work the Worker left in waitUntil
- * (sending mail, say), so what a test reads next is settled. `env` replaces settings; `clock` runs
- * the same app with a clock the test controls.
+ * (sending mail, say), so what a test reads next is settled, and checks that the answer is one the
+ * OpenAPI document declares. `env` replaces settings; `clock` runs the same app with a clock the
+ * test controls.
  */
 export function client(options: { env?: Record<string, unknown>; clock?: Clock } = {}): Call {
   const handler = options.clock ? buildApp({ clock: options.clock }) : worker;
   return async (path, init) => {
     const ctx = createExecutionContext();
-    const response = await handler.fetch(new Request(`${BASE_URL}${path}`, init), { ...env, ...options.env }, ctx);
+    const request = new Request(`${BASE_URL}${path}`, init);
+    const response = await handler.fetch(request.clone(), { ...env, ...options.env }, ctx);
     await waitOnExecutionContext(ctx);
+    await expectDocumented(request, response);
     return response;
   };
 }
@@ -146,11 +150,15 @@ export async function verifiedUser(call: Call = api, servicesUrl = inject("local
 /** An admin, made the way `npm run users -- create --role admin` makes one. */
 export async function seededUser(role: UserRole): Promise<TestUser> {
   const email = uniqueEmail(role);
-  const created = await insertUser(
-    getDb(inject("databaseUrl")),
-    { email, passwordHash: await hashPassword(PASSWORD), firstName: null, lastName: null, status: "verified", role, now: new Date() },
-    undefined,
-  );
+  const created = await createUser(getDb(inject("databaseUrl")), {
+    email,
+    passwordHash: await hashPassword(PASSWORD),
+    firstName: null,
+    lastName: null,
+    status: "verified",
+    role,
+    now: new Date(),
+  });
   if (!created) throw new Error("seeding failed");
   return { id: Number(created.user.id), email, password: PASSWORD };
 }

@@ -66,6 +66,19 @@ describe("POST /auth/signup", () => {
     expect(problem.errors?.map((error) => error.field)).toContain(field);
   });
 
+  it.each([
+    ["8 characters", "x".repeat(8)],
+    ["128 characters", "x".repeat(128)],
+    ["128 emoji (256 UTF-16 units)", "😀".repeat(128)],
+  ])("accepts a password of %s", async (_, password) => {
+    expect((await signup({ email: uniqueEmail(), password })).status).toBe(201);
+  });
+
+  it("refuses 129 emoji: the upper limit counts characters too", async () => {
+    const problem = await expectProblem(await signup({ email: uniqueEmail(), password: "😀".repeat(129) }), 422, "validation_failed");
+    expect(problem.errors?.map((error) => error.field)).toEqual(["password"]);
+  });
+
   it("counts password length in characters, not UTF-16 units", async () => {
     // seven emoji are 14 UTF-16 units but 7 characters: too short
     const problem = await expectProblem(await signup({ email: uniqueEmail(), password: "☕😀😀😀😀😀😀" }), 422, "validation_failed");

@@ -268,6 +268,8 @@ describe("GET /users", () => {
           password_hash: "not-a-usable-hash",
           first_name: null,
           last_name: null,
+          created_at: new Date(),
+          updated_at: new Date(),
         })),
       )
       .execute();

@@ -1,14 +1,16 @@
 // `npm run users -- create --email … --password … [--role admin] [--first-name …] [--last-name …]`
 // Creates a verified user: against the running local services by default, or straight into the
 // Postgres named by --database-url (or by DATABASE_URL when it is not this machine), Neon included.
+// The arguments pass the same schemas as the API's signup, so both accept exactly the same values.
 import { parseArgs } from "node:util";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../src/auth/passwords.ts";
+import { z } from "zod";
+import { hashPassword } from "../../src/auth/passwords.ts";
 import { type Db, getDb } from "../../src/db/client.ts";
-import type { Database } from "../../src/db/schema.ts";
-import { insertUser } from "../../src/db/users.ts";
-import { EmailSchema } from "../../src/routes/openapi-schemas.ts";
+import type { DB } from "../../src/db/schema.ts";
+import { createUser } from "../../src/db/users.ts";
+import { EmailSchema, NameSchema, NewPasswordSchema, UserRoleSchema } from "../../src/schemas/user.ts";
 import { directDatabaseUrl } from "../database-url.ts";
 
 const USAGE = `usage: npm run users -- create --email EMAIL --password PASSWORD [--role user|admin]
@@ -33,20 +35,32 @@ const { positionals, values } = parseArgs({
 });
 
 if (positionals[0] !== "create") fail(USAGE);
-const email = EmailSchema.safeParse(values.email ?? "");
-if (!email.success) fail(`--email: not a valid email address\n${USAGE}`);
-const password = values.password ?? "";
-if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
-  fail(`--password: must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`);
+
+const NewUserArguments = z.object({
+  "--email": EmailSchema,
+  "--password": NewPasswordSchema,
+  "--role": UserRoleSchema,
+  "--first-name": NameSchema.optional(),
+  "--last-name": NameSchema.optional(),
+});
+
+const parsed = NewUserArguments.safeParse({
+  "--email": values.email ?? "",
+  "--password": values.password ?? "",
+  "--role": values.role,
+  "--first-name": values["first-name"],
+  "--last-name": values["last-name"],
+});
+if (!parsed.success) {
+  fail(`${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("\n")}\n${USAGE}`);
 }
-const role = values.role;
-if (role !== "user" && role !== "admin") fail("--role: must be user or admin");
+const args = parsed.data;
 
 function openDatabase(): { db: Db; where: string } {
   const databaseUrl = directDatabaseUrl(values["database-url"], process.env.DATABASE_URL);
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), where: new URL(databaseUrl).host };
+    return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), where: new URL(databaseUrl).host };
   }
   // the same driver and endpoint the Worker uses in development
   const services = new URL(values["services-url"]);
@@ -55,20 +69,16 @@ function openDatabase(): { db: Db; where: string } {
 
 const { db, where } = openDatabase();
 try {
-  const created = await insertUser(
-    db,
-    {
-      email: email.data,
-      passwordHash: await hashPassword(password),
-      firstName: values["first-name"] ?? null,
-      lastName: values["last-name"] ?? null,
-      status: "verified",
-      role,
-      now: new Date(),
-    },
-    undefined,
-  );
-  if (!created) fail(`A user with the email ${email.data} already exists.`);
+  const created = await createUser(db, {
+    email: args["--email"],
+    passwordHash: await hashPassword(args["--password"]),
+    firstName: args["--first-name"] ?? null,
+    lastName: args["--last-name"] ?? null,
+    status: "verified",
+    role: args["--role"],
+    now: new Date(),
+  });
+  if (!created) fail(`A user with the email ${args["--email"]} already exists.`);
   console.log(`Created ${created.user.role} #${created.user.id} <${created.user.email}> (verified) in ${where}.`);
 } catch (error) {
   fail(`Could not create the user in ${where}: ${error instanceof Error ? error.message : String(error)}`);

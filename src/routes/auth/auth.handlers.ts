@@ -1,7 +1,7 @@
 import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import { enforceRateLimit } from "../../middleware/rate-limit.ts";
 import { resendVerificationCode, signup, verifyCode } from "../../services/registration.ts";
 import { login, logout, refresh } from "../../services/sessions.ts";
-import { enforceRateLimit } from "../../middleware/rate-limit.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./auth.routes.ts";
 

@@ -1,30 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/passwords.ts";
-import { EmailSchema, MessageSchema, NameSchema, problemResponses, UserSchema } from "../openapi-schemas.ts";
-
-// Lengths count characters (code points), as people do, not UTF-16 units: an emoji is one character.
-const PasswordSchema = z
-  .string()
-  .refine((password) => [...password].length >= PASSWORD_MIN_LENGTH, `Must be at least ${PASSWORD_MIN_LENGTH} characters`)
-  .refine((password) => [...password].length <= PASSWORD_MAX_LENGTH, `Must be at most ${PASSWORD_MAX_LENGTH} characters`)
-  .openapi({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH, example: "correct horse battery" });
-const CodeSchema = z.string().regex(/^\d{6}$/, "Must be the 6-digit code from the email").openapi({ example: "123456" });
-const RefreshTokenSchema = z.string().min(1).max(512);
-
-const TokenPairSchema = z
-  .object({
-    access_token: z.string().openapi({ description: "A JWT for the Authorization: Bearer header" }),
-    refresh_token: z.string().openapi({ description: "Single use: each refresh returns a new one" }),
-    token_type: z.literal("bearer"),
-    expires_in: z.number().int().openapi({ description: "Seconds until the access token expires", example: 900 }),
-  })
-  .openapi("TokenPair");
-
-function jsonBody<T extends z.ZodType>(schema: T) {
-  return { body: { required: true, content: { "application/json": { schema } } } };
-}
+import { CodeSchema } from "../../schemas/codes.ts";
+import { RefreshTokenSchema, TokenPairSchema } from "../../schemas/tokens.ts";
+import { EmailSchema, NameSchema, NewPasswordSchema, PresentedPasswordSchema, UserSchema } from "../../schemas/user.ts";
+import { jsonBody } from "../json-body.ts";
+import { MessageSchema } from "../message.ts";
+import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses } from "../problems.ts";
 
 const tags = ["Auth"];
+
+/** Every /auth endpoint reads a JSON body, uses the database and counts requests per client address. */
+const AUTH_PROBLEMS = [...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS] as const;
 
 export const signup = createRoute({
   method: "post",
@@ -36,7 +21,7 @@ export const signup = createRoute({
     z
       .strictObject({
         email: EmailSchema,
-        password: PasswordSchema,
+        password: NewPasswordSchema,
         first_name: NameSchema.optional(),
         last_name: NameSchema.optional(),
       })
@@ -44,7 +29,7 @@ export const signup = createRoute({
   ),
   responses: {
     201: { description: "Created; the code is on its way", content: { "application/json": { schema: UserSchema } } },
-    ...problemResponses(400, 409, 413, 415, 422, 429),
+    ...problemResponses(...AUTH_PROBLEMS, "email_taken"),
   },
 });
 
@@ -58,7 +43,7 @@ export const verify = createRoute({
   request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest")),
   responses: {
     200: { description: "Verified", content: { "application/json": { schema: MessageSchema } } },
-    ...problemResponses(400, 409, 422, 429),
+    ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "code_expired", "code_exhausted", "email_taken"),
   },
 });
 
@@ -72,7 +57,7 @@ export const resendCode = createRoute({
   request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ResendCodeRequest")),
   responses: {
     202: { description: "Accepted", content: { "application/json": { schema: MessageSchema } } },
-    ...problemResponses(400, 422, 429),
+    ...problemResponses(...AUTH_PROBLEMS),
   },
 });
 
@@ -81,12 +66,10 @@ export const login = createRoute({
   path: "/auth/login",
   tags,
   summary: "Log in",
-  request: jsonBody(
-    z.strictObject({ email: EmailSchema, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }).openapi("LoginRequest"),
-  ),
+  request: jsonBody(z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).openapi("LoginRequest")),
   responses: {
     200: { description: "Logged in", content: { "application/json": { schema: TokenPairSchema } } },
-    ...problemResponses(400, 401, 403, 422, 429),
+    ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified"),
   },
 });
 
@@ -102,7 +85,7 @@ export const refresh = createRoute({
   request: jsonBody(RefreshRequestSchema),
   responses: {
     200: { description: "New tokens", content: { "application/json": { schema: TokenPairSchema } } },
-    ...problemResponses(400, 401, 422, 429),
+    ...problemResponses(...AUTH_PROBLEMS, "invalid_token"),
   },
 });
 
@@ -115,6 +98,6 @@ export const logout = createRoute({
   request: jsonBody(RefreshRequestSchema),
   responses: {
     204: { description: "Logged out" },
-    ...problemResponses(400, 401, 422, 429),
+    ...problemResponses(...AUTH_PROBLEMS, "invalid_token"),
   },
 });

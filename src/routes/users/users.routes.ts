@@ -1,12 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../../auth/guard.ts";
-import { EmailSchema, NameSchema, problemResponses, UserIdParamSchema, UserSchema } from "../openapi-schemas.ts";
+import { EmailSchema, NameSchema, UserIdSchema, UserRoleSchema, UserSchema, UserStatusSchema } from "../../schemas/user.ts";
+import { ADMIN_PROBLEMS, BODY_PROBLEMS, DATABASE_PROBLEMS, PARAMETER_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
+import { CursorSchema } from "./cursor.ts";
 
 const tags = ["Users"];
 const security = [{ bearerAuth: [] }];
 const anyUser = requireAuth();
 const adminOnly = requireAuth({ roles: ["admin"] });
 const userBody = { "application/json": { schema: UserSchema } };
+
+const UserIdParamSchema = z.object({
+  id: UserIdSchema.openapi({ param: { name: "id", in: "path" }, example: "42" }),
+});
 
 export const me = createRoute({
   method: "get",
@@ -15,7 +21,7 @@ export const me = createRoute({
   security,
   middleware: [anyUser] as const,
   summary: "The user of the access token",
-  responses: { 200: { description: "You", content: userBody }, ...problemResponses(401) },
+  responses: { 200: { description: "You", content: userBody }, ...problemResponses(...SIGNED_IN_PROBLEMS, ...DATABASE_PROBLEMS) },
 });
 
 export const list = createRoute({
@@ -29,9 +35,9 @@ export const list = createRoute({
   request: {
     query: z.object({
       limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ example: 50 }),
-      cursor: z.string().max(100).optional().openapi({ description: "From the Link header of the previous page" }),
-      status: z.enum(["unverified", "verified"]).optional(),
-      role: z.enum(["user", "admin"]).optional(),
+      cursor: CursorSchema.optional(),
+      status: UserStatusSchema.optional(),
+      role: UserRoleSchema.optional(),
       email: z.string().trim().toLowerCase().min(1).max(254).optional().openapi({ description: "Email prefix" }),
     }),
   },
@@ -41,7 +47,7 @@ export const list = createRoute({
       headers: z.object({ Link: z.string().optional().openapi({ description: 'The next page: <url>; rel="next"' }) }),
       content: { "application/json": { schema: z.array(UserSchema) } },
     },
-    ...problemResponses(401, 403, 422),
+    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS),
   },
 });
 
@@ -53,7 +59,10 @@ export const get = createRoute({
   middleware: [adminOnly] as const,
   summary: "Read a user (admin)",
   request: { params: UserIdParamSchema },
-  responses: { 200: { description: "The user", content: userBody }, ...problemResponses(401, 403, 404, 422) },
+  responses: {
+    200: { description: "The user", content: userBody },
+    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, "user_not_found"),
+  },
 });
 
 export const patch = createRoute({
@@ -78,8 +87,8 @@ export const patch = createRoute({
               first_name: NameSchema.optional(),
               last_name: NameSchema.optional(),
               email: EmailSchema.optional(),
-              role: z.enum(["user", "admin"]).optional(),
-              status: z.enum(["unverified", "verified"]).optional(),
+              role: UserRoleSchema.optional(),
+              status: UserStatusSchema.optional(),
             })
             .refine((patch) => Object.keys(patch).length > 0, "Nothing to change")
             .openapi("UserPatch"),
@@ -89,7 +98,15 @@ export const patch = createRoute({
   },
   responses: {
     200: { description: "The user after the change", content: userBody },
-    ...problemResponses(400, 401, 403, 404, 409, 415, 422),
+    ...problemResponses(
+      ...SIGNED_IN_PROBLEMS,
+      ...BODY_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      "forbidden",
+      "user_not_found",
+      "email_taken",
+    ),
   },
 });
 
@@ -102,5 +119,8 @@ export const remove = createRoute({
   summary: "Delete a user (admin)",
   description: "Their sessions and tokens stop working at once. An admin cannot delete themself.",
   request: { params: UserIdParamSchema },
-  responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 409, 422) },
+  responses: {
+    204: { description: "Deleted" },
+    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, "user_not_found", "cannot_delete_self"),
+  },
 });

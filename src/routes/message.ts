@@ -1,0 +1,3 @@
+import { z } from "zod";
+
+export const MessageSchema = z.object({ message: z.string() }).meta({ id: "Message" });

@@ -1,0 +1,55 @@
+// Each operation's problem responses, declared from the problem table: the document lists, per status,
+// exactly the codes the operation can answer with, and a test holds every response the suite receives
+// to what its operation declares.
+import { type RouteConfig, z } from "@hono/zod-openapi";
+import { type ProblemCode, problemTable, ProblemSchema } from "../schemas/problem.ts";
+
+/** A request body: it can be malformed, too large, of another type, or fail its schema. */
+export const BODY_PROBLEMS = ["malformed_json", "payload_too_large", "unsupported_media_type", "validation_failed"] as const;
+/** Path or query parameters: they can fail their schema. */
+export const PARAMETER_PROBLEMS = ["validation_failed"] as const;
+/** The operation needs the database, which can be unreachable. */
+export const DATABASE_PROBLEMS = ["service_unavailable"] as const;
+/** The operation counts requests per client or per address. */
+export const LIMITED_PROBLEMS = ["too_many_requests"] as const;
+/** The operation needs an access token. */
+export const SIGNED_IN_PROBLEMS = ["unauthorized", "invalid_token"] as const;
+/** The operation needs an admin's access token. */
+export const ADMIN_PROBLEMS = [...SIGNED_IN_PROBLEMS, "forbidden"] as const;
+
+type HeaderObjects = Record<string, { description: string; schema: { type: "string" | "integer" } }>;
+
+/** The headers that come with a code, wherever it is answered. */
+const HEADERS: Partial<Record<ProblemCode, HeaderObjects>> = {
+  unauthorized: { "WWW-Authenticate": { description: "The Bearer challenge (RFC 6750)", schema: { type: "string" } } },
+  too_many_requests: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } } },
+};
+
+// registered through zod-openapi, so that each narrowing below is documented as the Problem schema plus its codes
+const DocumentedProblem = ProblemSchema.openapi("Problem");
+
+function problemSchemaFor(codes: ProblemCode[]) {
+  return DocumentedProblem.extend({ code: z.enum(codes) });
+}
+
+/** The problem+json responses for these codes, one per status, each naming its codes. */
+export function problemResponses(...codes: readonly ProblemCode[]): RouteConfig["responses"] {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of new Set(codes)) {
+    const { status } = problemTable[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, statusCodes]) => {
+      const headers = statusCodes.reduce<HeaderObjects>((all, code) => ({ ...all, ...HEADERS[code] }), {});
+      return [
+        status,
+        {
+          description: statusCodes.map((code) => `\`${code}\`: ${problemTable[code].title}`).join("; "),
+          ...(Object.keys(headers).length > 0 ? { headers } : {}),
+          content: { "application/problem+json": { schema: problemSchemaFor(statusCodes) } },
+        },
+      ];
+    }),
+  );
+}

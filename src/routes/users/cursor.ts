@@ -1,0 +1,31 @@
+import { base64url } from "jose";
+import { z } from "zod";
+import { USER_ID_PATTERN } from "../../schemas/user.ts";
+
+// Cursors are opaque to clients so the paging key can change without breaking them.
+const PREFIX = "after:";
+
+export function encodeCursor(lastId: string): string {
+  return base64url.encode(`${PREFIX}${lastId}`);
+}
+
+function decodeCursor(cursor: string): string | undefined {
+  try {
+    const text = new TextDecoder().decode(base64url.decode(cursor));
+    const id = text.startsWith(PREFIX) ? text.slice(PREFIX.length) : undefined;
+    return id !== undefined && USER_ID_PATTERN.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A cursor from a Link header, read back as the id of the last user of the previous page. */
+export const CursorSchema = z
+  .string()
+  .max(100)
+  .transform((cursor, ctx) => {
+    const id = decodeCursor(cursor);
+    if (id === undefined) ctx.addIssue({ code: "custom", message: "Invalid cursor" });
+    return id ?? z.NEVER;
+  })
+  .meta({ description: "From the Link header of the previous page" });

@@ -1,0 +1,60 @@
+// Every problem the API can answer with, as RFC 9457 problem details. Clients switch on `code` (or
+// `type`), never on text; routes declare which of these they answer with, from this table.
+import { z } from "zod";
+
+type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+
+export const problemTable = {
+  bad_request: { status: 400, title: "Bad request" },
+  malformed_json: { status: 400, title: "Malformed JSON" },
+  code_invalid: { status: 400, title: "Wrong or unknown code" },
+  code_expired: { status: 400, title: "Code expired" },
+  code_exhausted: { status: 400, title: "Code used up" },
+  unauthorized: { status: 401, title: "Authentication required" },
+  invalid_token: { status: 401, title: "Invalid token" },
+  invalid_credentials: { status: 401, title: "Wrong email or password" },
+  email_not_verified: { status: 403, title: "Email address not verified" },
+  forbidden: { status: 403, title: "Forbidden" },
+  not_found: { status: 404, title: "Not found" },
+  user_not_found: { status: 404, title: "User not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  email_taken: { status: 409, title: "Email already registered" },
+  cannot_delete_self: { status: 409, title: "Cannot delete yourself" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  validation_failed: { status: 422, title: "Validation failed" },
+  too_many_requests: { status: 429, title: "Too many requests" },
+  internal_error: { status: 500, title: "Internal server error" },
+  service_unavailable: { status: 503, title: "Service unavailable" },
+} as const satisfies Record<string, { status: ProblemStatus; title: string }>;
+
+export type ProblemCode = keyof typeof problemTable;
+
+// Object.keys cannot know that it returns exactly the table's keys; the table is a literal, so it does.
+export const ProblemCodeSchema = z.enum(Object.keys(problemTable) as ProblemCode[]).meta({ id: "ProblemCode" });
+
+export function problemType(code: ProblemCode): string {
+  return `urn:coffee-shop:problem:${code.replaceAll("_", "-")}`;
+}
+
+export const FieldErrorSchema = z.object({
+  in: z.string().meta({ description: "Where the field is: json (the body), query, param or header" }),
+  field: z.string().meta({ example: "email" }),
+  message: z.string().meta({ example: "Not a valid email address" }),
+});
+export type FieldError = z.infer<typeof FieldErrorSchema>;
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().meta({ example: "urn:coffee-shop:problem:validation-failed" }),
+    code: ProblemCodeSchema,
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    request_id: z.string().optional(),
+    errors: z.array(FieldErrorSchema).optional().meta({ description: "The failing fields, for validation errors" }),
+  })
+  .meta({ id: "Problem", description: "An RFC 9457 problem detail" });
+
+export type Problem = z.infer<typeof ProblemSchema>;

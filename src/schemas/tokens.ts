@@ -1,0 +1,14 @@
+import { z } from "zod";
+
+export const TokenPairSchema = z
+  .object({
+    access_token: z.string().meta({ description: "A JWT for the Authorization: Bearer header" }),
+    refresh_token: z.string().meta({ description: "Single use: each refresh returns a new one" }),
+    token_type: z.literal("bearer"),
+    expires_in: z.number().int().meta({ description: "Seconds until the access token expires", example: 900 }),
+  })
+  .meta({ id: "TokenPair" });
+
+export type TokenPair = z.infer<typeof TokenPairSchema>;
+
+export const RefreshTokenSchema = z.string().min(1).max(512);

@@ -1,0 +1,64 @@
+// The public shape of a user and the rules for the fields people type. The API validates with these,
+// the OpenAPI document is generated from them, the database types refer to them, and the CLI checks its
+// arguments with them: one definition each.
+import { z } from "zod";
+
+export const UserRoleSchema = z.enum(["user", "admin"]).meta({ id: "UserRole" });
+export type UserRole = z.infer<typeof UserRoleSchema>;
+
+export const UserStatusSchema = z
+  .enum(["unverified", "verified"])
+  .meta({ id: "UserStatus", description: "`unverified` until the address is proved with its code" });
+export type UserStatus = z.infer<typeof UserStatusSchema>;
+
+/** A user id as clients write it: a positive integer that fits Postgres's bigint. */
+export const USER_ID_PATTERN = /^[1-9]\d{0,17}$/;
+
+export const UserIdSchema = z.string().regex(USER_ID_PATTERN, "Must be a positive integer");
+
+export const EmailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .check(z.email({ error: "Not a valid email address" }))
+  .meta({ example: "ada@example.com", description: "Compared and stored trimmed and lower-cased" });
+
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+
+/** The number of characters as people count them (code points): an emoji is one, not two UTF-16 units. */
+function characters(text: string): number {
+  return [...text].length;
+}
+
+/** A new password: its length is checked on the password as typed, before normalisation. */
+export const NewPasswordSchema = z
+  .string()
+  .refine((password) => characters(password) >= PASSWORD_MIN_LENGTH, `Must be at least ${PASSWORD_MIN_LENGTH} characters`)
+  .refine((password) => characters(password) <= PASSWORD_MAX_LENGTH, `Must be at most ${PASSWORD_MAX_LENGTH} characters`)
+  .meta({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH, example: "correct horse battery" });
+
+/** A password presented to be checked: any length a new one could have had, so old short ones still log in. */
+export const PresentedPasswordSchema = z
+  .string()
+  .min(1)
+  .refine((password) => characters(password) <= PASSWORD_MAX_LENGTH, `Must be at most ${PASSWORD_MAX_LENGTH} characters`)
+  .meta({ maxLength: PASSWORD_MAX_LENGTH, example: "correct horse battery" });
+
+export const NameSchema = z.string().trim().min(1).max(100).nullable();
+
+export const UserSchema = z
+  .object({
+    id: z.number().int().meta({ example: 42 }),
+    email: z.string().meta({ example: "ada@example.com" }),
+    first_name: z.string().nullable().meta({ example: "Ada" }),
+    last_name: z.string().nullable().meta({ example: "Lovelace" }),
+    status: UserStatusSchema,
+    role: UserRoleSchema,
+    created_at: z.iso.datetime().meta({ example: "2026-11-24T12:00:00.000Z" }),
+  })
+  .meta({ id: "User" });
+
+/** The only shape in which a user leaves the server. */
+export type PublicUser = z.infer<typeof UserSchema>;
