@@ -1,0 +1,36 @@
+// The closed sets the contract defines (src/schemas/) are enforced by the database too, by check
+// constraints in the migrations: the two spellings must stay the same set.
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { CodePurposeSchema } from "../../src/schemas/codes.ts";
+import { UserRoleSchema, UserStatusSchema } from "../../src/schemas/user.ts";
+import { neonClient } from "./support/neon-client.ts";
+import { startTestServices, type TestServices } from "./support/test-services.ts";
+
+const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+let env: TestServices;
+
+beforeAll(async () => {
+  env = await startTestServices(MIGRATIONS);
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** The values a check constraint of the form `column in ('a', 'b')` allows, as Postgres prints it back. */
+async function allowedValues(constraint: string): Promise<string[]> {
+  const [row] = await neonClient(env.services)`
+    select pg_get_constraintdef(oid) as definition from pg_constraint where conname = ${constraint}`;
+  const definition = String(row?.definition ?? "");
+  return [...definition.matchAll(/'([^']*)'::text/g)].map((match) => match[1] ?? "").sort();
+}
+
+it.each([
+  ["users_status_check", UserStatusSchema.options],
+  ["users_role_check", UserRoleSchema.options],
+  ["one_time_codes_purpose_check", CodePurposeSchema.options],
+])("%s allows exactly the contract's values", async (constraint, options) => {
+  expect(await allowedValues(constraint)).toEqual([...options].sort());
+});
