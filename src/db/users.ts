@@ -1,4 +1,4 @@
-import type { Selectable } from "kysely";
+import type { Expression, Selectable, SqlBool } from "kysely";
 import type { EndedSession, SessionEnder } from "../revocation.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
@@ -92,10 +92,14 @@ export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]
   return db
     .selectFrom("users")
     .select(USER_COLUMNS)
-    .$if(status !== undefined, (query) => query.where("status", "=", status ?? "verified"))
-    .$if(role !== undefined, (query) => query.where("role", "=", role ?? "user"))
-    .$if(emailPrefix !== undefined, (query) => query.where("email", "like", `${escapeLike(emailPrefix ?? "")}%`))
-    .$if(beforeId !== undefined, (query) => query.where("id", "<", beforeId ?? "0"))
+    .where((eb) => {
+      const conditions: Expression<SqlBool>[] = [];
+      if (status !== undefined) conditions.push(eb("status", "=", status));
+      if (role !== undefined) conditions.push(eb("role", "=", role));
+      if (emailPrefix !== undefined) conditions.push(eb("email", "like", `${escapeLike(emailPrefix)}%`));
+      if (beforeId !== undefined) conditions.push(eb("id", "<", beforeId));
+      return eb.and(conditions);
+    })
     .orderBy("id", "desc")
     .limit(limit)
     .execute();
