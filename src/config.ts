@@ -45,7 +45,9 @@ const ConfigSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default("coffee-shop"),
   ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
   REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 60 * 60),
-  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+  // Two tabs refreshing at once need about a second; a longer window is a longer gift to a thief who
+  // replays a spent token (RFC 9700 §4.14.2), so it is capped.
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(2).default(2),
 
   // Keys the HMACs of one-time codes and derives refresh-token successors. A six-digit code hashed
   // without a secret would fall to a million guesses against a leaked table.
@@ -53,6 +55,11 @@ const ConfigSchema = z.object({
   VERIFICATION_CODE_TTL_SECONDS: seconds(10 * 60),
   CODE_RESEND_INTERVAL_SECONDS: seconds(60),
   UNVERIFIED_USER_TTL_SECONDS: seconds(48 * 60 * 60),
+
+  // The cron deletes expired rows in batches of this many per table, one statement per batch, for at
+  // most this long a run; what is left is reported as backlog for the next run.
+  PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  PURGE_TIME_BUDGET_MS: z.coerce.number().int().positive().default(20_000),
 
   RESEND_API_KEY: z.string().min(1),
   RESEND_BASE_URL: z.url().default("https://api.resend.com"),

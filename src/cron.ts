@@ -1,43 +1,62 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
-import { purgeExpired } from "./db/maintenance.ts";
+import { nothingPurged, PURGED, type PurgeCounts, purgeExpired } from "./db/maintenance.ts";
 import { claimDueMail } from "./db/outbox.ts";
 import type { Logger } from "./log.ts";
 import { recopyRecentRevocations, type RevocationEdge } from "./revocation.ts";
 import { secondsAfter } from "./services/context.ts";
 import { deliverMail } from "./services/mail-delivery.ts";
 
-const BATCH_SIZE = 500;
 const MAIL_BATCH_SIZE = 50;
 const MAIL_LEASE_SECONDS = 5 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
 // each one costs a KV write and a Cache API write: two of a Worker's subrequests
 const RECOPY_BATCH_SIZE = 200;
+// each batch is a subrequest too; a paid Worker has 1,000 per invocation
+const MAX_PURGE_BATCHES = 200;
 
 export interface MaintenanceReport {
-  purged: Awaited<ReturnType<typeof purgeExpired>>;
+  purged: PurgeCounts;
+  /** Statements the purge took. */
+  purge_batches: number;
+  /** Tables whose last batch was full when the run stopped: rows are left for the next run. */
+  backlog: (typeof PURGED)[number][];
   mail: { attempted: number; sent: number };
   recopied_revocations: number;
 }
 
 /**
- * The Cron Trigger's work: purge what expired, retry mail that could not be sent, and copy recent
- * revocations to the edge again, in case an edge write failed after Postgres had committed the revocation.
+ * Deletes what expired, batch after batch, until a batch comes back short of full or the run's time
+ * budget is spent; so the purge keeps up with whatever the tables grow by between runs, and a run stops
+ * in time however large the backlog.
  */
-export async function runMaintenance(
-  db: Db,
-  edge: RevocationEdge,
-  config: Config,
-  now: Date,
-  log: Logger,
-): Promise<MaintenanceReport> {
-  const purged = await purgeExpired(db, {
+async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pick<MaintenanceReport, "purged" | "purge_batches" | "backlog">> {
+  const cutoffs = {
     now,
     unverifiedCreatedBefore: secondsAfter(now, -config.UNVERIFIED_USER_TTL_SECONDS),
     codesDeadBefore: secondsAfter(now, -DAY_SECONDS),
-    sentMailBefore: secondsAfter(now, -30 * DAY_SECONDS),
-    batchSize: BATCH_SIZE,
-  });
+    mailKeptSince: secondsAfter(now, -30 * DAY_SECONDS),
+    batchSize: config.PURGE_BATCH_SIZE,
+  };
+  const deadline = Date.now() + config.PURGE_TIME_BUDGET_MS;
+  const purged = nothingPurged();
+  for (let batches = 1; ; batches++) {
+    const counts = await purgeExpired(db, cutoffs);
+    for (const table of PURGED) purged[table] += counts[table];
+    const full = PURGED.filter((table) => counts[table] >= config.PURGE_BATCH_SIZE);
+    if (full.length === 0 || Date.now() >= deadline || batches >= MAX_PURGE_BATCHES) {
+      return { purged, purge_batches: batches, backlog: full };
+    }
+  }
+}
+
+/**
+ * The Cron Trigger's work: purge what expired, retry mail that could not be sent, and copy recent
+ * revocations to the edge again, in case an edge write failed after Postgres had committed the revocation.
+ * Each step is a statement of its own and leaves the tables consistent if the run is cut off after it.
+ */
+export async function runMaintenance(db: Db, edge: RevocationEdge, config: Config, now: Date, log: Logger): Promise<MaintenanceReport> {
+  const purge = await purgeWithinBudget(db, config, now);
   const due = await claimDueMail(db, now, secondsAfter(now, MAIL_LEASE_SECONDS), MAIL_BATCH_SIZE);
   const outcomes = await Promise.all(due.map((mail) => deliverMail(db, config, mail, now, log)));
   const recopied = await recopyRecentRevocations(db, edge, {
@@ -46,11 +65,13 @@ export async function runMaintenance(
     now,
     limit: RECOPY_BATCH_SIZE,
   });
-  const report = {
-    purged,
+  const report: MaintenanceReport = {
+    ...purge,
     mail: { attempted: due.length, sent: outcomes.filter(Boolean).length },
     recopied_revocations: recopied,
   };
+  if (report.purged.mail_died > 0) log.warn("mail expired unsent", { count: report.purged.mail_died });
+  if (report.backlog.length > 0) log.warn("purge backlog left for the next run", { tables: report.backlog });
   log.info("maintenance", { ...report });
   return report;
 }

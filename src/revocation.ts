@@ -7,7 +7,7 @@
 // - the Cache API of this location, which sees a revocation made here at once.
 // A statement can only end sessions with a SessionEnder, and only `endingSessions` hands one out, after
 // which it writes both edge copies: no caller can do one without the other.
-import type { OperandExpression, QueryCreator } from "kysely";
+import { expressionBuilder, type OperandExpression, type QueryCreator } from "kysely";
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { Db } from "./db/client.ts";
 import { partBuilder, QueryRows } from "./db/statement-parts.ts";
@@ -46,7 +46,24 @@ interface SessionRow {
   expires_at: Date;
 }
 
-const part = partBuilder<{ revoked: SessionRow; ended: SessionRow }>();
+type PartTables = { revoked: SessionRow; ended: SessionRow };
+
+const part = partBuilder<PartTables>();
+
+/** The blacklist id of a session, in SQL: `session:` and the session's id. */
+function blacklistId(sessionId: OperandExpression<string>) {
+  const eb = expressionBuilder<PartTables, never>();
+  return eb(eb.cast<string>(eb.val(SESSION_TOKEN_PREFIX), "text"), "||", eb.cast<string>(sessionId, "text"));
+}
+
+/**
+ * Selects the blacklist entry of the session that `sessionId` yields, if that session has ended: a
+ * statement that would extend a session (a rotation) checks this, so a session ended by a concurrent
+ * statement cannot live on through it.
+ */
+export function blacklistEntryOf(sessionId: OperandExpression<string>) {
+  return part.selectFrom("revoked_tokens").select("token_id").where("token_id", "=", blacklistId(sessionId));
+}
 
 /** Takes part in one statement that ends sessions; see `endingSessions`. */
 class SessionEnder {
@@ -87,7 +104,7 @@ class SessionEnder {
                 eb
                   .selectFrom("ended")
                   .select((eb) => [
-                    eb(eb.cast(eb.val(SESSION_TOKEN_PREFIX), "text"), "||", eb.cast("session_id", "text")).as("token_id"),
+                    blacklistId(eb.ref("session_id")).as("token_id"),
                     "expires_at",
                     eb.val(this.#now).as("revoked_at"),
                   ]),

@@ -1,8 +1,6 @@
 import { CODE_LENGTH } from "../schemas/codes.ts";
 import { hmacSha256, randomDigits } from "./crypto.ts";
 
-export const CODE_MAX_ATTEMPTS = 5;
-
 /**
  * One-time codes are stored as an HMAC keyed by a server secret and bound to the address the code was
  * sent to: a leaked table neither reveals codes nor lets anyone try a million guesses offline.

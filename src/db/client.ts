@@ -1,5 +1,5 @@
-import { neon, neonConfig } from "@neondatabase/serverless";
-import { Kysely } from "kysely";
+import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
+import { type CompiledQuery, Kysely } from "kysely";
 import { NeonDialect } from "kysely-neon";
 import type { DB } from "./schema.ts";
 
@@ -23,13 +23,33 @@ neonConfig.fetchEndpoint = (host, port, options) => {
 };
 
 const clients = new Map<string, Db>();
+const batchDrivers = new WeakMap<Db, NeonQueryFunction<false, false>>();
 
 /** One client per database URL and isolate: the HTTP driver keeps no connection, so sharing is free. */
 export function getDb(databaseUrl: string): Db {
   let db = clients.get(databaseUrl);
   if (!db) {
-    db = new Kysely<DB>({ dialect: new NeonDialect({ neon: neon(databaseUrl) }) });
+    const driver = neon(databaseUrl);
+    db = new Kysely<DB>({ dialect: new NeonDialect({ neon: driver }) });
+    batchDrivers.set(db, driver);
     clients.set(databaseUrl, db);
   }
   return db;
+}
+
+/**
+ * Runs `first`, then `then`, as one non-interactive transaction: one round trip, all or nothing, and
+ * `then` sees everything committed before `first` returned (each statement of a READ COMMITTED
+ * transaction takes a fresh snapshot). Returns the rows of `then`.
+ */
+export async function runAfter<O>(db: Db, first: CompiledQuery, then: CompiledQuery<O>): Promise<O[]> {
+  const driver = batchDrivers.get(db);
+  if (!driver) throw new Error("batches need the Neon HTTP driver (getDb)");
+  const [, rows] = await driver.transaction((txn) => [
+    txn.query(first.sql, [...first.parameters]),
+    txn.query(then.sql, [...then.parameters]),
+  ]);
+  // The driver hands back untyped rows; Kysely typed the statement that produced them, as its own
+  // drivers do for every query.
+  return (rows ?? []) as O[];
 }

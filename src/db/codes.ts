@@ -1,8 +1,8 @@
 import type { AliasableExpression, QueryCreator } from "kysely";
-import type { CodePurpose } from "../schemas/codes.ts";
+import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import type { Db } from "./client.ts";
+import { type MailToQueue, type QueuedMail, queuedMail, withQueuedMail, withQueuedNotice } from "./outbox.ts";
 import type { DB } from "./schema.ts";
-import { type MailToQueue, type QueuedMail, queuedMail, withQueuedMail } from "./outbox.ts";
 import { partBuilder, QueryRows } from "./statement-parts.ts";
 
 /** A new code's hash and lifetime, and the mail that carries it. */
@@ -16,15 +16,35 @@ export interface CodeIssue<D> {
   /** Selects the user the code is for. */
   owner: (q: QueryCreator<D>) => AliasableExpression<{ user_id: string }>;
   purpose: CodePurpose;
+  /** The address the code is sent to, and proves. */
+  address: string;
   code: CodeToIssue;
-  /** For an email change: the address the code proves. */
-  newEmail?: string | undefined;
-  /** Replace a live code of the same purpose only if it was issued at or before this instant (default: now). */
-  notIssuedSince?: Date | undefined;
   now: Date;
 }
 
-const part = partBuilder<{ owner: { user_id: string } }>();
+interface GuessRow {
+  id: string;
+  user_id: string;
+  purpose: CodePurpose;
+  address: string;
+  old_email: string;
+}
+
+const part = partBuilder<{
+  owner: { user_id: string };
+  charged: { attempts: number };
+  others: { attempts: number };
+  candidate: GuessRow;
+  consumed: Pick<GuessRow, "user_id" | "purpose" | "address">;
+}>();
+
+/**
+ * True when a code was sent to `address` after `since`, whoever asked for it: at most one code a minute
+ * reaches an address, so nobody can flood an inbox with codes or buy fresh guesses.
+ */
+export function codeSentSince(address: string, since: Date) {
+  return part.selectFrom("one_time_codes").select("id").where("address", "=", address).where("created_at", ">", since);
+}
 
 /**
  * Adds the common table expression `issued`: a new code for the user `owner` selects, replacing the live
@@ -33,14 +53,14 @@ const part = partBuilder<{ owner: { user_id: string } }>();
  */
 export function withIssuedCode<D>(qc: QueryCreator<D>, issue: CodeIssue<D> | undefined) {
   if (!issue) return qc.with("issued", () => part.selectFrom("one_time_codes").select("user_id").where((eb) => eb.lit(false)));
-  const { owner, purpose, code, newEmail, notIssuedSince, now } = issue;
+  const { owner, purpose, address, code, now } = issue;
   return qc.with(
     "issued",
     (q) =>
       new QueryRows(
         part
           .insertInto("one_time_codes")
-          .columns(["user_id", "purpose", "code_hash", "new_email", "expires_at", "created_at"])
+          .columns(["user_id", "purpose", "code_hash", "address", "expires_at", "created_at"])
           .expression((eb) =>
             eb
               .selectFrom(owner(q).as("owner"))
@@ -48,7 +68,7 @@ export function withIssuedCode<D>(qc: QueryCreator<D>, issue: CodeIssue<D> | und
                 "owner.user_id",
                 eb.val(purpose).as("purpose"),
                 eb.val(code.hash).as("code_hash"),
-                eb.val(newEmail ?? null).as("new_email"),
+                eb.val(address).as("address"),
                 eb.val(code.expiresAt).as("expires_at"),
                 eb.val(now).as("created_at"),
               ]),
@@ -59,12 +79,10 @@ export function withIssuedCode<D>(qc: QueryCreator<D>, issue: CodeIssue<D> | und
               .where("consumed_at", "is", null)
               .doUpdateSet((eb) => ({
                 code_hash: eb.ref("excluded.code_hash"),
-                new_email: eb.ref("excluded.new_email"),
+                address: eb.ref("excluded.address"),
                 expires_at: eb.ref("excluded.expires_at"),
-                attempts: 0,
                 created_at: eb.ref("excluded.created_at"),
-              }))
-              .where("one_time_codes.created_at", "<=", notIssuedSince ?? now),
+              })),
           )
           .returning("user_id"),
       ),
@@ -73,7 +91,8 @@ export function withIssuedCode<D>(qc: QueryCreator<D>, issue: CodeIssue<D> | und
 
 /**
  * Replaces the live verification code of an unverified user (the old one dies) and queues its mail,
- * at most once per interval. Yields nothing for an unknown, verified or too-recently-served address.
+ * unless a code reached the address since `notIssuedSince`. Yields nothing for an unknown, verified or
+ * too-recently-served address.
  */
 export async function reissueVerificationCode(
   db: Db,
@@ -82,95 +101,134 @@ export async function reissueVerificationCode(
   const { email, code, notIssuedSince, now } = request;
   const row = await withQueuedMail(
     withIssuedCode<DB>(db, {
-      owner: (q) => q.selectFrom("users").select("id as user_id").where("email", "=", email).where("status", "=", "unverified"),
+      owner: (q) =>
+        q
+          .selectFrom("users")
+          .select("id as user_id")
+          .where("email", "=", email)
+          .where("status", "=", "unverified")
+          .where((eb) => eb.not(eb.exists(codeSentSince(email, notIssuedSince)))),
       purpose: "verify_email",
+      address: email,
       code,
-      notIssuedSince,
       now,
     }),
     { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(email).as("to_address")), mail: code.mail },
   )
-    .selectNoFrom(() => queuedMail().as("mail"))
+    .selectNoFrom(() => queuedMail("mail").as("mail"))
     .executeTakeFirst();
   return row?.mail ?? undefined;
 }
 
-export type CodeOutcome = "verified" | "email_changed" | "wrong" | "expired" | "exhausted";
-
-type Verdict = "right" | "wrong" | "expired" | "exhausted";
-
-export interface CodeCheck {
+/** A guess at the code sent to an address, charged to the address's budget for its scope. */
+export interface CodeGuess {
   address: string;
   hash: Uint8Array;
-  maxAttempts: number;
+  scope: CodeScope;
+  /** The purposes a right guess may prove. */
+  purposes: CodePurpose[];
+  /** The guesser's network: each has a budget of its own, so a stranger cannot use up the owner's. */
+  client: string;
+  /** Guesses each client may make at the address within a window, right or wrong. */
+  perClient: number;
+  /** Guesses all clients together may make at the address within a window. */
+  perAddress: number;
+  /** The window a first guess opens; later guesses within it share its budget. */
+  windowEndsAt: Date;
   now: Date;
+}
+
+/**
+ * Adds the common table expressions of a guess: `charged` (the guess, counted before it is judged, so
+ * concurrent guesses cannot overspend), `others` (what other clients spent), `candidate` (the live code
+ * the guess matches, if the budget allows) and `consumed` (that code, spent). Codes are stored as HMACs
+ * bound to their address, so a guess can only match a code sent to that address.
+ */
+export function withCodeGuess<D>(qc: QueryCreator<D>, guess: CodeGuess) {
+  const { address, hash, scope, purposes, client, perClient, perAddress, windowEndsAt, now } = guess;
+  return qc
+    .with(
+      "charged",
+      () =>
+        new QueryRows(
+          part
+            .insertInto("code_attempts")
+            .values({ address, scope, client, attempts: 1, window_ends_at: windowEndsAt })
+            .onConflict((oc) =>
+              oc.columns(["address", "scope", "client"]).doUpdateSet((eb) => {
+                const windowOver = eb("code_attempts.window_ends_at", "<=", now);
+                return {
+                  attempts: eb.case().when(windowOver).then(1).else(eb("code_attempts.attempts", "+", 1)).end(),
+                  window_ends_at: eb.case().when(windowOver).then(eb.ref("excluded.window_ends_at")).else(eb.ref("code_attempts.window_ends_at")).end(),
+                };
+              }),
+            )
+            .returning("attempts"),
+        ),
+    )
+    .with("others", () =>
+      part
+        .selectFrom("code_attempts")
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("attempts"), eb.lit(0)).as("attempts"))
+        .where("address", "=", address)
+        .where("scope", "=", scope)
+        .where("client", "<>", client)
+        .where("window_ends_at", ">", now),
+    )
+    .with("candidate", () =>
+      part
+        .selectFrom("one_time_codes as c")
+        .innerJoin("users as u", "u.id", "c.user_id")
+        .select(["c.id", "c.user_id", "c.purpose", "c.address", "u.email as old_email"])
+        .where("c.address", "=", address)
+        .where("c.code_hash", "=", hash)
+        .where("c.purpose", "in", purposes)
+        .where("c.consumed_at", "is", null)
+        .where("c.expires_at", ">", now)
+        // a signup's or a reset's code proves the address the account still has
+        .where((eb) => eb.or([eb("c.purpose", "=", "change_email"), eb("u.email", "=", eb.ref("c.address"))]))
+        .where((eb) => eb.or([eb("c.purpose", "<>", "verify_email"), eb("u.status", "=", "unverified")]))
+        .where((eb) => eb(eb.selectFrom("charged").select("attempts"), "<=", perClient))
+        .where((eb) =>
+          eb(eb(eb.selectFrom("charged").select("attempts"), "+", eb.selectFrom("others").select("attempts")), "<=", perAddress),
+        )
+        .limit(1)
+        .forUpdate("c"),
+    )
+    .with(
+      "consumed",
+      () =>
+        new QueryRows(
+          part
+            .updateTable("one_time_codes")
+            .set({ consumed_at: now })
+            .where("id", "in", part.selectFrom("candidate").select("id"))
+            .returning(["user_id", "purpose", "address"]),
+        ),
+    );
+}
+
+export interface AddressProof {
+  guess: CodeGuess;
   /** Sent to the old address when an email change completes, so a hijack does not go unnoticed. */
   changeNotice: MailToQueue;
 }
 
-export interface CodeResult {
-  outcome: CodeOutcome;
+export interface AddressProofResult {
+  /** What the right code proved, or undefined for any failure (wrong, expired, none, over budget). */
+  proved: "verify_email" | "change_email" | undefined;
   notice: QueuedMail | undefined;
 }
 
 /**
- * Checks a code sent to `address` and, if right, consumes it and applies its purpose (mark the user
- * verified, or move them to the new address), all in one statement: the code is spent before its
- * effect can be seen, so it can never be used twice. A wrong guess counts against the code.
- * Yields nothing when no live code was sent to that address.
+ * Checks a guess at the code sent to an address and, if right, consumes it and applies its purpose (mark
+ * the user verified, or move them to the new address), all in one statement: the code is spent before its
+ * effect can be seen, so it can never be used twice.
  */
-export async function consumeCode(db: Db, check: CodeCheck): Promise<CodeResult | undefined> {
-  const { address, hash, maxAttempts, now } = check;
-  const row = await withQueuedMail(
-    db
-      .with("candidate", (q) =>
-        q
-          .selectFrom("one_time_codes as c")
-          .innerJoin("users as u", "u.id", "c.user_id")
-          .select((eb) => [
-            "c.id",
-            "c.user_id",
-            "c.purpose",
-            "c.new_email",
-            "u.email as old_email",
-            eb
-              .case()
-              .when("c.attempts", ">=", maxAttempts)
-              .then(eb.val<Verdict>("exhausted"))
-              .when("c.expires_at", "<=", now)
-              .then(eb.val<Verdict>("expired"))
-              .when("c.code_hash", "=", hash)
-              .then(eb.val<Verdict>("right"))
-              .else(eb.val<Verdict>("wrong"))
-              .end()
-              .as("verdict"),
-          ])
-          .where("c.consumed_at", "is", null)
-          .where((eb) =>
-            eb.or([
-              eb.and([eb("c.purpose", "=", "verify_email"), eb("u.email", "=", address), eb("u.status", "=", "unverified")]),
-              eb.and([eb("c.purpose", "=", "change_email"), eb("c.new_email", "=", address)]),
-            ]),
-          )
-          // the code that matches, else the newest, takes the guess
-          .orderBy((eb) => eb("c.code_hash", "=", hash), "desc")
-          .orderBy("c.created_at", "desc")
-          .limit(1)
-          .forUpdate("c"),
-      )
-      .with("consumed", (q) =>
-        q
-          .updateTable("one_time_codes")
-          .set({ consumed_at: now })
-          .where("id", "in", q.selectFrom("candidate").select("id").where("verdict", "=", "right"))
-          .returning(["user_id", "purpose", "new_email"]),
-      )
-      .with("counted", (q) =>
-        q
-          .updateTable("one_time_codes")
-          .set((eb) => ({ attempts: eb("attempts", "+", 1) }))
-          .where("id", "in", q.selectFrom("candidate").select("id").where("verdict", "=", "wrong")),
-      )
+export async function proveAddress(db: Db, proof: AddressProof): Promise<AddressProofResult> {
+  const { now } = proof.guess;
+  const row = await withQueuedNotice(
+    withCodeGuess<DB>(db, proof.guess)
       .with("verified", (q) =>
         q
           .updateTable("users")
@@ -181,25 +239,20 @@ export async function consumeCode(db: Db, check: CodeCheck): Promise<CodeResult 
         q
           .updateTable("users")
           .from("consumed")
-          .set((eb) => ({ email: eb.fn.coalesce("consumed.new_email", "users.email"), updated_at: now }))
+          .set((eb) => ({ email: eb.ref("consumed.address"), updated_at: now }))
           .whereRef("users.id", "=", "consumed.user_id")
           .where("consumed.purpose", "=", "change_email"),
       ),
     {
-      recipients: (q) =>
-        q.selectFrom("candidate").select("old_email as to_address").where("verdict", "=", "right").where("purpose", "=", "change_email"),
-      mail: check.changeNotice,
+      recipients: (q) => q.selectFrom("candidate").select("old_email as to_address").where("purpose", "=", "change_email"),
+      mail: proof.changeNotice,
     },
   )
-    .selectFrom("candidate")
-    .select(["verdict", "purpose"])
-    .select(() => queuedMail().as("notice"))
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return { outcome: outcomeOf(row.verdict, row.purpose), notice: row.notice ?? undefined };
-}
-
-function outcomeOf(verdict: Verdict, purpose: CodePurpose): CodeOutcome {
-  if (verdict !== "right") return verdict;
-  return purpose === "change_email" ? "email_changed" : "verified";
+    .selectNoFrom((eb) => [
+      eb.selectFrom("consumed").select("purpose").limit(1).as("proved"),
+      queuedMail("notice").as("notice"),
+    ])
+    .executeTakeFirstOrThrow();
+  const proved = row.proved === "verify_email" || row.proved === "change_email" ? row.proved : undefined;
+  return { proved, notice: row.notice ?? undefined };
 }

@@ -4,25 +4,27 @@ export interface PurgeCutoffs {
   now: Date;
   /** Users created before this who never verified go. */
   unverifiedCreatedBefore: Date;
-  /** Dead codes are kept a little while, so a late try hears "expired" rather than "unknown". */
+  /** Dead codes are kept a little while after they expire, for the record. */
   codesDeadBefore: Date;
-  /** Delivered mail (bodies already scrubbed) is kept this long as a record. */
-  sentMailBefore: Date;
-  /** Rows per table per run, so one run stays short however much piled up. */
+  /** Delivered or dead mail (bodies already scrubbed) is kept this long as a record. */
+  mailKeptSince: Date;
+  /** Rows per table in one statement, so each statement stays short however much piled up. */
   batchSize: number;
 }
 
-export interface PurgeCounts {
-  refresh_tokens: number;
-  revoked_tokens: number;
-  one_time_codes: number;
-  unverified_users: number;
-  sent_mail: number;
+/** What a purge counts; `mail_died` is unsent messages past their expiry, marked dead (bodies scrubbed). */
+export const PURGED = ["refresh_tokens", "revoked_tokens", "one_time_codes", "code_attempts", "unverified_users", "old_mail", "mail_died"] as const;
+
+export type PurgeCounts = Record<(typeof PURGED)[number], number>;
+
+export function nothingPurged(): PurgeCounts {
+  return { refresh_tokens: 0, revoked_tokens: 0, one_time_codes: 0, code_attempts: 0, unverified_users: 0, old_mail: 0, mail_died: 0 };
 }
 
 /**
- * Deletes what has expired, in one statement of bounded batches. Two runs at once are safe: a row one
- * deletes, the other waits for and then skips.
+ * Deletes up to `batchSize` expired rows of each table, and marks up to as many expired unsent
+ * messages dead, in one statement. Two runs at once are safe: a row one deletes, the other waits for
+ * and then skips. A count equal to `batchSize` means there may be more.
  */
 export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
   const { now, batchSize } = cutoffs;
@@ -53,6 +55,22 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
         )
         .returning("id"),
     )
+    .with("attempts", (q) =>
+      q
+        .deleteFrom("code_attempts")
+        .where(({ eb, refTuple, selectFrom }) =>
+          eb(
+            refTuple("address", "scope", "client"),
+            "in",
+            selectFrom("code_attempts")
+              .select(["address", "scope", "client"])
+              .where("window_ends_at", "<=", now)
+              .limit(batchSize)
+              .$asTuple("address", "scope", "client"),
+          ),
+        )
+        .returning("address"),
+    )
     .with("stale_users", (q) =>
       q
         .deleteFrom("users")
@@ -69,25 +87,54 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
         )
         .returning("id"),
     )
-    .with("sent", (q) =>
+    .with("old_mail", (q) =>
       q
         .deleteFrom("email_outbox")
-        .where("id", "in", q.selectFrom("email_outbox").select("id").where("sent_at", "<=", cutoffs.sentMailBefore).limit(batchSize))
+        .where(
+          "id",
+          "in",
+          q
+            .selectFrom("email_outbox")
+            .select("id")
+            .where((eb) => eb.or([eb("sent_at", "<=", cutoffs.mailKeptSince), eb("dead_at", "<=", cutoffs.mailKeptSince)]))
+            .limit(batchSize),
+        )
+        .returning("id"),
+    )
+    .with("died", (q) =>
+      q
+        .updateTable("email_outbox")
+        .set({ dead_at: now, text_body: "", html_body: "" })
+        .where(
+          "id",
+          "in",
+          q
+            .selectFrom("email_outbox")
+            .select("id")
+            .where("sent_at", "is", null)
+            .where("dead_at", "is", null)
+            .where("expires_at", "<=", now)
+            .limit(batchSize),
+        )
         .returning("id"),
     )
     .selectNoFrom((eb) => [
       eb.selectFrom("refresh").select((eb) => eb.fn.countAll<string>().as("n")).as("refresh_tokens"),
       eb.selectFrom("revoked").select((eb) => eb.fn.countAll<string>().as("n")).as("revoked_tokens"),
       eb.selectFrom("codes").select((eb) => eb.fn.countAll<string>().as("n")).as("one_time_codes"),
+      eb.selectFrom("attempts").select((eb) => eb.fn.countAll<string>().as("n")).as("code_attempts"),
       eb.selectFrom("stale_users").select((eb) => eb.fn.countAll<string>().as("n")).as("unverified_users"),
-      eb.selectFrom("sent").select((eb) => eb.fn.countAll<string>().as("n")).as("sent_mail"),
+      eb.selectFrom("old_mail").select((eb) => eb.fn.countAll<string>().as("n")).as("old_mail"),
+      eb.selectFrom("died").select((eb) => eb.fn.countAll<string>().as("n")).as("mail_died"),
     ])
     .executeTakeFirstOrThrow();
   return {
     refresh_tokens: Number(row.refresh_tokens),
     revoked_tokens: Number(row.revoked_tokens),
     one_time_codes: Number(row.one_time_codes),
+    code_attempts: Number(row.code_attempts),
     unverified_users: Number(row.unverified_users),
-    sent_mail: Number(row.sent_mail),
-  };
+    old_mail: Number(row.old_mail),
+    mail_died: Number(row.mail_died),
+  } satisfies PurgeCounts;
 }

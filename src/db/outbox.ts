@@ -4,7 +4,7 @@ import type { Db } from "./client.ts";
 import type { EmailOutbox } from "./schema.ts";
 import { partBuilder, QueryRows } from "./statement-parts.ts";
 
-/** A message as the outbox stores it until it is sent. */
+/** A message as the outbox stores it until it is sent (bodies sealed by the caller). */
 export type OutboxMessage = Pick<Insertable<EmailOutbox>, "subject" | "text_body" | "html_body">;
 
 const QUEUED_COLUMNS = ["id", "to_address", "subject", "text_body", "html_body"] as const;
@@ -16,10 +16,10 @@ export interface MailToQueue {
   message: OutboxMessage;
   /** When the cron may retry it if the immediate send did not mark it sent. */
   retryAfter: Date;
+  /** After this it is pointless (the code it carries has expired): it dies unsent. */
+  expiresAt: Date;
   now: Date;
 }
-
-const part = partBuilder<{ mail: QueuedMail }>();
 
 /** A message to queue for each address that `recipients` selects within the statement. */
 export interface MailForRecipients<D> {
@@ -27,44 +27,56 @@ export interface MailForRecipients<D> {
   mail: MailToQueue;
 }
 
-/**
- * Adds the common table expression `mail`: the message queued in the same statement as the change that
- * causes it, so a change never commits without its message or the other way round; nothing when
- * `queue` is undefined.
- */
-export function withQueuedMail<D>(qc: QueryCreator<D>, queue: MailForRecipients<D> | undefined) {
-  if (!queue) return qc.with("mail", () => part.selectFrom("email_outbox").select(QUEUED_COLUMNS).where((eb) => eb.lit(false)));
+/** The names a statement may give its queued messages: one for the message it is about, one for a notice. */
+type MailCte = "mail" | "notice";
+
+const part = partBuilder<Record<MailCte, QueuedMail>>();
+
+/** The rows `queue` inserts into the outbox, or none when there is nothing to queue. */
+function queuedRows<D>(q: QueryCreator<D>, queue: MailForRecipients<D> | undefined): QueryRows<QueuedMail> {
+  if (!queue) return new QueryRows(part.selectFrom("email_outbox").select(QUEUED_COLUMNS).where((eb) => eb.lit(false)));
   const { recipients, mail } = queue;
-  return qc.with(
-    "mail",
-    (q) =>
-      new QueryRows(
-        part
-          .insertInto("email_outbox")
-          .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "created_at"])
-          .expression((eb) =>
-            eb
-              .selectFrom(recipients(q).as("recipients"))
-              .select((eb) => [
-                "recipients.to_address",
-                eb.val(mail.message.subject).as("subject"),
-                eb.val(mail.message.text_body).as("text_body"),
-                eb.val(mail.message.html_body).as("html_body"),
-                eb.val(mail.retryAfter).as("next_attempt_at"),
-                eb.val(mail.now).as("created_at"),
-              ]),
-          )
-          .returning(QUEUED_COLUMNS),
-      ),
+  return new QueryRows(
+    part
+      .insertInto("email_outbox")
+      .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "expires_at", "created_at"])
+      .expression((eb) =>
+        eb
+          .selectFrom(recipients(q).as("recipients"))
+          .select((eb) => [
+            "recipients.to_address",
+            eb.val(mail.message.subject).as("subject"),
+            eb.val(mail.message.text_body).as("text_body"),
+            eb.val(mail.message.html_body).as("html_body"),
+            eb.val(mail.retryAfter).as("next_attempt_at"),
+            eb.val(mail.expiresAt).as("expires_at"),
+            eb.val(mail.now).as("created_at"),
+          ]),
+      )
+      .returning(QUEUED_COLUMNS),
   );
 }
 
-/** The message `withQueuedMail` queued (the first, if several), as a JSON object to select in the statement's result. */
-export function queuedMail() {
-  return jsonObjectFrom(part.selectFrom("mail").select(QUEUED_COLUMNS).limit(1));
+/**
+ * Adds the common table expression `mail`: the message queued in the same statement as the change that
+ * causes it, so a change never commits without its message or the other way round; nothing when `queue`
+ * is undefined.
+ */
+export function withQueuedMail<D>(qc: QueryCreator<D>, queue: MailForRecipients<D> | undefined) {
+  return qc.with("mail", (q) => queuedRows(q, queue));
 }
 
-/** The bodies hold one-time codes: once delivered they are not kept. */
+/** Like `withQueuedMail`, as `notice`: a second message of the same statement, to someone else. */
+export function withQueuedNotice<D>(qc: QueryCreator<D>, queue: MailForRecipients<D> | undefined) {
+  return qc.with("notice", (q) => queuedRows(q, queue));
+}
+
+/** The message queued as `name` (the first, if several), as a JSON object to select in the statement's result. */
+export function queuedMail(name: MailCte) {
+  return jsonObjectFrom(part.selectFrom(name).select(QUEUED_COLUMNS).limit(1));
+}
+
+/** Once delivered, the bodies are not kept. */
 export async function markMailSent(db: Db, id: string, providerId: string, now: Date): Promise<void> {
   await db
     .updateTable("email_outbox")
@@ -73,13 +85,34 @@ export async function markMailSent(db: Db, id: string, providerId: string, now: 
     .execute();
 }
 
-export async function markMailFailed(db: Db, id: string, error: string, retryAt: Date): Promise<void> {
-  await db
+/**
+ * Records a failed send: the message is tried again at `retryAt`, unless this was its last allowed try,
+ * after which it is dead (bodies scrubbed). Returns whether it died.
+ */
+export async function markMailFailed(
+  db: Db,
+  failure: { id: string; error: string; retryAt: Date; maxAttempts: number; now: Date },
+): Promise<boolean> {
+  const { id, error, retryAt, maxAttempts, now } = failure;
+  const row = await db
     .updateTable("email_outbox")
-    .set((eb) => ({ attempts: eb("attempts", "+", 1), last_error: error.slice(0, 500), next_attempt_at: retryAt }))
+    .set((eb) => {
+      const dies = eb("attempts", ">=", maxAttempts - 1);
+      return {
+        attempts: eb("attempts", "+", 1),
+        last_error: error.slice(0, 500),
+        next_attempt_at: retryAt,
+        // typed: Postgres cannot tell a parameter's type inside CASE
+        dead_at: eb.case().when(dies).then(eb.cast<Date>(eb.val(now), "timestamptz")).else(null).end(),
+        text_body: eb.case().when(dies).then("").else(eb.ref("text_body")).end(),
+        html_body: eb.case().when(dies).then("").else(eb.ref("html_body")).end(),
+      };
+    })
     .where("id", "=", id)
     .where("sent_at", "is", null)
-    .execute();
+    .returning("dead_at")
+    .executeTakeFirst();
+  return row?.dead_at != null;
 }
 
 /**
@@ -97,7 +130,9 @@ export async function claimDueMail(db: Db, now: Date, leaseUntil: Date, limit: n
         .selectFrom("email_outbox")
         .select("id")
         .where("sent_at", "is", null)
+        .where("dead_at", "is", null)
         .where("next_attempt_at", "<=", now)
+        .where("expires_at", ">", now)
         .orderBy("next_attempt_at")
         .limit(limit)
         .forUpdate()

@@ -3,7 +3,7 @@
  * Please do not edit it manually.
  */
 
-import type { CodePurpose } from "../schemas/codes.ts";
+import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { ColumnType } from "kysely";
 
@@ -15,9 +15,19 @@ export type Int8 = ColumnType<string, bigint | number | string, bigint | number 
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface CodeAttempts {
+  address: string;
+  attempts: number;
+  client: string;
+  scope: CodeScope;
+  window_ends_at: Timestamp;
+}
+
 export interface EmailOutbox {
   attempts: Generated<number>;
   created_at: Timestamp;
+  dead_at: Timestamp | null;
+  expires_at: Timestamp;
   html_body: string;
   id: Generated<string>;
   last_error: string | null;
@@ -30,13 +40,12 @@ export interface EmailOutbox {
 }
 
 export interface OneTimeCodes {
-  attempts: Generated<number>;
+  address: string;
   code_hash: Uint8Array;
   consumed_at: Timestamp | null;
   created_at: Timestamp;
   expires_at: Timestamp;
   id: Generated<Int8>;
-  new_email: string | null;
   purpose: CodePurpose;
   user_id: Int8;
 }
@@ -47,6 +56,7 @@ export interface RefreshTokens {
   session_id: string;
   token_hash: Uint8Array;
   used_at: Timestamp | null;
+  used_by: Uint8Array | null;
   user_id: Int8;
 }
 
@@ -70,6 +80,7 @@ export interface Users {
 }
 
 export interface DB {
+  code_attempts: CodeAttempts;
   email_outbox: EmailOutbox;
   one_time_codes: OneTimeCodes;
   refresh_tokens: RefreshTokens;

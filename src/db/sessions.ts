@@ -1,23 +1,33 @@
-import type { EndedSession, SessionEnder } from "../revocation.ts";
+import { blacklistEntryOf, type EndedSession, type SessionEnder } from "../revocation.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
 import type { DB } from "./schema.ts";
 
 export interface NewSession {
   userId: string;
+  /** The password hash the login was checked against: if it changed since, the login is void. */
+  verifiedHash: string;
   sessionId: string;
   tokenHash: Uint8Array;
   expiresAt: Date;
   now: Date;
   /** Replaces an outdated password hash, only if it is still the one that was verified. */
-  rehash?: { from: string; to: string } | undefined;
+  rehash?: string | undefined;
 }
 
-/** Returns false when the user vanished between the password check and this write. */
-export async function startSession(db: Db, session: NewSession): Promise<boolean> {
-  const { userId, sessionId, tokenHash, expiresAt, now, rehash } = session;
-  const row = await db
-    .with("owner", (q) => q.selectFrom("users").select("id").where("id", "=", userId))
+/**
+ * Starts a session for a user whose password was just checked, and returns the role and status its
+ * tokens must carry, as this statement sees them under the user's row lock (FOR SHARE): a role or
+ * status change racing the login either commits first, and is seen here, or waits for this statement
+ * and then ends the session it started. Only a verified account gets a session. Returns undefined when
+ * the user is gone or the password changed since it was checked.
+ */
+export async function startSession(db: Db, session: NewSession): Promise<{ role: UserRole; status: UserStatus; started: boolean } | undefined> {
+  const { userId, verifiedHash, sessionId, tokenHash, expiresAt, now, rehash } = session;
+  return db
+    .with("owner", (q) =>
+      q.selectFrom("users").select(["id", "role", "status"]).where("id", "=", userId).where("password_hash", "=", verifiedHash).forShare(),
+    )
     .with("token", (q) =>
       q
         .insertInto("refresh_tokens")
@@ -31,24 +41,25 @@ export async function startSession(db: Db, session: NewSession): Promise<boolean
               "id",
               eb.val(expiresAt).as("expires_at"),
               eb.val(now).as("created_at"),
-            ]),
+            ])
+            .where("status", "=", "verified"),
         )
         .returning("user_id"),
     )
     .with("rehashed", (q) =>
       q
         .updateTable("users")
-        .set({ password_hash: rehash?.to, updated_at: now })
+        .set({ password_hash: rehash, updated_at: now })
         .where("id", "=", userId)
-        .where((eb) => (rehash ? eb("password_hash", "=", rehash.from) : eb.lit(false))),
+        .where((eb) => (rehash === undefined ? eb.lit(false) : eb.exists(eb.selectFrom("token").select("user_id")))),
     )
-    .selectFrom("token")
-    .select("user_id")
-    .executeTakeFirst();
-  return row !== undefined;
+    .selectFrom("owner")
+    .select((eb) => ["role", "status", eb.exists(eb.selectFrom("token").select("user_id")).as("started")])
+    .executeTakeFirst()
+    .then((row) => row && { role: row.role, status: row.status, started: row.started === true });
 }
 
-export type RotationOutcome = "rotated" | "replayed" | "reused" | "expired";
+export type RotationOutcome = "rotated" | "replayed" | "reused" | "expired" | "revoked";
 
 export interface Rotation {
   outcome: RotationOutcome;
@@ -62,41 +73,47 @@ export interface RotationRequest {
   tokenHash: Uint8Array;
   successorHash: Uint8Array;
   successorExpiresAt: Date;
-  /** A token spent after this instant may be replayed for the same successor. */
+  /** The client presenting the token (a hash of its user agent and network). */
+  client: Uint8Array;
+  /** A token spent after this instant, by the same client, may be replayed for the same successor. */
   graceStart: Date;
   now: Date;
 }
 
 /**
  * Spends a refresh token and stores its successor, in one statement. Concurrent calls with the same
- * token queue on its row lock (FOR UPDATE): exactly one spends it; the others then see it spent
- * within the grace window and are told to hand out the same successor. A token spent earlier than
- * that, or whose successor has itself been spent, is a reuse: the whole session ends.
- * `rotation` is undefined for a token that is not (or no longer) in the whitelist.
+ * token queue on its row lock (FOR UPDATE): exactly one spends it; the others then see it spent within
+ * the grace window and, if they come from the client that spent it, are told to hand out the same
+ * successor. Any other presentation of a spent token is a reuse: the whole session ends (RFC 9700
+ * §4.14.2). A session on the blacklist never rotates, so a rotation that raced a logout or a revocation
+ * cannot keep its chain alive. `rotation` is undefined for a token that is not (or no longer) in the
+ * whitelist.
  */
 export async function rotateRefreshToken(
   db: Db,
   ender: SessionEnder,
   request: RotationRequest,
 ): Promise<{ rotation: Rotation | undefined; endedSessions: EndedSession[] }> {
-  const { tokenHash, successorHash, successorExpiresAt, graceStart, now } = request;
+  const { tokenHash, successorHash, successorExpiresAt, client, graceStart, now } = request;
   const row = await ender
     .ctes(
       db
         .with("presented", (q) =>
           q
             .selectFrom("refresh_tokens")
-            .select(["session_id", "user_id", "used_at", "expires_at"])
+            .select(["session_id", "user_id", "used_at", "used_by", "expires_at"])
             .where("token_hash", "=", tokenHash)
             .forUpdate(),
         )
+        .with("session_revoked", (q) => blacklistEntryOf(q.selectFrom("presented").select("session_id")))
         .with("spent", (q) =>
           q
             .updateTable("refresh_tokens")
-            .set({ used_at: now })
+            .set({ used_at: now, used_by: client })
             .where("token_hash", "=", tokenHash)
             .where("used_at", "is", null)
             .where("expires_at", ">", now)
+            .where((eb) => eb.not(eb.exists(eb.selectFrom("session_revoked").select("token_id"))))
             .returning(["session_id", "user_id"]),
         )
         .with("successor", (q) =>
@@ -125,9 +142,12 @@ export async function rotateRefreshToken(
               .then(eb.val<RotationOutcome>("rotated"))
               .when("expires_at", "<=", now)
               .then(eb.val<RotationOutcome>("expired"))
+              .when(eb.exists(eb.selectFrom("session_revoked").select("token_id")))
+              .then(eb.val<RotationOutcome>("revoked"))
               .when(
                 eb.and([
                   eb("used_at", ">", graceStart),
+                  eb("used_by", "=", client),
                   eb.not(
                     eb.exists(
                       eb

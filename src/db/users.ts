@@ -1,9 +1,9 @@
 import type { Expression, Selectable, SqlBool } from "kysely";
 import type { EndedSession, SessionEnder } from "../revocation.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
-import type { Db } from "./client.ts";
-import { type CodeToIssue, withIssuedCode } from "./codes.ts";
-import { type QueuedMail, queuedMail, withQueuedMail } from "./outbox.ts";
+import { type Db, runAfter } from "./client.ts";
+import { type CodeToIssue, codeSentSince, withIssuedCode } from "./codes.ts";
+import { type MailToQueue, type QueuedMail, queuedMail, withQueuedMail, withQueuedNotice } from "./outbox.ts";
 import type { DB, Users } from "./schema.ts";
 
 const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at"] as const;
@@ -20,18 +20,31 @@ export interface NewUser {
   now: Date;
 }
 
+/** A signup: the new user's code, and when the address last got one that a new signup must not undercut. */
+export interface SignupCode {
+  code: CodeToIssue;
+  /** A signup for an address no one ever proved replaces that account, unless a code reached it after this. */
+  notIssuedSince: Date;
+}
+
+export type Creation =
+  | { outcome: "created"; user: UserRow; mail: QueuedMail | undefined }
+  /** The address belongs to an account that has proved it. */
+  | { outcome: "taken" }
+  /** A signup for the same never-proved address came moments ago: nothing changed. */
+  | { outcome: "unchanged"; user: UserRow };
+
 /**
- * Creates the user and, when `verification` is given, its verification code and the mail carrying it,
- * in one statement. A taken email yields nothing (no exception), which also settles concurrent signups.
+ * Creates the user and, for a signup, its verification code and the mail carrying it, in one statement.
+ * An address nobody ever proved does not make an account: a signup for it replaces the password and
+ * names and sends a fresh code (the earlier code dies), so whoever registered it first cannot wait for
+ * the owner to verify it into their hands (account pre-hijacking). A taken address yields `taken`
+ * without an exception, which also settles concurrent signups.
  */
-export async function createUser(
-  db: Db,
-  user: NewUser,
-  verification?: CodeToIssue,
-): Promise<{ user: UserRow; mail: QueuedMail | undefined } | undefined> {
+export async function createUser(db: Db, user: NewUser, signup?: SignupCode): Promise<Creation> {
   const row = await withQueuedMail(
     withIssuedCode(
-      db.with("created", (q) =>
+      db.with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one"))).with("created", (q) =>
         q
           .insertInto("users")
           .values({
@@ -45,33 +58,67 @@ export async function createUser(
             created_at: user.now,
             updated_at: user.now,
           })
-          .onConflict((oc) => oc.column("email").doNothing())
-          .returning(USER_COLUMNS),
+          .onConflict((oc) => {
+            if (!signup) return oc.column("email").doNothing();
+            // Every conflict updates, so the row (locked, as a concurrent signup just wrote it) is always
+            // returned; it changes only when nobody proved the address and no code reached it lately.
+            return oc.column("email").doUpdateSet((eb) => {
+              const replace = eb.and([
+                eb("users.status", "=", "unverified"),
+                eb("users.verified_at", "is", null),
+                eb("users.created_at", "<=", signup.notIssuedSince),
+                eb.not(eb.exists(codeSentSince(user.email, signup.notIssuedSince))),
+              ]);
+              const newer = <C extends "password_hash" | "first_name" | "last_name" | "created_at" | "updated_at">(column: C) =>
+                eb.case().when(replace).then(eb.ref(`excluded.${column}`)).else(eb.ref(`users.${column}`)).end();
+              return {
+                password_hash: newer("password_hash"),
+                first_name: newer("first_name"),
+                last_name: newer("last_name"),
+                created_at: newer("created_at"),
+                updated_at: newer("updated_at"),
+              };
+            });
+          })
+          .returning([...USER_COLUMNS, "verified_at"]),
       ),
-      verification && {
-        owner: (q) => q.selectFrom("created").select("id as user_id"),
+      signup && {
+        // a new account, or one this signup took over: its created_at is this signup's
+        owner: (q) => q.selectFrom("created").select("id as user_id").where("created_at", "=", user.now).where("verified_at", "is", null),
         purpose: "verify_email",
-        code: verification,
+        address: user.email,
+        code: signup.code,
         now: user.now,
       },
     ),
-    verification && { recipients: (q) => q.selectFrom("created").select("email as to_address"), mail: verification.mail },
+    signup && { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(user.email).as("to_address")), mail: signup.code.mail },
   )
-    .selectFrom("created")
-    .select(USER_COLUMNS)
-    .select(() => queuedMail().as("mail"))
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const { mail, ...created } = row;
-  return { user: created, mail: mail ?? undefined };
+    .selectFrom("one")
+    .leftJoin("created", (join) => join.onTrue())
+    .select([...USER_COLUMNS.map((column) => `created.${column}` as const), "created.verified_at"])
+    .select(() => queuedMail("mail").as("mail"))
+    .executeTakeFirstOrThrow();
+  const { id, email, first_name, last_name, status, role, created_at, verified_at } = row;
+  if (id === null || email === null || status === null || role === null || created_at === null) return { outcome: "taken" };
+  const created = { id, email, first_name, last_name, status, role, created_at };
+  if (signup) {
+    if (verified_at !== null || status !== "unverified") return { outcome: "taken" };
+    if (created_at.getTime() !== user.now.getTime()) return { outcome: "unchanged", user: created };
+  }
+  return { outcome: "created", user: created, mail: row.mail ?? undefined };
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
   return db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id).executeTakeFirst();
 }
 
-export async function findLoginCandidate(db: Db, email: string) {
-  return db.selectFrom("users").select(["id", "password_hash", "status", "role"]).where("email", "=", email).executeTakeFirst();
+/** What a password check needs, by email (login) or by id (re-authentication). */
+export async function findPasswordHolder(db: Db, by: { email: string } | { id: string }) {
+  return db
+    .selectFrom("users")
+    .select(["id", "email", "password_hash", "status", "role"])
+    .where((eb) => ("email" in by ? eb("email", "=", by.email) : eb("id", "=", by.id)))
+    .executeTakeFirst();
 }
 
 export interface UserFilters {
@@ -105,6 +152,11 @@ export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]
     .execute();
 }
 
+/** Takes the user's row lock, so a statement run after it sees every session started before. */
+function lockUser(db: Db, id: string) {
+  return db.selectFrom("users").select("id").where("id", "=", id).forUpdate().compile();
+}
+
 /** What a PATCH may change; each column is named, so nothing else can be set through it. */
 export interface UserChanges {
   first_name?: string | null | undefined;
@@ -117,85 +169,136 @@ export interface UserChanges {
 export interface EmailChangeStart {
   newEmail: string;
   code: CodeToIssue;
+  /** No code if one reached the new address, or this user asked for a change, after this. */
+  notIssuedSince: Date;
+}
+
+export interface UpdateOptions {
+  now: Date;
+  /** A user moving their own account to a new address: a code to prove it. */
+  emailChange?: EmailChangeStart | undefined;
+  /** To the current address, when the address is changed directly or a change to another one starts. */
+  oldAddressNotice?: MailToQueue | undefined;
 }
 
 export type UserUpdate =
-  | { outcome: "updated"; user: UserRow; mail: QueuedMail | undefined; endedSessions: EndedSession[] }
+  | { outcome: "updated"; user: UserRow; mail: QueuedMail | undefined; notice: QueuedMail | undefined; endedSessions: EndedSession[] }
   /** The new address belongs to another user: nothing was changed. */
   | { outcome: "email_taken"; endedSessions: EndedSession[] }
+  /** A code reached the new address, or this user started a change, moments ago: nothing was changed. */
+  | { outcome: "too_soon"; endedSessions: EndedSession[] }
   | { outcome: "not_found"; endedSessions: EndedSession[] };
 
 /**
- * Applies `changes` and, if asked, starts an email change (a code to the new address); all or nothing:
- * if the new address (set directly or to be proved) belongs to another user, nothing changes. When the
- * role or status changed, the user's sessions end, so tokens carrying the old role stop working. One
- * statement.
+ * Applies `changes` and, if asked, starts an email change (a code to the new address, a notice to the
+ * old one); all or nothing. Asking to change back to the current address cancels a pending change. When
+ * the role or status changed, the user's sessions end, so tokens carrying the old role stop working.
+ * The user's row is locked first, in the same transaction (one round trip): a login racing this change
+ * either finishes first, and its session is ended here, or waits, and sees the change.
  */
-export async function updateUser(
-  db: Db,
-  ender: SessionEnder,
-  id: string,
-  changes: UserChanges,
-  options: { now: Date; emailChange?: EmailChangeStart | undefined },
-): Promise<UserUpdate> {
-  const { now, emailChange } = options;
+export async function updateUser(db: Db, ender: SessionEnder, id: string, changes: UserChanges, options: UpdateOptions): Promise<UserUpdate> {
+  const { now, emailChange, oldAddressNotice } = options;
   const wantedEmail = emailChange?.newEmail ?? changes.email;
-  const row = await withQueuedMail(
-    withIssuedCode(
-      ender.ctes(
-        db
-          // one row to hang the result on, whether or not the user exists
-          .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
-          .with("taken", (q) =>
-            q
-              .selectFrom("users")
-              .select("id")
-              .where((eb) => (wantedEmail === undefined ? eb.lit(false) : eb("email", "=", wantedEmail)))
-              .where("id", "<>", id),
-          )
-          .with("before", (q) => q.selectFrom("users").select(["role", "status"]).where("id", "=", id))
-          .with("updated", (q) =>
-            q
-              .updateTable("users")
-              .set((eb) => ({
-                first_name: changes.first_name,
-                last_name: changes.last_name,
-                email: changes.email,
-                role: changes.role,
-                status: changes.status,
-                verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
-                updated_at: now,
-              }))
-              .where("id", "=", id)
-              .where((eb) => eb.not(eb.exists(eb.selectFrom("taken").select("id"))))
-              .returning(USER_COLUMNS),
-          ),
-        (q) =>
-          q
-            .selectFrom("refresh_tokens")
-            .select("session_id")
-            .where("user_id", "=", id)
-            .where((eb) =>
-              eb.exists(
-                eb
-                  .selectFrom(["updated", "before"])
-                  .select("updated.id")
-                  .where((eb) => eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))])),
-              ),
+  const statement = withQueuedNotice(
+    withQueuedMail(
+      withIssuedCode(
+        ender.ctes(
+          db
+            // one row to hang the result on, whether or not the user exists
+            .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
+            .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status"]).where("id", "=", id))
+            .with("taken", (q) =>
+              q
+                .selectFrom("users")
+                .select("id")
+                .where((eb) => (wantedEmail === undefined ? eb.lit(false) : eb("email", "=", wantedEmail)))
+                .where("id", "<>", id),
+            )
+            .with("too_soon", (q) =>
+              q.selectNoFrom((eb) => eb.lit(1).as("one")).where((eb) => {
+                if (!emailChange) return eb.lit(false);
+                const { newEmail, notIssuedSince } = emailChange;
+                return eb.and([
+                  eb.not(eb.exists(q.selectFrom("before").select("id").where("email", "=", newEmail))),
+                  eb.or([
+                    eb.exists(codeSentSince(newEmail, notIssuedSince)),
+                    eb.exists(
+                      q
+                        .selectFrom("one_time_codes")
+                        .select("id")
+                        .where("user_id", "=", id)
+                        .where("purpose", "=", "change_email")
+                        .where("created_at", ">", notIssuedSince),
+                    ),
+                  ]),
+                ]);
+              }),
+            )
+            .with("updated", (q) =>
+              q
+                .updateTable("users")
+                .set((eb) => ({
+                  first_name: changes.first_name,
+                  last_name: changes.last_name,
+                  email: changes.email,
+                  role: changes.role,
+                  status: changes.status,
+                  verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
+                  updated_at: now,
+                }))
+                .where("id", "=", id)
+                .where((eb) => eb.not(eb.exists(eb.selectFrom("taken").select("id"))))
+                .where((eb) => eb.not(eb.exists(eb.selectFrom("too_soon").select("one"))))
+                .returning(USER_COLUMNS),
+            )
+            .with("cancelled", (q) =>
+              q
+                .updateTable("one_time_codes")
+                .set({ consumed_at: now })
+                .where("user_id", "=", id)
+                .where("purpose", "=", "change_email")
+                .where("consumed_at", "is", null)
+                .where((eb) =>
+                  emailChange === undefined
+                    ? eb.lit(false)
+                    : eb.exists(eb.selectFrom("updated").select("id").where("email", "=", emailChange.newEmail)),
+                ),
             ),
+          (q) =>
+            q
+              .selectFrom("refresh_tokens")
+              .select("session_id")
+              .where("user_id", "=", id)
+              .where((eb) =>
+                eb.exists(
+                  eb
+                    .selectFrom(["updated", "before"])
+                    .select("updated.id")
+                    .where((eb) => eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))])),
+                ),
+              ),
+        ),
+        emailChange && {
+          // no code when the "new" address is the current one: that cancels instead
+          owner: (q) => q.selectFrom("updated").select("id as user_id").where("email", "<>", emailChange.newEmail),
+          purpose: "change_email",
+          address: emailChange.newEmail,
+          code: emailChange.code,
+          now,
+        },
       ),
       emailChange && {
-        // a code only when the address really changes
-        owner: (q) => q.selectFrom("updated").select("id as user_id").where("email", "<>", emailChange.newEmail),
-        purpose: "change_email",
-        code: emailChange.code,
-        newEmail: emailChange.newEmail,
-        now,
+        recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(emailChange.newEmail).as("to_address")),
+        mail: emailChange.code.mail,
       },
     ),
-    emailChange && {
-      recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(emailChange.newEmail).as("to_address")),
-      mail: emailChange.code.mail,
+    oldAddressNotice && {
+      recipients: (q) =>
+        q
+          .selectFrom(["before", "updated"])
+          .select("before.email as to_address")
+          .where((eb) => eb.or([eb("updated.email", "<>", eb.ref("before.email")), eb.exists(eb.selectFrom("issued").select("user_id"))])),
+      mail: oldAddressNotice,
     },
   )
     .selectFrom("one")
@@ -203,34 +306,34 @@ export async function updateUser(
     .select(USER_COLUMNS.map((column) => `updated.${column}` as const))
     .select((eb) => [
       eb.exists(eb.selectFrom("taken").select("id")).as("email_taken"),
-      queuedMail().as("mail"),
+      eb.exists(eb.selectFrom("too_soon").select("one")).as("too_soon"),
+      queuedMail("mail").as("mail"),
+      queuedMail("notice").as("notice"),
       ender.endedSessions().as("ended_sessions"),
-    ])
-    .executeTakeFirstOrThrow();
-  const endedSessions = ender.parse(row.ended_sessions);
-  if (row.email_taken === true) return { outcome: "email_taken", endedSessions };
-  const { id: userId, email, first_name, last_name, status, role, created_at } = row;
-  if (userId === null || email === null || status === null || role === null || created_at === null) {
+    ]);
+  const [row] = await runAfter(db, lockUser(db, id), statement.compile());
+  const endedSessions = ender.parse(row?.ended_sessions ?? []);
+  if (row?.email_taken === true) return { outcome: "email_taken", endedSessions };
+  if (row?.too_soon === true) return { outcome: "too_soon", endedSessions };
+  if (!row || row.id === null || row.email === null || row.status === null || row.role === null || row.created_at === null) {
     return { outcome: "not_found", endedSessions };
   }
+  const { id: userId, email, first_name, last_name, status, role, created_at } = row;
   return {
     outcome: "updated",
-    user: { id: userId, email, first_name, last_name, status, role, created_at },
+    user: { id: userId, email, first_name, last_name, status, role, created_at: new Date(created_at) },
     mail: row.mail ?? undefined,
+    notice: row.notice ?? undefined,
     endedSessions,
   };
 }
 
-/** Deletes the user (codes and tokens go with it) and ends their sessions; `deleted` is false if absent. */
-export async function deleteUser(
-  db: Db,
-  ender: SessionEnder,
-  id: string,
-): Promise<{ deleted: boolean; endedSessions: EndedSession[] }> {
-  const row = await ender
+/** Deletes the user (codes and tokens go with it) and ends their sessions, after taking the user's row lock. */
+export async function deleteUser(db: Db, ender: SessionEnder, id: string): Promise<{ deleted: boolean; endedSessions: EndedSession[] }> {
+  const statement = ender
     .ctes<DB>(db, (q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", id))
     .with("deleted", (q) => q.deleteFrom("users").where("id", "=", id).returning("id"))
-    .selectNoFrom((eb) => [eb.exists(eb.selectFrom("deleted").select("id")).as("deleted"), ender.endedSessions().as("ended_sessions")])
-    .executeTakeFirstOrThrow();
-  return { deleted: row.deleted === true, endedSessions: ender.parse(row.ended_sessions) };
+    .selectNoFrom((eb) => [eb.exists(eb.selectFrom("deleted").select("id")).as("deleted"), ender.endedSessions().as("ended_sessions")]);
+  const [row] = await runAfter(db, lockUser(db, id), statement.compile());
+  return { deleted: row?.deleted === true, endedSessions: ender.parse(row?.ended_sessions ?? []) };
 }

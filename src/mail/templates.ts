@@ -1,7 +1,8 @@
 import { html } from "hono/html";
 import type { MailContent } from "./message.ts";
 
-// `html` escapes every value it interpolates: nothing in a message is trusted to be markup.
+// `html` escapes every value it interpolates: nothing in a message is trusted to be markup. Codes never
+// go in a subject: subjects are kept after sending and shown in notification previews.
 
 async function codeMail(subject: string, intro: string, code: string, validMinutes: number): Promise<MailContent> {
   const closing = `The code is valid for ${validMinutes} minutes. If you did not ask for it, ignore this message.`;
@@ -12,9 +13,13 @@ async function codeMail(subject: string, intro: string, code: string, validMinut
   };
 }
 
+async function notice(subject: string, text: string): Promise<MailContent> {
+  return { subject, text: `${text}\n`, html: await html`<p>${text}</p>` };
+}
+
 export function verificationMail(code: string, validMinutes: number): Promise<MailContent> {
   return codeMail(
-    `Your Coffee Shop verification code: ${code}`,
+    "Your Coffee Shop verification code",
     "Welcome to Coffee Shop! Confirm your email address with this code:",
     code,
     validMinutes,
@@ -23,17 +28,27 @@ export function verificationMail(code: string, validMinutes: number): Promise<Ma
 
 export function emailChangeMail(code: string, validMinutes: number): Promise<MailContent> {
   return codeMail(
-    `Confirm your new Coffee Shop email: ${code}`,
+    "Confirm your new Coffee Shop email address",
     "Confirm that this is your new Coffee Shop email address with this code:",
     code,
     validMinutes,
   );
 }
 
-/** To the old address once an email change completes: the code went to the new one only. */
-export async function emailChangedNotice(newAddress: string): Promise<MailContent> {
-  const text =
+/** To the current address when someone starts moving the account to another one. */
+export function emailChangeStartedNotice(newAddress: string): Promise<MailContent> {
+  return notice(
+    "Someone asked to change your Coffee Shop email address",
+    `A change of your Coffee Shop account's email address to ${newAddress} was requested. ` +
+      "It takes effect only when the code sent there is entered. If you did not ask for it, change your password at once.",
+  );
+}
+
+/** To the old address once the account's address has changed (by its owner's code, or by an admin). */
+export function emailChangedNotice(newAddress: string): Promise<MailContent> {
+  return notice(
+    "Your Coffee Shop email address was changed",
     `The email address of your Coffee Shop account was changed to ${newAddress}. ` +
-    "If you did not do this, contact us at once: someone else may control your account.";
-  return { subject: "Your Coffee Shop email address was changed", text: `${text}\n`, html: await html`<p>${text}</p>` };
+      "If you did not do this, contact us at once: someone else may control your account.",
+  );
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.ts";
+import { networkOf } from "../client-info.ts";
 import { ApiError } from "../errors.ts";
 
 // Workers rate limits count in windows of this many seconds (wrangler.toml `period`).
@@ -14,13 +15,22 @@ export async function enforceRateLimit(limiter: RateLimit, key: string): Promise
 }
 
 /**
- * Limits each client address across the routes it guards. Cloudflare sets CF-Connecting-IP on every
- * request it forwards; a request without it has no address to count against.
+ * Limits each client network (an IPv4 address, an IPv6 /64) across the routes it guards. Cloudflare
+ * sets CF-Connecting-IP on every request it forwards; a request without it has no address to count
+ * against.
  */
 export function limitPerClientAddress(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const address = c.req.header("CF-Connecting-IP");
-    if (address) await enforceRateLimit(c.env.AUTH_IP_LIMITER, `ip:${address}`);
+    const network = networkOf(c.req.header("CF-Connecting-IP"));
+    if (network) await enforceRateLimit(c.env.AUTH_IP_LIMITER, `ip:${network}`);
+    return next();
+  };
+}
+
+/** Limits the writes each signed-in user makes (after the bearer guard), whatever address they come from. */
+export function limitWritesPerUser(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await enforceRateLimit(c.env.USER_WRITE_LIMITER, `user:${c.var.auth.userId}`);
     return next();
   };
 }

@@ -1,6 +1,18 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
+import { type ClientInfo, networkOf, USER_AGENT_MAX_LENGTH } from "../client-info.ts";
+import { enforceRateLimit } from "../middleware/rate-limit.ts";
 import type { ServiceContext } from "../services/context.ts";
+
+/** Who is calling: Cloudflare sets CF-Connecting-IP on every request it forwards. */
+export function clientInfo(c: Context<AppEnv>): ClientInfo {
+  const address = c.req.header("CF-Connecting-IP");
+  return {
+    address,
+    network: networkOf(address),
+    userAgent: (c.req.header("User-Agent") ?? "").slice(0, USER_AGENT_MAX_LENGTH),
+  };
+}
 
 /** Hands a use case what it needs from the request, and nothing of Hono. */
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
@@ -9,6 +21,9 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
     config: c.var.config,
     edge: c.var.edge,
     now: c.var.clock(),
+    client: clientInfo(c),
+    // guessing one account's password from many addresses still meets this limit
+    limitPasswordGuesses: (email) => enforceRateLimit(c.env.LOGIN_EMAIL_LIMITER, `login:${email}`),
     defer: (work) => c.executionCtx.waitUntil(work),
     log: c.var.log,
   };

@@ -7,9 +7,7 @@ type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 |
 export const problemTable = {
   bad_request: { status: 400, title: "Bad request" },
   malformed_json: { status: 400, title: "Malformed JSON" },
-  code_invalid: { status: 400, title: "Wrong or unknown code" },
-  code_expired: { status: 400, title: "Code expired" },
-  code_exhausted: { status: 400, title: "Code used up" },
+  code_invalid: { status: 400, title: "Wrong, expired or used-up code" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_token: { status: 401, title: "Invalid token" },
   invalid_credentials: { status: 401, title: "Wrong email or password" },

@@ -1,3 +1,4 @@
+import type { ClientInfo } from "../client-info.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { Logger } from "../log.ts";
@@ -10,6 +11,12 @@ export interface ServiceContext {
   edge: RevocationEdge;
   /** The one clock every timestamp a rule compares comes from. */
   now: Date;
+  client: ClientInfo;
+  /**
+   * Counts a password guess against the account's address, from anywhere (login, re-authentication);
+   * throws a too_many_requests ApiError once its allowance is used up.
+   */
+  limitPasswordGuesses: (email: string) => Promise<void>;
   /** Work to finish after the response (waitUntil on Workers). */
   defer: (work: Promise<unknown>) => void;
   log: Logger;

@@ -1,12 +1,12 @@
-import { CODE_MAX_ATTEMPTS, codeHash } from "../auth/codes.ts";
+import { codeHash } from "../auth/codes.ts";
 import { hashPassword } from "../auth/passwords.ts";
-import { consumeCode, reissueVerificationCode } from "../db/codes.ts";
+import { proveAddress, reissueVerificationCode } from "../db/codes.ts";
 import { createUser } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { emailChangedNotice, verificationMail } from "../mail/templates.ts";
 import type { PublicUser } from "../schemas/user.ts";
-import { codeToIssue } from "./codes.ts";
-import { secondsAfter, type ServiceContext } from "./context.ts";
+import { codeGuess, codeToIssue, issuingInterval } from "./codes.ts";
+import type { ServiceContext } from "./context.ts";
 import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { publicUser } from "./public-user.ts";
@@ -18,13 +18,14 @@ export interface SignupInput {
   last_name?: string | null | undefined;
 }
 
-/** Creates an unverified user and mails a verification code; the mail never decides the outcome. */
+/**
+ * Creates an unverified user and mails a verification code; the mail never decides the outcome. A signup
+ * for an address nobody has proved takes that account over (new password, new code), with the same
+ * answer as any signup; only an address someone proved is taken (409).
+ */
 export async function signup(ctx: ServiceContext, input: SignupInput): Promise<PublicUser> {
-  const [passwordHash, code] = await Promise.all([
-    hashPassword(input.password),
-    codeToIssue(ctx, input.email, verificationMail),
-  ]);
-  const created = await createUser(
+  const [passwordHash, code] = await Promise.all([hashPassword(input.password), codeToIssue(ctx, input.email, verificationMail)]);
+  const creation = await createUser(
     ctx.db,
     {
       email: input.email,
@@ -35,40 +36,37 @@ export async function signup(ctx: ServiceContext, input: SignupInput): Promise<P
       role: "user",
       now: ctx.now,
     },
-    code,
+    { code, notIssuedSince: issuingInterval(ctx) },
   );
-  if (!created) throw emailTakenError();
-  deliverLater(ctx, created.mail);
-  return publicUser(created.user);
+  if (creation.outcome === "taken") throw emailTakenError();
+  if (creation.outcome === "created") deliverLater(ctx, creation.mail);
+  return publicUser(creation.user);
 }
 
-const CODE_PROBLEMS = {
-  wrong: ["code_invalid", "The code is wrong."],
-  expired: ["code_expired", "The code has expired. Ask for a new one."],
-  exhausted: ["code_exhausted", "Too many wrong tries: this code no longer works. Ask for a new one."],
-} as const;
-
-/** Proves an address with the code sent to it: a signup's address, or a new address for a user. */
+/**
+ * Proves an address with the code sent to it: a signup's address, or a new address for a user. Every
+ * failure answers alike (wrong, expired, used, over budget, or no code at all), so the answer tells
+ * nobody whether an address has an account or a pending change.
+ */
 export async function verifyCode(ctx: ServiceContext, input: { email: string; code: string }): Promise<string> {
-  // an address asked for in an email change may have been registered since
-  const result = await translateEmailTaken(
-    consumeCode(ctx.db, {
-      address: input.email,
-      hash: await codeHash(ctx.config.HASH_SECRET, input.email, input.code),
-      maxAttempts: CODE_MAX_ATTEMPTS,
-      now: ctx.now,
-      changeNotice: mailToQueue(ctx, await emailChangedNotice(input.email)),
+  const { proved, notice } = await translateEmailTaken(
+    // an address asked for in an email change may have been registered since
+    proveAddress(ctx.db, {
+      guess: codeGuess(ctx, {
+        address: input.email,
+        hash: await codeHash(ctx.config.HASH_SECRET, input.email, input.code),
+        scope: "verify",
+        purposes: ["verify_email", "change_email"],
+      }),
+      changeNotice: await mailToQueue(ctx, await emailChangedNotice(input.email)),
     }),
   );
-  if (!result) throw new ApiError("code_invalid", "There is no pending code for this address.");
-  const { outcome, notice } = result;
-  if (outcome === "verified") return "Email address verified. You can log in now.";
-  if (outcome === "email_changed") {
+  if (proved === "verify_email") return "Email address verified. You can log in now.";
+  if (proved === "change_email") {
     deliverLater(ctx, notice);
     return "Email address changed.";
   }
-  const [code, detail] = CODE_PROBLEMS[outcome];
-  throw new ApiError(code, detail);
+  throw new ApiError("code_invalid", "The code is wrong, has expired or was used up. Use the newest code we sent, or ask for a new one.");
 }
 
 /**
@@ -79,7 +77,7 @@ export async function resendVerificationCode(ctx: ServiceContext, input: { email
   const mail = await reissueVerificationCode(ctx.db, {
     email: input.email,
     code: await codeToIssue(ctx, input.email, verificationMail),
-    notIssuedSince: secondsAfter(ctx.now, -ctx.config.CODE_RESEND_INTERVAL_SECONDS),
+    notIssuedSince: issuingInterval(ctx),
     now: ctx.now,
   });
   deliverLater(ctx, mail);

@@ -1,7 +1,8 @@
 import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
+import { sha256 } from "../auth/crypto.ts";
 import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
-import { findLoginCandidate } from "../db/users.ts";
+import { findPasswordHolder } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { endingSessions } from "../revocation.ts";
 import type { TokenPair } from "../schemas/tokens.ts";
@@ -18,61 +19,79 @@ async function tokenPair(
 }
 
 const wrongCredentials = () => new ApiError("invalid_credentials", "The email or password is wrong.");
+const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
 
 /**
- * Two round trips: read the hash, then write the session. An unknown email spends the same password
- * work as a wrong password, and an unverified account is only named after the password proved right.
+ * Two round trips: read the hash, then write the session. Every guess counts against the address's
+ * allowance; an unknown email spends the same password work as a wrong password, and an unverified
+ * account is only named after the password proved right. The token carries the role that the session's
+ * write saw, not the one read before the password work.
  */
 export async function login(ctx: ServiceContext, input: { email: string; password: string }): Promise<TokenPair> {
-  const candidate = await findLoginCandidate(ctx.db, input.email);
-  if (!candidate) {
+  await ctx.limitPasswordGuesses(input.email);
+  const holder = await findPasswordHolder(ctx.db, { email: input.email });
+  if (!holder) {
     await spendPasswordCheckTime(input.password);
     throw wrongCredentials();
   }
-  const { valid, needsRehash } = await verifyPassword(input.password, candidate.password_hash);
+  const { valid, needsRehash } = await verifyPassword(input.password, holder.password_hash);
   if (!valid) throw wrongCredentials();
-  if (candidate.status !== "verified") {
-    throw new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
-  }
+  if (holder.status !== "verified") throw notVerified();
   const sessionId = crypto.randomUUID();
   const refresh = await newRefreshToken();
-  const started = await startSession(ctx.db, {
-    userId: candidate.id,
+  const session = await startSession(ctx.db, {
+    userId: holder.id,
+    verifiedHash: holder.password_hash,
     sessionId,
     tokenHash: refresh.hash,
     expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS),
     now: ctx.now,
-    rehash: needsRehash ? { from: candidate.password_hash, to: await hashPassword(input.password) } : undefined,
+    rehash: needsRehash ? await hashPassword(input.password) : undefined,
   });
-  if (!started) throw wrongCredentials();
-  return tokenPair(ctx, { userId: candidate.id, role: candidate.role, sessionId }, refresh.token);
+  // gone, or its password changed while this one was being checked
+  if (!session) throw wrongCredentials();
+  if (!session.started) throw notVerified();
+  return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId }, refresh.token);
 }
 
-const invalidRefreshToken = () =>
-  new ApiError("invalid_token", "The refresh token is invalid, expired, already used or revoked.");
+const invalidRefreshToken = () => new ApiError("invalid_token", "The refresh token is invalid, expired, already used or revoked.");
 
-/** Rotates a refresh token (one round trip); a reused one ends its whole session. */
+/** What binds a replay within the grace window to the client that spent the token. */
+function clientFingerprint(ctx: ServiceContext): Promise<Uint8Array> {
+  return sha256(`${ctx.client.userAgent}\n${ctx.client.network}`);
+}
+
+/**
+ * Rotates a refresh token (one round trip). Presenting a spent token again ends its whole session,
+ * unless the same client does so within the grace window (two tabs refreshing at once), which gets the
+ * same successor and is logged as a replay.
+ */
 export async function refresh(ctx: ServiceContext, input: { refresh_token: string }): Promise<TokenPair> {
   const { config, now } = ctx;
-  const [tokenHash, successor] = await Promise.all([
+  const [tokenHash, successor, client] = await Promise.all([
     refreshTokenHash(input.refresh_token),
     successorOf(config, input.refresh_token),
+    clientFingerprint(ctx),
   ]);
   const { rotation } = await endingSessions(ctx.edge, now, (ender) =>
     rotateRefreshToken(ctx.db, ender, {
       tokenHash,
       successorHash: successor.hash,
       successorExpiresAt: secondsAfter(now, config.REFRESH_TOKEN_TTL_SECONDS),
+      client,
       graceStart: secondsAfter(now, -config.REFRESH_REUSE_GRACE_SECONDS),
       now,
     }),
   );
   if (!rotation) throw invalidRefreshToken();
   if (rotation.outcome === "reused") {
-    ctx.log.warn("refresh token reuse: session revoked", { session_id: rotation.sessionId });
+    ctx.log.warn("refresh token reuse: session revoked", { session_id: rotation.sessionId, user_id: rotation.userId });
     throw invalidRefreshToken();
   }
-  if (rotation.outcome === "expired" || rotation.status !== "verified") throw invalidRefreshToken();
+  if (rotation.outcome === "replayed") {
+    ctx.log.warn("refresh token replayed within the grace window", { session_id: rotation.sessionId, user_id: rotation.userId });
+  }
+  if (rotation.outcome === "expired" || rotation.outcome === "revoked" || rotation.status !== "verified") throw invalidRefreshToken();
   return tokenPair(ctx, { userId: rotation.userId, role: rotation.role, sessionId: rotation.sessionId }, successor.token);
 }
 

@@ -2,7 +2,7 @@
 // constraints in the migrations: the two spellings must stay the same set.
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CodePurposeSchema } from "../../src/schemas/codes.ts";
+import { CodePurposeSchema, CodeScopeSchema } from "../../src/schemas/codes.ts";
 import { UserRoleSchema, UserStatusSchema } from "../../src/schemas/user.ts";
 import { neonClient } from "./support/neon-client.ts";
 import { startTestServices, type TestServices } from "./support/test-services.ts";
@@ -31,6 +31,7 @@ it.each([
   ["users_status_check", UserStatusSchema.options],
   ["users_role_check", UserRoleSchema.options],
   ["one_time_codes_purpose_check", CodePurposeSchema.options],
+  ["code_attempts_scope_check", CodeScopeSchema.options],
 ])("%s allows exactly the contract's values", async (constraint, options) => {
   expect(await allowedValues(constraint)).toEqual([...options].sort());
 });

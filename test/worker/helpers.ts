@@ -159,7 +159,7 @@ export async function seededUser(role: UserRole): Promise<TestUser> {
     role,
     now: new Date(),
   });
-  if (!created) throw new Error("seeding failed");
+  if (created.outcome !== "created") throw new Error("seeding failed");
   return { id: Number(created.user.id), email, password: PASSWORD };
 }
 

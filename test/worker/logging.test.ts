@@ -1,6 +1,7 @@
 import { inject } from "vitest";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
+import { unseal } from "../../src/mail/seal.ts";
 import { bearer, client, failNextMail, json, login, manualClock, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
 
 afterEach(() => {
@@ -19,7 +20,7 @@ async function captureLogs(action: () => Promise<void>): Promise<string[]> {
   return lines;
 }
 
-/** The code in a message that could not be sent: the outbox keeps its body until it is. */
+/** The code in a message that could not be sent: the outbox keeps its body, sealed, until it is. */
 async function unsentCode(to: string): Promise<string> {
   const row = await getDb(inject("databaseUrl"))
     .selectFrom("email_outbox")
@@ -27,7 +28,7 @@ async function unsentCode(to: string): Promise<string> {
     .where("to_address", "=", to)
     .where("sent_at", "is", null)
     .executeTakeFirstOrThrow();
-  const code = /\b(\d{6})\b/.exec(row.text_body)?.[1];
+  const code = /\b(\d{6})\b/.exec(await unseal(inject("hashSecret"), row.text_body))?.[1];
   if (!code) throw new Error(`no code in the unsent mail to ${to}`);
   return code;
 }

@@ -1,7 +1,7 @@
 import { hashSync } from "bcryptjs";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { findLoginCandidate } from "../../src/db/users.ts";
+import { findPasswordHolder } from "../../src/db/users.ts";
 import { getDb } from "../../src/db/client.ts";
 import {
   api,
@@ -96,7 +96,7 @@ describe("POST /auth/login", () => {
     await expectProblem(await api("/auth/login", json("POST", { email: user.email, password: "wrong password" })), 401, "invalid_credentials");
     const response = await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
     expect(response.status).toBe(200);
-    const stored = await findLoginCandidate(db, user.email);
+    const stored = await findPasswordHolder(db, { email: user.email });
     expect(stored?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
     expect((await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }))).status).toBe(200);
   });

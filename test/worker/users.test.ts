@@ -405,7 +405,7 @@ describe("PATCH /users/{id}", () => {
     const user = await verifiedUser();
     const { access_token } = await login(user);
     const newEmail = uniqueEmail("moved");
-    const response = await patchUser(user.id, { email: ` ${newEmail.toUpperCase()} ` }, access_token);
+    const response = await patchUser(user.id, { email: ` ${newEmail.toUpperCase()} `, current_password: user.password }, access_token);
     expect(response.status).toBe(200);
     expectUser(await response.json(), { id: user.id, email: user.email });
     expect(await mailTo(newEmail)).toHaveLength(1);
@@ -434,7 +434,7 @@ describe("PATCH /users/{id}", () => {
     const user = await seededUser("user");
     const { access_token } = await login(user);
     const newEmail = uniqueEmail("moved");
-    expect((await patchUser(user.id, { email: newEmail }, access_token)).status).toBe(200);
+    expect((await patchUser(user.id, { email: newEmail, current_password: user.password }, access_token)).status).toBe(200);
     const code = await latestCode(newEmail);
     const wrong = code === "000000" ? "111111" : "000000";
     await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code: wrong })), 400, "code_invalid");
@@ -445,9 +445,14 @@ describe("PATCH /users/{id}", () => {
     const [attacker, victim] = await Promise.all([seededUser("user"), verifiedUser()]);
     const { access_token } = await login(attacker);
     const mailsBefore = (await mailTo(victim.email)).length;
-    await expectProblem(await patchUser(attacker.id, { email: victim.email }, access_token), 409, "email_taken");
-    await expectProblem(await patchUser(attacker.id, { email: victim.email.toUpperCase() }, access_token), 409, "email_taken");
-    await expectProblem(await patchUser(attacker.id, { email: admin.email }, access_token), 409, "email_taken");
+    const password = attacker.password;
+    await expectProblem(await patchUser(attacker.id, { email: victim.email, current_password: password }, access_token), 409, "email_taken");
+    await expectProblem(
+      await patchUser(attacker.id, { email: victim.email.toUpperCase(), current_password: password }, access_token),
+      409,
+      "email_taken",
+    );
+    await expectProblem(await patchUser(attacker.id, { email: admin.email, current_password: password }, access_token), 409, "email_taken");
     expect(await mailTo(victim.email)).toHaveLength(mailsBefore);
     expectUser(await (await me(access_token)).json(), { email: attacker.email });
     expect((await loginAs(victim.email)).status).toBe(200);
@@ -456,14 +461,22 @@ describe("PATCH /users/{id}", () => {
   it("applies nothing of a patch refused with 409 email_taken", async () => {
     const [user, other] = await Promise.all([seededUser("user"), seededUser("user")]);
     const { access_token } = await login(user);
-    await expectProblem(await patchUser(user.id, { first_name: "Mallory", email: other.email }, access_token), 409, "email_taken");
+    await expectProblem(
+      await patchUser(user.id, { first_name: "Mallory", email: other.email, current_password: user.password }, access_token),
+      409,
+      "email_taken",
+    );
     expectUser(await (await me(access_token)).json(), { email: user.email, first_name: null });
   });
 
   it("applies nothing of an admin's own patch refused with 409 email_taken, and keeps their session", async () => {
     const [self, other] = await Promise.all([seededUser("admin"), seededUser("user")]);
     const { access_token, refresh_token } = await login(self);
-    await expectProblem(await patchUser(self.id, { role: "user", email: other.email }, access_token), 409, "email_taken");
+    await expectProblem(
+      await patchUser(self.id, { role: "user", email: other.email, current_password: self.password }, access_token),
+      409,
+      "email_taken",
+    );
     expectUser(await (await me(access_token)).json(), { email: self.email, role: "admin" });
     expect((await list(`?email=${encodeURIComponent(self.email)}`, access_token)).status).toBe(200);
     expect((await refresh(refresh_token)).status).toBe(200);
@@ -473,7 +486,7 @@ describe("PATCH /users/{id}", () => {
     const user = await seededUser("user");
     const { access_token } = await login(user);
     const newEmail = uniqueEmail("raced");
-    expect((await patchUser(user.id, { email: newEmail }, access_token)).status).toBe(200);
+    expect((await patchUser(user.id, { email: newEmail, current_password: user.password }, access_token)).status).toBe(200);
     const code = await latestCode(newEmail);
     // someone else registers the address while the code is on its way
     await signup(newEmail);
@@ -481,7 +494,7 @@ describe("PATCH /users/{id}", () => {
     expectUser(await (await me(access_token)).json(), { email: user.email });
   });
 
-  it("lets an admin set another user's email directly, without a code", async () => {
+  it("lets an admin set another user's email directly, without a code, and tells the old address", async () => {
     const user = await seededUser("user");
     const newEmail = uniqueEmail("set");
     const { result: response, roundTrips } = await countRoundTrips((call) =>
@@ -489,8 +502,12 @@ describe("PATCH /users/{id}", () => {
     );
     expect(response.status).toBe(200);
     expectUser(await response.json(), { id: user.id, email: newEmail });
-    expect(roundTrips).toBe(1);
+    // one for the change and its notice (one transaction), one after the response marking the notice sent
+    expect(roundTrips).toBe(2);
     expect(await mailTo(newEmail)).toEqual([]);
+    const [notice] = await mailTo(user.email);
+    expect(notice?.subject).toMatch(/email address was changed/);
+    expect(notice?.text).toContain(newEmail);
     expect((await loginAs(newEmail)).status).toBe(200);
     await expectProblem(await loginAs(user.email), 401, "invalid_credentials");
   });

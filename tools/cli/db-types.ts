@@ -24,12 +24,14 @@ const CONTRACT_TYPES = {
     UserRole: "../schemas/user.ts#UserRole",
     UserStatus: "../schemas/user.ts#UserStatus",
     CodePurpose: "../schemas/codes.ts#CodePurpose",
+    CodeScope: "../schemas/codes.ts#CodeScope",
   },
   overrides: {
     columns: {
       "users.role": "Generated<UserRole>",
       "users.status": "Generated<UserStatus>",
       "one_time_codes.purpose": "CodePurpose",
+      "code_attempts.scope": "CodeScope",
     },
   },
 };

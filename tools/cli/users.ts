@@ -78,7 +78,7 @@ try {
     role: args["--role"],
     now: new Date(),
   });
-  if (!created) fail(`A user with the email ${args["--email"]} already exists.`);
+  if (created.outcome !== "created") fail(`A user with the email ${args["--email"]} already exists.`);
   console.log(`Created ${created.user.role} #${created.user.id} <${created.user.email}> (verified) in ${where}.`);
 } catch (error) {
   fail(`Could not create the user in ${where}: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,5 +1,4 @@
 import type { AppRouteHandler as Handler } from "../../app-env.ts";
-import { enforceRateLimit } from "../../middleware/rate-limit.ts";
 import { resendVerificationCode, signup, verifyCode } from "../../services/registration.ts";
 import { login, logout, refresh } from "../../services/sessions.ts";
 import { serviceContext } from "../service-context.ts";
@@ -16,12 +15,8 @@ export const resendCodeHandler: Handler<typeof routes.resendCode> = async (c) =>
   return c.json({ message: "If this address is registered and not yet verified, a new code is on its way." }, 202);
 };
 
-export const loginHandler: Handler<typeof routes.login> = async (c) => {
-  const credentials = c.req.valid("json");
-  // guessing one account's password from many addresses still meets this limit
-  await enforceRateLimit(c.env.LOGIN_EMAIL_LIMITER, `login:${credentials.email}`);
-  return c.json(await login(serviceContext(c), credentials), 200);
-};
+export const loginHandler: Handler<typeof routes.login> = async (c) =>
+  c.json(await login(serviceContext(c), c.req.valid("json")), 200);
 
 export const refreshHandler: Handler<typeof routes.refresh> = async (c) =>
   c.json(await refresh(serviceContext(c), c.req.valid("json")), 200);

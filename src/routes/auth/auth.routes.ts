@@ -39,11 +39,13 @@ export const verify = createRoute({
   tags,
   summary: "Prove an email address with its code",
   description:
-    "Completes a signup, or a change of email address started with PATCH /users/{id}. A code allows 5 wrong tries.",
+    "Completes a signup, or a change of email address started with PATCH /users/{id}. Every failure answers alike " +
+    "(`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients " +
+    "together 20 times, per address within 10 minutes; a new code does not bring new tries.",
   request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest")),
   responses: {
     200: { description: "Verified", content: { "application/json": { schema: MessageSchema } } },
-    ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "code_expired", "code_exhausted", "email_taken"),
+    ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "email_taken"),
   },
 });
 

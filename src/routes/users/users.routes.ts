@@ -1,13 +1,31 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../../auth/guard.ts";
-import { EmailSchema, NameSchema, UserIdSchema, UserRoleSchema, UserSchema, UserStatusSchema } from "../../schemas/user.ts";
-import { ADMIN_PROBLEMS, BODY_PROBLEMS, DATABASE_PROBLEMS, PARAMETER_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
+import { limitWritesPerUser } from "../../middleware/rate-limit.ts";
+import {
+  EmailSchema,
+  NameSchema,
+  PresentedPasswordSchema,
+  UserIdSchema,
+  UserRoleSchema,
+  UserSchema,
+  UserStatusSchema,
+} from "../../schemas/user.ts";
+import {
+  ADMIN_PROBLEMS,
+  BODY_PROBLEMS,
+  DATABASE_PROBLEMS,
+  LIMITED_PROBLEMS,
+  PARAMETER_PROBLEMS,
+  problemResponses,
+  SIGNED_IN_PROBLEMS,
+} from "../problems.ts";
 import { CursorSchema } from "./cursor.ts";
 
 const tags = ["Users"];
 const security = [{ bearerAuth: [] }];
 const anyUser = requireAuth();
 const adminOnly = requireAuth({ roles: ["admin"] });
+const userWrites = limitWritesPerUser();
 const userBody = { "application/json": { schema: UserSchema } };
 
 const UserIdParamSchema = z.object({
@@ -70,12 +88,15 @@ export const patch = createRoute({
   path: "/users/{id}",
   tags,
   security,
-  middleware: [anyUser] as const,
+  middleware: [anyUser, userWrites] as const,
   summary: "Change a user (the user, or an admin)",
   description:
     "A user may change their own first_name, last_name and email; an admin may also set role and status, and anyone's email. " +
-    "A user's new email takes effect only after POST /auth/verify with the new address and the code sent there. " +
-    "Changing a user's role or status ends their sessions.",
+    "Changing one's own email needs `current_password` (a wrong one counts against the address like a failed login); the " +
+    "new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current " +
+    "address is told at once. Asking for the current address back cancels a pending change. At most one code a minute " +
+    "reaches an address, and each user may start one change a minute. Changing a user's role or status ends their " +
+    "sessions. Each user may make 30 writes a minute.",
   request: {
     params: UserIdParamSchema,
     body: {
@@ -89,8 +110,9 @@ export const patch = createRoute({
               email: EmailSchema.optional(),
               role: UserRoleSchema.optional(),
               status: UserStatusSchema.optional(),
+              current_password: PresentedPasswordSchema.optional().openapi({ description: "Required to change your own email" }),
             })
-            .refine((patch) => Object.keys(patch).length > 0, "Nothing to change")
+            .refine((patch) => Object.keys(patch).some((key) => key !== "current_password"), "Nothing to change")
             .openapi("UserPatch"),
         },
       },
@@ -103,6 +125,8 @@ export const patch = createRoute({
       ...BODY_PROBLEMS,
       ...PARAMETER_PROBLEMS,
       ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "invalid_credentials",
       "forbidden",
       "user_not_found",
       "email_taken",
@@ -115,12 +139,12 @@ export const remove = createRoute({
   path: "/users/{id}",
   tags,
   security,
-  middleware: [adminOnly] as const,
+  middleware: [adminOnly, userWrites] as const,
   summary: "Delete a user (admin)",
   description: "Their sessions and tokens stop working at once. An admin cannot delete themself.",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Deleted" },
-    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, "user_not_found", "cannot_delete_self"),
+    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "user_not_found", "cannot_delete_self"),
   },
 });
