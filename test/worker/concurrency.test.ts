@@ -1,6 +1,15 @@
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
-import { api, json, login, mailTo, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
+import { api, bearer, json, login, mailTo, PASSWORD, seededUser, uniqueEmail, verifiedUser } from "./helpers.ts";
+
+interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+}
+
+function roleOf(accessToken: string): string {
+  return String(JSON.parse(atob(accessToken.split(".")[1] ?? "")).role);
+}
 
 // Meaningful on the PostgreSQL server (TEST_DATABASE_URL), where these requests really run at once on
 // separate connections; on PGlite they are serialised and the same answers must still come out.
@@ -37,5 +46,47 @@ describe("requests racing each other", () => {
     const rows = await getDb(inject("databaseUrl")).selectFrom("users").select("id").where("email", "=", email).execute();
     expect(rows).toHaveLength(1);
     expect(await mailTo(email)).toHaveLength(1);
+  });
+
+  it("20 logins racing a demotion leave no token that still acts as an admin", async () => {
+    const [target, boss] = await Promise.all([seededUser("admin"), seededUser("admin")]);
+    const bossToken = (await login(boss)).access_token;
+    const logins = Array.from({ length: 20 }, (_, index) =>
+      // spread over the password work of the others, so the demotion lands in the middle of some
+      scheduler.wait(index * 5).then(() => api("/auth/login", json("POST", { email: target.email, password: target.password }))),
+    );
+    const demotion = scheduler.wait(40).then(() => api(`/users/${target.id}`, bearer(bossToken, json("PATCH", { role: "user" }))));
+    const [demoted, ...answers] = await Promise.all([demotion, ...logins]);
+    expect(demoted.status).toBe(200);
+    // the per-address login limit (10 a minute) may refuse some
+    expect(answers.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+    const pairs = await Promise.all(answers.filter((answer) => answer.status === 200).map((answer) => answer.json<TokenPair>()));
+    expect(pairs.length).toBeGreaterThan(0);
+    for (const { access_token, refresh_token } of pairs) {
+      const listing = await api("/users", bearer(access_token));
+      if (roleOf(access_token) === "admin") expect(listing.status).toBe(401);
+      else expect(listing.status).toBe(403);
+      const refreshed = await api("/auth/refresh", json("POST", { refresh_token }));
+      if (refreshed.status === 200) expect(roleOf((await refreshed.json<TokenPair>()).access_token)).toBe("user");
+      else expect(refreshed.status).toBe(401);
+    }
+  });
+
+  it("a refresh racing a logout keeps nothing of the session alive", async () => {
+    const users = await Promise.all(Array.from({ length: 10 }, () => seededUser("user")));
+    await Promise.all(
+      users.map(async (user) => {
+        const { refresh_token } = await login(user);
+        const [refreshed, loggedOut] = await Promise.all([
+          api("/auth/refresh", json("POST", { refresh_token })),
+          api("/auth/logout", json("POST", { refresh_token })),
+        ]);
+        expect(loggedOut.status).toBe(204);
+        if (refreshed.status !== 200) return expect(refreshed.status).toBe(401);
+        const successor = await refreshed.json<TokenPair>();
+        expect((await api("/auth/refresh", json("POST", { refresh_token: successor.refresh_token }))).status).toBe(401);
+        expect((await api("/users/me", bearer(successor.access_token))).status).toBe(401);
+      }),
+    );
   });
 });

@@ -14,9 +14,9 @@ const isolated = {
 const servicesUrl = inject("isolatedServicesUrl");
 const db = getDb(isolated.DATABASE_URL);
 
-async function runCron(at: Date): Promise<void> {
+async function runCron(at: Date, settings: Record<string, string> = {}): Promise<void> {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "*/5 * * * *" }), { ...env, ...isolated }, ctx);
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "*/5 * * * *" }), { ...env, ...isolated, ...settings }, ctx);
   await waitOnExecutionContext(ctx);
 }
 
@@ -146,5 +146,81 @@ describe("the scheduled maintenance", () => {
     clock.advance(60);
     await runCron(clock());
     expect((await call("/users/me", bearer(access_token))).status).toBe(401);
+  });
+
+  it("gives up a code's mail once the code has expired: it dies unsent, its body scrubbed", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const email = uniqueEmail("late");
+    await failNextMail(100, servicesUrl);
+    try {
+      await call("/auth/signup", json("POST", { email, password: PASSWORD }));
+      clock.advance(10 * 60 + 1);
+      const sendsBefore = await mailSendRequests();
+      await runCron(clock());
+      expect((await mailSendRequests()) - sendsBefore).toBe(0);
+    } finally {
+      await failNextMail(0, servicesUrl);
+    }
+    const row = await db.selectFrom("email_outbox").selectAll().where("to_address", "=", email).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ sent_at: null, dead_at: expect.any(Date), text_body: "", html_body: "" });
+    clock.advance(5 * 60);
+    await runCron(clock());
+    expect(await mailTo(email, servicesUrl)).toEqual([]);
+  });
+
+  it("gives up a message after 8 tries", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const [user, admin] = [await verifiedUser(call, servicesUrl), await verifiedUser(call, servicesUrl)];
+    await db.updateTable("users").set({ role: "admin" }).where("id", "=", String(admin.id)).execute();
+    const adminToken = (await login(admin, call)).access_token;
+    await failNextMail(100, servicesUrl);
+    try {
+      // an admin's change of address sends the old one a notice, worth sending for a day
+      const changed = await call(`/users/${user.id}`, bearer(adminToken, json("PATCH", { email: uniqueEmail("moved") })));
+      expect(changed.status).toBe(200);
+      for (let run = 0; run < 9; run++) {
+        clock.advance(3 * 60);
+        await runCron(clock());
+      }
+    } finally {
+      await failNextMail(0, servicesUrl);
+    }
+    const notice = await db
+      .selectFrom("email_outbox")
+      .selectAll()
+      .where("to_address", "=", user.email)
+      .where("subject", "like", "%was changed%")
+      .executeTakeFirstOrThrow();
+    expect(notice).toMatchObject({ attempts: 8, sent_at: null, dead_at: expect.any(Date), text_body: "" });
+  });
+
+  it("drains a backlog larger than one batch, a batch per statement, within its time budget", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const user = await verifiedUser(call, servicesUrl);
+    const expired = new Date(clock().getTime() - 1000);
+    await db
+      .insertInto("refresh_tokens")
+      .values(
+        Array.from({ length: 12 }, () => ({
+          token_hash: crypto.getRandomValues(new Uint8Array(32)),
+          session_id: crypto.randomUUID(),
+          user_id: String(user.id),
+          expires_at: expired,
+          created_at: expired,
+        })),
+      )
+      .execute();
+    const expiredTokens = async () =>
+      Number((await db.selectFrom("refresh_tokens").select((eb) => eb.fn.countAll<string>().as("n")).where("expires_at", "<=", clock()).executeTakeFirstOrThrow()).n);
+    const before = await expiredTokens();
+    expect(before).toBeGreaterThanOrEqual(12);
+    // out of time after one batch: the rest is left for the next run
+    await runCron(clock(), { PURGE_BATCH_SIZE: "5", PURGE_TIME_BUDGET_MS: "1" });
+    expect(await expiredTokens()).toBe(before - 5);
+    await runCron(clock(), { PURGE_BATCH_SIZE: "5" });
+    expect(await expiredTokens()).toBe(0);
   });
 });

@@ -19,7 +19,8 @@ import {
 } from "./helpers.ts";
 
 const me = (token: string, call = api) => call("/users/me", bearer(token));
-const refresh = (token: string, call = api) => call("/auth/refresh", json("POST", { refresh_token: token }));
+const refresh = (token: string, call = api, headers: Record<string, string> = {}) =>
+  call("/auth/refresh", json("POST", { refresh_token: token }, headers));
 const logout = (token: string, call = api) => call("/auth/logout", json("POST", { refresh_token: token }));
 
 function decodePart(token: string, index: number): Record<string, unknown> {
@@ -181,22 +182,40 @@ describe("POST /auth/refresh", () => {
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(roundTrips).toBe(1);
     expect((await me(second.access_token, call)).status).toBe(200);
-    clock.advance(11);
-    // outside the grace window a spent token is a theft signal: the whole session ends
+    clock.advance(3);
+    // outside the grace window (2 s) a spent token is a theft signal: the whole session ends
     await expectProblem(await refresh(first.refresh_token, call), 401, "invalid_token");
     await expectProblem(await refresh(second.refresh_token, call), 401, "invalid_token");
     await expectProblem(await me(second.access_token, call), 401, "invalid_token");
   });
 
-  it("returns the same successor to a replay within the grace window", async () => {
-    const user = await verifiedUser();
-    const { refresh_token } = await login(user);
-    const a = await (await refresh(refresh_token)).json<{ refresh_token: string }>();
-    const replay = await refresh(refresh_token);
+  it("returns the same successor to the same client's replay within the grace window", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const user = await verifiedUser(call);
+    const { refresh_token } = await login(user, call);
+    const tab = { "User-Agent": "Browser/1.0", "CF-Connecting-IP": "2001:db8:5:6::1" };
+    const a = await (await refresh(refresh_token, call, tab)).json<{ refresh_token: string }>();
+    clock.advance(1);
+    // another tab of the same browser: same user agent, same /64
+    const replay = await refresh(refresh_token, call, { ...tab, "CF-Connecting-IP": "2001:db8:5:6::2" });
     expect(replay.status).toBe(200);
     expect((await replay.json<{ refresh_token: string }>()).refresh_token).toBe(a.refresh_token);
     // and the successor still works once
-    expect((await refresh(a.refresh_token)).status).toBe(200);
+    expect((await refresh(a.refresh_token, call, tab)).status).toBe(200);
+  });
+
+  it.each([
+    ["another user agent", { "User-Agent": "Thief/2.0", "CF-Connecting-IP": "192.0.2.10" }],
+    ["another network", { "User-Agent": "Browser/1.0", "CF-Connecting-IP": "192.0.2.77" }],
+  ])("treats a replay from %s within the grace window as reuse, ending the session (RFC 9700 §4.14.2)", async (_, thief) => {
+    const user = await verifiedUser();
+    const { refresh_token } = await login(user);
+    const victim = { "User-Agent": "Browser/1.0", "CF-Connecting-IP": "192.0.2.10" };
+    const rotated = await (await refresh(refresh_token, api, victim)).json<{ access_token: string; refresh_token: string }>();
+    await expectProblem(await refresh(refresh_token, api, thief), 401, "invalid_token");
+    await expectProblem(await refresh(rotated.refresh_token, api, victim), 401, "invalid_token");
+    await expectProblem(await me(rotated.access_token), 401, "invalid_token");
   });
 
   it("treats a replay of an older token as reuse even within the grace window", async () => {
