@@ -5,6 +5,7 @@ import { createRouter } from "./app-env.ts";
 import { ApiError } from "./errors.ts";
 import { describeError } from "./log.ts";
 import { bodySizeLimit, jsonBody } from "./middleware/request-body.ts";
+import { limitPerClientAddress } from "./middleware/rate-limit.ts";
 import { requestContext, type RequestDependencies } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { allowedMethodsLookup, endpointsOnly } from "./middleware/routing.ts";
@@ -13,7 +14,10 @@ import { HttpProblem, problemResponse } from "./problem-response.ts";
 import { productionEdge } from "./bindings.ts";
 import { authRouter } from "./routes/auth/index.ts";
 import { docsRouter } from "./routes/docs.ts";
+import { eventsRouter } from "./routes/events/index.ts";
 import { healthRouter } from "./routes/health.ts";
+import { passwordsRouter } from "./routes/passwords/index.ts";
+import { sessionsRouter } from "./routes/sessions/index.ts";
 import { usersRouter } from "./routes/users/index.ts";
 import { wellKnownRouter } from "./routes/well-known.ts";
 
@@ -32,11 +36,16 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   app.use(corsFromConfig());
   app.use(endpointsOnly(bodySizeLimit()));
   app.use(endpointsOnly(jsonBody()));
+  // every /auth endpoint, whichever router holds it, counts against the client's allowance
+  app.use("/auth/*", limitPerClientAddress());
 
   app.route("/", healthRouter);
   app.route("/", wellKnownRouter);
   app.route("/", authRouter);
+  app.route("/", passwordsRouter);
+  app.route("/", sessionsRouter);
   app.route("/", usersRouter);
+  app.route("/", eventsRouter);
   app.route("/", docsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -60,6 +60,8 @@ const ConfigSchema = z.object({
   // most this long a run; what is left is reported as backlog for the next run.
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   PURGE_TIME_BUDGET_MS: z.coerce.number().int().positive().default(20_000),
+  // The audit trail (auth_events) is kept this long.
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(90),
 
   RESEND_API_KEY: z.string().min(1),
   RESEND_BASE_URL: z.url().default("https://api.resend.com"),

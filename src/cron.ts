@@ -36,6 +36,7 @@ async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pic
     unverifiedCreatedBefore: secondsAfter(now, -config.UNVERIFIED_USER_TTL_SECONDS),
     codesDeadBefore: secondsAfter(now, -DAY_SECONDS),
     mailKeptSince: secondsAfter(now, -30 * DAY_SECONDS),
+    eventsKeptSince: secondsAfter(now, -config.AUDIT_RETENTION_DAYS * DAY_SECONDS),
     batchSize: config.PURGE_BATCH_SIZE,
   };
   const deadline = Date.now() + config.PURGE_TIME_BUDGET_MS;

@@ -75,8 +75,9 @@ class SessionEnder {
 
   /**
    * Adds the common table expressions that end the sessions `sessionIds` selects: `revoked` (their
-   * refresh tokens, deleted), `ended` (one row per session ended) and `blacklisted`. Each session stays
-   * on the blacklist until its last token would have expired.
+   * refresh tokens, deleted), `ended` (one row per session ended), `closed` (their rows in sessions,
+   * deleted) and `blacklisted`. Each session stays on the blacklist until its last token would have
+   * expired.
    */
   ctes<D>(qc: QueryCreator<D>, sessionIds: (q: QueryCreator<D>) => OperandExpression<string>) {
     return qc
@@ -92,6 +93,10 @@ class SessionEnder {
           .selectFrom("revoked")
           .select((eb) => ["session_id", eb.fn.max("expires_at").as("expires_at")])
           .groupBy("session_id"),
+      )
+      .with(
+        "closed",
+        () => new QueryRows(part.deleteFrom("sessions").where("id", "in", part.selectFrom("ended").select("session_id")).returning(["id", "user_id"])),
       )
       .with(
         "blacklisted",

@@ -1,6 +1,10 @@
 import type { AliasableExpression, QueryCreator } from "kysely";
+import { jsonBuildObject } from "kysely/helpers/postgres";
+import type { EndedSession, SessionEnder } from "../revocation.ts";
 import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
-import type { Db } from "./client.ts";
+import type { UserStatus } from "../schemas/user.ts";
+import { type Db, runAfter } from "./client.ts";
+import { type EventContext, noRowDetails, withEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queuedMail, withQueuedMail, withQueuedNotice } from "./outbox.ts";
 import type { DB } from "./schema.ts";
 import { partBuilder, QueryRows } from "./statement-parts.ts";
@@ -212,6 +216,7 @@ export interface AddressProof {
   guess: CodeGuess;
   /** Sent to the old address when an email change completes, so a hijack does not go unnoticed. */
   changeNotice: MailToQueue;
+  events: EventContext;
 }
 
 export interface AddressProofResult {
@@ -227,7 +232,8 @@ export interface AddressProofResult {
  */
 export async function proveAddress(db: Db, proof: AddressProof): Promise<AddressProofResult> {
   const { now } = proof.guess;
-  const row = await withQueuedNotice(
+  const row = await withEvents(
+    withQueuedNotice(
     withCodeGuess<DB>(db, proof.guess)
       .with("verified", (q) =>
         q
@@ -247,6 +253,20 @@ export async function proveAddress(db: Db, proof: AddressProof): Promise<Address
       recipients: (q) => q.selectFrom("candidate").select("old_email as to_address").where("purpose", "=", "change_email"),
       mail: proof.changeNotice,
     },
+    ),
+    proof.events,
+    [
+      { type: "email_verified", rows: (q) => q.selectFrom("consumed").select(["user_id", noRowDetails()]).where("purpose", "=", "verify_email") },
+      {
+        type: "email_changed",
+        details: { by: "owner" },
+        rows: (q) =>
+          q
+            .selectFrom("consumed")
+            .select((eb) => ["user_id", jsonBuildObject({ to: eb.ref("address") }).as("row_details")])
+            .where("purpose", "=", "change_email"),
+      },
+    ],
   )
     .selectNoFrom((eb) => [
       eb.selectFrom("consumed").select("purpose").limit(1).as("proved"),
@@ -255,4 +275,91 @@ export async function proveAddress(db: Db, proof: AddressProof): Promise<Address
     .executeTakeFirstOrThrow();
   const proved = row.proved === "verify_email" || row.proved === "change_email" ? row.proved : undefined;
   return { proved, notice: row.notice ?? undefined };
+}
+
+/**
+ * Issues a password-reset code to the account with this address (not a disabled one), unless a code
+ * reached the address since `notIssuedSince`, with its mail and event. Yields nothing otherwise, and
+ * costs the same either way.
+ */
+export async function issueResetCode(
+  db: Db,
+  request: { email: string; code: CodeToIssue; notIssuedSince: Date; events: EventContext },
+): Promise<QueuedMail | undefined> {
+  const { email, code, notIssuedSince, events } = request;
+  const row = await withEvents(
+    withQueuedMail(
+      withIssuedCode<DB>(db, {
+        owner: (q) =>
+          q
+            .selectFrom("users")
+            .select("id as user_id")
+            .where("email", "=", email)
+            .where("status", "<>", "disabled")
+            .where((eb) => eb.not(eb.exists(codeSentSince(email, notIssuedSince)))),
+        purpose: "reset_password",
+        address: email,
+        code,
+        now: events.now,
+      }),
+      { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(email).as("to_address")), mail: code.mail },
+    ),
+    events,
+    [{ type: "password_reset_requested", rows: (q) => q.selectFrom("issued").select(["user_id", noRowDetails()]) }],
+  )
+    .selectNoFrom(() => queuedMail("mail").as("mail"))
+    .executeTakeFirst();
+  return row?.mail ?? undefined;
+}
+
+export interface PasswordReset {
+  guess: CodeGuess;
+  passwordHash: string;
+  /** To the account's address once the password is reset: no code in it. */
+  notice: MailToQueue;
+  events: EventContext;
+}
+
+/**
+ * Checks a guess at the reset code of an address and, if right, in one transaction: consumes the code,
+ * sets the new password, marks the address proved (the code reached it), ends every session of the
+ * account, queues a notice and records the event. The account's row is locked first, so a login racing
+ * the reset either commits first, and its session is ended here, or sees the new password.
+ */
+export async function resetPassword(
+  db: Db,
+  ender: SessionEnder,
+  reset: PasswordReset,
+): Promise<{ reset: boolean; notice: QueuedMail | undefined; endedSessions: EndedSession[] }> {
+  const { guess, passwordHash, notice, events } = reset;
+  const now = guess.now;
+  const lock = db.selectFrom("users").select("id").where("email", "=", guess.address).forNoKeyUpdate().compile();
+  const statement = withEvents(
+    withQueuedNotice(
+      ender.ctes(
+        withCodeGuess<DB>(db, guess).with("changed", (q) =>
+          q
+            .updateTable("users")
+            .set((eb) => ({
+              password_hash: passwordHash,
+              status: eb.case().when("status", "=", "unverified").then(eb.val<UserStatus>("verified")).else(eb.ref("status")).end(),
+              verified_at: eb.fn.coalesce("verified_at", eb.val(now)),
+              updated_at: now,
+            }))
+            .where("id", "in", q.selectFrom("consumed").select("user_id"))
+            .returning(["id", "email"]),
+        ),
+        (q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "in", q.selectFrom("changed").select("id")),
+      ),
+      { recipients: (q) => q.selectFrom("changed").select("email as to_address"), mail: notice },
+    ),
+    events,
+    [{ type: "password_reset_completed", rows: (q) => q.selectFrom("changed").select(["id as user_id", noRowDetails()]) }],
+  ).selectNoFrom((eb) => [
+    eb.exists(eb.selectFrom("changed").select("id")).as("reset"),
+    queuedMail("notice").as("notice"),
+    ender.endedSessions().as("ended_sessions"),
+  ]);
+  const [row] = await runAfter(db, lock, statement.compile());
+  return { reset: row?.reset === true, notice: row?.notice ?? undefined, endedSessions: ender.parse(row?.ended_sessions ?? []) };
 }

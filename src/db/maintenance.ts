@@ -8,17 +8,39 @@ export interface PurgeCutoffs {
   codesDeadBefore: Date;
   /** Delivered or dead mail (bodies already scrubbed) is kept this long as a record. */
   mailKeptSince: Date;
+  /** Audit events older than this go. */
+  eventsKeptSince: Date;
   /** Rows per table in one statement, so each statement stays short however much piled up. */
   batchSize: number;
 }
 
 /** What a purge counts; `mail_died` is unsent messages past their expiry, marked dead (bodies scrubbed). */
-export const PURGED = ["refresh_tokens", "revoked_tokens", "one_time_codes", "code_attempts", "unverified_users", "old_mail", "mail_died"] as const;
+export const PURGED = [
+  "refresh_tokens",
+  "sessions",
+  "revoked_tokens",
+  "one_time_codes",
+  "code_attempts",
+  "unverified_users",
+  "old_mail",
+  "mail_died",
+  "events",
+] as const;
 
 export type PurgeCounts = Record<(typeof PURGED)[number], number>;
 
 export function nothingPurged(): PurgeCounts {
-  return { refresh_tokens: 0, revoked_tokens: 0, one_time_codes: 0, code_attempts: 0, unverified_users: 0, old_mail: 0, mail_died: 0 };
+  return {
+    refresh_tokens: 0,
+    sessions: 0,
+    revoked_tokens: 0,
+    one_time_codes: 0,
+    code_attempts: 0,
+    unverified_users: 0,
+    old_mail: 0,
+    mail_died: 0,
+    events: 0,
+  };
 }
 
 /**
@@ -34,6 +56,21 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
         .deleteFrom("refresh_tokens")
         .where("token_hash", "in", q.selectFrom("refresh_tokens").select("token_hash").where("expires_at", "<=", now).limit(batchSize))
         .returning("token_hash"),
+    )
+    .with("dead_sessions", (q) =>
+      q
+        .deleteFrom("sessions")
+        .where(
+          "id",
+          "in",
+          q
+            .selectFrom("sessions as s")
+            .select("s.id")
+            // no token of the session outlives the refresh tokens just purged: it has none left alive
+            .where((eb) => eb.not(eb.exists(eb.selectFrom("refresh_tokens as t").select("t.session_id").whereRef("t.session_id", "=", "s.id").where("t.expires_at", ">", now))))
+            .limit(batchSize),
+        )
+        .returning("id"),
     )
     .with("revoked", (q) =>
       q
@@ -118,23 +155,33 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
         )
         .returning("id"),
     )
+    .with("old_events", (q) =>
+      q
+        .deleteFrom("auth_events")
+        .where("id", "in", q.selectFrom("auth_events").select("id").where("created_at", "<", cutoffs.eventsKeptSince).limit(batchSize))
+        .returning("id"),
+    )
     .selectNoFrom((eb) => [
       eb.selectFrom("refresh").select((eb) => eb.fn.countAll<string>().as("n")).as("refresh_tokens"),
+      eb.selectFrom("dead_sessions").select((eb) => eb.fn.countAll<string>().as("n")).as("sessions"),
       eb.selectFrom("revoked").select((eb) => eb.fn.countAll<string>().as("n")).as("revoked_tokens"),
       eb.selectFrom("codes").select((eb) => eb.fn.countAll<string>().as("n")).as("one_time_codes"),
       eb.selectFrom("attempts").select((eb) => eb.fn.countAll<string>().as("n")).as("code_attempts"),
       eb.selectFrom("stale_users").select((eb) => eb.fn.countAll<string>().as("n")).as("unverified_users"),
       eb.selectFrom("old_mail").select((eb) => eb.fn.countAll<string>().as("n")).as("old_mail"),
       eb.selectFrom("died").select((eb) => eb.fn.countAll<string>().as("n")).as("mail_died"),
+      eb.selectFrom("old_events").select((eb) => eb.fn.countAll<string>().as("n")).as("events"),
     ])
     .executeTakeFirstOrThrow();
   return {
     refresh_tokens: Number(row.refresh_tokens),
+    sessions: Number(row.sessions),
     revoked_tokens: Number(row.revoked_tokens),
     one_time_codes: Number(row.one_time_codes),
     code_attempts: Number(row.code_attempts),
     unverified_users: Number(row.unverified_users),
     old_mail: Number(row.old_mail),
     mail_died: Number(row.mail_died),
+    events: Number(row.events),
   } satisfies PurgeCounts;
 }

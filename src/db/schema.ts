@@ -4,6 +4,7 @@
  */
 
 import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
+import type { AuthEventType } from "../schemas/events.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { ColumnType } from "kysely";
 
@@ -13,7 +14,31 @@ export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
 
 export type Int8 = ColumnType<string, bigint | number | string, bigint | number | string>;
 
+export type Json = JsonValue;
+
+export type JsonArray = JsonValue[];
+
+export type JsonObject = {
+  [x: string]: JsonValue | undefined;
+};
+
+export type JsonPrimitive = boolean | number | string | null;
+
+export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
+
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface AuthEvents {
+  actor_id: Int8 | null;
+  client_address: string | null;
+  created_at: Timestamp;
+  details: Generated<Json>;
+  id: Generated<Int8>;
+  request_id: string | null;
+  type: AuthEventType;
+  user_agent: string | null;
+  user_id: Int8 | null;
+}
 
 export interface CodeAttempts {
   address: string;
@@ -66,6 +91,14 @@ export interface RevokedTokens {
   token_id: string;
 }
 
+export interface Sessions {
+  client_address: string | null;
+  created_at: Timestamp;
+  id: string;
+  user_agent: string;
+  user_id: Int8;
+}
+
 export interface Users {
   created_at: Timestamp;
   email: string;
@@ -80,10 +113,12 @@ export interface Users {
 }
 
 export interface DB {
+  auth_events: AuthEvents;
   code_attempts: CodeAttempts;
   email_outbox: EmailOutbox;
   one_time_codes: OneTimeCodes;
   refresh_tokens: RefreshTokens;
   revoked_tokens: RevokedTokens;
+  sessions: Sessions;
   users: Users;
 }

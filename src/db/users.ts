@@ -1,8 +1,10 @@
 import type { Expression, Selectable, SqlBool } from "kysely";
+import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { EndedSession, SessionEnder } from "../revocation.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import { type Db, runAfter } from "./client.ts";
 import { type CodeToIssue, codeSentSince, withIssuedCode } from "./codes.ts";
+import { type EventContext, noRowDetails, withEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queuedMail, withQueuedMail, withQueuedNotice } from "./outbox.ts";
 import type { DB, Users } from "./schema.ts";
 
@@ -25,6 +27,7 @@ export interface SignupCode {
   code: CodeToIssue;
   /** A signup for an address no one ever proved replaces that account, unless a code reached it after this. */
   notIssuedSince: Date;
+  events: EventContext;
 }
 
 export type Creation =
@@ -42,7 +45,8 @@ export type Creation =
  * without an exception, which also settles concurrent signups.
  */
 export async function createUser(db: Db, user: NewUser, signup?: SignupCode): Promise<Creation> {
-  const row = await withQueuedMail(
+  const row = await withEvents(
+    withQueuedMail(
     withIssuedCode(
       db.with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one"))).with("created", (q) =>
         q
@@ -92,6 +96,15 @@ export async function createUser(db: Db, user: NewUser, signup?: SignupCode): Pr
       },
     ),
     signup && { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(user.email).as("to_address")), mail: signup.code.mail },
+    ),
+    signup?.events ?? { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: user.now },
+    [
+      {
+        type: "signed_up",
+        details: { by: signup ? "signup" : "operator" },
+        rows: (q) => q.selectFrom("created").select(["id as user_id", noRowDetails()]).where("created_at", "=", user.now),
+      },
+    ],
   )
     .selectFrom("one")
     .leftJoin("created", (join) => join.onTrue())
@@ -152,9 +165,19 @@ export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]
     .execute();
 }
 
-/** Takes the user's row lock, so a statement run after it sees every session started before. */
-function lockUser(db: Db, id: string) {
-  return db.selectFrom("users").select("id").where("id", "=", id).forUpdate().compile();
+/**
+ * Takes the user's row lock, so a statement run after it sees every session started before (logins take
+ * a share lock on the row while they write theirs). With `admins`, every active admin's row too: two
+ * admins demoting each other at once must not both see the other as the one left.
+ */
+function lockUser(db: Db, id: string, admins = false) {
+  return db
+    .selectFrom("users")
+    .select("id")
+    .where((eb) => eb.or([eb("id", "=", id), eb.and([eb.lit(admins), eb("role", "=", "admin"), eb("status", "=", "verified")])]))
+    .orderBy("id")
+    .forNoKeyUpdate()
+    .compile();
 }
 
 /** What a PATCH may change; each column is named, so nothing else can be set through it. */
@@ -174,7 +197,7 @@ export interface EmailChangeStart {
 }
 
 export interface UpdateOptions {
-  now: Date;
+  events: EventContext;
   /** A user moving their own account to a new address: a code to prove it. */
   emailChange?: EmailChangeStart | undefined;
   /** To the current address, when the address is changed directly or a change to another one starts. */
@@ -187,6 +210,8 @@ export type UserUpdate =
   | { outcome: "email_taken"; endedSessions: EndedSession[] }
   /** A code reached the new address, or this user started a change, moments ago: nothing was changed. */
   | { outcome: "too_soon"; endedSessions: EndedSession[] }
+  /** The change would leave no active admin: nothing was changed. */
+  | { outcome: "last_admin"; endedSessions: EndedSession[] }
   | { outcome: "not_found"; endedSessions: EndedSession[] };
 
 /**
@@ -197,9 +222,13 @@ export type UserUpdate =
  * either finishes first, and its session is ended here, or waits, and sees the change.
  */
 export async function updateUser(db: Db, ender: SessionEnder, id: string, changes: UserChanges, options: UpdateOptions): Promise<UserUpdate> {
-  const { now, emailChange, oldAddressNotice } = options;
+  const { events, emailChange, oldAddressNotice } = options;
+  const now = events.now;
   const wantedEmail = emailChange?.newEmail ?? changes.email;
-  const statement = withQueuedNotice(
+  // an admin who would no longer be an active one
+  const mayRemoveAdmin = changes.role === "user" || (changes.status !== undefined && changes.status !== "verified");
+  const statement = withEvents(
+    withQueuedNotice(
     withQueuedMail(
       withIssuedCode(
         ender.ctes(
@@ -234,6 +263,17 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
                 ]);
               }),
             )
+            .with("last_admin", (q) =>
+              q
+                .selectFrom("before")
+                .select("id")
+                .where("role", "=", "admin")
+                .where("status", "=", "verified")
+                .where((eb) => eb.lit(mayRemoveAdmin))
+                .where((eb) =>
+                  eb.not(eb.exists(q.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").where("id", "<>", id))),
+                ),
+            )
             .with("updated", (q) =>
               q
                 .updateTable("users")
@@ -249,6 +289,7 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
                 .where("id", "=", id)
                 .where((eb) => eb.not(eb.exists(eb.selectFrom("taken").select("id"))))
                 .where((eb) => eb.not(eb.exists(eb.selectFrom("too_soon").select("one"))))
+                .where((eb) => eb.not(eb.exists(eb.selectFrom("last_admin").select("id"))))
                 .returning(USER_COLUMNS),
             )
             .with("cancelled", (q) =>
@@ -300,6 +341,40 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
           .where((eb) => eb.or([eb("updated.email", "<>", eb.ref("before.email")), eb.exists(eb.selectFrom("issued").select("user_id"))])),
       mail: oldAddressNotice,
     },
+    ),
+    events,
+    [
+      {
+        type: "role_changed",
+        rows: (q) =>
+          q
+            .selectFrom(["updated", "before"])
+            .select((eb) => ["updated.id as user_id", jsonBuildObject({ from: eb.ref("before.role"), to: eb.ref("updated.role") }).as("row_details")])
+            .whereRef("updated.role", "<>", "before.role"),
+      },
+      {
+        type: "status_changed",
+        rows: (q) =>
+          q
+            .selectFrom(["updated", "before"])
+            .select((eb) => ["updated.id as user_id", jsonBuildObject({ from: eb.ref("before.status"), to: eb.ref("updated.status") }).as("row_details")])
+            .whereRef("updated.status", "<>", "before.status"),
+      },
+      {
+        type: "email_changed",
+        details: { by: "admin" },
+        rows: (q) =>
+          q
+            .selectFrom(["updated", "before"])
+            .select((eb) => ["updated.id as user_id", jsonBuildObject({ to: eb.ref("updated.email") }).as("row_details")])
+            .whereRef("updated.email", "<>", "before.email"),
+      },
+      {
+        type: "email_change_requested",
+        details: { to: emailChange?.newEmail ?? null },
+        rows: (q) => q.selectFrom("issued").select(["user_id", noRowDetails()]),
+      },
+    ],
   )
     .selectFrom("one")
     .leftJoin("updated", (join) => join.onTrue())
@@ -307,13 +382,15 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
     .select((eb) => [
       eb.exists(eb.selectFrom("taken").select("id")).as("email_taken"),
       eb.exists(eb.selectFrom("too_soon").select("one")).as("too_soon"),
+      eb.exists(eb.selectFrom("last_admin").select("id")).as("last_admin"),
       queuedMail("mail").as("mail"),
       queuedMail("notice").as("notice"),
       ender.endedSessions().as("ended_sessions"),
     ]);
-  const [row] = await runAfter(db, lockUser(db, id), statement.compile());
+  const [row] = await runAfter(db, lockUser(db, id, mayRemoveAdmin), statement.compile());
   const endedSessions = ender.parse(row?.ended_sessions ?? []);
   if (row?.email_taken === true) return { outcome: "email_taken", endedSessions };
+  if (row?.last_admin === true) return { outcome: "last_admin", endedSessions };
   if (row?.too_soon === true) return { outcome: "too_soon", endedSessions };
   if (!row || row.id === null || row.email === null || row.status === null || row.role === null || row.created_at === null) {
     return { outcome: "not_found", endedSessions };
@@ -329,11 +406,19 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
 }
 
 /** Deletes the user (codes and tokens go with it) and ends their sessions, after taking the user's row lock. */
-export async function deleteUser(db: Db, ender: SessionEnder, id: string): Promise<{ deleted: boolean; endedSessions: EndedSession[] }> {
-  const statement = ender
-    .ctes<DB>(db, (q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", id))
-    .with("deleted", (q) => q.deleteFrom("users").where("id", "=", id).returning("id"))
-    .selectNoFrom((eb) => [eb.exists(eb.selectFrom("deleted").select("id")).as("deleted"), ender.endedSessions().as("ended_sessions")]);
+export async function deleteUser(
+  db: Db,
+  ender: SessionEnder,
+  id: string,
+  events: EventContext,
+): Promise<{ deleted: boolean; endedSessions: EndedSession[] }> {
+  const statement = withEvents(
+    ender
+      .ctes<DB>(db, (q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", id))
+      .with("deleted", (q) => q.deleteFrom("users").where("id", "=", id).returning("id")),
+    events,
+    [{ type: "user_deleted", rows: (q) => q.selectFrom("deleted").select(["id as user_id", noRowDetails()]) }],
+  ).selectNoFrom((eb) => [eb.exists(eb.selectFrom("deleted").select("id")).as("deleted"), ender.endedSessions().as("ended_sessions")]);
   const [row] = await runAfter(db, lockUser(db, id), statement.compile());
   return { deleted: row?.deleted === true, endedSessions: ender.parse(row?.ended_sessions ?? []) };
 }

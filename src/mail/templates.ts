@@ -52,3 +52,21 @@ export function emailChangedNotice(newAddress: string): Promise<MailContent> {
       "If you did not do this, contact us at once: someone else may control your account.",
   );
 }
+
+export function passwordResetMail(code: string, validMinutes: number): Promise<MailContent> {
+  return codeMail(
+    "Reset your Coffee Shop password",
+    "Someone, hopefully you, asked to reset the password of your Coffee Shop account. Enter this code to choose a new one:",
+    code,
+    validMinutes,
+  );
+}
+
+/** To the account's address after its password was reset or changed: every other session has ended. */
+export function passwordChangedNotice(how: "reset" | "changed"): Promise<MailContent> {
+  return notice(
+    how === "reset" ? "Your Coffee Shop password was reset" : "Your Coffee Shop password was changed",
+    `The password of your Coffee Shop account was ${how} and you were logged out everywhere else. ` +
+      "If you did not do this, reset your password at once and contact us.",
+  );
+}

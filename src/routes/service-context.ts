@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
+import type { AccessClaims } from "../auth/tokens.ts";
 import { type ClientInfo, networkOf, USER_AGENT_MAX_LENGTH } from "../client-info.ts";
 import { enforceRateLimit } from "../middleware/rate-limit.ts";
 import type { ServiceContext } from "../services/context.ts";
@@ -16,12 +17,23 @@ export function clientInfo(c: Context<AppEnv>): ClientInfo {
 
 /** Hands a use case what it needs from the request, and nothing of Hono. */
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
+  const now = c.var.clock();
+  const client = clientInfo(c);
+  // set by the bearer guard on the routes that have one
+  const claims: AccessClaims | undefined = c.get("auth");
   return {
     db: c.var.db,
     config: c.var.config,
     edge: c.var.edge,
-    now: c.var.clock(),
-    client: clientInfo(c),
+    now,
+    client,
+    events: {
+      actorId: claims?.userId ?? null,
+      clientAddress: client.address ?? null,
+      userAgent: client.userAgent || null,
+      requestId: c.get("requestId"),
+      now,
+    },
     // guessing one account's password from many addresses still meets this limit
     limitPasswordGuesses: (email) => enforceRateLimit(c.env.LOGIN_EMAIL_LIMITER, `login:${email}`),
     defer: (work) => c.executionCtx.waitUntil(work),

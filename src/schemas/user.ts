@@ -6,9 +6,10 @@ import { z } from "zod";
 export const UserRoleSchema = z.enum(["user", "admin"]).meta({ id: "UserRole" });
 export type UserRole = z.infer<typeof UserRoleSchema>;
 
-export const UserStatusSchema = z
-  .enum(["unverified", "verified"])
-  .meta({ id: "UserStatus", description: "`unverified` until the address is proved with its code" });
+export const UserStatusSchema = z.enum(["unverified", "verified", "disabled"]).meta({
+  id: "UserStatus",
+  description: "`unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions",
+});
 export type UserStatus = z.infer<typeof UserStatusSchema>;
 
 /** A user id as clients write it: a positive integer that fits Postgres's bigint. */

@@ -1,6 +1,7 @@
 import type { ClientInfo } from "../client-info.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import type { EventContext } from "../db/events.ts";
 import type { Logger } from "../log.ts";
 import type { RevocationEdge } from "../revocation.ts";
 
@@ -12,6 +13,8 @@ export interface ServiceContext {
   /** The one clock every timestamp a rule compares comes from. */
   now: Date;
   client: ClientInfo;
+  /** Who is acting, from where, for the audit trail. */
+  events: EventContext;
   /**
    * Counts a password guess against the account's address, from anywhere (login, re-authentication);
    * throws a too_many_requests ApiError once its allowance is used up.

@@ -36,7 +36,7 @@ export async function signup(ctx: ServiceContext, input: SignupInput): Promise<P
       role: "user",
       now: ctx.now,
     },
-    { code, notIssuedSince: issuingInterval(ctx) },
+    { code, notIssuedSince: issuingInterval(ctx), events: ctx.events },
   );
   if (creation.outcome === "taken") throw emailTakenError();
   if (creation.outcome === "created") deliverLater(ctx, creation.mail);
@@ -59,6 +59,7 @@ export async function verifyCode(ctx: ServiceContext, input: { email: string; co
         purposes: ["verify_email", "change_email"],
       }),
       changeNotice: await mailToQueue(ctx, await emailChangedNotice(input.email)),
+      events: ctx.events,
     }),
   );
   if (proved === "verify_email") return "Email address verified. You can log in now.";

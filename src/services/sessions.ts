@@ -1,15 +1,18 @@
-import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
 import { sha256 } from "../auth/crypto.ts";
+import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
 import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
+import { recordEvent } from "../db/events.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
 import { findPasswordHolder } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { endingSessions } from "../revocation.ts";
+import type { LoginFailure } from "../schemas/events.ts";
 import type { TokenPair } from "../schemas/tokens.ts";
 import type { UserRole } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 
-async function tokenPair(
+/** An access token and a refresh token for a session. */
+export async function tokenPair(
   ctx: ServiceContext,
   subject: { userId: string; role: UserRole; sessionId: string },
   refreshToken: string,
@@ -20,23 +23,56 @@ async function tokenPair(
 
 const wrongCredentials = () => new ApiError("invalid_credentials", "The email or password is wrong.");
 const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
+const disabled = () => new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
 
 /**
- * Two round trips: read the hash, then write the session. Every guess counts against the address's
- * allowance; an unknown email spends the same password work as a wrong password, and an unverified
- * account is only named after the password proved right. The token carries the role that the session's
- * write saw, not the one read before the password work.
+ * Records a failed login in the audit trail after the response: the write is the login's second round
+ * trip, and an unknown address costs the same as a known one.
+ */
+function recordLoginFailure(ctx: ServiceContext, reason: LoginFailure, account: { userId: string } | { email: string }): void {
+  ctx.defer(
+    recordEvent(ctx.db, ctx.events, {
+      type: "login_failed",
+      userId: "userId" in account ? account.userId : null,
+      details: "email" in account ? { reason, email: account.email } : { reason },
+    }),
+  );
+}
+
+/**
+ * Two round trips: read the hash, then write the session (or, for a failure, its event). Every guess
+ * counts against the address's allowance; an unknown email spends the same password work as a wrong
+ * password, and the account's state (unverified, disabled) is only named after the password proved
+ * right. The token carries the role that the session's write saw, not the one read before the password
+ * work.
  */
 export async function login(ctx: ServiceContext, input: { email: string; password: string }): Promise<TokenPair> {
-  await ctx.limitPasswordGuesses(input.email);
+  try {
+    await ctx.limitPasswordGuesses(input.email);
+  } catch (error) {
+    recordLoginFailure(ctx, "rate_limited", { email: input.email });
+    throw error;
+  }
   const holder = await findPasswordHolder(ctx.db, { email: input.email });
   if (!holder) {
     await spendPasswordCheckTime(input.password);
+    recordLoginFailure(ctx, "unknown_address", { email: input.email });
     throw wrongCredentials();
   }
+  const account = { userId: holder.id };
   const { valid, needsRehash } = await verifyPassword(input.password, holder.password_hash);
-  if (!valid) throw wrongCredentials();
-  if (holder.status !== "verified") throw notVerified();
+  if (!valid) {
+    recordLoginFailure(ctx, "wrong_password", account);
+    throw wrongCredentials();
+  }
+  if (holder.status === "disabled") {
+    recordLoginFailure(ctx, "disabled", account);
+    throw disabled();
+  }
+  if (holder.status !== "verified") {
+    recordLoginFailure(ctx, "unverified", account);
+    throw notVerified();
+  }
   const sessionId = crypto.randomUUID();
   const refresh = await newRefreshToken();
   const session = await startSession(ctx.db, {
@@ -45,12 +81,14 @@ export async function login(ctx: ServiceContext, input: { email: string; passwor
     sessionId,
     tokenHash: refresh.hash,
     expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS),
-    now: ctx.now,
+    userAgent: ctx.client.userAgent,
+    clientAddress: ctx.client.address ?? null,
     rehash: needsRehash ? await hashPassword(input.password) : undefined,
+    events: ctx.events,
   });
   // gone, or its password changed while this one was being checked
   if (!session) throw wrongCredentials();
-  if (!session.started) throw notVerified();
+  if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
   return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId }, refresh.token);
 }
 
@@ -64,7 +102,7 @@ function clientFingerprint(ctx: ServiceContext): Promise<Uint8Array> {
 /**
  * Rotates a refresh token (one round trip). Presenting a spent token again ends its whole session,
  * unless the same client does so within the grace window (two tabs refreshing at once), which gets the
- * same successor and is logged as a replay.
+ * same successor. Both are security events: recorded in the audit trail and logged.
  */
 export async function refresh(ctx: ServiceContext, input: { refresh_token: string }): Promise<TokenPair> {
   const { config, now } = ctx;
@@ -80,7 +118,7 @@ export async function refresh(ctx: ServiceContext, input: { refresh_token: strin
       successorExpiresAt: secondsAfter(now, config.REFRESH_TOKEN_TTL_SECONDS),
       client,
       graceStart: secondsAfter(now, -config.REFRESH_REUSE_GRACE_SECONDS),
-      now,
+      events: ctx.events,
     }),
   );
   if (!rotation) throw invalidRefreshToken();
@@ -98,6 +136,6 @@ export async function refresh(ctx: ServiceContext, input: { refresh_token: strin
 /** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */
 export async function logout(ctx: ServiceContext, input: { refresh_token: string }): Promise<void> {
   const tokenHash = await refreshTokenHash(input.refresh_token);
-  const { endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.now));
+  const { endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.events));
   if (endedSessions.length === 0) throw invalidRefreshToken();
 }

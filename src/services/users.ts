@@ -82,6 +82,9 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   if (!isAdmin && (patch.role !== undefined || patch.status !== undefined)) {
     throw new ApiError("forbidden", "Only an admin can change role or status.");
   }
+  if (isSelf && patch.status !== undefined && patch.status !== "verified") {
+    throw new ApiError("cannot_disable_self", "An admin cannot disable their own account.");
+  }
   const { email, current_password: currentPassword, ...rest } = patch;
   const selfEmailChange = email !== undefined && isSelf;
   if (selfEmailChange) await reauthenticate(ctx, id, currentPassword);
@@ -93,10 +96,13 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
     email === undefined ? undefined : await mailToQueue(ctx, await (selfEmailChange ? emailChangeStartedNotice(email) : emailChangedNotice(email)));
 
   const updated = await translateEmailTaken(
-    endingSessions(ctx.edge, ctx.now, (ender) => updateUser(ctx.db, ender, id, changes, { now: ctx.now, emailChange, oldAddressNotice })),
+    endingSessions(ctx.edge, ctx.now, (ender) => updateUser(ctx.db, ender, id, changes, { events: ctx.events, emailChange, oldAddressNotice })),
   );
   if (updated.outcome === "not_found") throw userNotFound();
   if (updated.outcome === "email_taken") throw emailTakenError();
+  if (updated.outcome === "last_admin") {
+    throw new ApiError("last_admin", "This is the last active admin: make another admin first.");
+  }
   if (updated.outcome === "too_soon") {
     throw new ApiError("too_many_requests", "A code was sent to that address moments ago. Wait a minute and try again.", {
       retryAfterSeconds: ctx.config.CODE_RESEND_INTERVAL_SECONDS,
@@ -109,6 +115,6 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
 
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
   if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
-  const { deleted } = await endingSessions(ctx.edge, ctx.now, (ender) => deleteUser(ctx.db, ender, id));
+  const { deleted } = await endingSessions(ctx.edge, ctx.now, (ender) => deleteUser(ctx.db, ender, id, ctx.events));
   if (!deleted) throw userNotFound();
 }

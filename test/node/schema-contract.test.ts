@@ -3,6 +3,7 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CodePurposeSchema, CodeScopeSchema } from "../../src/schemas/codes.ts";
+import { AuthEventTypeSchema } from "../../src/schemas/events.ts";
 import { UserRoleSchema, UserStatusSchema } from "../../src/schemas/user.ts";
 import { neonClient } from "./support/neon-client.ts";
 import { startTestServices, type TestServices } from "./support/test-services.ts";
@@ -32,6 +33,7 @@ it.each([
   ["users_role_check", UserRoleSchema.options],
   ["one_time_codes_purpose_check", CodePurposeSchema.options],
   ["code_attempts_scope_check", CodeScopeSchema.options],
+  ["auth_events_type_check", AuthEventTypeSchema.options],
 ])("%s allows exactly the contract's values", async (constraint, options) => {
   expect(await allowedValues(constraint)).toEqual([...options].sort());
 });

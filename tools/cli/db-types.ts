@@ -25,6 +25,7 @@ const CONTRACT_TYPES = {
     UserStatus: "../schemas/user.ts#UserStatus",
     CodePurpose: "../schemas/codes.ts#CodePurpose",
     CodeScope: "../schemas/codes.ts#CodeScope",
+    AuthEventType: "../schemas/events.ts#AuthEventType",
   },
   overrides: {
     columns: {
@@ -32,6 +33,7 @@ const CONTRACT_TYPES = {
       "users.status": "Generated<UserStatus>",
       "one_time_codes.purpose": "CodePurpose",
       "code_attempts.scope": "CodeScope",
+      "auth_events.type": "AuthEventType",
     },
   },
 };

@@ -1,12 +1,8 @@
 import { createRouter } from "../../app-env.ts";
-import { limitPerClientAddress } from "../../middleware/rate-limit.ts";
 import * as handlers from "./auth.handlers.ts";
 import * as routes from "./auth.routes.ts";
 
-export const authRouter = createRouter();
-
-authRouter.use("/auth/*", limitPerClientAddress());
-authRouter
+export const authRouter = createRouter()
   .openapi(routes.signup, handlers.signupHandler)
   .openapi(routes.verify, handlers.verifyHandler)
   .openapi(routes.resendCode, handlers.resendCodeHandler)

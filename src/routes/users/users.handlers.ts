@@ -1,7 +1,7 @@
 import type { AppRouteHandler as Handler } from "../../app-env.ts";
 import { getOwnUser, getUser, listUsersPage, patchUser, removeUser } from "../../services/users.ts";
 import { serviceContext } from "../service-context.ts";
-import { encodeCursor } from "./cursor.ts";
+import { linkNextPage } from "../cursor.ts";
 import type * as routes from "./users.routes.ts";
 
 export const meHandler: Handler<typeof routes.me> = async (c) => c.json(await getOwnUser(serviceContext(c), c.var.auth), 200);
@@ -9,11 +9,7 @@ export const meHandler: Handler<typeof routes.me> = async (c) => c.json(await ge
 export const listHandler: Handler<typeof routes.list> = async (c) => {
   const { cursor, ...query } = c.req.valid("query");
   const { users, continueAfter } = await listUsersPage(serviceContext(c), { ...query, afterId: cursor });
-  if (continueAfter) {
-    const next = new URL(c.req.url);
-    next.searchParams.set("cursor", encodeCursor(continueAfter));
-    c.header("Link", `<${next.toString()}>; rel="next"`);
-  }
+  linkNextPage(c, continueAfter);
   return c.json(users, 200);
 };
 

@@ -1,15 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../../auth/guard.ts";
-import { limitWritesPerUser } from "../../middleware/rate-limit.ts";
-import {
-  EmailSchema,
-  NameSchema,
-  PresentedPasswordSchema,
-  UserIdSchema,
-  UserRoleSchema,
-  UserSchema,
-  UserStatusSchema,
-} from "../../schemas/user.ts";
+import { EmailSchema, NameSchema, PresentedPasswordSchema, UserRoleSchema, UserSchema, UserStatusSchema } from "../../schemas/user.ts";
+import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
 import {
   ADMIN_PROBLEMS,
   BODY_PROBLEMS,
@@ -19,18 +10,11 @@ import {
   problemResponses,
   SIGNED_IN_PROBLEMS,
 } from "../problems.ts";
-import { CursorSchema } from "./cursor.ts";
+import { CursorSchema, NextPageHeaders } from "../cursor.ts";
+import { LimitSchema, UserIdParamSchema } from "../params.ts";
 
 const tags = ["Users"];
-const security = [{ bearerAuth: [] }];
-const anyUser = requireAuth();
-const adminOnly = requireAuth({ roles: ["admin"] });
-const userWrites = limitWritesPerUser();
 const userBody = { "application/json": { schema: UserSchema } };
-
-const UserIdParamSchema = z.object({
-  id: UserIdSchema.openapi({ param: { name: "id", in: "path" }, example: "42" }),
-});
 
 export const me = createRoute({
   method: "get",
@@ -52,7 +36,7 @@ export const list = createRoute({
   description: 'A page of users as a JSON array. When there are more, the `Link: <…>; rel="next"` header has the next page\'s URL.',
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ example: 50 }),
+      limit: LimitSchema,
       cursor: CursorSchema.optional(),
       status: UserStatusSchema.optional(),
       role: UserRoleSchema.optional(),
@@ -62,7 +46,7 @@ export const list = createRoute({
   responses: {
     200: {
       description: "A page of users",
-      headers: z.object({ Link: z.string().optional().openapi({ description: 'The next page: <url>; rel="next"' }) }),
+      headers: NextPageHeaders,
       content: { "application/json": { schema: z.array(UserSchema) } },
     },
     ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS),

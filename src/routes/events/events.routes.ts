@@ -1,0 +1,40 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { AuthEventSchema, AuthEventTypeSchema } from "../../schemas/events.ts";
+import { UserIdSchema } from "../../schemas/user.ts";
+import { adminOnly, bearerSecurity as security } from "../access.ts";
+import { CursorSchema, NextPageHeaders } from "../cursor.ts";
+import { LimitSchema, UserIdParamSchema } from "../params.ts";
+import { ADMIN_PROBLEMS, DATABASE_PROBLEMS, PARAMETER_PROBLEMS, problemResponses } from "../problems.ts";
+
+const tags = ["Audit"];
+const eventPage = {
+  description: "A page of events, newest first",
+  headers: NextPageHeaders,
+  content: { "application/json": { schema: z.array(AuthEventSchema) } },
+};
+const PageQuery = z.object({ limit: LimitSchema, cursor: CursorSchema.optional(), type: AuthEventTypeSchema.optional() });
+
+export const list = createRoute({
+  method: "get",
+  path: "/events",
+  tags,
+  security,
+  middleware: [adminOnly] as const,
+  summary: "The audit trail (admin)",
+  description:
+    'Who did what to which account, from where, newest first. When there are more, the `Link: <…>; rel="next"` header has ' +
+    "the next page's URL. Events never hold passwords, codes or tokens; they are kept 90 days by default.",
+  request: { query: PageQuery.extend({ user_id: UserIdSchema.optional() }) },
+  responses: { 200: eventPage, ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS) },
+});
+
+export const listOfUser = createRoute({
+  method: "get",
+  path: "/users/{id}/events",
+  tags,
+  security,
+  middleware: [adminOnly] as const,
+  summary: "A user's audit trail (admin)",
+  request: { params: UserIdParamSchema, query: PageQuery },
+  responses: { 200: eventPage, ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS) },
+});

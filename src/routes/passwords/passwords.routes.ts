@@ -1,0 +1,64 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { CodeSchema } from "../../schemas/codes.ts";
+import { TokenPairSchema } from "../../schemas/tokens.ts";
+import { EmailSchema, NewPasswordSchema, PresentedPasswordSchema } from "../../schemas/user.ts";
+import { anyUser, bearerSecurity } from "../access.ts";
+import { jsonBody } from "../json-body.ts";
+import { MessageSchema } from "../message.ts";
+import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
+
+const tags = ["Passwords"];
+const PASSWORD_PROBLEMS = [...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS] as const;
+
+export const forgot = createRoute({
+  method: "post",
+  path: "/auth/password/forgot",
+  tags,
+  summary: "Ask for a password-reset code",
+  description:
+    "Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one code a minute " +
+    "per address. The answer is the same, in about the same time, whether or not the address has an account.",
+  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ForgotPasswordRequest")),
+  responses: {
+    202: { description: "Accepted", content: { "application/json": { schema: MessageSchema } } },
+    ...problemResponses(...PASSWORD_PROBLEMS),
+  },
+});
+
+export const reset = createRoute({
+  method: "post",
+  path: "/auth/password/reset",
+  tags,
+  summary: "Set a new password with the emailed code",
+  description:
+    "Sets the new password, spends the code and ends every session of the account, at once. The code proves control of " +
+    "the address, so an account not yet verified becomes verified. Every failure answers alike (`code_invalid`); the " +
+    "address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes). The " +
+    "address is told of the reset.",
+  request: jsonBody(
+    z.strictObject({ email: EmailSchema, code: CodeSchema, new_password: NewPasswordSchema }).openapi("ResetPasswordRequest"),
+  ),
+  responses: {
+    200: { description: "Password reset: log in with the new one", content: { "application/json": { schema: MessageSchema } } },
+    ...problemResponses(...PASSWORD_PROBLEMS, "code_invalid"),
+  },
+});
+
+export const change = createRoute({
+  method: "post",
+  path: "/auth/password/change",
+  tags,
+  security: bearerSecurity,
+  middleware: [anyUser] as const,
+  summary: "Change your password",
+  description:
+    "Needs the current password (a wrong one counts against the address like a failed login). Every other session ends; " +
+    "this one goes on, with the fresh token pair in the answer. The address is told of the change.",
+  request: jsonBody(
+    z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema }).openapi("ChangePasswordRequest"),
+  ),
+  responses: {
+    200: { description: "Changed; the new tokens of this session", content: { "application/json": { schema: TokenPairSchema } } },
+    ...problemResponses(...PASSWORD_PROBLEMS, ...SIGNED_IN_PROBLEMS, "invalid_credentials"),
+  },
+});

@@ -1,0 +1,10 @@
+import { createRouter } from "../../app-env.ts";
+import * as handlers from "./sessions.handlers.ts";
+import * as routes from "./sessions.routes.ts";
+
+export const sessionsRouter = createRouter()
+  .openapi(routes.listOwn, handlers.listOwnHandler)
+  .openapi(routes.endOwn, handlers.endOwnHandler)
+  .openapi(routes.endAllOwn, handlers.endAllOwnHandler)
+  .openapi(routes.listUsers, handlers.listUsersHandler)
+  .openapi(routes.endAllOfUser, handlers.endAllOfUserHandler);

@@ -1,0 +1,25 @@
+import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import { endAllSessions, endOwnSession, listOwnSessions, listUserSessions } from "../../services/account-sessions.ts";
+import { serviceContext } from "../service-context.ts";
+import type * as routes from "./sessions.routes.ts";
+
+export const listOwnHandler: Handler<typeof routes.listOwn> = async (c) =>
+  c.json(await listOwnSessions(serviceContext(c), c.var.auth), 200);
+
+export const endOwnHandler: Handler<typeof routes.endOwn> = async (c) => {
+  await endOwnSession(serviceContext(c), c.var.auth, c.req.valid("param").id);
+  return c.body(null, 204);
+};
+
+export const endAllOwnHandler: Handler<typeof routes.endAllOwn> = async (c) => {
+  await endAllSessions(serviceContext(c), c.var.auth.userId, "owner");
+  return c.body(null, 204);
+};
+
+export const listUsersHandler: Handler<typeof routes.listUsers> = async (c) =>
+  c.json(await listUserSessions(serviceContext(c), c.req.valid("param").id), 200);
+
+export const endAllOfUserHandler: Handler<typeof routes.endAllOfUser> = async (c) => {
+  await endAllSessions(serviceContext(c), c.req.valid("param").id, "admin");
+  return c.body(null, 204);
+};

@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/** What the audit trail records. */
+export const AuthEventTypeSchema = z
+  .enum([
+    "signed_up",
+    "email_verified",
+    "login_succeeded",
+    "login_failed",
+    "refresh_replayed",
+    "refresh_reuse_detected",
+    "logged_out",
+    "session_ended",
+    "password_reset_requested",
+    "password_reset_completed",
+    "password_changed",
+    "email_change_requested",
+    "email_changed",
+    "role_changed",
+    "status_changed",
+    "user_deleted",
+  ])
+  .meta({ id: "AuthEventType" });
+export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;
+
+/** Why a login failed, in its event; clients only ever see the problem code. */
+export const LoginFailureSchema = z.enum(["unknown_address", "wrong_password", "unverified", "disabled", "rate_limited"]);
+export type LoginFailure = z.infer<typeof LoginFailureSchema>;
+
+export const AuthEventSchema = z
+  .object({
+    id: z.number().int().meta({ example: 1042 }),
+    type: AuthEventTypeSchema,
+    user_id: z.number().int().nullable().meta({ description: "The account the event is about, when known", example: 42 }),
+    actor_id: z.number().int().nullable().meta({ description: "Who acted, when signed in (an admin, or the user)", example: 7 }),
+    client_address: z.string().nullable().meta({ example: "203.0.113.9" }),
+    user_agent: z.string().nullable(),
+    request_id: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).meta({ example: { from: "user", to: "admin" } }),
+    created_at: z.iso.datetime(),
+  })
+  .meta({ id: "AuthEvent", description: "One entry of the audit trail; never a password, code or token" });
+export type AuthEvent = z.infer<typeof AuthEventSchema>;

@@ -1,0 +1,55 @@
+import type { AccessClaims } from "../auth/tokens.ts";
+import { type EndedBy, endUserSessions, listSessions } from "../db/sessions.ts";
+import { ApiError } from "../errors.ts";
+import { endingSessions } from "../revocation.ts";
+import type { SessionView } from "../schemas/sessions.ts";
+import type { ServiceContext } from "./context.ts";
+
+const userNotFound = () => new ApiError("user_not_found", "There is no user with this id.");
+
+/** A user's live sessions, newest first (one round trip); `current` marks the one `currentSessionId` names. */
+async function sessionsOf(ctx: ServiceContext, userId: string, currentSessionId: string | undefined): Promise<SessionView[] | undefined> {
+  const rows = await listSessions(ctx.db, userId, ctx.now);
+  return rows?.map((row) => ({
+    id: row.id,
+    created_at: row.created_at.toISOString(),
+    last_refreshed_at: row.last_refreshed_at === null ? null : new Date(row.last_refreshed_at).toISOString(),
+    user_agent: row.user_agent,
+    client_address: row.client_address,
+    current: row.id === currentSessionId,
+  }));
+}
+
+export async function listOwnSessions(ctx: ServiceContext, actor: AccessClaims): Promise<SessionView[]> {
+  const sessions = await sessionsOf(ctx, actor.userId, actor.sessionId);
+  // the token is valid but its user is gone: deleted while the token was in flight
+  if (!sessions) throw new ApiError("invalid_token", "The user of this token no longer exists.");
+  return sessions;
+}
+
+/** An admin's view of another user's sessions. */
+export async function listUserSessions(ctx: ServiceContext, userId: string): Promise<SessionView[]> {
+  const sessions = await sessionsOf(ctx, userId, undefined);
+  if (!sessions) throw userNotFound();
+  return sessions;
+}
+
+/** Ends one of the caller's own sessions; another user's session is not found, as if it did not exist. */
+export async function endOwnSession(ctx: ServiceContext, actor: AccessClaims, sessionId: string): Promise<void> {
+  const { endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) =>
+    endUserSessions(ctx.db, ender, { userId: actor.userId, which: { sessionId }, by: "owner", events: ctx.events }),
+  );
+  if (endedSessions.length === 0) throw new ApiError("session_not_found", "You have no live session with this id.");
+}
+
+/**
+ * Ends every session of a user: the caller's own (logout everywhere) or, for an admin, anyone's (404 for
+ * no such user).
+ */
+export async function endAllSessions(ctx: ServiceContext, userId: string, by: EndedBy): Promise<number> {
+  const { userFound, endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) =>
+    endUserSessions(ctx.db, ender, { userId, which: "all", by, events: ctx.events }),
+  );
+  if (!userFound) throw by === "admin" ? userNotFound() : new ApiError("invalid_token", "The user of this token no longer exists.");
+  return endedSessions.length;
+}
