@@ -3,7 +3,20 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
-import { bearer, client, failNextMail, json, latestCode, login, mailTo, manualClock, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
+import {
+  bearer,
+  client,
+  expectProblem,
+  failNextMail,
+  json,
+  latestCode,
+  login,
+  mailTo,
+  manualClock,
+  PASSWORD,
+  uniqueEmail,
+  verifiedUser,
+} from "./helpers.ts";
 
 // The cron's purges act on the whole database at the time it is told, so these tests run on a
 // database and mail catcher of their own.
@@ -222,5 +235,43 @@ describe("the scheduled maintenance", () => {
     expect(await expiredTokens()).toBe(before - 5);
     await runCron(clock(), { PURGE_BATCH_SIZE: "5" });
     expect(await expiredTokens()).toBe(0);
+  });
+});
+
+describe("the audit trail's retention", () => {
+  it("deletes events older than AUDIT_RETENTION_DAYS, and keeps the newer ones", async () => {
+    const now = new Date();
+    const days = (count: number) => new Date(now.getTime() - count * 24 * HOUR * 1000);
+    const [old, recent] = await Promise.all(
+      [days(91), days(89)].map(async (created_at) =>
+        (await db.insertInto("auth_events").values({ type: "signed_up", details: "{}", created_at }).returning("id").executeTakeFirstOrThrow()).id,
+      ),
+    );
+    await runCron(now);
+    const left = await db.selectFrom("auth_events").select("id").where("id", "in", [old ?? "0", recent ?? "0"]).execute();
+    expect(left.map((row) => row.id)).toEqual([recent]);
+  });
+});
+
+// Which admin is the last active one depends on every row of the table: on the isolated database too.
+describe("the last active admin", () => {
+  it("cannot be demoted or disabled, by themself or anyone", async () => {
+    const call = client({ env: isolated });
+    const setAdmin = (id: number) => db.updateTable("users").set({ role: "admin" }).where("id", "=", String(id)).execute();
+    const others = await db.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").execute();
+    if (others.length > 0) await db.updateTable("users").set({ role: "user" }).where("id", "in", others.map((row) => row.id)).execute();
+    const last = await verifiedUser(call, servicesUrl);
+    await setAdmin(last.id);
+    const { access_token } = await login(last, call);
+    const patch = (id: number, body: unknown, token: string) => call(`/users/${id}`, bearer(token, json("PATCH", body)));
+    await expectProblem(await patch(last.id, { role: "user" }, access_token), 409, "last_admin");
+    expect((await call("/users/me", bearer(access_token))).status).toBe(200);
+    // with a second active admin, either may demote the other, but not disable themself
+    const second = await verifiedUser(call, servicesUrl);
+    await setAdmin(second.id);
+    const secondToken = (await login(second, call)).access_token;
+    await expectProblem(await patch(second.id, { status: "disabled" }, secondToken), 409, "cannot_disable_self");
+    expect((await patch(last.id, { role: "user" }, secondToken)).status).toBe(200);
+    await expectProblem(await patch(second.id, { role: "user" }, secondToken), 409, "last_admin");
   });
 });

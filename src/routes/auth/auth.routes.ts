@@ -71,7 +71,7 @@ export const login = createRoute({
   request: jsonBody(z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).openapi("LoginRequest")),
   responses: {
     200: { description: "Logged in", content: { "application/json": { schema: TokenPairSchema } } },
-    ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified"),
+    ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified", "account_disabled"),
   },
 });
 

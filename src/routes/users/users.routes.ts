@@ -80,7 +80,8 @@ export const patch = createRoute({
     "new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current " +
     "address is told at once. Asking for the current address back cancels a pending change. At most one code a minute " +
     "reaches an address, and each user may start one change a minute. Changing a user's role or status ends their " +
-    "sessions. Each user may make 30 writes a minute.",
+    "sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). The last active " +
+    "admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute.",
   request: {
     params: UserIdParamSchema,
     body: {
@@ -114,6 +115,8 @@ export const patch = createRoute({
       "forbidden",
       "user_not_found",
       "email_taken",
+      "last_admin",
+      "cannot_disable_self",
     ),
   },
 });

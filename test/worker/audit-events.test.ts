@@ -1,0 +1,168 @@
+// The audit trail: what it records, what it never holds, and who may read it.
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  api,
+  bearer,
+  type Call,
+  client,
+  countRoundTrips,
+  expectProblem,
+  json,
+  latestCode,
+  login,
+  manualClock,
+  PASSWORD,
+  seededUser,
+  type TestUser,
+  type Tokens,
+  uniqueEmail,
+} from "./helpers.ts";
+
+interface AuthEvent {
+  id: number;
+  type: string;
+  user_id: number | null;
+  actor_id: number | null;
+  client_address: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+const DEVICE = { "User-Agent": "AuditTest/1.0", "CF-Connecting-IP": "198.51.100.44" };
+
+let admin: TestUser;
+let adminToken: string;
+
+beforeAll(async () => {
+  admin = await seededUser("admin");
+  adminToken = (await login(admin)).access_token;
+});
+
+async function eventsOf(userId: number, query = ""): Promise<AuthEvent[]> {
+  const response = await api(`/users/${userId}/events?limit=100${query}`, bearer(adminToken));
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+describe("the audit trail", () => {
+  it("records an account's life, each event with who acted, from where, and the request", async () => {
+    const clock = manualClock();
+    const call: Call = client({ clock });
+    const send = (path: string, init: RequestInit) => call(path, { ...init, headers: { ...DEVICE, ...Object.fromEntries(new Headers(init.headers)) } });
+    const email = uniqueEmail("audited");
+    const signup = await send("/auth/signup", json("POST", { email, password: PASSWORD }));
+    const { id } = await signup.json<{ id: number }>();
+    expect((await send("/auth/verify", json("POST", { email, code: await latestCode(email) }))).status).toBe(200);
+    expect((await send("/auth/login", json("POST", { email, password: "wrong password" }))).status).toBe(401);
+    const first = await (await send("/auth/login", json("POST", { email, password: PASSWORD }))).json<Tokens>();
+    expect((await send("/auth/refresh", json("POST", { refresh_token: first.refresh_token }))).status).toBe(200);
+    clock.advance(10);
+    // the spent token again, long after the grace window: a reuse
+    expect((await send("/auth/refresh", json("POST", { refresh_token: first.refresh_token }))).status).toBe(401);
+    const second = await (await send("/auth/login", json("POST", { email, password: PASSWORD }))).json<Tokens>();
+    expect((await send("/auth/logout", json("POST", { refresh_token: second.refresh_token }))).status).toBe(204);
+    clock.advance(61);
+    expect((await send("/auth/password/forgot", json("POST", { email }))).status).toBe(202);
+    const newPassword = "the second passphrase";
+    expect((await send("/auth/password/reset", json("POST", { email, code: await latestCode(email), new_password: newPassword }))).status).toBe(200);
+    const third = await (await send("/auth/login", json("POST", { email, password: newPassword }))).json<Tokens>();
+    const changed = await send("/auth/password/change", bearer(third.access_token, json("POST", { current_password: newPassword, new_password: PASSWORD })));
+    expect(changed.status).toBe(200);
+    const fresh = await changed.json<Tokens>();
+    clock.advance(61);
+    const moved = uniqueEmail("moved");
+    expect((await send(`/users/${id}`, bearer(fresh.access_token, json("PATCH", { email: moved, current_password: PASSWORD })))).status).toBe(200);
+    expect((await send("/auth/verify", json("POST", { email: moved, code: await latestCode(moved) }))).status).toBe(200);
+    expect((await send(`/users/${id}`, bearer(adminToken, json("PATCH", { role: "admin" })))).status).toBe(200);
+    expect((await send(`/users/${id}`, bearer(adminToken, json("PATCH", { status: "disabled" })))).status).toBe(200);
+    expect((await send(`/users/${id}`, bearer(adminToken, { method: "DELETE" }))).status).toBe(204);
+
+    const events = (await eventsOf(id)).reverse();
+    expect(events.map((event) => event.type)).toEqual([
+      "signed_up",
+      "email_verified",
+      "login_failed",
+      "login_succeeded",
+      "refresh_reuse_detected",
+      "login_succeeded",
+      "logged_out",
+      "password_reset_requested",
+      "password_reset_completed",
+      "login_succeeded",
+      "password_changed",
+      "email_change_requested",
+      "email_changed",
+      "role_changed",
+      "status_changed",
+      "user_deleted",
+    ]);
+    for (const event of events) {
+      expect(event).toMatchObject({ user_id: id, client_address: DEVICE["CF-Connecting-IP"], user_agent: DEVICE["User-Agent"], request_id: expect.any(String) });
+    }
+    const byType = (type: string) => events.find((event) => event.type === type);
+    expect(byType("login_failed")?.details).toEqual({ reason: "wrong_password" });
+    expect(byType("role_changed")).toMatchObject({ actor_id: admin.id, details: { from: "user", to: "admin" } });
+    expect(byType("status_changed")).toMatchObject({ actor_id: admin.id, details: { from: "verified", to: "disabled" } });
+    expect(byType("password_changed")?.actor_id).toBe(id);
+    expect(byType("email_changed")?.details).toEqual({ by: "owner", to: moved });
+    // no password, code or token anywhere in the trail
+    const trail = JSON.stringify(events);
+    for (const secret of [PASSWORD, newPassword, first.refresh_token, first.access_token, fresh.refresh_token, third.access_token]) {
+      expect(trail).not.toContain(secret);
+    }
+    expect(trail).not.toMatch(/"\d{6}"/);
+  });
+
+  it("names why a login failed: unknown address, unverified, disabled, rate limited", async () => {
+    const unknown = uniqueEmail("ghost");
+    await api("/auth/login", json("POST", { email: unknown, password: "a guess" }));
+    const failures = await (await api(`/events?type=login_failed&limit=100`, bearer(adminToken))).json<AuthEvent[]>();
+    expect(failures.find((event) => event.details.email === unknown)).toMatchObject({ user_id: null, details: { reason: "unknown_address" } });
+
+    const pending = uniqueEmail("pending");
+    const signup = await api("/auth/signup", json("POST", { email: pending, password: PASSWORD }));
+    const { id } = await signup.json<{ id: number }>();
+    expect((await api("/auth/login", json("POST", { email: pending, password: PASSWORD }))).status).toBe(403);
+    const user = await seededUser("user");
+    expect((await api(`/users/${user.id}`, bearer(adminToken, json("PATCH", { status: "disabled" })))).status).toBe(200);
+    expect((await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }))).status).toBe(403);
+    for (let attempt = 0; attempt < 21; attempt++) {
+      if ((await api("/auth/login", json("POST", { email: user.email, password: `guess ${attempt}` }))).status === 429) break;
+    }
+    expect((await eventsOf(id, "&type=login_failed")).map((event) => event.details.reason)).toEqual(["unverified"]);
+    const reasons = (await eventsOf(user.id, "&type=login_failed")).map((event) => event.details.reason);
+    expect(reasons).toContain("disabled");
+    expect(reasons).toContain("wrong_password");
+    // refused before any database read: the address is all it knows
+    const refused = await (await api("/events?type=login_failed&limit=100", bearer(adminToken))).json<AuthEvent[]>();
+    expect(refused.find((event) => event.details.email === user.email)).toMatchObject({ user_id: null, details: { reason: "rate_limited" } });
+  });
+
+  it("lists newest first in pages, filtered by type and user, in one round trip", async () => {
+    const user = await seededUser("user");
+    for (let index = 0; index < 3; index++) await login(user);
+    const { result: response, roundTrips } = await countRoundTrips((call) =>
+      call(`/events?type=login_succeeded&user_id=${user.id}&limit=2`, bearer(adminToken)),
+    );
+    expect(roundTrips).toBe(1);
+    const page = await response.json<AuthEvent[]>();
+    expect(page).toHaveLength(2);
+    expect(page.every((event) => event.type === "login_succeeded" && event.user_id === user.id)).toBe(true);
+    expect(page[0]?.id).toBeGreaterThan(page[1]?.id ?? 0);
+    const next = /<([^>]+)>; rel="next"/.exec(response.headers.get("Link") ?? "")?.[1];
+    expect(next).toBeDefined();
+    const rest = await (await api(new URL(next ?? "").pathname + new URL(next ?? "").search, bearer(adminToken))).json<AuthEvent[]>();
+    expect(rest).toHaveLength(1);
+    expect(rest[0]?.id).toBeLessThan(page[1]?.id ?? 0);
+  });
+
+  it("is for admins only", async () => {
+    const user = await seededUser("user");
+    const { access_token } = await login(user);
+    await expectProblem(await api("/events", bearer(access_token)), 403, "forbidden");
+    await expectProblem(await api(`/users/${user.id}/events`, bearer(access_token)), 403, "forbidden");
+    await expectProblem(await api("/events"), 401, "unauthorized");
+  });
+});
