@@ -8,11 +8,17 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 const hardening = secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: "cross-origin" });
 
-/** HSTS, nosniff, frame and referrer policies, and a deny-all CSP unless the route set its own. */
+/**
+ * HSTS, nosniff, frame and referrer policies, a deny-all CSP unless the route set its own, and
+ * `Cache-Control: no-store` unless the route chose a policy: answers carry tokens, codes and users,
+ * which no cache along the way may keep (RFC 6749 §5.1, RFC 9111 §5.2.2.5). Only public answers (the
+ * JWKS) opt in to caching.
+ */
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await hardening(c, next);
     if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", API_CSP);
+    if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
   };
 }
 

@@ -17,13 +17,23 @@ export const USER_ID_PATTERN = /^[1-9]\d{0,17}$/;
 
 export const UserIdSchema = z.string().regex(USER_ID_PATTERN, "Must be a positive integer");
 
+/** RFC 5321 §4.5.3.1: a local part of at most 64 octets, a path of at most 256 (254 without its brackets). */
+const LOCAL_PART_MAX_OCTETS = 64;
+const ADDRESS_MAX_OCTETS = 254;
+
+function octets(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** An email address, normalised the one way every entry point uses (trimmed, lower-cased), within RFC 5321's lengths. */
 export const EmailSchema = z
   .string()
   .trim()
   .toLowerCase()
-  .max(254)
   .check(z.email({ error: "Not a valid email address" }))
-  .meta({ example: "ada@example.com", description: "Compared and stored trimmed and lower-cased" });
+  .refine((address) => octets(address) <= ADDRESS_MAX_OCTETS, `Must be at most ${ADDRESS_MAX_OCTETS} octets`)
+  .refine((address) => octets(address.slice(0, address.lastIndexOf("@"))) <= LOCAL_PART_MAX_OCTETS, `The part before @ must be at most ${LOCAL_PART_MAX_OCTETS} octets`)
+  .meta({ maxLength: ADDRESS_MAX_OCTETS, example: "ada@example.com", description: "Compared and stored trimmed and lower-cased" });
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
