@@ -2,7 +2,7 @@
 // the per-client limit of IPv6 clients.
 import { describe, expect, it } from "vitest";
 import { networkOf } from "../../src/client-info.ts";
-import { api, bearer, expectProblem, json, login, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
+import { api, bearer, expectProblem, json, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
 
 const signup = (email: string) => api("/auth/signup", json("POST", { email, password: PASSWORD }));
 
