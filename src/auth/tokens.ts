@@ -88,17 +88,28 @@ export async function issueAccessToken(
   return { token, expiresIn };
 }
 
+/** Far above any token this API signs (about 500 bytes): a larger one is refused before it is parsed. */
+const MAX_TOKEN_LENGTH = 4096;
+/** How far ahead of this clock a token's `iat` may be: clocks of two locations differ a little, no more. */
+const ISSUED_AT_SKEW_SECONDS = 60;
+
 const AccessPayload = z.object({
-  sub: z.string().regex(/^[1-9]\d*$/),
+  sub: z.string().regex(/^[1-9]\d{0,17}$/),
   sid: z.uuid(),
-  jti: z.string().min(1),
+  jti: z.string().min(1).max(64),
+  iat: z.number(),
   exp: z.number(),
   role: UserRoleSchema,
   scope: z.literal(ACCESS_SCOPE),
 });
 
-/** Verifies signature (allow-listed algorithms only), issuer, audience, expiry and scope; needs no I/O. */
+/**
+ * Verifies the signature (allow-listed algorithms, keys of our own set only: a key, URL or certificate in
+ * the token's header is never used), issuer, audience, type, expiry, not-before, issued-at and scope;
+ * needs no I/O. RFC 8725 §2.1 and §3.1.
+ */
 export async function verifyAccessToken(config: Config, token: string, now: Date): Promise<AccessClaims> {
+  if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("The access token is invalid or expired.");
   const { verifier } = await keyRing(config);
   let payload: unknown;
   try {
@@ -115,7 +126,9 @@ export async function verifyAccessToken(config: Config, token: string, now: Date
   }
   const claims = AccessPayload.safeParse(payload);
   if (!claims.success) throw new InvalidTokenError("The token is not an access token.");
-  const { sub, sid, jti, exp, role } = claims.data;
+  const { sub, sid, jti, iat, exp, role } = claims.data;
+  // jose checks iat only against a maximum age; a token from the future was not made by this API's clock
+  if (iat > now.getTime() / 1000 + ISSUED_AT_SKEW_SECONDS) throw new InvalidTokenError("The access token is invalid or expired.");
   return { userId: sub, role, sessionId: sid, tokenId: jti, expiresAt: new Date(exp * 1000) };
 }
 
