@@ -2,7 +2,8 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import pkg from "../package.json" with { type: "json" };
 import { createRouter } from "./app-env.ts";
-import { ApiError } from "./errors.ts";
+import { isDatabaseUnavailable } from "./db/errors.ts";
+import { ApiError, databaseUnavailable } from "./errors.ts";
 import { describeError } from "./log.ts";
 import { bodySizeLimit, jsonBody } from "./middleware/request-body.ts";
 import { limitPerClientAddress } from "./middleware/rate-limit.ts";
@@ -80,6 +81,11 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return problemResponse(c, error);
+    if (isDatabaseUnavailable(error)) {
+      // nothing was half-written: every use case is one statement or one transaction
+      c.var.log.error("database unavailable", { error: describeError(error) });
+      return problemResponse(c, databaseUnavailable());
+    }
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, new ApiError("bad_request", error.message));
     }

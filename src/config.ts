@@ -35,6 +35,9 @@ const privateJwks = z
 
 const ConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" }),
+  // A database round trip that takes longer is given up: the client hears 503 with Retry-After rather
+  // than wait until the Worker's own limit.
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   CORS_ORIGINS: commaList.default(["*"]),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(16 * 1024),
 

@@ -2,7 +2,7 @@ import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { nothingPurged, PURGED, type PurgeCounts, purgeExpired } from "./db/maintenance.ts";
 import { claimDueMail } from "./db/outbox.ts";
-import type { Logger } from "./log.ts";
+import { describeError, type Logger } from "./log.ts";
 import { recopyRecentRevocations, type RevocationEdge } from "./revocation.ts";
 import { secondsAfter } from "./services/context.ts";
 import { deliverMail } from "./services/mail-delivery.ts";
@@ -54,23 +54,40 @@ async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pic
 /**
  * The Cron Trigger's work: purge what expired, retry mail that could not be sent, and copy recent
  * revocations to the edge again, in case an edge write failed after Postgres had committed the revocation.
- * Each step is a statement of its own and leaves the tables consistent if the run is cut off after it.
+ * Each step is a statement (or a few) of its own and leaves the tables consistent if the run is cut off
+ * after it; a step that fails is logged and the next steps still run.
  */
 export async function runMaintenance(db: Db, edge: RevocationEdge, config: Config, now: Date, log: Logger): Promise<MaintenanceReport> {
-  const purge = await purgeWithinBudget(db, config, now);
-  const due = await claimDueMail(db, now, secondsAfter(now, MAIL_LEASE_SECONDS), MAIL_BATCH_SIZE);
-  const outcomes = await Promise.all(due.map((mail) => deliverMail(db, config, mail, now, log)));
-  const recopied = await recopyRecentRevocations(db, edge, {
-    // an access token lives ACCESS_TOKEN_TTL_SECONDS, so older revocations have no token left to refuse
-    since: secondsAfter(now, -config.ACCESS_TOKEN_TTL_SECONDS),
-    now,
-    limit: RECOPY_BATCH_SIZE,
-  });
-  const report: MaintenanceReport = {
-    ...purge,
-    mail: { attempted: due.length, sent: outcomes.filter(Boolean).length },
-    recopied_revocations: recopied,
+  const step = async <T>(name: string, work: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      log.error("maintenance step failed; the next run tries again", { step: name, error: describeError(error) });
+      return fallback;
+    }
   };
+  const purge = await step("purge", () => purgeWithinBudget(db, config, now), { purged: nothingPurged(), purge_batches: 0, backlog: [] });
+  const mail = await step(
+    "mail",
+    async () => {
+      const due = await claimDueMail(db, now, secondsAfter(now, MAIL_LEASE_SECONDS), MAIL_BATCH_SIZE);
+      const outcomes = await Promise.allSettled(due.map((queued) => deliverMail(db, config, queued, now, log)));
+      return { attempted: due.length, sent: outcomes.filter((outcome) => outcome.status === "fulfilled" && outcome.value).length };
+    },
+    { attempted: 0, sent: 0 },
+  );
+  const recopied = await step(
+    "recopy revocations",
+    () =>
+      recopyRecentRevocations(db, edge, {
+        // an access token lives ACCESS_TOKEN_TTL_SECONDS, so older revocations have no token left to refuse
+        since: secondsAfter(now, -config.ACCESS_TOKEN_TTL_SECONDS),
+        now,
+        limit: RECOPY_BATCH_SIZE,
+      }),
+    0,
+  );
+  const report: MaintenanceReport = { ...purge, mail, recopied_revocations: recopied };
   if (report.purged.mail_died > 0) log.warn("mail expired unsent", { count: report.purged.mail_died });
   if (report.backlog.length > 0) log.warn("purge backlog left for the next run", { tables: report.backlog });
   log.info("maintenance", { ...report });

@@ -16,3 +16,12 @@ export class ApiError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
+
+/** Seconds a client is asked to wait when the database is unavailable: long enough for a blip to pass. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export function databaseUnavailable(): ApiError {
+  return new ApiError("service_unavailable", "The service cannot reach its database just now. Try again shortly.", {
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+  });
+}

@@ -13,6 +13,6 @@ export default {
     const config = getConfig(env);
     const log = createLogger({ cron: controller.cron });
     const now = new Date(controller.scheduledTime);
-    ctx.waitUntil(runMaintenance(getDb(config.DATABASE_URL), productionEdge(env), config, now, log));
+    ctx.waitUntil(runMaintenance(getDb(config.DATABASE_URL, config.DATABASE_TIMEOUT_MS), productionEdge(env), config, now, log));
   },
 } satisfies ExportedHandler<Env>;

@@ -10,6 +10,7 @@
 import { expressionBuilder, type OperandExpression, type QueryCreator } from "kysely";
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { Db } from "./db/client.ts";
+import { describeError, type Logger } from "./log.ts";
 import { partBuilder, QueryRows } from "./db/statement-parts.ts";
 
 export interface EndedSession {
@@ -138,22 +139,44 @@ export type { SessionEnder };
 
 /**
  * Runs a statement that may end sessions, then records every session it ended at the edge, for as long
- * as a token of theirs could still be presented.
+ * as a token of theirs could still be presented. Postgres decided: if the edge cannot be written, the
+ * failure is logged and the cron's re-copy (`recopyRecentRevocations`) repairs it within minutes; the
+ * request does not fail for it.
  */
 export async function endingSessions<T extends { endedSessions: EndedSession[] }>(
-  edge: RevocationEdge,
-  now: Date,
+  context: { edge: RevocationEdge; now: Date; log: Logger },
   statement: (ender: SessionEnder) => Promise<T>,
 ): Promise<T> {
-  const result = await statement(new SessionEnder(now));
-  await recordAtEdge(edge, result.endedSessions, now);
+  const result = await statement(new SessionEnder(context.now));
+  try {
+    await recordAtEdge(context.edge, result.endedSessions, context.now);
+  } catch (error) {
+    context.log.error("revocation not copied to the edge; the cron will copy it again", {
+      sessions: result.endedSessions.length,
+      error: describeError(error),
+    });
+  }
   return result;
 }
 
-/** Whether the session has ended, as far as this location can tell without the database. */
+/** The edge stores could not say whether a session has ended. */
+export class EdgeUnavailableError extends Error {
+  override name = "EdgeUnavailableError";
+}
+
+/**
+ * Whether the session has ended, as far as this location can tell without the database. Either store
+ * saying "ended" is enough; if a store fails and the other does not say "ended", nobody can tell, and
+ * this throws: a token that may be revoked is never honoured (the caller answers 503).
+ */
 export async function isSessionRevoked(edge: RevocationEdge, sessionId: string): Promise<boolean> {
-  const [here, everywhere] = await Promise.all([edge.cache.match(localCacheKey(sessionId)), edge.kv.get(edgeKey(sessionId))]);
-  return here !== undefined || everywhere !== null;
+  const [here, everywhere] = await Promise.allSettled([edge.cache.match(localCacheKey(sessionId)), edge.kv.get(edgeKey(sessionId))]);
+  const revoked = (here.status === "fulfilled" && here.value !== undefined) || (everywhere.status === "fulfilled" && everywhere.value !== null);
+  if (revoked) return true;
+  if (here.status === "rejected" || everywhere.status === "rejected") {
+    throw new EdgeUnavailableError(describeError(here.status === "rejected" ? here.reason : everywhere.status === "rejected" ? everywhere.reason : ""));
+  }
+  return false;
 }
 
 /**

@@ -1,8 +1,8 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
 import { HttpProblem } from "../problem-response.ts";
-import { isSessionRevoked } from "../revocation.ts";
+import { EdgeUnavailableError, isSessionRevoked } from "../revocation.ts";
 import type { UserRole } from "../schemas/user.ts";
 import { InvalidTokenError, verifyAccessToken } from "./tokens.ts";
 
@@ -12,6 +12,21 @@ function unauthorized(code: "unauthorized" | "invalid_token", detail: string): H
   // RFC 6750: say why only when a token was presented
   const challenge = code === "invalid_token" ? `${REALM}, error="invalid_token"` : REALM;
   return new HttpProblem(code, detail, { headers: { "WWW-Authenticate": challenge } });
+}
+
+/**
+ * Asks the edge whether the session has ended. When it cannot tell (KV or the Cache API failing), the
+ * request is refused with 503, not admitted on the signature alone: a token that may have been revoked
+ * is never honoured, at the price of signed-in requests failing while the edge stores do.
+ */
+async function sessionEnded(c: Context<AppEnv>, sessionId: string): Promise<boolean> {
+  try {
+    return await isSessionRevoked(c.var.edge, sessionId);
+  } catch (error) {
+    if (!(error instanceof EdgeUnavailableError)) throw error;
+    c.var.log.error("revocation stores unavailable: signed-in requests refused", { error: error.message });
+    throw new ApiError("service_unavailable", "Sessions cannot be checked just now. Try again shortly.", { retryAfterSeconds: 5 });
+  }
 }
 
 /**
@@ -30,9 +45,7 @@ export function requireAuth(options: { roles?: UserRole[] } = {}): MiddlewareHan
       if (error instanceof InvalidTokenError) throw unauthorized("invalid_token", error.message);
       throw error;
     }
-    if (await isSessionRevoked(c.var.edge, claims.sessionId)) {
-      throw unauthorized("invalid_token", "The session of this token has ended.");
-    }
+    if (await sessionEnded(c, claims.sessionId)) throw unauthorized("invalid_token", "The session of this token has ended.");
     if (options.roles && !options.roles.includes(claims.role)) {
       throw new ApiError("forbidden", "Your role does not allow this.");
     }

@@ -22,11 +22,21 @@ neonConfig.fetchEndpoint = (host, port, options) => {
   return typeof neonEndpoint === "function" ? neonEndpoint(host, port, options) : neonEndpoint;
 };
 
+// neonConfig is global to the isolate, and so is this: every database call of the isolate gives up
+// after the configured time (the abort also ends a response body that stalls halfway).
+let fetchTimeoutMs = 5000;
+neonConfig.fetchFunction = (input: string | URL | Request, init?: RequestInit) =>
+  fetch(input, { ...init, signal: AbortSignal.timeout(fetchTimeoutMs) });
+
 const clients = new Map<string, Db>();
 const batchDrivers = new WeakMap<Db, NeonQueryFunction<false, false>>();
 
-/** One client per database URL and isolate: the HTTP driver keeps no connection, so sharing is free. */
-export function getDb(databaseUrl: string): Db {
+/**
+ * One client per database URL and isolate: the HTTP driver keeps no connection, so sharing is free.
+ * Each round trip is given up after `timeoutMs`.
+ */
+export function getDb(databaseUrl: string, timeoutMs = fetchTimeoutMs): Db {
+  fetchTimeoutMs = timeoutMs;
   let db = clients.get(databaseUrl);
   if (!db) {
     const driver = neon(databaseUrl);

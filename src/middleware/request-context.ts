@@ -14,7 +14,7 @@ export function requestContext({ clock, revocationEdge }: RequestDependencies): 
   return async (c, next) => {
     const config = getConfig(c.env);
     c.set("config", config);
-    c.set("db", getDb(config.DATABASE_URL));
+    c.set("db", getDb(config.DATABASE_URL, config.DATABASE_TIMEOUT_MS));
     c.set("clock", clock);
     c.set("edge", revocationEdge(c.env));
     return next();

@@ -12,8 +12,8 @@ export const PARAMETER_PROBLEMS = ["validation_failed"] as const;
 export const DATABASE_PROBLEMS = ["service_unavailable"] as const;
 /** The operation counts requests per client or per address. */
 export const LIMITED_PROBLEMS = ["too_many_requests"] as const;
-/** The operation needs an access token. */
-export const SIGNED_IN_PROBLEMS = ["unauthorized", "invalid_token"] as const;
+/** The operation needs an access token, checked against the edge's revocation stores (503 when they fail). */
+export const SIGNED_IN_PROBLEMS = ["unauthorized", "invalid_token", "service_unavailable"] as const;
 /** The operation needs an admin's access token. */
 export const ADMIN_PROBLEMS = [...SIGNED_IN_PROBLEMS, "forbidden"] as const;
 
@@ -23,6 +23,7 @@ type HeaderObjects = Record<string, { description: string; schema: { type: "stri
 const HEADERS: Partial<Record<ProblemCode, HeaderObjects>> = {
   unauthorized: { "WWW-Authenticate": { description: "The Bearer challenge (RFC 6750)", schema: { type: "string" } } },
   too_many_requests: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } } },
+  service_unavailable: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } } },
 };
 
 // registered through zod-openapi, so that each narrowing below is documented as the Problem schema plus its codes

@@ -36,7 +36,7 @@ export async function listUserSessions(ctx: ServiceContext, userId: string): Pro
 
 /** Ends one of the caller's own sessions; another user's session is not found, as if it did not exist. */
 export async function endOwnSession(ctx: ServiceContext, actor: AccessClaims, sessionId: string): Promise<void> {
-  const { endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) =>
+  const { endedSessions } = await endingSessions(ctx, (ender) =>
     endUserSessions(ctx.db, ender, { userId: actor.userId, which: { sessionId }, by: "owner", events: ctx.events }),
   );
   if (endedSessions.length === 0) throw new ApiError("session_not_found", "You have no live session with this id.");
@@ -47,7 +47,7 @@ export async function endOwnSession(ctx: ServiceContext, actor: AccessClaims, se
  * no such user).
  */
 export async function endAllSessions(ctx: ServiceContext, userId: string, by: EndedBy): Promise<number> {
-  const { userFound, endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) =>
+  const { userFound, endedSessions } = await endingSessions(ctx, (ender) =>
     endUserSessions(ctx.db, ender, { userId, which: "all", by, events: ctx.events }),
   );
   if (!userFound) throw by === "admin" ? userNotFound() : new ApiError("invalid_token", "The user of this token no longer exists.");

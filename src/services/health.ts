@@ -1,5 +1,5 @@
 import { pingDatabase } from "../db/health.ts";
-import { ApiError } from "../errors.ts";
+import { databaseUnavailable } from "../errors.ts";
 import { describeError } from "../log.ts";
 import type { ServiceContext } from "./context.ts";
 
@@ -9,6 +9,6 @@ export async function checkDatabase(ctx: ServiceContext): Promise<void> {
     await pingDatabase(ctx.db);
   } catch (error) {
     ctx.log.error("health check failed", { error: describeError(error) });
-    throw new ApiError("service_unavailable", "The database is not reachable.");
+    throw databaseUnavailable();
   }
 }

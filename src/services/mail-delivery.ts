@@ -1,7 +1,7 @@
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { type MailToQueue, markMailFailed, markMailSent, type QueuedMail } from "../db/outbox.ts";
-import type { Logger } from "../log.ts";
+import { describeError, type Logger } from "../log.ts";
 import { sendMail } from "../mail/mailer.ts";
 import type { MailContent } from "../mail/message.ts";
 import { seal, unseal } from "../mail/seal.ts";
@@ -38,7 +38,12 @@ export async function deliverMail(db: Db, config: Config, mail: QueuedMail, now:
   // the outbox id: sending the same row again never delivers it twice
   const result = await sendMail(config, { to: mail.to_address, subject: mail.subject, text, html }, `outbox-${mail.id}`);
   if (result.ok) {
-    await markMailSent(db, mail.id, result.providerId, now);
+    try {
+      await markMailSent(db, mail.id, result.providerId, now);
+    } catch (error) {
+      // its lease ends and it is sent again under the same idempotency key: it still lands once
+      log.error("mail sent but not marked sent; it will be retried", { outbox_id: mail.id, error: describeError(error) });
+    }
     return true;
   }
   const died = await markMailFailed(db, {

@@ -41,7 +41,7 @@ export async function resetPassword(ctx: ServiceContext, input: { email: string;
     hashPassword(input.new_password),
     passwordChangedNotice("reset").then((content) => mailToQueue(ctx, content)),
   ]);
-  const result = await endingSessions(ctx.edge, ctx.now, (ender) =>
+  const result = await endingSessions(ctx, (ender) =>
     applyReset(ctx.db, ender, {
       guess: codeGuess(ctx, { address: input.email, hash, scope: "reset_password", purposes: ["reset_password"] }),
       passwordHash,
@@ -78,7 +78,7 @@ export async function changePassword(
     newRefreshToken(),
     passwordChangedNotice("changed").then((content) => mailToQueue(ctx, content)),
   ]);
-  const result = await endingSessions(ctx.edge, ctx.now, (ender) =>
+  const result = await endingSessions(ctx, (ender) =>
     applyChange(ctx.db, ender, {
       userId: holder.id,
       sessionId: actor.sessionId,

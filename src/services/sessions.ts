@@ -111,7 +111,7 @@ export async function refresh(ctx: ServiceContext, input: { refresh_token: strin
     successorOf(config, input.refresh_token),
     clientFingerprint(ctx),
   ]);
-  const { rotation } = await endingSessions(ctx.edge, now, (ender) =>
+  const { rotation } = await endingSessions(ctx, (ender) =>
     rotateRefreshToken(ctx.db, ender, {
       tokenHash,
       successorHash: successor.hash,
@@ -136,6 +136,6 @@ export async function refresh(ctx: ServiceContext, input: { refresh_token: strin
 /** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */
 export async function logout(ctx: ServiceContext, input: { refresh_token: string }): Promise<void> {
   const tokenHash = await refreshTokenHash(input.refresh_token);
-  const { endedSessions } = await endingSessions(ctx.edge, ctx.now, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.events));
+  const { endedSessions } = await endingSessions(ctx, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.events));
   if (endedSessions.length === 0) throw invalidRefreshToken();
 }

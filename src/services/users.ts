@@ -96,7 +96,7 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
     email === undefined ? undefined : await mailToQueue(ctx, await (selfEmailChange ? emailChangeStartedNotice(email) : emailChangedNotice(email)));
 
   const updated = await translateEmailTaken(
-    endingSessions(ctx.edge, ctx.now, (ender) => updateUser(ctx.db, ender, id, changes, { events: ctx.events, emailChange, oldAddressNotice })),
+    endingSessions(ctx, (ender) => updateUser(ctx.db, ender, id, changes, { events: ctx.events, emailChange, oldAddressNotice })),
   );
   if (updated.outcome === "not_found") throw userNotFound();
   if (updated.outcome === "email_taken") throw emailTakenError();
@@ -115,6 +115,6 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
 
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
   if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
-  const { deleted } = await endingSessions(ctx.edge, ctx.now, (ender) => deleteUser(ctx.db, ender, id, ctx.events));
+  const { deleted } = await endingSessions(ctx, (ender) => deleteUser(ctx.db, ender, id, ctx.events));
   if (!deleted) throw userNotFound();
 }

@@ -1,11 +1,14 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
 import {
+  armSqlFault,
   bearer,
+  clearSqlFault,
   client,
+  databaseUrlAs,
   expectProblem,
   failNextMail,
   json,
@@ -235,6 +238,41 @@ describe("the scheduled maintenance", () => {
     expect(await expiredTokens()).toBe(before - 5);
     await runCron(clock(), { PURGE_BATCH_SIZE: "5" });
     expect(await expiredTokens()).toBe(0);
+  });
+});
+
+describe("a run cut off midway", () => {
+  it("leaves consistent tables: a message sent but not marked is sent again under the same key, and lands once", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const email = uniqueEmail("cutoff");
+    await failNextMail(1, servicesUrl);
+    await call("/auth/signup", json("POST", { email, password: PASSWORD }));
+    const user = `cutoff_${crypto.randomUUID().replaceAll("-", "")}`;
+    // the purge and the claim pass; the statement marking the message sent fails
+    await armSqlFault({ mode: "status", status: 503, skip: 2, count: 1, user }, servicesUrl);
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
+    try {
+      clock.advance(3 * 60);
+      await runCron(clock(), { DATABASE_URL: databaseUrlAs(user, isolated.DATABASE_URL) });
+    } finally {
+      await clearSqlFault(servicesUrl);
+      vi.restoreAllMocks();
+    }
+    expect(errors.some((line) => line.includes("mail sent but not marked sent"))).toBe(true);
+    const row = await db.selectFrom("email_outbox").selectAll().where("to_address", "=", email).executeTakeFirstOrThrow();
+    // claimed (its lease pushed on), not marked: a later run owns it again once the lease ends
+    expect(row).toMatchObject({ sent_at: null, dead_at: null });
+    expect(row.next_attempt_at.getTime()).toBeGreaterThan(clock().getTime());
+    clock.advance(6 * 60);
+    const sendsBefore = await mailSendRequests();
+    await runCron(clock());
+    expect((await mailSendRequests()) - sendsBefore).toBe(1);
+    expect(await mailTo(email, servicesUrl)).toHaveLength(1);
+    expect(await db.selectFrom("email_outbox").select("sent_at").where("to_address", "=", email).executeTakeFirstOrThrow()).toMatchObject({
+      sent_at: expect.any(Date),
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { expect, inject } from "vitest";
 import type { Clock } from "../../src/app-env.ts";
-import { buildApp } from "../../src/app.ts";
+import { type AppDependencies, buildApp } from "../../src/app.ts";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { getDb } from "../../src/db/client.ts";
 import { createUser } from "../../src/db/users.ts";
@@ -20,8 +20,9 @@ export type Call = (path: string, init?: RequestInit) => Promise<Response>;
  * OpenAPI document declares. `env` replaces settings; `clock` runs the same app with a clock the
  * test controls.
  */
-export function client(options: { env?: Record<string, unknown>; clock?: Clock } = {}): Call {
-  const handler = options.clock ? buildApp({ clock: options.clock }) : worker;
+export function client(options: { env?: Record<string, unknown>; clock?: Clock; revocationEdge?: AppDependencies["revocationEdge"] } = {}): Call {
+  const { clock, revocationEdge } = options;
+  const handler = clock || revocationEdge ? buildApp({ ...(clock ? { clock } : {}), ...(revocationEdge ? { revocationEdge } : {}) }) : worker;
   return async (path, init) => {
     const ctx = createExecutionContext();
     const request = new Request(`${BASE_URL}${path}`, init);
@@ -73,9 +74,7 @@ export async function countRoundTrips<T>(
   options: { clock?: Clock } = {},
 ): Promise<{ result: T; roundTrips: number }> {
   const user = `rt_${crypto.randomUUID().replaceAll("-", "")}`;
-  const databaseUrl = new URL(inject("databaseUrl"));
-  databaseUrl.username = user;
-  const result = await action(client({ ...options, env: { DATABASE_URL: databaseUrl.toString() } }));
+  const result = await action(client({ ...options, env: { DATABASE_URL: databaseUrlAs(user) } }));
   return { result, roundTrips: await sqlRequestsBy(user) };
 }
 
@@ -180,4 +179,32 @@ export async function login(user: TestUser, call: Call = api): Promise<Tokens> {
 export async function failNextMail(count: number, servicesUrl = inject("localServicesUrl")): Promise<void> {
   const response = await fetch(`${servicesUrl}/emails/failures`, json("POST", { count, status: 500 }));
   expect(response.ok).toBe(true);
+}
+
+export interface SqlFault {
+  mode: "status" | "hang" | "drop" | "fail-query";
+  /** The database user it applies to: give each test its own (see `databaseUrlAs`). */
+  user: string;
+  count?: number;
+  skip?: number;
+  status?: number;
+  ms?: number;
+  query?: number;
+}
+
+/** Arms a fault of the local SQL endpoint (tools/local-services/sql-faults.ts) for one database user. */
+export async function armSqlFault(fault: SqlFault, servicesUrl = inject("localServicesUrl")): Promise<void> {
+  const response = await fetch(`${servicesUrl}/sql/faults`, json("POST", fault));
+  expect(response.ok).toBe(true);
+}
+
+export async function clearSqlFault(servicesUrl = inject("localServicesUrl")): Promise<void> {
+  await fetch(`${servicesUrl}/sql/faults`, { method: "DELETE" });
+}
+
+/** The database URL with another user name: the local services count and fault requests by it. */
+export function databaseUrlAs(user: string, databaseUrl = inject("databaseUrl")): string {
+  const url = new URL(databaseUrl);
+  url.username = user;
+  return url.toString();
 }

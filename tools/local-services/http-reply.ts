@@ -1,10 +1,11 @@
 import type { IncomingMessage } from "node:http";
 
-/** What a handler answers; the server writes it. */
+/** What a handler answers; the server writes it, or with `drop` closes the connection without a word. */
 export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: string;
+  drop?: true;
 }
 
 export type Handler = (request: IncomingMessage, url: URL) => Promise<Reply>;

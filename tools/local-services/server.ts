@@ -9,7 +9,8 @@ import { createPostgresPool, postgresBackend } from "./backends/postgres-backend
 import type { SqlBackend } from "./backends/sql-backend.ts";
 import { emptyReply, HttpError, jsonReply, textReply, type Handler, type Reply } from "./http-reply.ts";
 import { createMailCatcher } from "./mail/mail-catcher.ts";
-import { sqlEndpoint } from "./sql-endpoint.ts";
+import { sqlEndpoint, sqlFaultsEndpoints } from "./sql-endpoint.ts";
+import { createSqlFaults } from "./sql-faults.ts";
 import { createStats, type Stats } from "./stats.ts";
 
 /** Where `npm run services` and `npm run dev` listen, and where `npm run db:migrate` looks. */
@@ -62,7 +63,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     const endpoints = createEndpoints(database.backend, migrationsDir, stats, log);
     const server = createServer((request, response) => {
       void dispatch(request, endpoints, stats, log)
-        .then((reply) => response.writeHead(reply.status, reply.headers).end(reply.body))
+        .then((reply) => (reply.drop ? response.destroy() : response.writeHead(reply.status, reply.headers).end(reply.body)))
         .catch((error: unknown) => log(`Could not answer ${request.method} ${request.url}: ${String(error)}`));
     });
     const port = await listen(server, options.port ?? DEFAULT_SERVICES_PORT, host);
@@ -112,8 +113,12 @@ async function closingOnFailure<T>(close: () => Promise<void>, work: () => Promi
 /** The routes, by "METHOD /path"; each one's requests are counted in /stats. */
 function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stats, log: Log): Map<string, Handler> {
   const mail = createMailCatcher(log);
+  const faults = createSqlFaults();
+  const faultSwitch = sqlFaultsEndpoints(faults);
   return new Map([
-    ["POST /sql", sqlEndpoint(backend, stats)],
+    ["POST /sql", sqlEndpoint(backend, stats, faults)],
+    ["POST /sql/faults", faultSwitch.arm],
+    ["DELETE /sql/faults", faultSwitch.clear],
     ["POST /emails", mail.send],
     ["GET /emails", mail.list],
     ["DELETE /emails", mail.clear],
