@@ -9,7 +9,7 @@ import { bodySizeLimit, jsonBody } from "./middleware/request-body.ts";
 import { limitPerClientAddress } from "./middleware/rate-limit.ts";
 import { requestContext, type RequestDependencies } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
-import { allowedMethodsLookup, endpointsOnly } from "./middleware/routing.ts";
+import { allowedMethodsLookup, bodyEndpointsOnly, bodyOperationsLookup } from "./middleware/routing.ts";
 import { corsFromConfig, securityHeaders } from "./middleware/security-headers.ts";
 import { HttpProblem, problemResponse } from "./problem-response.ts";
 import { productionEdge } from "./bindings.ts";
@@ -35,8 +35,15 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   app.use(securityHeaders());
   app.use(requestContext({ ...productionDependencies, ...overrides }));
   app.use(corsFromConfig());
-  app.use(endpointsOnly(bodySizeLimit()));
-  app.use(endpointsOnly(jsonBody()));
+  const takesBody = bodyOperationsLookup(() =>
+    app.openAPIRegistry.definitions.flatMap((definition) =>
+      definition.type === "route"
+        ? [{ method: definition.route.method, path: definition.route.path, hasBody: definition.route.request?.body !== undefined }]
+        : [],
+    ),
+  );
+  app.use(bodyEndpointsOnly(takesBody, bodySizeLimit()));
+  app.use(bodyEndpointsOnly(takesBody, jsonBody()));
   // every /auth endpoint, whichever router holds it, counts against the client's allowance
   app.use("/auth/*", limitPerClientAddress());
 

@@ -11,13 +11,31 @@ interface RouteEntry {
 }
 
 /**
- * Runs `middleware` only when the request reaches an endpoint, so a request for an unknown path or
- * method is answered 404/405 before its body is judged.
+ * Runs `middleware` only when the request reaches an endpoint that takes a request body (`takesBody`
+ * answers for a route as Hono registered it: method and path with `:param`s). A request for an unknown
+ * path or method is answered 404/405 before its body is judged, and an endpoint without a body never
+ * reads one, whatever is sent.
  */
-export function endpointsOnly<E extends Env>(middleware: MiddlewareHandler<E>): MiddlewareHandler<E> {
+export function bodyEndpointsOnly<E extends Env>(
+  takesBody: (method: string, path: string) => boolean,
+  middleware: MiddlewareHandler<E>,
+): MiddlewareHandler<E> {
   return (c, next) => {
-    const reachesEndpoint = matchedRoutes(c).some((route) => route.method !== ANY_METHOD);
-    return reachesEndpoint ? middleware(c, next) : next();
+    const reachesBodyEndpoint = matchedRoutes(c).some((route) => route.method !== ANY_METHOD && takesBody(route.method, route.path));
+    return reachesBodyEndpoint ? middleware(c, next) : next();
+  };
+}
+
+/** The operations of an OpenAPI registry that declare a request body, keyed as Hono registers routes. */
+export function bodyOperationsLookup(operations: () => { method: string; path: string; hasBody: boolean }[]): (method: string, path: string) => boolean {
+  let withBody: Set<string> | undefined;
+  return (method, path) => {
+    withBody ??= new Set(
+      operations()
+        .filter((operation) => operation.hasBody)
+        .map((operation) => `${operation.method.toUpperCase()} ${operation.path.replaceAll(/\{([^}]+)\}/g, ":$1")}`),
+    );
+    return withBody.has(`${method} ${path}`);
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, client, expectProblem, json } from "./helpers.ts";
+import { api, bearer, client, expectProblem, json, login as signIn, seededUser } from "./helpers.ts";
 
 describe("problem+json for requests that reach no endpoint", () => {
   it("is 404 for an unknown path", async () => {
@@ -81,5 +81,11 @@ describe("problem+json for bodies an endpoint cannot take", () => {
   it("is 422 naming each failing field, for a body of the wrong shape", async () => {
     const problem = await expectProblem(await api("/auth/login", json("POST", [1, 2])), 422, "validation_failed");
     expect(problem.errors).toEqual([{ in: "json", field: "(root)", message: expect.any(String) }]);
+  });
+
+  it("is never met by an endpoint that takes no body: it does not read one (found by the random-input test)", async () => {
+    const { access_token } = await signIn(await seededUser("user"));
+    const response = await api("/auth/logout/all", bearer(access_token, { method: "POST", headers: { "Content-Type": "text/plain" }, body: "{not json" }));
+    expect(response.status).toBe(204);
   });
 });
