@@ -43,6 +43,8 @@ it("refuses a taken email, a weak password, a bad role and a bad command, withou
   const cases: [string[], RegExp][] = [
     [["create", "--email", "TWICE@coffee.test", "--password", PASSWORD, ...services], /already exists/],
     [["create", "--email", "short@coffee.test", "--password", "1234567", ...services], /--password/],
+    // 8 UTF-16 units but 4 characters: the API's rule, counted the API's way
+    [["create", "--email", "emoji@coffee.test", "--password", "😀😀😀😀", ...services], /--password/],
     [["create", "--email", "root@coffee.test", "--password", PASSWORD, "--role", "root", ...services], /--role/],
     [["create", "--email", "not-an-email", "--password", PASSWORD, ...services], /--email/],
     [["delete", "--email", "a@coffee.test"], /usage/],

@@ -201,6 +201,14 @@ describe("POST /auth/refresh", () => {
     const replay = await refresh(refresh_token, call, { ...tab, "CF-Connecting-IP": "2001:db8:5:6::2" });
     expect(replay.status).toBe(200);
     expect((await replay.json<{ refresh_token: string }>()).refresh_token).toBe(a.refresh_token);
+    // a security event all the same: recorded in the audit trail
+    const replays = await getDb(inject("databaseUrl"))
+      .selectFrom("auth_events")
+      .select("details")
+      .where("type", "=", "refresh_replayed")
+      .where("user_id", "=", String(user.id))
+      .execute();
+    expect(replays).toHaveLength(1);
     // and the successor still works once
     expect((await refresh(a.refresh_token, call, tab)).status).toBe(200);
   });
