@@ -10,7 +10,6 @@ export default defineConfig({
     name: "bench",
     include: ["bench/**/*.bench.ts"],
     globalSetup: ["./test/global-setup.ts"],
-    onConsoleLog: (log) => !log.includes('"msg":"request"'),
     fileParallelism: false,
   },
 });

@@ -3,8 +3,6 @@ import { workersPool } from "./vitest.workers.ts";
 
 export default defineConfig({
   test: {
-    // one JSON line per request is the Worker's production log; in test output it is noise
-    onConsoleLog: (log) => !log.includes('"msg":"request"'),
     projects: [
       {
         // Node-side tooling: the local services' protocol conformance, the mail catcher, migrations.

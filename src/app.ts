@@ -5,10 +5,9 @@ import { createRouter } from "./app-env.ts";
 import { isDatabaseUnavailable } from "./db/errors.ts";
 import { ApiError, databaseUnavailable } from "./errors.ts";
 import { describeError } from "./log.ts";
-import { bodySizeLimit, jsonBody } from "./middleware/request-body.ts";
+import { requestBodyRules } from "./middleware/request-body.ts";
 import { limitPerClientAddress } from "./middleware/rate-limit.ts";
 import { requestContext, type RequestDependencies } from "./middleware/request-context.ts";
-import { requestLog } from "./middleware/request-log.ts";
 import { allowedMethodsLookup, bodyEndpointsOnly, bodyOperationsLookup } from "./middleware/routing.ts";
 import { corsFromConfig, securityHeaders } from "./middleware/security-headers.ts";
 import { HttpProblem, problemResponse } from "./problem-response.ts";
@@ -31,7 +30,6 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   const app = createRouter();
 
   app.use(requestId());
-  app.use(requestLog());
   app.use(securityHeaders());
   app.use(requestContext({ ...productionDependencies, ...overrides }));
   app.use(corsFromConfig());
@@ -42,8 +40,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
         : [],
     ),
   );
-  app.use(bodyEndpointsOnly(takesBody, bodySizeLimit()));
-  app.use(bodyEndpointsOnly(takesBody, jsonBody()));
+  app.use(bodyEndpointsOnly(takesBody, requestBodyRules()));
   // every /auth endpoint, whichever router holds it, counts against the client's allowance
   app.use("/auth/*", limitPerClientAddress());
 

@@ -46,3 +46,13 @@ export function bodySizeLimit(): MiddlewareHandler<AppEnv> {
     })(c, next);
   };
 }
+
+/** The rules for a request body: its size first (413), then its type and syntax (415, 400). */
+export function requestBodyRules(): MiddlewareHandler<AppEnv> {
+  const sizeLimit = bodySizeLimit();
+  const json = jsonBody();
+  return (c, next) =>
+    sizeLimit(c, async () => {
+      await json(c, next);
+    });
+}

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv, Clock } from "../app-env.ts";
 import { getConfig } from "../config.ts";
 import { getDb } from "../db/client.ts";
+import { createLogger } from "../log.ts";
 import type { RevocationEdge } from "../revocation.ts";
 
 export interface RequestDependencies {
@@ -9,9 +10,15 @@ export interface RequestDependencies {
   revocationEdge: (env: Env) => RevocationEdge;
 }
 
-/** Puts the validated settings, the database client, the clock and the edge stores where every later step finds them. */
+/**
+ * Puts a logger (every line with the request id), the validated settings, the database client, the
+ * clock and the edge stores where every later step finds them. No line is written per request: Workers
+ * observability records every invocation (method, path, status, duration) at no cost to the request;
+ * the Worker logs only what that record lacks (errors, security events, failing dependencies).
+ */
 export function requestContext({ clock, revocationEdge }: RequestDependencies): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    c.set("log", createLogger({ request_id: c.get("requestId") }));
     const config = getConfig(c.env);
     c.set("config", config);
     c.set("db", getDb(config.DATABASE_URL, config.DATABASE_TIMEOUT_MS));

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../app-env.ts";
+import type { Config } from "../config.ts";
 
 // JSON answers are never rendered as documents; a page that is (the docs) sets its own policy.
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -24,14 +25,22 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
 
 /** CORS for the configured origins. The API takes bearer tokens, not cookies, so "*" is safe. */
 export function corsFromConfig(): MiddlewareHandler<AppEnv> {
+  // built once per configuration (once per isolate), not on every request
+  const handlers = new WeakMap<Config, MiddlewareHandler<AppEnv>>();
   return (c, next) => {
-    const origins = c.var.config.CORS_ORIGINS;
-    return cors({
-      // hono's cors reads "*" as a wildcard only as a string, not inside a list
-      origin: origins.includes("*") ? "*" : origins,
-      allowHeaders: ["Authorization", "Content-Type"],
-      exposeHeaders: ["X-Request-Id", "Link", "WWW-Authenticate", "Retry-After"],
-      maxAge: 600,
-    })(c, next);
+    const config = c.var.config;
+    let handler = handlers.get(config);
+    if (!handler) {
+      const origins = config.CORS_ORIGINS;
+      handler = cors({
+        // hono's cors reads "*" as a wildcard only as a string, not inside a list
+        origin: origins.includes("*") ? "*" : origins,
+        allowHeaders: ["Authorization", "Content-Type"],
+        exposeHeaders: ["X-Request-Id", "Link", "WWW-Authenticate", "Retry-After"],
+        maxAge: 600,
+      });
+      handlers.set(config, handler);
+    }
+    return handler(c, next);
   };
 }

@@ -7,7 +7,7 @@ import { USER_ID_PATTERN } from "../schemas/user.ts";
 // bigint id, newest first: a cursor names the last id of the previous page.
 const PREFIX = "after:";
 
-function encodeCursor(lastId: string): string {
+export function encodeCursor(lastId: string): string {
   return base64url.encode(`${PREFIX}${lastId}`);
 }
 

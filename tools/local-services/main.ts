@@ -4,16 +4,24 @@ import { DEFAULT_SERVICES_PORT, startLocalServices } from "./server.ts";
 const USAGE = `npm run services -- [flags]: the local services (Neon-protocol SQL endpoint, mail catcher) in the foreground
   --port N             default ${DEFAULT_SERVICES_PORT}; 0 picks a free port
   --database-url URL   serve this real Postgres instead of the embedded PGlite
-  --data-dir DIR       PGlite's data folder (default .local/pglite; memory:// for a throwaway database)`;
+  --data-dir DIR       PGlite's data folder (default .local/pglite; memory:// for a throwaway database)
+  --sql-latency-ms N   delay every /sql answer by N ms, as the trip from an edge location to the database does`;
 
 const values = parseFlags(
   {
     port: { type: "string", default: String(DEFAULT_SERVICES_PORT) },
     "database-url": { type: "string" },
     "data-dir": { type: "string" },
+    "sql-latency-ms": { type: "string", default: "0" },
   },
   USAGE,
 );
+
+const sqlLatencyMs = Number(values["sql-latency-ms"]);
+if (!Number.isInteger(sqlLatencyMs) || sqlLatencyMs < 0) {
+  console.error(`--sql-latency-ms must be a whole number of milliseconds, not "${values["sql-latency-ms"]}"`);
+  process.exit(2);
+}
 
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -26,6 +34,7 @@ try {
     port,
     databaseUrl: values["database-url"],
     dataDir: values["data-dir"],
+    sqlLatencyMs,
     log: (line) => console.log(line),
   });
   const { url } = services;

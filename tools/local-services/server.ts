@@ -29,6 +29,8 @@ export interface LocalServicesOptions {
   pglite?: PGlite;
   /** Applied at start when the folder exists, and by POST /migrate; default "<repo>/migrations". */
   migrationsDir?: string;
+  /** Added to every /sql answer, as the trip from an edge location to the database's region adds it. */
+  sqlLatencyMs?: number;
   log?: (line: string) => void;
 }
 
@@ -60,7 +62,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   try {
     if (existsSync(migrationsDir)) logApplied(await applyMigrations(database.backend.migrations, migrationsDir), log);
     const stats = createStats();
-    const endpoints = createEndpoints(database.backend, migrationsDir, stats, log);
+    const endpoints = createEndpoints(database.backend, migrationsDir, stats, log, options.sqlLatencyMs ?? 0);
     const server = createServer((request, response) => {
       void dispatch(request, endpoints, stats, log)
         .then((reply) => (reply.drop ? response.destroy() : response.writeHead(reply.status, reply.headers).end(reply.body)))
@@ -111,12 +113,12 @@ async function closingOnFailure<T>(close: () => Promise<void>, work: () => Promi
 }
 
 /** The routes, by "METHOD /path"; each one's requests are counted in /stats. */
-function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stats, log: Log): Map<string, Handler> {
+function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stats, log: Log, sqlLatencyMs: number): Map<string, Handler> {
   const mail = createMailCatcher(log);
   const faults = createSqlFaults();
   const faultSwitch = sqlFaultsEndpoints(faults);
   return new Map([
-    ["POST /sql", sqlEndpoint(backend, stats, faults)],
+    ["POST /sql", sqlEndpoint(backend, stats, faults, sqlLatencyMs)],
     ["POST /sql/faults", faultSwitch.arm],
     ["DELETE /sql/faults", faultSwitch.clear],
     ["POST /emails", mail.send],

@@ -12,7 +12,18 @@ import type { Stats } from "./stats.ts";
  * (plain text, never 400, so the driver reports "Server error (HTTP status N): ..."). An armed fault
  * (POST /sql/faults) changes the answer first.
  */
-export function sqlEndpoint(backend: SqlBackend, stats: Stats, faults: SqlFaults): Handler {
+export function sqlEndpoint(backend: SqlBackend, stats: Stats, faults: SqlFaults, latencyMs = 0): Handler {
+  const answer = sqlAnswer(backend, stats, faults);
+  if (latencyMs <= 0) return answer;
+  // the trip from an edge location to the database's region, there and back, on every answer
+  return async (request, url) => {
+    const reply = await answer(request, url);
+    await hold(latencyMs);
+    return reply;
+  };
+}
+
+function sqlAnswer(backend: SqlBackend, stats: Stats, faults: SqlFaults): Handler {
   return async (request) => {
     const user = connectionUser(request);
     stats.countSqlUser(user);

@@ -1,0 +1,133 @@
+// The endpoints the bench drives, each request built like a client's: its own client address (the
+// per-address limits meet only the requests aimed at them), tokens spread over many users, and each
+// connection following its own refresh chain.
+import { z } from "zod";
+import { encodeCursor } from "../../src/routes/cursor.ts";
+import type { Endpoint } from "./load.ts";
+import { type Account, clientAddress, type Fixtures, inBatches, PASSWORD, signIn } from "./prepare.ts";
+import type { Stack } from "./stack.ts";
+
+function rotating<T>(items: T[]): () => T {
+  let index = 0;
+  return () => {
+    const item = items[index % items.length];
+    index += 1;
+    if (item === undefined) throw new Error("nothing to rotate through");
+    return item;
+  };
+}
+
+const JSON_BODY = { "Content-Type": "application/json" };
+const RotatedTokens = z.object({ refresh_token: z.string() });
+
+export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<Endpoint[]> {
+  const { api, floor } = stack;
+  const account = rotating(fixtures.accounts);
+  const admin = { Authorization: `Bearer ${fixtures.admin.accessToken}` };
+  const get = (name: string, path: string, headers: () => Record<string, string> = () => ({})): Endpoint => ({
+    name,
+    method: "GET",
+    target: api,
+    usesDatabase: true,
+    expected: 200,
+    next: () => ({ path, headers: { "CF-Connecting-IP": clientAddress(), ...headers() } }),
+  });
+  // a deep page: the oldest users, after every user but the last 50
+  const ids = fixtures.accounts.map((user) => user.id).sort((a, b) => a - b);
+  const deep = encodeCursor(String(ids[Math.min(50, ids.length - 1)] ?? 1));
+  // Refresh chains: sessions of their own, each followed by one connection at a time, from a client
+  // address of its own (as a real client's stays put, so a replay of a token whose answer was cut off at
+  // the end of a run is the same client's, within the grace window).
+  // A connection hands its chain on after CHAIN_TURN requests, to stay within the per-address limit. A
+  // chain whose last request was cut off when a run ended is given up: the client never saw its token.
+  let chains = await inBatches(fixtures.accounts.length, 4, async (index) => ({
+    token: (await signIn(api.url, fixtures.accounts[index]?.email ?? "")).refreshToken,
+    address: clientAddress(),
+    turn: 0,
+    pending: false,
+  }));
+  const CHAIN_TURN = 20;
+  let claimed = new WeakMap<object, (typeof chains)[number]>();
+  let nextChain = 0;
+  const chainOf = (connection: object) => {
+    let chain = claimed.get(connection);
+    if (!chain || chain.turn >= CHAIN_TURN) {
+      chain = chains[nextChain % chains.length];
+      nextChain += 1;
+      if (!chain) throw new Error("no refresh chains");
+      chain.turn = 0;
+      claimed.set(connection, chain);
+    }
+    return chain;
+  };
+
+  return [
+    {
+      name: "floor Worker",
+      method: "GET",
+      target: floor,
+      usesDatabase: false,
+      expected: 200,
+      next: () => ({ path: "/", headers: {} }),
+    },
+    get("GET /health/live", "/health/live"),
+    get("GET /health", "/health"),
+    get("GET /users/me", "/users/me", () => ({ Authorization: `Bearer ${account().accessToken}` })),
+    {
+      name: "POST /auth/refresh",
+      method: "POST",
+      target: api,
+      usesDatabase: true,
+      expected: 200,
+      reset: () => {
+        chains = chains.filter((chain) => !chain.pending);
+        claimed = new WeakMap();
+      },
+      next: (connection) => {
+        const chain = chainOf(connection);
+        chain.turn += 1;
+        chain.pending = true;
+        return {
+          path: "/auth/refresh",
+          headers: { ...JSON_BODY, "CF-Connecting-IP": chain.address, "User-Agent": "coffee-bench" },
+          body: JSON.stringify({ refresh_token: chain.token }),
+        };
+      },
+      answered: (status, body, connection) => {
+        const chain = claimed.get(connection);
+        if (!chain) return;
+        chain.pending = false;
+        if (status === 200) chain.token = RotatedTokens.parse(JSON.parse(body)).refresh_token;
+      },
+    },
+    {
+      name: "POST /auth/login",
+      method: "POST",
+      target: api,
+      usesDatabase: true,
+      expected: 200,
+      next: () => ({
+        path: "/auth/login",
+        headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
+        body: JSON.stringify({ email: account().email, password: PASSWORD }),
+      }),
+    },
+    get("GET /users (first page)", "/users?limit=50", () => admin),
+    get("GET /users (deep page)", `/users?limit=50&cursor=${deep}`, () => admin),
+    {
+      name: "PATCH /users/{id}",
+      method: "PATCH",
+      target: api,
+      usesDatabase: true,
+      expected: 200,
+      next: () => {
+        const user: Account = account();
+        return {
+          path: `/users/${user.id}`,
+          headers: { ...JSON_BODY, Authorization: `Bearer ${user.accessToken}`, "CF-Connecting-IP": clientAddress() },
+          body: JSON.stringify({ first_name: `Bench ${Math.floor(Math.random() * 1000)}` }),
+        };
+      },
+    },
+  ];
+}

@@ -1,0 +1,109 @@
+// The stack a benchmark drives, started as `npm run dev` starts it: the local services (PGlite in
+// memory, or a scratch database on a real server), `wrangler dev` for the API, and `wrangler dev` for
+// the floor Worker.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { createScratchDatabase, type ScratchDatabase } from "../../tools/local-services/scratch-database.ts";
+import { type LocalServices, startLocalServices } from "../../tools/local-services/server.ts";
+import { newSecretSettings } from "../../tools/secrets.ts";
+import { type Started, startGroup, workerdProcesses } from "./processes.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+export interface Stack {
+  services: LocalServices;
+  api: Worker;
+  floor: Worker;
+  /** Where the database is: "PGlite (in memory)" or the server's host. */
+  database: string;
+  stop(): Promise<void>;
+}
+
+export interface Worker {
+  url: string;
+  /** Its workerd processes, whose CPU time is the Worker's cost. */
+  workerd: number[];
+}
+
+export interface StackOptions {
+  /** A real Postgres server: the bench makes a scratch database there and drops it after. */
+  serverUrl?: string | undefined;
+  /** An existing, migrated database to use as it is (the million-user measurements). */
+  databaseUrl?: string | undefined;
+  sqlLatencyMs: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no free port");
+  return address.port;
+}
+
+async function startWorker(name: string, configPath: string, state: string, envFile?: string): Promise<{ worker: Worker; process: Started }> {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const args = ["dev", "--config", configPath, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, name)];
+  // two wrangler dev at once would both want the default inspector port
+  args.push("--inspector-port", String(inspectorPort));
+  args.push("--log-level", "warn", "--show-interactive-dev-session=false", "--test-scheduled");
+  if (envFile) args.push("--env-file", envFile);
+  const process = startGroup("wrangler", args, { cwd: ROOT, env: { WRANGLER_SEND_METRICS: "false" } });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    if (process.process.exitCode !== null) throw new Error(`wrangler dev (${name}) exited:\n${process.output()}`);
+    if (attempt > 240) throw new Error(`wrangler dev (${name}) did not answer within 60 s:\n${process.output()}`);
+    const answered = await fetch(`${url}/health/live`).then((response) => response.status, () => 0);
+    if (answered > 0) break;
+    await delay(250);
+  }
+  const session = process.process.pid ?? 0;
+  return { worker: { url, workerd: workerdProcesses(session) }, process };
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const state = mkdtempSync(join(tmpdir(), "coffee-bench-"));
+  const scratch: ScratchDatabase | undefined = options.serverUrl && !options.databaseUrl ? await createScratchDatabase(options.serverUrl) : undefined;
+  const databaseUrl = options.databaseUrl ?? scratch?.url;
+  const services = await startLocalServices({
+    port: 0,
+    ...(databaseUrl ? { databaseUrl } : { dataDir: "memory://" }),
+    sqlLatencyMs: options.sqlLatencyMs,
+  });
+  const started: Started[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((process) => process.stop()));
+    await services.close();
+    await scratch?.drop();
+    rmSync(state, { recursive: true, force: true });
+  };
+  try {
+    const envFile = join(state, "api.env");
+    const secrets = newSecretSettings();
+    writeFileSync(
+      envFile,
+      [
+        `DATABASE_URL=postgres://bench:bench@127.0.0.1:${services.port}/coffee`,
+        `JWT_PRIVATE_KEYS='${secrets.JWT_PRIVATE_KEYS}'`,
+        `HASH_SECRET=${secrets.HASH_SECRET}`,
+        "RESEND_API_KEY=re_bench",
+        `RESEND_BASE_URL=${services.url}`,
+        "MAIL_FROM=Coffee Shop <bench@coffee.test>",
+      ].join("\n"),
+    );
+    const [api, floor] = await Promise.all([
+      startWorker("api", join(ROOT, "wrangler.toml"), state, envFile),
+      startWorker("floor", join(ROOT, "bench", "floor", "wrangler.toml"), state),
+    ]);
+    started.push(api.process, floor.process);
+    const database = databaseUrl ? new URL(databaseUrl).host : "PGlite (in memory)";
+    return { services, api: api.worker, floor: floor.worker, database, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
