@@ -20,6 +20,8 @@ const USAGE = `npm run bench -- [flags]: the API over HTTP under load
   --duration S         seconds of load per endpoint (default 5)
   --only NAME          only the endpoints whose name contains NAME (the floor always runs)
   --users N            verified users to prepare (default 100)
+  --without-assets     both Workers without static assets: no local asset router in front (to compare
+                       with a Worker that has none, such as the Better Auth peer)
   BENCH_DATABASE_URL   run the local services on a scratch database of this PostgreSQL server`;
 
 const flags = parseFlags(
@@ -29,6 +31,7 @@ const flags = parseFlags(
     duration: { type: "string", default: "5" },
     only: { type: "string" },
     users: { type: "string", default: "100" },
+    "without-assets": { type: "boolean", default: false },
   },
   USAGE,
 );
@@ -69,7 +72,7 @@ interface Row extends Measurement {
 function print(pass: Pass, database: string, rows: Row[]): void {
   const health = rows.find((row) => row.endpoint === "GET /health")?.rps;
   console.log(
-    `\n${pass.name}: ${pass.connections} connection(s), ${seconds} s per endpoint, ${pass.sqlLatencyMs} ms added to each SQL answer, database ${database}`,
+    `\n${pass.name}: ${pass.connections} connection(s), ${seconds} s per endpoint, ${pass.sqlLatencyMs} ms added to each SQL answer, database ${database}${flags["without-assets"] ? ", without static assets" : ""}`,
   );
   console.table(
     rows.map((row) => ({
@@ -87,7 +90,11 @@ function print(pass: Pass, database: string, rows: Row[]): void {
 }
 
 async function run(pass: Pass): Promise<Row[]> {
-  const stack = await startStack({ serverUrl: process.env.BENCH_DATABASE_URL, sqlLatencyMs: pass.sqlLatencyMs });
+  const stack = await startStack({
+    serverUrl: process.env.BENCH_DATABASE_URL,
+    sqlLatencyMs: pass.sqlLatencyMs,
+    withoutAssets: flags["without-assets"],
+  });
   try {
     const fixtures = await prepare(stack.api.url, stack.services, users);
     const endpoints = await endpointsFor(stack, fixtures);
