@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
+import { openPool } from "../../tools/postgres/pool.ts";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalServices } from "../../tools/local-services/server.ts";
 import { applyMigrations } from "../../tools/migrations/apply-migrations.ts";
@@ -110,7 +111,7 @@ describe("applyMigrations", () => {
       "0001_drinks.sql": `select pg_sleep(0.3);\n${FIRST["0001_drinks.sql"]}`,
       "0003_sizes.sql": "select pg_sleep(0.1);\ncreate table sizes (name text);",
     });
-    const pools = [new pg.Pool({ connectionString: database.url }), new pg.Pool({ connectionString: database.url })];
+    const pools = [openPool({ connectionString: database.url }), openPool({ connectionString: database.url })];
     try {
       const runs = await Promise.all(pools.map((pool) => applyMigrations(postgresMigrationExecutor(pool), folder.path)));
       expect(runs.flat().sort()).toEqual(["0001_drinks.sql", "0002_prices.sql", "0003_sizes.sql"]);

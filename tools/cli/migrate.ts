@@ -1,4 +1,4 @@
-import pg from "pg";
+import { openPool } from "../postgres/pool.ts";
 import { parseFlags } from "../command-line.ts";
 import { directDatabaseUrl } from "../database-url.ts";
 import { openPglite } from "../local-services/backends/pglite-backend.ts";
@@ -40,7 +40,7 @@ try {
 async function migratePostgres(databaseUrl: string): Promise<string[]> {
   const url = new URL(databaseUrl);
   console.log(`Migrating Postgres at ${url.hostname}${url.pathname}`);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  const pool = openPool({ connectionString: databaseUrl, max: 1 });
   try {
     return await applyMigrations(postgresMigrationExecutor(pool), defaultMigrationsDir);
   } finally {

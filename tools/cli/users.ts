@@ -4,7 +4,7 @@
 // The arguments pass the same schemas as the API's signup, so both accept exactly the same values.
 import { parseArgs } from "node:util";
 import { Kysely, PostgresDialect } from "kysely";
-import pg from "pg";
+import { openPool } from "../postgres/pool.ts";
 import { z } from "zod";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { type Db, getDb } from "../../src/db/client.ts";
@@ -59,7 +59,7 @@ const args = parsed.data;
 function openDatabase(): { db: Db; where: string } {
   const databaseUrl = directDatabaseUrl(values["database-url"], process.env.DATABASE_URL);
   if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    const pool = openPool({ connectionString: databaseUrl, max: 1 });
     return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), where: new URL(databaseUrl).host };
   }
   // the same driver and endpoint the Worker uses in development

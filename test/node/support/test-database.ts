@@ -1,6 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import pg from "pg";
+import { openPool } from "../../../tools/postgres/pool.ts";
 import type { MigrationExecutor } from "../../../tools/migrations/executor.ts";
 import { pgliteMigrationExecutor } from "../../../tools/migrations/pglite-executor.ts";
 import { postgresMigrationExecutor } from "../../../tools/migrations/postgres-executor.ts";
@@ -49,7 +49,7 @@ async function openPgliteDatabase(): Promise<TestDatabase> {
 
 async function openScratchDatabase(server: string): Promise<TestDatabase> {
   const scratch = await createScratchDatabase(server);
-  const pool = new pg.Pool({ connectionString: scratch.url });
+  const pool = openPool({ connectionString: scratch.url });
   return {
     url: scratch.url,
     servicesOptions: { databaseUrl: scratch.url },

@@ -1,4 +1,5 @@
-import pg, { DatabaseError, type ClientBase, type Pool } from "pg";
+import { DatabaseError, type ClientBase, type Pool } from "pg";
+import { openPool } from "../../postgres/pool.ts";
 import { postgresMigrationExecutor } from "../../migrations/postgres-executor.ts";
 import { inTransaction, withClient } from "../../postgres/pool-clients.ts";
 import { reportingPostgresErrors } from "./postgres-error.ts";
@@ -16,7 +17,7 @@ const keepText = (value: string) => value;
 
 /** A pool for relaying statements to a real Postgres the way Neon runs them. */
 export function createPostgresPool(databaseUrl: string): Pool {
-  return new pg.Pool({
+  return openPool({
     connectionString: databaseUrl,
     // Neon sessions run in UTC: timestamptz text must read the same here.
     options: "-c TimeZone=UTC",
