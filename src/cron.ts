@@ -19,6 +19,9 @@ export interface MaintenanceReport {
   purged: PurgeCounts;
   /** Statements the purge took. */
   purge_batches: number;
+  /** How long the purge took, and its slowest statement: a log shows when batches grow slow. */
+  purge_ms: number;
+  slowest_batch_ms: number;
   /** Tables whose last batch was full when the run stopped: rows are left for the next run. */
   backlog: (typeof PURGED)[number][];
   mail: { attempted: number; sent: number };
@@ -30,7 +33,7 @@ export interface MaintenanceReport {
  * budget is spent; so the purge keeps up with whatever the tables grow by between runs, and a run stops
  * in time however large the backlog.
  */
-async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pick<MaintenanceReport, "purged" | "purge_batches" | "backlog">> {
+async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pick<MaintenanceReport, "purged" | "purge_batches" | "purge_ms" | "slowest_batch_ms" | "backlog">> {
   const cutoffs = {
     now,
     unverifiedCreatedBefore: secondsAfter(now, -config.UNVERIFIED_USER_TTL_SECONDS),
@@ -39,14 +42,18 @@ async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pic
     eventsKeptSince: secondsAfter(now, -config.AUDIT_RETENTION_DAYS * DAY_SECONDS),
     batchSize: config.PURGE_BATCH_SIZE,
   };
-  const deadline = Date.now() + config.PURGE_TIME_BUDGET_MS;
+  const started = Date.now();
+  const deadline = started + config.PURGE_TIME_BUDGET_MS;
   const purged = nothingPurged();
+  let slowest = 0;
   for (let batches = 1; ; batches++) {
+    const batchStarted = Date.now();
     const counts = await purgeExpired(db, cutoffs);
+    slowest = Math.max(slowest, Date.now() - batchStarted);
     for (const table of PURGED) purged[table] += counts[table];
     const full = PURGED.filter((table) => counts[table] >= config.PURGE_BATCH_SIZE);
     if (full.length === 0 || Date.now() >= deadline || batches >= MAX_PURGE_BATCHES) {
-      return { purged, purge_batches: batches, backlog: full };
+      return { purged, purge_batches: batches, purge_ms: Date.now() - started, slowest_batch_ms: slowest, backlog: full };
     }
   }
 }
@@ -66,7 +73,7 @@ export async function runMaintenance(db: Db, edge: RevocationEdge, config: Confi
       return fallback;
     }
   };
-  const purge = await step("purge", () => purgeWithinBudget(db, config, now), { purged: nothingPurged(), purge_batches: 0, backlog: [] });
+  const purge = await step("purge", () => purgeWithinBudget(db, config, now), { purged: nothingPurged(), purge_batches: 0, purge_ms: 0, slowest_batch_ms: 0, backlog: [] });
   const mail = await step(
     "mail",
     async () => {

@@ -2,9 +2,8 @@
 // per-address limits meet only the requests aimed at them), tokens spread over many users, and each
 // connection following its own refresh chain.
 import { z } from "zod";
-import { encodeCursor } from "../../src/routes/cursor.ts";
 import type { Endpoint } from "./load.ts";
-import { type Account, clientAddress, type Fixtures, inBatches, PASSWORD, signIn } from "./prepare.ts";
+import { type Account, clientAddress, type Fixtures, inBatches, PAGE_SIZE, PASSWORD, signIn } from "./prepare.ts";
 import type { Stack } from "./stack.ts";
 
 function rotating<T>(items: T[]): () => T {
@@ -24,6 +23,7 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
   const { api, floor } = stack;
   const account = rotating(fixtures.accounts);
   const admin = { Authorization: `Bearer ${fixtures.admin.accessToken}` };
+  const { deepPage } = fixtures;
   const get = (name: string, path: string, headers: () => Record<string, string> = () => ({})): Endpoint => ({
     name,
     method: "GET",
@@ -32,9 +32,6 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
     expected: 200,
     next: () => ({ path, headers: { "CF-Connecting-IP": clientAddress(), ...headers() } }),
   });
-  // a deep page: the oldest users, after every user but the last 50
-  const ids = fixtures.accounts.map((user) => user.id).sort((a, b) => a - b);
-  const deep = encodeCursor(String(ids[Math.min(50, ids.length - 1)] ?? 1));
   // Refresh chains: sessions of their own, each followed by one connection at a time, from a client
   // address of its own (as a real client's stays put, so a replay of a token whose answer was cut off at
   // the end of a run is the same client's, within the grace window).
@@ -112,8 +109,9 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
         body: JSON.stringify({ email: account().email, password: PASSWORD }),
       }),
     },
-    get("GET /users (first page)", "/users?limit=50", () => admin),
-    get("GET /users (deep page)", `/users?limit=50&cursor=${deep}`, () => admin),
+    get("GET /users (page 1)", `/users?limit=${PAGE_SIZE}`, () => admin),
+    get(`GET /users (page ${deepPage.page.toLocaleString("en")})`, `/users?limit=${PAGE_SIZE}&cursor=${deepPage.cursor}`, () => admin),
+    get("GET /users (email prefix)", `/users?limit=${PAGE_SIZE}&email=${encodeURIComponent(deepPage.emailPrefix)}`, () => admin),
     {
       name: "PATCH /users/{id}",
       method: "PATCH",

@@ -67,37 +67,69 @@ async function probe(endpoint: Endpoint, services: LocalServices): Promise<numbe
 /** Requests cut off when a run ends still finish on the server: wait for them before counting anything. */
 const SETTLE_MS = 1500;
 
-function load(endpoint: Endpoint, connections: number, seconds: number): Promise<autocannon.Result> {
+/** Load on one endpoint; it stops after `seconds`, or when `stop` is called. */
+function load(endpoint: Endpoint, connections: number, seconds: number): { result: Promise<autocannon.Result>; stop: () => void } {
   endpoint.reset?.();
-  return autocannon({
-    url: endpoint.target.url,
-    connections,
-    duration: seconds,
-    requests: [
+  let instance: autocannon.Instance | undefined;
+  const result = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
       {
-        method: endpoint.method,
-        setupRequest: (request, context) => ({ ...request, ...endpoint.next(context) }),
-        onResponse: (status, body, context) => endpoint.answered?.(status, body, context),
+        url: endpoint.target.url,
+        connections,
+        duration: seconds,
+        requests: [
+          {
+            method: endpoint.method,
+            setupRequest: (request, context) => ({ ...request, ...endpoint.next(context) }),
+            onResponse: (status, body, context) => endpoint.answered?.(status, body, context),
+          },
+        ],
       },
-    ],
+      (error: unknown, done) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done)),
+    );
   });
+  return { result, stop: () => instance?.stop() };
+}
+
+/** What clients saw of a run of load. */
+export type Load = Omit<Measurement, "sql_round_trips" | "cpu_ms">;
+
+// long enough for any work the bench waits on; the run is stopped when the work is done
+const UNTIL_STOPPED_SECONDS = 3600;
+
+function summary(endpoint: Endpoint, result: autocannon.Result): Load {
+  return {
+    endpoint: endpoint.name,
+    rps: Math.round((result.requests.total / result.duration) * 10) / 10,
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/** Load on each endpoint at once for as long as `work` takes: how clients fare while it runs. */
+export async function loadWhile<T>(endpoints: Endpoint[], connections: number, work: () => Promise<T>): Promise<{ outcome: T; load: Load[] }> {
+  const runs = endpoints.map((endpoint) => ({ endpoint, ...load(endpoint, connections, UNTIL_STOPPED_SECONDS) }));
+  let outcome: T;
+  try {
+    outcome = await work();
+  } finally {
+    for (const run of runs) run.stop();
+  }
+  return { outcome, load: await Promise.all(runs.map(async (run) => summary(run.endpoint, await run.result))) };
 }
 
 export async function measure(endpoint: Endpoint, services: LocalServices, options: { connections: number; seconds: number }): Promise<Measurement> {
   await delay(SETTLE_MS);
   const sqlRoundTrips = endpoint.usesDatabase ? await probe(endpoint, services) : 0;
-  await load(endpoint, options.connections, 1);
+  await load(endpoint, options.connections, 1).result;
   await delay(SETTLE_MS);
   const cpuBefore = cpuMs(endpoint.target.workerd);
-  const result = await load(endpoint, options.connections, options.seconds);
+  const result = await load(endpoint, options.connections, options.seconds).result;
   const cpuAfter = cpuMs(endpoint.target.workerd);
   const requests = result.requests.total;
   return {
-    endpoint: endpoint.name,
-    rps: Math.round((requests / result.duration) * 10) / 10,
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
+    ...summary(endpoint, result),
     sql_round_trips: sqlRoundTrips,
     cpu_ms: requests > 0 ? Math.round(((cpuAfter - cpuBefore) / requests) * 100) / 100 : 0,
   };

@@ -1,7 +1,8 @@
 // What the load needs, made through the API as clients make it: verified users (signup, the emailed
 // code, verify), their sessions, and an admin.
 import { z } from "zod";
-import { getDb } from "../../src/db/client.ts";
+import { type Db, getDb } from "../../src/db/client.ts";
+import { encodeCursor } from "../../src/routes/cursor.ts";
 import type { LocalServices } from "../../tools/local-services/server.ts";
 
 export const PASSWORD = "bench passphrase, long enough";
@@ -16,7 +17,20 @@ export interface Account {
 export interface Fixtures {
   accounts: Account[];
   admin: Account;
+  deepPage: DeepPage;
 }
+
+/** A page of the user list far from the first, and an email prefix that finds a few users there. */
+export interface DeepPage {
+  page: number;
+  /** The id the page continues after, and the cursor a client following the Link headers holds for it. */
+  afterId: string;
+  cursor: string;
+  emailPrefix: string;
+}
+
+export const PAGE_SIZE = 50;
+const DEEP_PAGE = 10_000;
 
 let nextAddress = 0;
 
@@ -72,8 +86,28 @@ export async function prepare(api: string, services: LocalServices, count: numbe
   const accounts = await inBatches(count, 4, (index) => account(api, services, `bench${index}`));
   const [first] = await inBatches(1, 1, () => account(api, services, "admin"));
   if (!first) throw new Error("no admin");
-  const db = getDb(`postgres://bench-setup:bench@127.0.0.1:${services.port}/coffee`);
-  await db.updateTable("users").set({ role: "admin" }).where("id", "=", String(first.id)).execute();
+  await setupDb(services).updateTable("users").set({ role: "admin" }).where("id", "=", String(first.id)).execute();
   // a token that carries the new role
-  return { accounts, admin: { ...first, ...(await signIn(api, first.email)) } };
+  return { accounts, admin: { ...first, ...(await signIn(api, first.email)) }, deepPage: await findDeepPage(services) };
+}
+
+/** The bench's own way into the database: through the local services, as the API goes. */
+function setupDb(services: LocalServices): Db {
+  return getDb(`postgres://bench-setup:bench@127.0.0.1:${services.port}/coffee`);
+}
+
+/** Page 10,000 when there are that many users (a million, seeded), else the last full page. */
+export async function findDeepPage(services: LocalServices): Promise<DeepPage> {
+  const db = setupDb(services);
+  const { count } = await db.selectFrom("users").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+  const page = Math.max(2, Math.min(DEEP_PAGE, Math.floor(Number(count) / PAGE_SIZE)));
+  // the last user of the page before
+  const last = await db
+    .selectFrom("users")
+    .select(["id", "email"])
+    .orderBy("id", "desc")
+    .offset((page - 1) * PAGE_SIZE - 1)
+    .limit(1)
+    .executeTakeFirstOrThrow();
+  return { page, afterId: last.id, cursor: encodeCursor(last.id), emailPrefix: last.email.slice(0, last.email.indexOf("@")) };
 }

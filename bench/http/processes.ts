@@ -9,6 +9,8 @@ export interface Started {
   /** Everything it started, by process group. */
   stop(): Promise<void>;
   output(): string;
+  /** The JSON lines it printed (a Worker's own log), the last thousand. */
+  logLines(): string[];
 }
 
 const running = new Set<Started>();
@@ -17,14 +19,21 @@ const running = new Set<Started>();
 export function startGroup(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Started {
   const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
+  let partial = "";
+  const logLines: string[] = [];
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    logLines.push(...lines.filter((line) => line.startsWith("{")));
+    logLines.splice(0, logLines.length - 1000);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const started: Started = {
     process: child,
     output: () => output,
+    logLines: () => [...logLines],
     async stop() {
       running.delete(started);
       if (child.pid === undefined || child.exitCode !== null) return;

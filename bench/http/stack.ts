@@ -19,6 +19,8 @@ export interface Stack {
   floor: Worker;
   /** Where the database is: "PGlite (in memory)" or the server's host. */
   database: string;
+  /** The scratch database on the server, for direct access (seeding, plans); none on PGlite. */
+  databaseUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -26,13 +28,13 @@ export interface Worker {
   url: string;
   /** Its workerd processes, whose CPU time is the Worker's cost. */
   workerd: number[];
+  /** The JSON log lines it printed (only with `workerLogs`). */
+  logLines(): string[];
 }
 
 export interface StackOptions {
   /** A real Postgres server: the bench makes a scratch database there and drops it after. */
   serverUrl?: string | undefined;
-  /** An existing, migrated database to use as it is (the million-user measurements). */
-  databaseUrl?: string | undefined;
   sqlLatencyMs: number;
   /**
    * Both Workers without their static assets: wrangler dev then puts no asset router in front of them,
@@ -40,6 +42,11 @@ export interface StackOptions {
    * unbilled). For comparing with a Worker that has no assets.
    */
   withoutAssets?: boolean;
+  /**
+   * The API's own log lines (the cron's report) on its output. wrangler dev then prints a line for every
+   * request too, which costs its proxy CPU: not for the throughput figures.
+   */
+  workerLogs?: boolean;
 }
 
 /** A copy of a Worker's configuration, beside it (so its paths still resolve), without the [assets] table. */
@@ -59,12 +66,12 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function startWorker(name: string, configPath: string, state: string, envFile?: string): Promise<{ worker: Worker; process: Started }> {
+async function startWorker(name: string, configPath: string, state: string, logLevel: "warn" | "log", envFile?: string): Promise<{ worker: Worker; process: Started }> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = ["dev", "--config", configPath, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, name)];
   // two wrangler dev at once would both want the default inspector port
   args.push("--inspector-port", String(inspectorPort));
-  args.push("--log-level", "warn", "--show-interactive-dev-session=false", "--test-scheduled");
+  args.push("--log-level", logLevel, "--show-interactive-dev-session=false", "--test-scheduled");
   if (envFile) args.push("--env-file", envFile);
   const process = startGroup("wrangler", args, { cwd: ROOT, env: { WRANGLER_SEND_METRICS: "false" } });
   const url = `http://127.0.0.1:${port}`;
@@ -76,13 +83,13 @@ async function startWorker(name: string, configPath: string, state: string, envF
     await delay(250);
   }
   const session = process.process.pid ?? 0;
-  return { worker: { url, workerd: workerdProcesses(session) }, process };
+  return { worker: { url, workerd: workerdProcesses(session), logLines: process.logLines }, process };
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const state = mkdtempSync(join(tmpdir(), "coffee-bench-"));
-  const scratch: ScratchDatabase | undefined = options.serverUrl && !options.databaseUrl ? await createScratchDatabase(options.serverUrl) : undefined;
-  const databaseUrl = options.databaseUrl ?? scratch?.url;
+  const scratch: ScratchDatabase | undefined = options.serverUrl ? await createScratchDatabase(options.serverUrl) : undefined;
+  const databaseUrl = scratch?.url;
   const services = await startLocalServices({
     port: 0,
     ...(databaseUrl ? { databaseUrl } : { dataDir: "memory://" }),
@@ -115,10 +122,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ].join("\n"),
     );
     const [apiConfig = "", floorConfig = ""] = configs;
-    const [api, floor] = await Promise.all([startWorker("api", apiConfig, state, envFile), startWorker("floor", floorConfig, state)]);
+    const [api, floor] = await Promise.all([startWorker("api", apiConfig, state, options.workerLogs ? "log" : "warn", envFile), startWorker("floor", floorConfig, state, "warn")]);
     started.push(api.process, floor.process);
     const database = databaseUrl ? new URL(databaseUrl).host : "PGlite (in memory)";
-    return { services, api: api.worker, floor: floor.worker, database, stop };
+    return { services, api: api.worker, floor: floor.worker, database, databaseUrl, stop };
   } catch (error) {
     await stop();
     throw error;

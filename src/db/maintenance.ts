@@ -54,28 +54,30 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
     .with("refresh", (q) =>
       q
         .deleteFrom("refresh_tokens")
-        .where("token_hash", "in", q.selectFrom("refresh_tokens").select("token_hash").where("expires_at", "<=", now).limit(batchSize))
-        .returning("token_hash"),
+        .where(
+          "token_hash",
+          "in",
+          // in the order of the index: a plain scan would pass every row purged before or still live, and
+          // each batch would cost more than the last (measured at a million tokens, docs/BENCHMARKS.md)
+          q.selectFrom("refresh_tokens").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
+        )
+        .returning(["token_hash", "session_id"]),
     )
     .with("dead_sessions", (q) =>
       q
         .deleteFrom("sessions")
-        .where(
-          "id",
-          "in",
-          q
-            .selectFrom("sessions as s")
-            .select("s.id")
-            // no token of the session outlives the refresh tokens just purged: it has none left alive
-            .where((eb) => eb.not(eb.exists(eb.selectFrom("refresh_tokens as t").select("t.session_id").whereRef("t.session_id", "=", "s.id").where("t.expires_at", ">", now))))
-            .limit(batchSize),
+        // a session goes with its last refresh token: of the sessions whose tokens this batch purges, those
+        // with none left alive (so the batch costs the same however many sessions there are)
+        .where("id", "in", q.selectFrom("refresh").select("session_id"))
+        .where((eb) =>
+          eb.not(eb.exists(eb.selectFrom("refresh_tokens as t").select("t.session_id").whereRef("t.session_id", "=", "sessions.id").where("t.expires_at", ">", now))),
         )
         .returning("id"),
     )
     .with("revoked", (q) =>
       q
         .deleteFrom("revoked_tokens")
-        .where("token_id", "in", q.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).limit(batchSize))
+        .where("token_id", "in", q.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize))
         .returning("token_id"),
     )
     .with("codes", (q) =>
@@ -102,6 +104,7 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
             selectFrom("code_attempts")
               .select(["address", "scope", "client"])
               .where("window_ends_at", "<=", now)
+              .orderBy("window_ends_at")
               .limit(batchSize)
               .$asTuple("address", "scope", "client"),
           ),
@@ -120,6 +123,7 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
             .where("verified_at", "is", null)
             .where("status", "=", "unverified")
             .where("created_at", "<=", cutoffs.unverifiedCreatedBefore)
+            .orderBy("created_at")
             .limit(batchSize),
         )
         .returning("id"),
@@ -158,7 +162,7 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
     .with("old_events", (q) =>
       q
         .deleteFrom("auth_events")
-        .where("id", "in", q.selectFrom("auth_events").select("id").where("created_at", "<", cutoffs.eventsKeptSince).limit(batchSize))
+        .where("id", "in", q.selectFrom("auth_events").select("id").where("created_at", "<", cutoffs.eventsKeptSince).orderBy("created_at").limit(batchSize))
         .returning("id"),
     )
     .selectNoFrom((eb) => [

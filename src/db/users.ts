@@ -148,6 +148,11 @@ function escapeLike(text: string): string {
 
 /** Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. */
 export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]> {
+  return usersPageQuery(db, filters).execute();
+}
+
+/** The statement of `listUsers`, for measuring its plan at scale. */
+export function usersPageQuery(db: Db, filters: UserFilters) {
   const { status, role, emailPrefix, beforeId, limit } = filters;
   return db
     .selectFrom("users")
@@ -161,8 +166,7 @@ export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]
       return eb.and(conditions);
     })
     .orderBy("id", "desc")
-    .limit(limit)
-    .execute();
+    .limit(limit);
 }
 
 /**

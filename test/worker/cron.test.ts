@@ -102,6 +102,24 @@ describe("the scheduled maintenance", () => {
     expect(await blacklisted()).toBe(0);
   });
 
+  it("ends a session with its last refresh token, not before", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const user = await verifiedUser(call, servicesUrl);
+    const { refresh_token, access_token } = await login(user, call);
+    const session = sessionOf(access_token);
+    const sessionRows = async () => (await db.selectFrom("sessions").select("id").where("id", "=", session).execute()).length;
+    clock.advance(10 * 24 * HOUR);
+    // the successor lives 30 days from now; the spent token expires 20 days from now
+    expect((await call("/auth/refresh", json("POST", { refresh_token }))).status).toBe(200);
+    clock.advance(20 * 24 * HOUR + 1);
+    await runCron(clock());
+    expect(await sessionRows()).toBe(1);
+    clock.advance(10 * 24 * HOUR);
+    await runCron(clock());
+    expect(await sessionRows()).toBe(0);
+  });
+
   it("retries mail that could not be sent, and never delivers it twice", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });

@@ -1,6 +1,7 @@
 // The API when what it depends on fails: the database down, slow or failing one statement, and the
 // edge's revocation stores failing. The SQL endpoint's fault switch (tooling only) makes the failures;
 // each test's requests go out under a database user of their own, and only those meet the fault.
+import { decodeJwt } from "jose";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import type { RevocationEdge } from "../../src/revocation.ts";
@@ -124,6 +125,20 @@ describe("the database failing", () => {
     expect((await api("/auth/refresh", json("POST", { refresh_token }))).status).toBe(200);
   });
 
+  it("lets a rotation that landed after the Worker gave up count as spent: the retry past the grace ends the session", async () => {
+    const tokens = await login(await verifiedUser());
+    // held 600 ms, then run: the Worker gives up at 400 ms and answers 503, the rotation commits after
+    const call = await failing({ mode: "hang", ms: 600, count: 1 });
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })), 503, "service_unavailable");
+    await expect.poll(() => db.selectFrom("refresh_tokens").select("used_at").where("session_id", "=", String(decodeJwt(tokens.access_token).sid)).where("used_at", "is not", null).execute()).toHaveLength(1);
+    // the client retries after Retry-After, beyond the 2 s grace (docs/SECURITY.md, "When dependencies fail")
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })), 401, "invalid_token");
+    await expectProblem(await api("/users/me", bearer(tokens.access_token)), 401, "invalid_token");
+  });
+
   it("keeps a code usable when its verification failed", async () => {
     const email = uniqueEmail("retry");
     await api("/auth/signup", json("POST", { email, password: PASSWORD }));
@@ -181,7 +196,13 @@ describe("the edge's revocation stores failing", () => {
     const rotated = await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token }));
     expect(rotated.status).toBe(200);
     const successor = await rotated.json<Tokens>();
-    expect((await call("/auth/refresh", json("POST", { refresh_token: successor.refresh_token }))).status).toBe(200);
+    const next = await call("/auth/refresh", json("POST", { refresh_token: successor.refresh_token }));
+    expect(next.status).toBe(200);
+    const live = await next.json<Tokens>();
+    // the first token again, from another client: reuse, decided by Postgres with both stores down
+    const thief = { "User-Agent": "Thief/2.0", "CF-Connecting-IP": "192.0.2.99" };
+    await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token }, thief)), 401, "invalid_token");
+    await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: live.refresh_token })), 401, "invalid_token");
   });
 
   it("refuses signed-in requests with 503 when it cannot tell whether the session ended (fails closed), and logs it", async () => {
