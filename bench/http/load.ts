@@ -3,7 +3,7 @@
 import autocannon from "autocannon";
 import { z } from "zod";
 import { setTimeout as delay } from "node:timers/promises";
-import type { LocalServices } from "../../tools/local-services/server.ts";
+import type { Services } from "./stack.ts";
 import { cpuMs } from "./processes.ts";
 
 /** What one request is: `next` builds it from its connection's state. */
@@ -42,13 +42,13 @@ export interface Measurement {
 
 const PROBE_REQUESTS = 10;
 
-async function sqlRequests(services: LocalServices): Promise<number> {
+async function sqlRequests(services: Services): Promise<number> {
   const stats = z.object({ requests: z.record(z.string(), z.number()) }).parse(await (await fetch(`${services.url}/stats`)).json());
   return stats.requests["POST /sql"] ?? 0;
 }
 
 /** Round trips per request: sequential requests, counting what reaches the SQL endpoint (work left in waitUntil included). */
-async function probe(endpoint: Endpoint, services: LocalServices): Promise<number> {
+async function probe(endpoint: Endpoint, services: Services): Promise<number> {
   endpoint.reset?.();
   const connection = {};
   const before = await sqlRequests(services);
@@ -119,7 +119,7 @@ export async function loadWhile<T>(endpoints: Endpoint[], connections: number, w
   return { outcome, load: await Promise.all(runs.map(async (run) => summary(run.endpoint, await run.result))) };
 }
 
-export async function measure(endpoint: Endpoint, services: LocalServices, options: { connections: number; seconds: number }): Promise<Measurement> {
+export async function measure(endpoint: Endpoint, services: Services, options: { connections: number; seconds: number }): Promise<Measurement> {
   await delay(SETTLE_MS);
   const sqlRoundTrips = endpoint.usesDatabase ? await probe(endpoint, services) : 0;
   await load(endpoint, options.connections, 1).result;

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { type Db, getDb } from "../../src/db/client.ts";
 import { encodeCursor } from "../../src/routes/cursor.ts";
-import type { LocalServices } from "../../tools/local-services/server.ts";
+import type { Services } from "./stack.ts";
 
 export const PASSWORD = "bench passphrase, long enough";
 
@@ -48,14 +48,14 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   });
 }
 
-async function mailedCode(services: LocalServices, email: string): Promise<string> {
+async function mailedCode(services: Services, email: string): Promise<string> {
   const mails = z.array(z.object({ text: z.string() })).parse(await (await fetch(`${services.url}/emails?to=${encodeURIComponent(email)}`)).json());
   const code = /\b(\d{6})\b/.exec(mails[0]?.text ?? "")?.[1];
   if (!code) throw new Error(`no code mailed to ${email}`);
   return code;
 }
 
-async function account(api: string, services: LocalServices, label: string): Promise<Account> {
+async function account(api: string, services: Services, label: string): Promise<Account> {
   const email = `${label}-${crypto.randomUUID().slice(0, 8)}@bench.test`;
   const signup = await post(`${api}/auth/signup`, { email, password: PASSWORD });
   if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${await signup.text()}`);
@@ -82,7 +82,7 @@ export async function inBatches<T>(count: number, width: number, make: (index: n
 }
 
 /** `count` verified users with a session each, and an admin (promoted with SQL: no endpoint makes one). */
-export async function prepare(api: string, services: LocalServices, count: number): Promise<Fixtures> {
+export async function prepare(api: string, services: Services, count: number): Promise<Fixtures> {
   const accounts = await inBatches(count, 4, (index) => account(api, services, `bench${index}`));
   const [first] = await inBatches(1, 1, () => account(api, services, "admin"));
   if (!first) throw new Error("no admin");
@@ -92,14 +92,15 @@ export async function prepare(api: string, services: LocalServices, count: numbe
 }
 
 /** The bench's own way into the database: through the local services, as the API goes. */
-function setupDb(services: LocalServices): Db {
+function setupDb(services: Services): Db {
   return getDb(`postgres://bench-setup:bench@127.0.0.1:${services.port}/coffee`);
 }
 
 /** Page 10,000 when there are that many users (a million, seeded), else the last full page. */
-export async function findDeepPage(services: LocalServices): Promise<DeepPage> {
+export async function findDeepPage(services: Services): Promise<DeepPage> {
   const db = setupDb(services);
   const { count } = await db.selectFrom("users").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+  if (Number(count) <= PAGE_SIZE) throw new Error(`a second page of users needs more than ${PAGE_SIZE} of them (--users)`);
   const page = Math.max(2, Math.min(DEEP_PAGE, Math.floor(Number(count) / PAGE_SIZE)));
   // the last user of the page before
   const last = await db

@@ -4,17 +4,23 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { execPath } from "node:process";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { createScratchDatabase, type ScratchDatabase } from "../../tools/local-services/scratch-database.ts";
-import { type LocalServices, startLocalServices } from "../../tools/local-services/server.ts";
 import { newSecretSettings } from "../../tools/secrets.ts";
 import { type Started, startGroup, workerdProcesses } from "./processes.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
+/** The local services, in a process of their own (as `npm run dev` runs them), apart from the load. */
+export interface Services {
+  url: string;
+  port: number;
+}
+
 export interface Stack {
-  services: LocalServices;
+  services: Services;
   api: Worker;
   floor: Worker;
   /** Where the database is: "PGlite (in memory)" or the server's host. */
@@ -86,15 +92,26 @@ async function startWorker(name: string, configPath: string, state: string, logL
   return { worker: { url, workerd: workerdProcesses(session), logLines: process.logLines }, process };
 }
 
+/** `npm run services` on a free port; answers once it serves. */
+async function startServices(databaseUrl: string | undefined, sqlLatencyMs: number): Promise<{ services: Services; process: Started }> {
+  const port = await freePort();
+  const args = [join(ROOT, "tools", "local-services", "main.ts"), "--port", String(port), "--sql-latency-ms", String(sqlLatencyMs)];
+  args.push(...(databaseUrl ? ["--database-url", databaseUrl] : ["--data-dir", "memory://"]));
+  const process = startGroup(execPath, args, { cwd: ROOT });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    if (process.process.exitCode !== null) throw new Error(`the local services exited:\n${process.output()}`);
+    if (attempt > 120) throw new Error(`the local services did not answer within 30 s:\n${process.output()}`);
+    const answered = await fetch(`${url}/stats`).then((response) => response.ok, () => false);
+    if (answered) return { services: { url, port }, process };
+    await delay(250);
+  }
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const state = mkdtempSync(join(tmpdir(), "coffee-bench-"));
   const scratch: ScratchDatabase | undefined = options.serverUrl ? await createScratchDatabase(options.serverUrl) : undefined;
   const databaseUrl = scratch?.url;
-  const services = await startLocalServices({
-    port: 0,
-    ...(databaseUrl ? { databaseUrl } : { dataDir: "memory://" }),
-    sqlLatencyMs: options.sqlLatencyMs,
-  });
   const started: Started[] = [];
   const scratchName = `.bench-${crypto.randomUUID().slice(0, 8)}.toml`;
   const configs = [join(ROOT, "wrangler.toml"), join(ROOT, "bench", "floor", "wrangler.toml")].map((path) =>
@@ -102,12 +119,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   );
   const stop = async () => {
     await Promise.all(started.map((process) => process.stop()));
-    await services.close();
     await scratch?.drop();
     rmSync(state, { recursive: true, force: true });
     if (options.withoutAssets) for (const config of configs) rmSync(config, { force: true });
   };
   try {
+    const { services, process: servicesProcess } = await startServices(databaseUrl, options.sqlLatencyMs);
+    started.push(servicesProcess);
     const envFile = join(state, "api.env");
     const secrets = newSecretSettings();
     writeFileSync(
