@@ -18,8 +18,10 @@ function hasBody(request: Request): boolean {
  */
 export function jsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!hasBody(c.req.raw)) return next();
     const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "";
+    // nothing sent at all: the route's validation names the fields that are missing (422). A type
+    // announced without a body is still judged by that type: 415, or for JSON an empty document (400).
+    if (mediaType === "" && !hasBody(c.req.raw)) return next();
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
       throw new HttpProblem("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).", {
         headers: { "Accept-Post": "application/json", "Accept-Patch": "application/json" },

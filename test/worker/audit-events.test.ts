@@ -140,6 +140,39 @@ describe("the audit trail", () => {
     expect(refused.find((event) => event.details.email === user.email)).toMatchObject({ user_id: null, details: { reason: "rate_limited" } });
   });
 
+  it("records who ended a session: the owner one of theirs, an admin all of a user's", async () => {
+    const user = await seededUser("user");
+    const kept = await login(user);
+    await login(user);
+    // the owner picks the other, stolen session from their list, as a client would
+    const listed = await (await api("/auth/sessions", bearer(kept.access_token))).json<{ id: string; current: boolean }[]>();
+    const keptId = listed.find((session) => session.current)?.id;
+    const stolenId = listed.find((session) => !session.current)?.id;
+    expect((await api(`/auth/sessions/${stolenId}`, bearer(kept.access_token, { method: "DELETE" }))).status).toBe(204);
+    expect((await api(`/users/${user.id}/sessions`, bearer(adminToken, { method: "DELETE" }))).status).toBe(204);
+    expect((await eventsOf(user.id, "&type=session_ended")).reverse()).toMatchObject([
+      { user_id: user.id, actor_id: user.id, details: { by: "owner", all: false, session_id: stolenId } },
+      { user_id: user.id, actor_id: admin.id, details: { by: "admin", all: true, session_id: keptId } },
+    ]);
+  });
+
+  it("records an admin's change of a user's email, with the admin as the one who acted", async () => {
+    const user = await seededUser("user");
+    const moved = uniqueEmail("moved");
+    expect((await api(`/users/${user.id}`, bearer(adminToken, json("PATCH", { email: moved })))).status).toBe(200);
+    expect(await eventsOf(user.id, "&type=email_changed")).toMatchObject([{ user_id: user.id, actor_id: admin.id, details: { by: "admin", to: moved } }]);
+  });
+
+  it("records a wrong current password of a password change as a failed login", async () => {
+    const user = await seededUser("user");
+    const { access_token } = await login(user);
+    const change = json("POST", { current_password: "not my password", new_password: "a brand new passphrase" });
+    await expectProblem(await api("/auth/password/change", bearer(access_token, change)), 401, "invalid_credentials");
+    expect(await eventsOf(user.id, "&type=login_failed")).toMatchObject([
+      { user_id: user.id, actor_id: user.id, details: { reason: "wrong_password", during: "password_change" } },
+    ]);
+  });
+
   it("lists newest first in pages, filtered by type and user, in one round trip", async () => {
     const user = await seededUser("user");
     for (let index = 0; index < 3; index++) await login(user);
@@ -156,6 +189,14 @@ describe("the audit trail", () => {
     const rest = await (await api(new URL(next ?? "").pathname + new URL(next ?? "").search, bearer(adminToken))).json<AuthEvent[]>();
     expect(rest).toHaveLength(1);
     expect(rest[0]?.id).toBeLessThan(page[1]?.id ?? 0);
+  });
+
+  it("reads one user's events in one round trip", async () => {
+    const user = await seededUser("user");
+    await login(user);
+    const { result: response, roundTrips } = await countRoundTrips((call) => call(`/users/${user.id}/events`, bearer(adminToken)));
+    expect(roundTrips).toBe(1);
+    expect((await response.json<AuthEvent[]>()).map((event) => event.type)).toEqual(["login_succeeded", "signed_up"]);
   });
 
   it("is for admins only", async () => {

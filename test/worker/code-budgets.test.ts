@@ -135,6 +135,23 @@ describe("issuing codes", () => {
     expect(await mailTo(target)).toHaveLength(2);
   });
 
+  it("sends one user at most one email-change code a minute, whichever address they ask for", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const user = await verifiedUser(call);
+    const { access_token } = await login(user, call);
+    const [first, second] = [uniqueEmail("first"), uniqueEmail("second")];
+    expect((await changeEmail(user, access_token, first, call)).status).toBe(200);
+    // else one account could send a code to a fresh address on every request, past the per-address limit
+    const again = await changeEmail(user, access_token, second, call);
+    await expectProblem(again, 429, "too_many_requests");
+    expect(again.headers.get("Retry-After")).toBe("60");
+    expect(await mailTo(second)).toEqual([]);
+    clock.advance(61);
+    expect((await changeEmail(user, access_token, second, call)).status).toBe(200);
+    expect(await mailTo(second)).toHaveLength(1);
+  });
+
   it("cancels a pending change when the user asks for their current address back", async () => {
     const user = await verifiedUser();
     const { access_token } = await login(user);
@@ -165,7 +182,7 @@ describe("issuing codes", () => {
   });
 });
 
-describe("changing one's own email (ASVS 5.0 V6.2: re-authentication)", () => {
+describe("changing one's own email (OWASP ASVS 5.0 V7.5.1: re-authentication)", () => {
   it("needs the current password, so a stolen access token alone cannot move the account", async () => {
     const user = await verifiedUser();
     const { access_token } = await login(user);
@@ -177,7 +194,7 @@ describe("changing one's own email (ASVS 5.0 V6.2: re-authentication)", () => {
     expect((await patch({ email: target, current_password: user.password })).status).toBe(200);
   });
 
-  it("tells the current address as soon as a change starts", async () => {
+  it("tells the current address as soon as a change starts (V6.3.7)", async () => {
     const user = await verifiedUser();
     const { access_token } = await login(user);
     const target = uniqueEmail("elsewhere");
@@ -190,7 +207,7 @@ describe("changing one's own email (ASVS 5.0 V6.2: re-authentication)", () => {
     expect(notices[0]?.text).not.toMatch(/\b\d{6}\b/);
   });
 
-  it("counts a wrong current password against the address like a failed login", async () => {
+  it("counts a wrong current password against the address like a failed login (V6.3.1)", async () => {
     const user = await verifiedUser();
     const { access_token } = await login(user);
     const patch = (password: string) =>

@@ -48,6 +48,29 @@ async function mailSendRequests(): Promise<number> {
   return stats.requests["POST /emails"] ?? 0;
 }
 
+/** A refresh token row that expires at `expiresAt`, as a rotation chain leaves its spent tokens. */
+function refreshTokenRow(userId: number, sessionId: string, expiresAt: Date) {
+  return { token_hash: crypto.getRandomValues(new Uint8Array(32)), session_id: sessionId, user_id: String(userId), expires_at: expiresAt, created_at: expiresAt };
+}
+
+interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** The lines the Worker logs at `level` while `work` runs, kept out of the test's output. */
+async function logged(level: "warn" | "error", work: () => Promise<void>): Promise<LogLine[]> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.map((line): LogLine => JSON.parse(line));
+}
+
 async function userExists(email: string): Promise<boolean> {
   const row = await db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
   return row !== undefined;
@@ -237,15 +260,7 @@ describe("the scheduled maintenance", () => {
     const expired = new Date(clock().getTime() - 1000);
     await db
       .insertInto("refresh_tokens")
-      .values(
-        Array.from({ length: 12 }, () => ({
-          token_hash: crypto.getRandomValues(new Uint8Array(32)),
-          session_id: crypto.randomUUID(),
-          user_id: String(user.id),
-          expires_at: expired,
-          created_at: expired,
-        })),
-      )
+      .values(Array.from({ length: 12 }, () => refreshTokenRow(user.id, crypto.randomUUID(), expired)))
       .execute();
     const expiredTokens = async () =>
       Number((await db.selectFrom("refresh_tokens").select((eb) => eb.fn.countAll<string>().as("n")).where("expires_at", "<=", clock()).executeTakeFirstOrThrow()).n);
@@ -257,9 +272,105 @@ describe("the scheduled maintenance", () => {
     await runCron(clock(), { PURGE_BATCH_SIZE: "5" });
     expect(await expiredTokens()).toBe(0);
   });
+
+  it("warns of the backlog it leaves when its time runs out with a batch still full", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const user = await verifiedUser(call, servicesUrl);
+    const expired = new Date(clock().getTime() - 1000);
+    await db
+      .insertInto("refresh_tokens")
+      .values(Array.from({ length: 6 }, () => refreshTokenRow(user.id, crypto.randomUUID(), expired)))
+      .execute();
+    const cutShort = await logged("warn", () => runCron(clock(), { PURGE_BATCH_SIZE: "5", PURGE_TIME_BUDGET_MS: "1" }));
+    expect(cutShort).toContainEqual(
+      expect.objectContaining({ msg: "purge backlog left for the next run", tables: expect.arrayContaining(["refresh_tokens"]) }),
+    );
+    // a run that drains everything has nothing to warn of
+    const drained = await logged("warn", () => runCron(clock(), { PURGE_BATCH_SIZE: "5" }));
+    expect(drained.map((line) => line.msg)).not.toContain("purge backlog left for the next run");
+  });
+
+  it("logs the mail it gives up unsent, and purges dead mail 30 days after it died", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const email = uniqueEmail("undelivered");
+    await failNextMail(1, servicesUrl);
+    await call("/auth/signup", json("POST", { email, password: PASSWORD }));
+    const outbox = () => db.selectFrom("email_outbox").select("dead_at").where("to_address", "=", email).execute();
+    // the code, and so its mail, expires after 10 minutes
+    clock.advance(10 * 60 + 1);
+    const warnings = await logged("warn", () => runCron(clock()));
+    expect(warnings).toContainEqual(expect.objectContaining({ msg: "mail expired unsent", count: expect.any(Number) }));
+    const diedAt = clock();
+    expect(await outbox()).toEqual([{ dead_at: diedAt }]);
+    // kept 30 days as a record (its body already scrubbed), then purged
+    clock.advance(30 * 24 * HOUR - 60);
+    await runCron(clock());
+    expect(await outbox()).toEqual([{ dead_at: diedAt }]);
+    clock.advance(60);
+    await runCron(clock());
+    expect(await outbox()).toEqual([]);
+  });
 });
 
 describe("a run cut off midway", () => {
+  it("between two purge batches: no session outlives its last token, and the next run purges the rest", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const user = await verifiedUser(call, servicesUrl);
+    // a year ago, so these come first in the purge's order whatever else the database holds
+    const expiredAt = (second: number) => new Date(clock().getTime() - 365 * 24 * HOUR * 1000 + second * 1000);
+    const sessions = { ended: crypto.randomUUID(), active: crypto.randomUUID(), untouched: crypto.randomUUID() };
+    await db
+      .insertInto("sessions")
+      .values(Object.values(sessions).map((id) => ({ id, user_id: String(user.id), created_at: expiredAt(0), user_agent: "", client_address: null })))
+      .execute();
+    // batches of 3 in expiry order: ended, ended, active | active, untouched, untouched
+    await db
+      .insertInto("refresh_tokens")
+      .values([
+        refreshTokenRow(user.id, sessions.ended, expiredAt(1)),
+        refreshTokenRow(user.id, sessions.ended, expiredAt(2)),
+        refreshTokenRow(user.id, sessions.active, expiredAt(3)),
+        refreshTokenRow(user.id, sessions.active, expiredAt(4)),
+        refreshTokenRow(user.id, sessions.untouched, expiredAt(5)),
+        refreshTokenRow(user.id, sessions.untouched, expiredAt(6)),
+        // the active session's current token
+        refreshTokenRow(user.id, sessions.active, new Date(clock().getTime() + 24 * HOUR * 1000)),
+      ])
+      .execute();
+    const left = async () => {
+      const [tokens, rows] = await Promise.all([
+        db.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", String(user.id)).execute(),
+        db.selectFrom("sessions").select("id").where("user_id", "=", String(user.id)).execute(),
+      ]);
+      return Object.fromEntries(
+        Object.entries(sessions).map(([name, id]) => [
+          name,
+          { session: rows.some((row) => row.id === id), tokens: tokens.filter((token) => token.session_id === id).length },
+        ]),
+      );
+    };
+    // the first batch commits; the connection drops under the second (a fault of this run's own database user)
+    const cutOff = `cutoff_${crypto.randomUUID().replaceAll("-", "")}`;
+    await armSqlFault({ mode: "drop", skip: 1, count: 1, user: cutOff }, servicesUrl);
+    const errors = await logged("error", () => runCron(clock(), { PURGE_BATCH_SIZE: "3", DATABASE_URL: databaseUrlAs(cutOff, isolated.DATABASE_URL) }));
+    expect(errors).toContainEqual(expect.objectContaining({ msg: "maintenance step failed; the next run tries again", step: "purge" }));
+    // the first batch whole, the ended session with its tokens; nothing of the second
+    expect(await left()).toEqual({
+      ended: { session: false, tokens: 0 },
+      active: { session: true, tokens: 2 },
+      untouched: { session: true, tokens: 2 },
+    });
+    await runCron(clock(), { PURGE_BATCH_SIZE: "3" });
+    expect(await left()).toEqual({
+      ended: { session: false, tokens: 0 },
+      active: { session: true, tokens: 1 },
+      untouched: { session: false, tokens: 0 },
+    });
+  });
+
   it("leaves consistent tables: a message sent but not marked is sent again under the same key, and lands once", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
@@ -329,5 +440,23 @@ describe("the last active admin", () => {
     await expectProblem(await patch(second.id, { status: "disabled" }, secondToken), 409, "cannot_disable_self");
     expect((await patch(last.id, { role: "user" }, secondToken)).status).toBe(200);
     await expectProblem(await patch(second.id, { role: "user" }, secondToken), 409, "last_admin");
+  });
+
+  // Which admin is the last active one depends on every row of the table: on the isolated database, in
+  // this file, so no other test changes its admins meanwhile.
+  it("cannot disable each other at the same moment: one wins, the other is refused as the last active admin", async () => {
+    const call = client({ env: isolated });
+    const [first, second] = [await verifiedUser(call, servicesUrl), await verifiedUser(call, servicesUrl)];
+    const ids = [String(first.id), String(second.id)];
+    await db.updateTable("users").set({ role: "admin" }).where("id", "in", ids).execute();
+    const [firstToken, secondToken] = [(await login(first, call)).access_token, (await login(second, call)).access_token];
+    await db.updateTable("users").set({ role: "user" }).where("role", "=", "admin").where("id", "not in", ids).execute();
+    const disable = (id: number, token: string) => call(`/users/${id}`, bearer(token, json("PATCH", { status: "disabled" })));
+    const answers = await Promise.all([disable(second.id, firstToken), disable(first.id, secondToken)]);
+    const refused = answers.filter((answer) => answer.status !== 200);
+    expect(refused).toHaveLength(1);
+    for (const answer of refused) await expectProblem(answer, 409, "last_admin");
+    const active = await db.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").execute();
+    expect(active).toHaveLength(1);
   });
 });

@@ -58,6 +58,13 @@ describe("problem+json for bodies an endpoint cannot take", () => {
     expect(response.headers.get("Accept-Post")).toBe("application/json");
   });
 
+  it("judges a type announced without a body by that type: 415 for another, 400 for an empty JSON document", async () => {
+    await expectProblem(await login({ headers: { "Content-Type": "multipart/form-data; boundary=x" } }), 415, "unsupported_media_type");
+    await expectProblem(await login({ headers: { "Content-Type": "application/json" } }), 400, "malformed_json");
+    // nothing at all: the fields it lacks, by name
+    await expectProblem(await login({}), 422, "validation_failed");
+  });
+
   it("is 400 for JSON that does not parse", async () => {
     const problem = await expectProblem(
       await login({ headers: { "Content-Type": "application/json" }, body: '{"email": "a@b.co",' }),

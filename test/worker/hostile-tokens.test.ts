@@ -115,7 +115,7 @@ describe("hostile tokens (RFC 8725)", () => {
     ["no such key", "some-other-key"],
     ["a number", 42],
     ["null", null],
-  ])("a hostile kid: %s", async (_, kid) => {
+  ])("§3.10: a hostile kid: %s", async (_, kid) => {
     await expectRefused(await craft(header({ kid }), payload(), trusted.privateKey));
   });
 
@@ -127,18 +127,18 @@ describe("hostile tokens (RFC 8725)", () => {
     await expectRefused(await craft(header({ typ }), payload(), trusted.privateKey));
   });
 
-  it("nbf in the future", async () => {
+  it("RFC 7519 §4.1.5: nbf in the future", async () => {
     await expectRefused(await craft(header(), payload({ nbf: Math.floor(Date.now() / 1000) + 3600 }), trusted.privateKey));
   });
 
-  it("iat in the future, beyond a minute of clock skew", async () => {
+  it("RFC 7519 §4.1.6: iat in the future, beyond a minute of clock skew", async () => {
     const now = Math.floor(Date.now() / 1000);
     await expectRefused(await craft(header(), payload({ iat: now + 3600, exp: now + 4200 }), trusted.privateKey));
     // within the skew: still fine
     expect((await me(await craft(header(), payload({ iat: now + 30 }), trusted.privateKey))).status).toBe(200);
   });
 
-  it("an exp in the past", async () => {
+  it("RFC 7519 §4.1.4: an exp in the past", async () => {
     const now = Math.floor(Date.now() / 1000);
     await expectRefused(await craft(header(), payload({ iat: now - 7200, exp: now - 3600 }), trusted.privateKey));
   });
@@ -158,7 +158,7 @@ describe("hostile tokens (RFC 8725)", () => {
     await expectRefused(await craft(header(), payload(overrides), trusted.privateKey));
   });
 
-  it("a token signed by a key that has been removed", async () => {
+  it("OWASP ASVS 5.0 V9.1.3: a token signed by a key that has been removed", async () => {
     const token = await craft(header(), payload(), trusted.privateKey);
     const successor = await signer("successor-key");
     const rotated = client({ env: { JWT_PRIVATE_KEYS: JSON.stringify([{ ...successor.privateJwk, kid: successor.kid }]) } });
@@ -172,7 +172,7 @@ describe("hostile tokens (RFC 8725)", () => {
     await expectRefused("a.b.c");
   });
 
-  it("an oversized token (64 KB)", async () => {
+  it("API4:2023: an oversized token (64 KB)", async () => {
     const huge = await craft(header(), payload({ padding: "p".repeat(64 * 1024) }), trusted.privateKey);
     await expectRefused(huge);
   });

@@ -150,6 +150,17 @@ describe("POST /auth/password/reset", () => {
     expect((await reset(email, resetCode, NEW_PASSWORD, later)).status).toBe(200);
   });
 
+  it("refuses a code older than 10 minutes, and leaves the password as it was", async () => {
+    const user = await verifiedUser();
+    const clock = manualClock(new Date(Date.now() + 61_000));
+    const call = client({ clock });
+    await forgot(user.email, call);
+    const code = await latestCode(user.email);
+    clock.advance(601);
+    await expectProblem(await reset(user.email, code, NEW_PASSWORD, call), 400, "code_invalid");
+    expect((await loginAs(user.email, PASSWORD)).status).toBe(200);
+  });
+
   it("holds the new password to the signup rules", async () => {
     const user = await verifiedUser();
     const problem = await expectProblem(await reset(user.email, "123456", "short"), 422, "validation_failed");
@@ -187,6 +198,15 @@ describe("POST /auth/password/change", () => {
     for (let guess = 0; guess < 20 && !refused; guess++) refused = (await change(access_token, `guess ${guess}`)).status === 429;
     expect(refused).toBe(true);
     await expectProblem(await loginAs(user.email, PASSWORD), 429, "too_many_requests");
+  });
+
+  it("mails the address a notice of the change, with no code in it", async () => {
+    const user = await verifiedUser();
+    const { access_token } = await login(user);
+    expect((await change(access_token, PASSWORD)).status).toBe(200);
+    const [notice] = await mailTo(user.email);
+    expect(notice?.subject).toMatch(/password was changed/);
+    expect(notice?.text).not.toMatch(/\b\d{6}\b/);
   });
 
   it("needs an access token", async () => {

@@ -17,7 +17,7 @@ async function untilRefused(limit: number, send: (attempt: number) => Promise<Re
 }
 
 describe("rate limits", () => {
-  it("stop password guessing on one account after 10 tries a minute, whatever the password", async () => {
+  it("stop password guessing on one account after 10 tries a minute, whatever the password (OWASP ASVS 5.0 V6.3.1)", async () => {
     const email = uniqueEmail();
     const { statuses, refused } = await untilRefused(10, (attempt) =>
       // the limit is on the normalised address, so changing its case does not help
@@ -31,7 +31,7 @@ describe("rate limits", () => {
     expect((await api("/auth/login", json("POST", { email: uniqueEmail(), password: "a guess" }))).status).toBe(401);
   });
 
-  it("limit one client address across the auth endpoints to 60 requests a minute", async () => {
+  it("limit one client address across the auth endpoints to 60 requests a minute (API4:2023)", async () => {
     const address = { "CF-Connecting-IP": "203.0.113.9" };
     const { statuses, refused } = await untilRefused(60, (attempt) =>
       attempt % 2

@@ -169,7 +169,7 @@ describe("bearer tokens", () => {
 });
 
 describe("POST /auth/refresh", () => {
-  it("rotates: a new pair in one round trip, and the old refresh token is spent", async () => {
+  it("rotates: a new pair in one round trip, and the old refresh token is spent (RFC 9700 §4.14.2)", async () => {
     const clock = manualClock();
     const call = client({ clock });
     const user = await verifiedUser(call);
@@ -189,7 +189,7 @@ describe("POST /auth/refresh", () => {
     await expectProblem(await me(second.access_token, call), 401, "invalid_token");
   });
 
-  it("returns the same successor to the same client's replay within the grace window", async () => {
+  it("returns the same successor to the same client's replay within the grace window, and records it (RFC 9700 §4.14.2)", async () => {
     const clock = manualClock();
     const call = client({ clock });
     const user = await verifiedUser(call);
@@ -226,7 +226,7 @@ describe("POST /auth/refresh", () => {
     await expectProblem(await me(rotated.access_token), 401, "invalid_token");
   });
 
-  it("treats a replay of an older token as reuse even within the grace window", async () => {
+  it("treats a replay of an older token as reuse even within the grace window (RFC 9700 §4.14.2)", async () => {
     const user = await verifiedUser();
     const t1 = (await login(user)).refresh_token;
     const t2 = (await (await refresh(t1)).json<{ refresh_token: string }>()).refresh_token;
