@@ -16,12 +16,24 @@ function rotating<T>(items: T[]): () => T {
   };
 }
 
+/** Each item once: an imported account's first login is the one that still checks its bcrypt hash. */
+function once<T>(items: T[], what: string): () => T {
+  let index = 0;
+  return () => {
+    const item = items[index];
+    index += 1;
+    if (item === undefined) throw new Error(`out of ${what}: prepare more (IMPORTED_ACCOUNTS in bench/http/prepare.ts)`);
+    return item;
+  };
+}
+
 const JSON_BODY = { "Content-Type": "application/json" };
 const RotatedTokens = z.object({ refresh_token: z.string() });
 
 export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<Endpoint[]> {
   const { api, floor } = stack;
   const account = rotating(fixtures.accounts);
+  const importedAccount = once(fixtures.imported, "imported accounts");
   const admin = { Authorization: `Bearer ${fixtures.admin.accessToken}` };
   const { deepPage } = fixtures;
   const get = (name: string, path: string, headers: () => Record<string, string> = () => ({})): Endpoint => ({
@@ -107,6 +119,19 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
         path: "/auth/login",
         headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
         body: JSON.stringify({ email: account().email, password: PASSWORD }),
+      }),
+    },
+    {
+      // the same password work as the login above (see verifyPassword), plus the rehash to the current format
+      name: "POST /auth/login (imported bcrypt user)",
+      method: "POST",
+      target: api,
+      usesDatabase: true,
+      expected: 200,
+      next: () => ({
+        path: "/auth/login",
+        headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
+        body: JSON.stringify({ email: importedAccount(), password: PASSWORD }),
       }),
     },
     get("GET /users (page 1)", `/users?limit=${PAGE_SIZE}`, () => admin),

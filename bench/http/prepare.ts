@@ -1,8 +1,13 @@
 // What the load needs, made through the API as clients make it: verified users (signup, the emailed
-// code, verify), their sessions, and an admin.
+// code, verify), their sessions, and an admin; and, as `npm run users -- import` makes them, accounts
+// from the old service still on their bcrypt hash.
+import { hash as bcryptHash } from "bcryptjs";
 import { z } from "zod";
+import { BCRYPT_CHECK_COST } from "../../src/auth/passwords.ts";
 import { type Db, getDb } from "../../src/db/client.ts";
 import { encodeCursor } from "../../src/routes/cursor.ts";
+import { type OldUser, planImport } from "../../tools/import/plan.ts";
+import { identityLast, moveIdentityPast, writeUsers } from "../../tools/import/write.ts";
 import type { Services } from "./stack.ts";
 
 export const PASSWORD = "bench passphrase, long enough";
@@ -18,7 +23,12 @@ export interface Fixtures {
   accounts: Account[];
   admin: Account;
   deepPage: DeepPage;
+  /** Addresses of imported accounts, each on its bcrypt hash until its first login (which replaces it). */
+  imported: string[];
 }
+
+/** One per imported login the bench makes: a default run makes well under a hundred a pass. */
+const IMPORTED_ACCOUNTS = 1_000;
 
 /** A page of the user list far from the first, and an email prefix that finds a few users there. */
 export interface DeepPage {
@@ -88,7 +98,35 @@ export async function prepare(api: string, services: Services, count: number): P
   if (!first) throw new Error("no admin");
   await setupDb(services).updateTable("users").set({ role: "admin" }).where("id", "=", String(first.id)).execute();
   // a token that carries the new role
-  return { accounts, admin: { ...first, ...(await signIn(api, first.email)) }, deepPage: await findDeepPage(services) };
+  const admin = { ...first, ...(await signIn(api, first.email)) };
+  return { accounts, admin, deepPage: await findDeepPage(services), imported: await importedAccounts(services, IMPORTED_ACCOUNTS) };
+}
+
+/**
+ * Accounts as the old service left them, put in by the import's own steps: planned, the identity moved past
+ * their ids, written in one batch. They share one hash of PASSWORD at the old service's cost.
+ */
+async function importedAccounts(services: Services, count: number): Promise<string[]> {
+  const db = setupDb(services);
+  const password = await bcryptHash(PASSWORD, BCRYPT_CHECK_COST);
+  const firstId = BigInt(await identityLast(db)) + 1n;
+  const label = crypto.randomUUID().slice(0, 8);
+  const rows = Array.from({ length: count }, (_, index): OldUser => ({
+    id: String(firstId + BigInt(index)),
+    email: `Imported${index}-${label}@Bench.test`,
+    password,
+    first_name: "Imported",
+    last_name: null,
+    status: "verified",
+    role: "user",
+    created_at: null,
+    updated_at: null,
+  }));
+  const plan = planImport(rows, new Date());
+  if (plan.largestId !== undefined) await moveIdentityPast(db, plan.largestId);
+  const written = await writeUsers(db, plan.users, { dryRun: false });
+  if (written.imported !== count) throw new Error(`imported ${written.imported} of ${count} bench accounts`);
+  return plan.users.map((user) => user.email);
 }
 
 /** The bench's own way into the database: through the local services, as the API goes. */

@@ -1,4 +1,5 @@
-// Password hashing: PBKDF2 in a versioned encoding, plus bcrypt hashes imported from the old FastAPI service.
+// Password hashing: PBKDF2 in a versioned encoding, plus bcrypt hashes imported from the old FastAPI service
+// (`npm run users -- import`), every check of either costing the same.
 import { compare as bcryptCompare } from "bcryptjs";
 import { chainedPbkdf2, DIGEST_BYTES, MAX_ITERATIONS_PER_CALL, type ChainParams, type Pbkdf2Digest } from "./pbkdf2.ts";
 
@@ -22,8 +23,15 @@ const SALT_BYTES = 16;
  * keeps a bad row from pinning the Worker until its CPU limit.
  */
 const MAX_STORED_ITERATIONS = 10_000_000;
-/** bcrypt cost 12 (passlib's default, so the old service's) takes about 300 ms in workerd; 14 about 1.2 s. */
+/** bcrypt cost 12 (passlib's default, so the old service's) takes about 240 ms in workerd; 14 about 1 s. */
 const MAX_BCRYPT_COST = 14;
+
+/**
+ * Every password check runs one bcrypt at this cost and one PBKDF2 at the current parameters, whatever the
+ * stored hash: see `verifyPassword`. The old service's cost (passlib's default), so a hash imported from it
+ * takes exactly as long to check as any other; one of another cost is checked at its own.
+ */
+export const BCRYPT_CHECK_COST = 12;
 
 const INVALID: PasswordCheck = { valid: false, needsRehash: false };
 
@@ -44,24 +52,48 @@ export async function hashPassword(password: string): Promise<string> {
   return formatPbkdf2({ ...CURRENT, salt, hash });
 }
 
-/** Never throws for a bad stored string: anything not recognised is simply not a match. */
+/*
+ * Why every check runs both a bcrypt and a PBKDF2, one of them against a stand-in whose answer is ignored: a hash
+ * imported from the old service is bcrypt at cost 12, about 240 ms in workerd against about 63 ms for PBKDF2 at
+ * 600,000, so a login taking four times as long would tell anyone timing it "this address is an old account that
+ * has not logged in since the move", where an unknown address and a wrong password are meant to look alike.
+ *
+ * The bcrypt cannot be made cheaper. The import never sees a password, so whatever it stores is computed from the
+ * bcrypt hash, and a check must recompute bcrypt(password, salt) to compare with it: wrapping the hash in PBKDF2
+ * adds PBKDF2's time to bcrypt's rather than replacing it (and at 600,000 would cost the import about 60 ms of CPU
+ * per user, over an hour for 100,000, for nothing an attacker does not already pay through bcrypt). A check that
+ * skipped bcrypt would be a faster attack on every bcrypt hash, that is, a break of bcrypt. Nor can the cheap
+ * checks wait out the difference: a Worker's clock stands still while it computes, so it cannot tell how long to
+ * wait, and a fixed wait matches bcrypt on one machine at one load only. So they do the work itself: the same two
+ * functions at the same parameters on every path, which costs the same on any machine under any load, at one
+ * bcrypt (about 240 ms of CPU) more per login. The bcrypt half can go once no `$2` hash is left (or the accounts
+ * still holding one have been sent a reset).
+ */
+
+/** Never throws for a bad stored string: anything not recognised is simply not a match, at once. */
 export async function verifyPassword(password: string, encoded: string): Promise<PasswordCheck> {
-  if (encoded.startsWith("$2")) return verifyBcrypt(password, encoded);
-  const stored = parsePbkdf2(encoded);
-  if (!stored) return INVALID;
-  const derived = await chainedPbkdf2(passwordBytes(password), stored.salt, stored);
-  const valid = constantTimeEqual(derived, stored.hash);
-  return { valid, needsRehash: valid && isOutdated(stored) };
+  const bcrypt = bcryptCost(encoded) === undefined ? undefined : encoded;
+  const pbkdf2 = bcrypt === undefined ? parsePbkdf2(encoded) : undefined;
+  if (bcrypt === undefined && pbkdf2 === undefined) return INVALID;
+  const bcryptValid = await bcryptMatches(password, bcrypt ?? STAND_IN_BCRYPT);
+  const pbkdf2Valid = await pbkdf2Matches(password, pbkdf2 ?? STAND_IN_PBKDF2);
+  // a bcrypt hash is the old service's: the login stores hashPassword(password) in its place
+  if (pbkdf2 === undefined) return { valid: bcryptValid, needsRehash: bcryptValid };
+  return { valid: pbkdf2Valid, needsRehash: pbkdf2Valid && isOutdated(pbkdf2) };
 }
 
 // Deriving costs the same whatever bytes the stored hash holds, and the result is thrown away, so zeros will do.
-const UNKNOWN_USER_HASH = formatPbkdf2({
+const STAND_IN_PBKDF2: Pbkdf2Hash = {
   ...CURRENT,
   salt: new Uint8Array(SALT_BYTES),
   hash: new Uint8Array(DIGEST_BYTES[CURRENT.digest]),
-});
+};
+// Likewise for bcrypt: a well-formed hash (a zero salt, a zero digest no password gives) at the check cost.
+const STAND_IN_BCRYPT = `$2b$${BCRYPT_CHECK_COST}$${".".repeat(53)}`;
 
-/** The work of checking a password against a current hash, for a login whose email is unknown, so it costs the same. */
+const UNKNOWN_USER_HASH = formatPbkdf2(STAND_IN_PBKDF2);
+
+/** The work of checking a password, for a login whose email is unknown, so it costs the same. */
 export async function spendPasswordCheckTime(password: string): Promise<void> {
   await verifyPassword(password, UNKNOWN_USER_HASH);
 }
@@ -77,13 +109,21 @@ function passwordBytes(password: string): Uint8Array {
 // passlib wrote `$2b$`; `$2a$` and `$2y$` come from other bcrypt implementations and verify the same way.
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 
-async function verifyBcrypt(password: string, encoded: string): Promise<PasswordCheck> {
+/** The cost of a bcrypt hash this module can check, or undefined for any other string (the import's test too). */
+export function bcryptCost(encoded: string): number | undefined {
   const match = BCRYPT.exec(encoded);
   const cost = Number(match?.[1]);
-  if (!match || cost < 4 || cost > MAX_BCRYPT_COST) return INVALID;
+  return match && cost >= 4 && cost <= MAX_BCRYPT_COST ? cost : undefined;
+}
+
+async function bcryptMatches(password: string, encoded: string): Promise<boolean> {
   // The old service hashed the password as typed, so it is not normalised here; the rehash normalises it.
-  const valid = await bcryptCompare(password, encoded);
-  return { valid, needsRehash: valid };
+  return bcryptCompare(password, encoded);
+}
+
+async function pbkdf2Matches(password: string, stored: Pbkdf2Hash): Promise<boolean> {
+  const derived = await chainedPbkdf2(passwordBytes(password), stored.salt, stored);
+  return constantTimeEqual(derived, stored.hash);
 }
 
 interface Pbkdf2Hash extends ChainParams {
