@@ -44,14 +44,16 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   // every /auth endpoint, whichever router holds it, counts against the client's allowance
   app.use("/auth/*", limitPerClientAddress());
 
-  app.route("/", healthRouter);
-  app.route("/", wellKnownRouter);
-  app.route("/", authRouter);
-  app.route("/", passwordsRouter);
-  app.route("/", sessionsRouter);
-  app.route("/", usersRouter);
-  app.route("/", eventsRouter);
-  app.route("/", docsRouter);
+  // chained, so the app's type carries every route: typed clients are built from it (src/client/)
+  const api = app
+    .route("/", healthRouter)
+    .route("/", wellKnownRouter)
+    .route("/", authRouter)
+    .route("/", passwordsRouter)
+    .route("/", sessionsRouter)
+    .route("/", usersRouter)
+    .route("/", eventsRouter)
+    .route("/", docsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -100,5 +102,8 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     return problemResponse(c, new ApiError("internal_error", "Something went wrong on our side. Try again later."));
   });
 
-  return app;
+  return api;
 }
+
+/** The API's routes with their inputs and outputs, for `hono/client` (see src/client/). */
+export type AppType = ReturnType<typeof buildApp>;

@@ -69,6 +69,8 @@ const ConfigSchema = z.object({
   RESEND_API_KEY: z.string().min(1),
   RESEND_BASE_URL: z.url().default("https://api.resend.com"),
   MAIL_FROM: z.string().min(3),
+  // The name every message signs with, in its subject, heading and footer.
+  PRODUCT_NAME: z.string().trim().min(1).max(60).default("Coffee Shop"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

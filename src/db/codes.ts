@@ -1,7 +1,7 @@
 import type { AliasableExpression, QueryCreator } from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { EndedSession, SessionEnder } from "../revocation.ts";
-import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
+import { type AddressProofPurpose, AddressProofPurposeSchema, type CodePurpose, type CodeScope } from "../schemas/codes.ts";
 import type { UserStatus } from "../schemas/user.ts";
 import { type Db, runAfter } from "./client.ts";
 import { type EventContext, noRowDetails, withEvents } from "./events.ts";
@@ -221,7 +221,7 @@ export interface AddressProof {
 
 export interface AddressProofResult {
   /** What the right code proved, or undefined for any failure (wrong, expired, none, over budget). */
-  proved: "verify_email" | "change_email" | undefined;
+  proved: AddressProofPurpose | undefined;
   notice: QueuedMail | undefined;
 }
 
@@ -273,8 +273,7 @@ export async function proveAddress(db: Db, proof: AddressProof): Promise<Address
       queuedMail("notice").as("notice"),
     ])
     .executeTakeFirstOrThrow();
-  const proved = row.proved === "verify_email" || row.proved === "change_email" ? row.proved : undefined;
-  return { proved, notice: row.notice ?? undefined };
+  return { proved: AddressProofPurposeSchema.safeParse(row.proved).data, notice: row.notice ?? undefined };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import { blacklistEntryOf, type EndedSession, type SessionEnder } from "../revocation.ts";
+import type { EndedBy } from "../schemas/events.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import { type Db, runAfter } from "./client.ts";
 import { type EventContext, noRowDetails, withEvents } from "./events.ts";
@@ -281,8 +282,6 @@ export async function endSessionOfToken(
   return { endedSessions: ender.parse(row.ended_sessions) };
 }
 
-/** Who ended sessions, for the audit trail. */
-export type EndedBy = "owner" | "admin";
 
 /**
  * Ends sessions of a user, chosen by `which`: one of them (by id) or all. Every ended session is

@@ -1,72 +1,134 @@
 import { html } from "hono/html";
 import type { MailContent } from "./message.ts";
 
-// `html` escapes every value it interpolates: nothing in a message is trusted to be markup. Codes never
-// go in a subject: subjects are kept after sending and shown in notification previews.
+// Every message has a subject, a plain-text part and an HTML part. The HTML is what mail clients render
+// reliably: one centred table, inline styles, no images, scripts or web fonts, and nothing that needs
+// CSS support beyond the basics. `html` escapes every value it interpolates: nothing in a message is
+// trusted to be markup. Codes never go in a subject: subjects are kept after sending and shown in
+// notification previews.
 
-async function codeMail(subject: string, intro: string, code: string, validMinutes: number): Promise<MailContent> {
-  const closing = `The code is valid for ${validMinutes} minutes. If you did not ask for it, ignore this message.`;
-  return {
-    subject,
-    text: `${intro}\n\n    ${code}\n\n${closing}\n`,
-    html: await html`<p>${intro}</p><p style="font-size:24px;letter-spacing:4px"><strong>${code}</strong></p><p>${closing}</p>`,
-  };
+/** A message, written once the product's name (PRODUCT_NAME) is known. */
+export type Letter = (product: string) => Promise<MailContent>;
+
+interface Body {
+  subject: string;
+  /** The paragraphs before the code (or the only ones). */
+  lines: string[];
+  code?: string;
+  /** The paragraphs after the code. */
+  closing?: string[];
 }
 
-async function notice(subject: string, text: string): Promise<MailContent> {
-  return { subject, text: `${text}\n`, html: await html`<p>${text}</p>` };
+const FONT = "font-family:Arial,Helvetica,sans-serif;";
+const PARAGRAPH = `margin:0 0 16px;${FONT}font-size:16px;line-height:24px;color:#222222;`;
+
+function paragraphs(lines: string[]) {
+  return lines.map((line) => html`<p style="${PARAGRAPH}">${line}</p>`);
 }
 
-export function verificationMail(code: string, validMinutes: number): Promise<MailContent> {
-  return codeMail(
-    "Your Coffee Shop verification code",
-    "Welcome to Coffee Shop! Confirm your email address with this code:",
+function footer(product: string): string {
+  return `You received this email because this address belongs to a ${product} account.`;
+}
+
+async function compose(product: string, body: Body): Promise<MailContent> {
+  const { subject, lines, code, closing = [] } = body;
+  const text = [product, "", ...lines.flatMap((line) => [line, ""]), ...(code ? [`    ${code}`, ""] : []), ...closing.flatMap((line) => [line, ""]), "--", footer(product), ""];
+  const codeBlock = code
+    ? html`<p style="margin:8px 0 24px;font-family:'Courier New',Courier,monospace;font-size:32px;line-height:40px;font-weight:bold;letter-spacing:6px;color:#111111;">${code}</p>`
+    : "";
+  const document = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${subject}</title>
+</head>
+<body style="margin:0;padding:0;background-color:#f4f1ee;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f1ee;">
+<tr><td align="center" style="padding:24px 12px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:560px;background-color:#ffffff;border-radius:8px;">
+<tr><td style="padding:24px 32px 8px;${FONT}font-size:20px;line-height:28px;font-weight:bold;color:#3b2a20;">${product}</td></tr>
+<tr><td style="padding:8px 32px 8px;">
+${paragraphs(lines)}${codeBlock}${paragraphs(closing)}
+</td></tr>
+<tr><td style="padding:16px 32px 24px;border-top:1px solid #eeeeee;${FONT}font-size:12px;line-height:18px;color:#777777;">${footer(product)}</td></tr>
+</table>
+</td></tr>
+</table>
+</body>
+</html>`;
+  return { subject, text: text.join("\n"), html: await document };
+}
+
+function codeLetter(subject: (product: string) => string, intro: (product: string) => string, code: string, validMinutes: number): Letter {
+  return (product) =>
+    compose(product, {
+      subject: subject(product),
+      lines: [intro(product)],
+      code,
+      closing: [`The code is valid for ${validMinutes} minutes. If you did not ask for it, you can ignore this message.`],
+    });
+}
+
+export function verificationMail(code: string, validMinutes: number): Letter {
+  return codeLetter(
+    (product) => `Your ${product} verification code`,
+    (product) => `Welcome to ${product}! Confirm your email address with this code:`,
     code,
     validMinutes,
   );
 }
 
-export function emailChangeMail(code: string, validMinutes: number): Promise<MailContent> {
-  return codeMail(
-    "Confirm your new Coffee Shop email address",
-    "Confirm that this is your new Coffee Shop email address with this code:",
+export function emailChangeMail(code: string, validMinutes: number): Letter {
+  return codeLetter(
+    (product) => `Confirm your new ${product} email address`,
+    (product) => `Confirm that this is the new email address of your ${product} account with this code:`,
+    code,
+    validMinutes,
+  );
+}
+
+export function passwordResetMail(code: string, validMinutes: number): Letter {
+  return codeLetter(
+    (product) => `Reset your ${product} password`,
+    (product) => `Someone, hopefully you, asked to reset the password of your ${product} account. Enter this code to choose a new one:`,
     code,
     validMinutes,
   );
 }
 
 /** To the current address when someone starts moving the account to another one. */
-export function emailChangeStartedNotice(newAddress: string): Promise<MailContent> {
-  return notice(
-    "Someone asked to change your Coffee Shop email address",
-    `A change of your Coffee Shop account's email address to ${newAddress} was requested. ` +
-      "It takes effect only when the code sent there is entered. If you did not ask for it, change your password at once.",
-  );
+export function emailChangeStartedNotice(newAddress: string): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `Someone asked to change your ${product} email address`,
+      lines: [
+        `A change of your ${product} account's email address to ${newAddress} was requested. It takes effect only when the code sent there is entered.`,
+        "If you did not ask for it, change your password at once.",
+      ],
+    });
 }
 
 /** To the old address once the account's address has changed (by its owner's code, or by an admin). */
-export function emailChangedNotice(newAddress: string): Promise<MailContent> {
-  return notice(
-    "Your Coffee Shop email address was changed",
-    `The email address of your Coffee Shop account was changed to ${newAddress}. ` +
-      "If you did not do this, contact us at once: someone else may control your account.",
-  );
-}
-
-export function passwordResetMail(code: string, validMinutes: number): Promise<MailContent> {
-  return codeMail(
-    "Reset your Coffee Shop password",
-    "Someone, hopefully you, asked to reset the password of your Coffee Shop account. Enter this code to choose a new one:",
-    code,
-    validMinutes,
-  );
+export function emailChangedNotice(newAddress: string): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} email address was changed`,
+      lines: [
+        `The email address of your ${product} account was changed to ${newAddress}.`,
+        "If you did not do this, contact us at once: someone else may control your account.",
+      ],
+    });
 }
 
 /** To the account's address after its password was reset or changed: every other session has ended. */
-export function passwordChangedNotice(how: "reset" | "changed"): Promise<MailContent> {
-  return notice(
-    how === "reset" ? "Your Coffee Shop password was reset" : "Your Coffee Shop password was changed",
-    `The password of your Coffee Shop account was ${how} and you were logged out everywhere else. ` +
-      "If you did not do this, reset your password at once and contact us.",
-  );
+export function passwordChangedNotice(how: "reset" | "changed"): Letter {
+  return (product) =>
+    compose(product, {
+      subject: how === "reset" ? `Your ${product} password was reset` : `Your ${product} password was changed`,
+      lines: [
+        `The password of your ${product} account was ${how}, and you were logged out everywhere else.`,
+        "If you did not do this, reset your password at once and contact us.",
+      ],
+    });
 }

@@ -4,7 +4,7 @@ import { ApiError } from "../errors.ts";
 import { HttpProblem } from "../problem-response.ts";
 import { EdgeUnavailableError, isSessionRevoked } from "../revocation.ts";
 import type { UserRole } from "../schemas/user.ts";
-import { InvalidTokenError, verifyAccessToken } from "./tokens.ts";
+import { InvalidTokenError, verifyAccessToken } from "../auth/tokens.ts";
 
 const REALM = 'Bearer realm="coffee-shop"';
 

@@ -1,6 +1,6 @@
 // Who may call an operation, shared by every router: the bearer guard's two levels, and what the
 // document says of them.
-import { requireAuth } from "../auth/guard.ts";
+import { requireAuth } from "../middleware/guard.ts";
 import { limitWritesPerUser } from "../middleware/rate-limit.ts";
 
 export const anyUser = requireAuth();

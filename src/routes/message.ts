@@ -1,3 +1,10 @@
 import { z } from "zod";
 
 export const MessageSchema = z.object({ message: z.string() }).meta({ id: "Message" });
+
+/** Answers that only say what happened; the document shows the same words. */
+export const MESSAGES = {
+  codeResent: "If this address is registered and not yet verified, a new code is on its way.",
+  resetCodeSent: "If this address has an account, a code to reset its password is on its way.",
+  passwordReset: "Password reset. Every session has ended: log in with the new password.",
+} as const;

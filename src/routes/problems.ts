@@ -2,7 +2,8 @@
 // exactly the codes the operation can answer with, and a test holds every response the suite receives
 // to what its operation declares.
 import { type RouteConfig, z } from "@hono/zod-openapi";
-import { type ProblemCode, problemTable, ProblemSchema } from "../schemas/problem.ts";
+import { type Problem, type ProblemCode, problemTable, ProblemSchema, problemType } from "../schemas/problem.ts";
+import { exampleRequestId } from "./examples.ts";
 
 /** A request body: it can be malformed, too large, of another type, or fail its schema. */
 export const BODY_PROBLEMS = ["malformed_json", "payload_too_large", "unsupported_media_type", "validation_failed"] as const;
@@ -33,12 +34,21 @@ function problemSchemaFor(codes: ProblemCode[]) {
   return DocumentedProblem.extend({ code: z.enum(codes) });
 }
 
+/** What the document shows for a status: its first code, as the API answers it. */
+function exampleProblem(code: ProblemCode): Problem {
+  const { status, title } = problemTable[code];
+  const problem: Problem = { type: problemType(code), code, title, status, detail: `${title}.`, request_id: exampleRequestId };
+  return code === "validation_failed" ? { ...problem, errors: [{ in: "json", field: "email", message: "Not a valid email address" }] } : problem;
+}
+
 /** The problem+json responses for these codes, one per status, each naming its codes. */
 export function problemResponses(...codes: readonly ProblemCode[]): RouteConfig["responses"] {
-  const byStatus = new Map<number, ProblemCode[]>();
+  const byStatus = new Map<number, [ProblemCode, ...ProblemCode[]]>();
   for (const code of new Set(codes)) {
     const { status } = problemTable[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    const sameStatus = byStatus.get(status);
+    if (sameStatus) sameStatus.push(code);
+    else byStatus.set(status, [code]);
   }
   return Object.fromEntries(
     [...byStatus].map(([status, statusCodes]) => {
@@ -48,7 +58,7 @@ export function problemResponses(...codes: readonly ProblemCode[]): RouteConfig[
         {
           description: statusCodes.map((code) => `\`${code}\`: ${problemTable[code].title}`).join("; "),
           ...(Object.keys(headers).length > 0 ? { headers } : {}),
-          content: { "application/problem+json": { schema: problemSchemaFor(statusCodes) } },
+          content: { "application/problem+json": { schema: problemSchemaFor(statusCodes), example: exampleProblem(statusCodes[0]) } },
         },
       ];
     }),

@@ -4,6 +4,10 @@ import { z } from "zod";
 export const CodePurposeSchema = z.enum(["verify_email", "change_email", "reset_password"]);
 export type CodePurpose = z.infer<typeof CodePurposeSchema>;
 
+/** The purposes a code sent to an address proves by POST /auth/verify (a reset code has its own endpoint). */
+export const AddressProofPurposeSchema = CodePurposeSchema.extract(["verify_email", "change_email"]);
+export type AddressProofPurpose = z.infer<typeof AddressProofPurposeSchema>;
+
 /** What a guess at a code tries to prove, each with a budget of its own per address. */
 export const CodeScopeSchema = z.enum(["verify", "reset_password"]);
 export type CodeScope = z.infer<typeof CodeScopeSchema>;

@@ -23,6 +23,10 @@ export const AuthEventTypeSchema = z
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;
 
+/** Who ended sessions or changed an address, in the event's details. */
+export const EndedBySchema = z.enum(["owner", "admin"]);
+export type EndedBy = z.infer<typeof EndedBySchema>;
+
 /** Why a login failed, in its event; clients only ever see the problem code. */
 export const LoginFailureSchema = z.enum(["unknown_address", "wrong_password", "unverified", "disabled", "rate_limited"]);
 export type LoginFailure = z.infer<typeof LoginFailureSchema>;

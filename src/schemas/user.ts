@@ -19,7 +19,7 @@ export const UserIdSchema = z.string().regex(USER_ID_PATTERN, "Must be a positiv
 
 /** RFC 5321 §4.5.3.1: a local part of at most 64 octets, a path of at most 256 (254 without its brackets). */
 const LOCAL_PART_MAX_OCTETS = 64;
-const ADDRESS_MAX_OCTETS = 254;
+export const EMAIL_MAX_OCTETS = 254;
 
 function octets(text: string): number {
   return new TextEncoder().encode(text).length;
@@ -31,9 +31,9 @@ export const EmailSchema = z
   .trim()
   .toLowerCase()
   .check(z.email({ error: "Not a valid email address" }))
-  .refine((address) => octets(address) <= ADDRESS_MAX_OCTETS, `Must be at most ${ADDRESS_MAX_OCTETS} octets`)
+  .refine((address) => octets(address) <= EMAIL_MAX_OCTETS, `Must be at most ${EMAIL_MAX_OCTETS} octets`)
   .refine((address) => octets(address.slice(0, address.lastIndexOf("@"))) <= LOCAL_PART_MAX_OCTETS, `The part before @ must be at most ${LOCAL_PART_MAX_OCTETS} octets`)
-  .meta({ maxLength: ADDRESS_MAX_OCTETS, example: "ada@example.com", description: "Compared and stored trimmed and lower-cased" });
+  .meta({ maxLength: EMAIL_MAX_OCTETS, example: "ada@example.com", description: "Compared and stored trimmed and lower-cased" });
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;

@@ -1,7 +1,8 @@
 import type { AccessClaims } from "../auth/tokens.ts";
-import { type EndedBy, endUserSessions, listSessions } from "../db/sessions.ts";
+import { endUserSessions, listSessions } from "../db/sessions.ts";
 import { ApiError } from "../errors.ts";
 import { endingSessions } from "../revocation.ts";
+import type { EndedBy } from "../schemas/events.ts";
 import type { SessionView } from "../schemas/sessions.ts";
 import type { ServiceContext } from "./context.ts";
 

@@ -1,6 +1,6 @@
 import { newCode } from "../auth/codes.ts";
 import type { CodeGuess, CodeToIssue } from "../db/codes.ts";
-import type { MailContent } from "../mail/message.ts";
+import type { Letter } from "../mail/templates.ts";
 import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { mailToQueue } from "./mail-delivery.ts";
@@ -13,14 +13,14 @@ export const CODE_GUESSES_PER_CLIENT = 5;
  */
 export const CODE_GUESSES_PER_ADDRESS = 20;
 
-type CodeMailTemplate = (code: string, validMinutes: number) => Promise<MailContent>;
+type CodeMailTemplate = (code: string, validMinutes: number) => Letter;
 
 /** A fresh code for `address`, ready to store (hashed) with the mail that carries it (sealed). */
 export async function codeToIssue(ctx: ServiceContext, address: string, template: CodeMailTemplate): Promise<CodeToIssue> {
   const lifetime = ctx.config.VERIFICATION_CODE_TTL_SECONDS;
   const { code, hash } = await newCode(ctx.config.HASH_SECRET, address);
   const expiresAt = secondsAfter(ctx.now, lifetime);
-  return { hash, expiresAt, mail: await mailToQueue(ctx, await template(code, Math.round(lifetime / 60)), expiresAt) };
+  return { hash, expiresAt, mail: await mailToQueue(ctx, template(code, Math.round(lifetime / 60)), expiresAt) };
 }
 
 /** Before this instant, a code sent to an address forbids another: one code a minute per address. */

@@ -3,7 +3,7 @@ import type { Db } from "../db/client.ts";
 import { type MailToQueue, markMailFailed, markMailSent, type QueuedMail } from "../db/outbox.ts";
 import { describeError, type Logger } from "../log.ts";
 import { sendMail } from "../mail/mailer.ts";
-import type { MailContent } from "../mail/message.ts";
+import type { Letter } from "../mail/templates.ts";
 import { seal, unseal } from "../mail/seal.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 
@@ -21,8 +21,9 @@ const NOTICE_LIFETIME_SECONDS = 24 * 60 * 60;
  * sealed at rest; `expiresAt` (default: a day) is when it is no longer worth sending, for a code the
  * code's own expiry.
  */
-export async function mailToQueue(ctx: ServiceContext, content: MailContent, expiresAt?: Date): Promise<MailToQueue> {
+export async function mailToQueue(ctx: ServiceContext, letter: Letter, expiresAt?: Date): Promise<MailToQueue> {
   const secret = ctx.config.HASH_SECRET;
+  const content = await letter(ctx.config.PRODUCT_NAME);
   const [textBody, htmlBody] = await Promise.all([seal(secret, content.text), seal(secret, content.html)]);
   return {
     message: { subject: content.subject, text_body: textBody, html_body: htmlBody },

@@ -39,7 +39,7 @@ export async function resetPassword(ctx: ServiceContext, input: { email: string;
   const [hash, passwordHash, notice] = await Promise.all([
     codeHash(ctx.config.HASH_SECRET, input.email, input.code),
     hashPassword(input.new_password),
-    passwordChangedNotice("reset").then((content) => mailToQueue(ctx, content)),
+    mailToQueue(ctx, passwordChangedNotice("reset")),
   ]);
   const result = await endingSessions(ctx, (ender) =>
     applyReset(ctx.db, ender, {
@@ -76,7 +76,7 @@ export async function changePassword(
   const [newHash, fresh, notice] = await Promise.all([
     hashPassword(input.new_password),
     newRefreshToken(),
-    passwordChangedNotice("changed").then((content) => mailToQueue(ctx, content)),
+    mailToQueue(ctx, passwordChangedNotice("changed")),
   ]);
   const result = await endingSessions(ctx, (ender) =>
     applyChange(ctx.db, ender, {

@@ -4,6 +4,7 @@ import { proveAddress, reissueVerificationCode } from "../db/codes.ts";
 import { createUser } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { emailChangedNotice, verificationMail } from "../mail/templates.ts";
+import { AddressProofPurposeSchema } from "../schemas/codes.ts";
 import type { PublicUser } from "../schemas/user.ts";
 import { codeGuess, codeToIssue, issuingInterval } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
@@ -56,9 +57,9 @@ export async function verifyCode(ctx: ServiceContext, input: { email: string; co
         address: input.email,
         hash: await codeHash(ctx.config.HASH_SECRET, input.email, input.code),
         scope: "verify",
-        purposes: ["verify_email", "change_email"],
+        purposes: AddressProofPurposeSchema.options,
       }),
-      changeNotice: await mailToQueue(ctx, await emailChangedNotice(input.email)),
+      changeNotice: await mailToQueue(ctx, emailChangedNotice(input.email)),
       events: ctx.events,
     }),
   );

@@ -93,7 +93,7 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
     ? { newEmail: email, code: await codeToIssue(ctx, email, emailChangeMail), notIssuedSince: issuingInterval(ctx) }
     : undefined;
   const oldAddressNotice =
-    email === undefined ? undefined : await mailToQueue(ctx, await (selfEmailChange ? emailChangeStartedNotice(email) : emailChangedNotice(email)));
+    email === undefined ? undefined : await mailToQueue(ctx, selfEmailChange ? emailChangeStartedNotice(email) : emailChangedNotice(email));
 
   const updated = await translateEmailTaken(
     endingSessions(ctx, (ender) => updateUser(ctx.db, ender, id, changes, { events: ctx.events, emailChange, oldAddressNotice })),

@@ -1,23 +1,23 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../src/app.ts";
+import { openApiDocumentText } from "../../tools/openapi-document.ts";
 
 // The validator compiles JSON Schemas to code at run time, which workerd forbids, so the document the
 // app serves is checked here in Node, from the same app the Worker runs.
-const env = {
-  DATABASE_URL: "postgres://docs:docs@127.0.0.1:9/coffee",
-  RESEND_API_KEY: "re_docs",
-  MAIL_FROM: "docs@coffee.test",
-  // only parsed here: /openapi.json signs nothing
-  JWT_PRIVATE_KEYS: JSON.stringify([{ kid: "docs", kty: "OKP", crv: "Ed25519", d: "unused", x: "unused" }]),
-  HASH_SECRET: "a secret only long enough to be valid",
-};
+
+interface MediaType {
+  schema: unknown;
+  example?: unknown;
+}
 
 interface Operation {
   name: string;
-  requestBody?: unknown;
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  requestBody?: { content: Record<string, MediaType> };
   security?: unknown[];
-  responses: Record<string, unknown>;
+  responses: Record<string, { content?: Record<string, MediaType> }>;
 }
 
 let document: { paths: Record<string, Record<string, Omit<Operation, "name">>> };
@@ -36,9 +36,7 @@ function statusesOf(operation: Operation): string[] {
 const WITHOUT_DATABASE = ["GET /health/live", "GET /.well-known/jwks.json"];
 
 beforeAll(async () => {
-  const response = await buildApp().request("https://api.coffee.test/openapi.json", {}, env);
-  expect(response.status).toBe(200);
-  document = JSON.parse(await response.text());
+  document = JSON.parse(await openApiDocumentText());
 });
 
 describe("GET /openapi.json", () => {
@@ -68,6 +66,31 @@ describe("GET /openapi.json", () => {
     expect(auth.length).toBeGreaterThan(5);
     for (const operation of auth) {
       expect(operation.responses["429"], operation.name).toMatchObject({ headers: { "Retry-After": expect.any(Object) } });
+    }
+  });
+
+  it("gives every operation an id, a summary, a description and its security (none: [])", () => {
+    const ids = new Set<string>();
+    for (const operation of operations()) {
+      expect(operation.operationId, operation.name).toMatch(/^[a-z][A-Za-z]+$/);
+      ids.add(operation.operationId ?? "");
+      expect(operation.summary, operation.name).toBeTruthy();
+      expect(operation.description, operation.name).toBeTruthy();
+      expect(operation.security, operation.name).toBeInstanceOf(Array);
+    }
+    expect(ids.size).toBe(operations().length);
+  });
+
+  it("shows an example of every request body and of every response body, problems included", () => {
+    for (const operation of operations()) {
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        expect(media.example, `${operation.name} request ${type}`).toBeDefined();
+      }
+      for (const [status, response] of Object.entries(operation.responses)) {
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          expect(media.example, `${operation.name} ${status} ${type}`).toBeDefined();
+        }
+      }
     }
   });
 });

@@ -106,6 +106,7 @@ export function uniqueEmail(label = "user"): string {
 
 interface CapturedMail {
   id: string;
+  from: string;
   to: string[];
   subject: string;
   text: string;

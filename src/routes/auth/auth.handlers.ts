@@ -1,6 +1,7 @@
 import type { AppRouteHandler as Handler } from "../../app-env.ts";
 import { resendVerificationCode, signup, verifyCode } from "../../services/registration.ts";
 import { login, logout, refresh } from "../../services/sessions.ts";
+import { MESSAGES } from "../message.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./auth.routes.ts";
 
@@ -12,7 +13,7 @@ export const verifyHandler: Handler<typeof routes.verify> = async (c) =>
 
 export const resendCodeHandler: Handler<typeof routes.resendCode> = async (c) => {
   await resendVerificationCode(serviceContext(c), c.req.valid("json"));
-  return c.json({ message: "If this address is registered and not yet verified, a new code is on its way." }, 202);
+  return c.json({ message: MESSAGES.codeResent }, 202);
 };
 
 export const loginHandler: Handler<typeof routes.login> = async (c) =>

@@ -2,8 +2,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { CodeSchema } from "../../schemas/codes.ts";
 import { RefreshTokenSchema, TokenPairSchema } from "../../schemas/tokens.ts";
 import { EmailSchema, NameSchema, NewPasswordSchema, PresentedPasswordSchema, UserSchema } from "../../schemas/user.ts";
-import { jsonBody } from "../json-body.ts";
-import { MessageSchema } from "../message.ts";
+import { exampleTokens, exampleUser } from "../examples.ts";
+import { jsonBody, jsonContent } from "../json-body.ts";
+import { MESSAGES, MessageSchema } from "../message.ts";
 import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses } from "../problems.ts";
 
 const tags = ["Auth"];
@@ -14,7 +15,9 @@ const AUTH_PROBLEMS = [...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLE
 export const signup = createRoute({
   method: "post",
   path: "/auth/signup",
+  operationId: "signup",
   tags,
+  security: [],
   summary: "Create an account",
   description: "Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default).",
   request: jsonBody(
@@ -26,9 +29,10 @@ export const signup = createRoute({
         last_name: NameSchema.optional(),
       })
       .openapi("SignupRequest"),
+    { email: "ada@example.com", password: "correct horse battery staple", first_name: "Ada", last_name: "Lovelace" },
   ),
   responses: {
-    201: { description: "Created; the code is on its way", content: { "application/json": { schema: UserSchema } } },
+    201: { description: "Created; the code is on its way", content: jsonContent(UserSchema, { ...exampleUser, status: "unverified" }) },
     ...problemResponses(...AUTH_PROBLEMS, "email_taken"),
   },
 });
@@ -36,15 +40,17 @@ export const signup = createRoute({
 export const verify = createRoute({
   method: "post",
   path: "/auth/verify",
+  operationId: "verifyEmail",
   tags,
+  security: [],
   summary: "Prove an email address with its code",
   description:
     "Completes a signup, or a change of email address started with PATCH /users/{id}. Every failure answers alike " +
     "(`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients " +
     "together 20 times, per address within 10 minutes; a new code does not bring new tries.",
-  request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest")),
+  request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest"), { email: "ada@example.com", code: "123456" }),
   responses: {
-    200: { description: "Verified", content: { "application/json": { schema: MessageSchema } } },
+    200: { description: "Verified", content: jsonContent(MessageSchema, { message: "Email address verified. You can log in now." }) },
     ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "email_taken"),
   },
 });
@@ -52,13 +58,15 @@ export const verify = createRoute({
 export const resendCode = createRoute({
   method: "post",
   path: "/auth/verify/resend",
+  operationId: "resendVerificationCode",
   tags,
+  security: [],
   summary: "Send a new verification code",
   description:
     "The previous code stops working. At most one code a minute per address. The answer is the same whether or not the address is registered.",
-  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ResendCodeRequest")),
+  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ResendCodeRequest"), { email: "ada@example.com" }),
   responses: {
-    202: { description: "Accepted", content: { "application/json": { schema: MessageSchema } } },
+    202: { description: "Accepted", content: jsonContent(MessageSchema, { message: MESSAGES.codeResent }) },
     ...problemResponses(...AUTH_PROBLEMS),
   },
 });
@@ -66,11 +74,21 @@ export const resendCode = createRoute({
 export const login = createRoute({
   method: "post",
   path: "/auth/login",
+  operationId: "login",
   tags,
+  security: [],
   summary: "Log in",
-  request: jsonBody(z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).openapi("LoginRequest")),
+  description:
+    "Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) " +
+    "and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); " +
+    "an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password " +
+    "only). Each address may be tried 10 times a minute.",
+  request: jsonBody(z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).openapi("LoginRequest"), {
+    email: "ada@example.com",
+    password: "correct horse battery staple",
+  }),
   responses: {
-    200: { description: "Logged in", content: { "application/json": { schema: TokenPairSchema } } },
+    200: { description: "Logged in", content: jsonContent(TokenPairSchema, exampleTokens) },
     ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified", "account_disabled"),
   },
 });
@@ -80,13 +98,15 @@ const RefreshRequestSchema = z.strictObject({ refresh_token: RefreshTokenSchema 
 export const refresh = createRoute({
   method: "post",
   path: "/auth/refresh",
+  operationId: "refreshTokens",
   tags,
+  security: [],
   summary: "Exchange a refresh token for new tokens",
   description:
     "Rotation: the token presented is spent and a new one returned. Presenting a spent token again ends its whole session, except within a short grace window in which the same successor is returned.",
-  request: jsonBody(RefreshRequestSchema),
+  request: jsonBody(RefreshRequestSchema, { refresh_token: exampleTokens.refresh_token }),
   responses: {
-    200: { description: "New tokens", content: { "application/json": { schema: TokenPairSchema } } },
+    200: { description: "New tokens", content: jsonContent(TokenPairSchema, exampleTokens) },
     ...problemResponses(...AUTH_PROBLEMS, "invalid_token"),
   },
 });
@@ -94,10 +114,12 @@ export const refresh = createRoute({
 export const logout = createRoute({
   method: "post",
   path: "/auth/logout",
+  operationId: "logout",
   tags,
+  security: [],
   summary: "End the session of a refresh token",
   description: "The refresh token and every access token of its session stop working.",
-  request: jsonBody(RefreshRequestSchema),
+  request: jsonBody(RefreshRequestSchema, { refresh_token: exampleTokens.refresh_token }),
   responses: {
     204: { description: "Logged out" },
     ...problemResponses(...AUTH_PROBLEMS, "invalid_token"),

@@ -3,6 +3,8 @@ import { AuthEventSchema, AuthEventTypeSchema } from "../../schemas/events.ts";
 import { UserIdSchema } from "../../schemas/user.ts";
 import { adminOnly, bearerSecurity as security } from "../access.ts";
 import { CursorSchema, NextPageHeaders } from "../cursor.ts";
+import { exampleEvent } from "../examples.ts";
+import { jsonContent } from "../json-body.ts";
 import { LimitSchema, UserIdParamSchema } from "../params.ts";
 import { ADMIN_PROBLEMS, DATABASE_PROBLEMS, PARAMETER_PROBLEMS, problemResponses } from "../problems.ts";
 
@@ -10,13 +12,14 @@ const tags = ["Audit"];
 const eventPage = {
   description: "A page of events, newest first",
   headers: NextPageHeaders,
-  content: { "application/json": { schema: z.array(AuthEventSchema) } },
+  content: jsonContent(z.array(AuthEventSchema), [exampleEvent]),
 };
 const PageQuery = z.object({ limit: LimitSchema, cursor: CursorSchema.optional(), type: AuthEventTypeSchema.optional() });
 
 export const list = createRoute({
   method: "get",
   path: "/events",
+  operationId: "listEvents",
   tags,
   security,
   middleware: [adminOnly] as const,
@@ -31,10 +34,12 @@ export const list = createRoute({
 export const listOfUser = createRoute({
   method: "get",
   path: "/users/{id}/events",
+  operationId: "listUserEvents",
   tags,
   security,
   middleware: [adminOnly] as const,
   summary: "A user's audit trail (admin)",
+  description: 'The events about one account, newest first, paged like GET /events (`Link: <…>; rel="next"`).',
   request: { params: UserIdParamSchema, query: PageQuery },
   responses: { 200: eventPage, ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS) },
 });

@@ -1,16 +1,17 @@
 import type { AppRouteHandler as Handler } from "../../app-env.ts";
 import { changePassword, forgotPassword, resetPassword } from "../../services/passwords.ts";
+import { MESSAGES } from "../message.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./passwords.routes.ts";
 
 export const forgotHandler: Handler<typeof routes.forgot> = async (c) => {
   await forgotPassword(serviceContext(c), c.req.valid("json"));
-  return c.json({ message: "If this address has an account, a code to reset its password is on its way." }, 202);
+  return c.json({ message: MESSAGES.resetCodeSent }, 202);
 };
 
 export const resetHandler: Handler<typeof routes.reset> = async (c) => {
   await resetPassword(serviceContext(c), c.req.valid("json"));
-  return c.json({ message: "Password reset. Every session has ended: log in with the new password." }, 200);
+  return c.json({ message: MESSAGES.passwordReset }, 200);
 };
 
 export const changeHandler: Handler<typeof routes.change> = async (c) =>

@@ -3,8 +3,9 @@ import { CodeSchema } from "../../schemas/codes.ts";
 import { TokenPairSchema } from "../../schemas/tokens.ts";
 import { EmailSchema, NewPasswordSchema, PresentedPasswordSchema } from "../../schemas/user.ts";
 import { anyUser, bearerSecurity } from "../access.ts";
-import { jsonBody } from "../json-body.ts";
-import { MessageSchema } from "../message.ts";
+import { exampleTokens } from "../examples.ts";
+import { jsonBody, jsonContent } from "../json-body.ts";
+import { MESSAGES, MessageSchema } from "../message.ts";
 import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
 
 const tags = ["Passwords"];
@@ -13,14 +14,16 @@ const PASSWORD_PROBLEMS = [...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PR
 export const forgot = createRoute({
   method: "post",
   path: "/auth/password/forgot",
+  operationId: "forgotPassword",
   tags,
+  security: [],
   summary: "Ask for a password-reset code",
   description:
     "Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one code a minute " +
     "per address. The answer is the same, in about the same time, whether or not the address has an account.",
-  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ForgotPasswordRequest")),
+  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ForgotPasswordRequest"), { email: "ada@example.com" }),
   responses: {
-    202: { description: "Accepted", content: { "application/json": { schema: MessageSchema } } },
+    202: { description: "Accepted", content: jsonContent(MessageSchema, { message: MESSAGES.resetCodeSent }) },
     ...problemResponses(...PASSWORD_PROBLEMS),
   },
 });
@@ -28,7 +31,9 @@ export const forgot = createRoute({
 export const reset = createRoute({
   method: "post",
   path: "/auth/password/reset",
+  operationId: "resetPassword",
   tags,
+  security: [],
   summary: "Set a new password with the emailed code",
   description:
     "Sets the new password, spends the code and ends every session of the account, at once. The code proves control of " +
@@ -37,9 +42,10 @@ export const reset = createRoute({
     "address is told of the reset.",
   request: jsonBody(
     z.strictObject({ email: EmailSchema, code: CodeSchema, new_password: NewPasswordSchema }).openapi("ResetPasswordRequest"),
+    { email: "ada@example.com", code: "123456", new_password: "a new and longer passphrase" },
   ),
   responses: {
-    200: { description: "Password reset: log in with the new one", content: { "application/json": { schema: MessageSchema } } },
+    200: { description: "Password reset: log in with the new one", content: jsonContent(MessageSchema, { message: MESSAGES.passwordReset }) },
     ...problemResponses(...PASSWORD_PROBLEMS, "code_invalid"),
   },
 });
@@ -47,6 +53,7 @@ export const reset = createRoute({
 export const change = createRoute({
   method: "post",
   path: "/auth/password/change",
+  operationId: "changePassword",
   tags,
   security: bearerSecurity,
   middleware: [anyUser] as const,
@@ -56,9 +63,10 @@ export const change = createRoute({
     "this one goes on, with the fresh token pair in the answer. The address is told of the change.",
   request: jsonBody(
     z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema }).openapi("ChangePasswordRequest"),
+    { current_password: "correct horse battery staple", new_password: "a new and longer passphrase" },
   ),
   responses: {
-    200: { description: "Changed; the new tokens of this session", content: { "application/json": { schema: TokenPairSchema } } },
+    200: { description: "Changed; the new tokens of this session", content: jsonContent(TokenPairSchema, exampleTokens) },
     ...problemResponses(...PASSWORD_PROBLEMS, ...SIGNED_IN_PROBLEMS, "invalid_credentials"),
   },
 });

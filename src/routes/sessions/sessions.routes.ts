@@ -1,15 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { SessionSchema } from "../../schemas/sessions.ts";
 import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
+import { exampleSession } from "../examples.ts";
+import { jsonContent } from "../json-body.ts";
 import { UserIdParamSchema } from "../params.ts";
 import { ADMIN_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, PARAMETER_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
 
 const tags = ["Sessions"];
-const sessionList = { "application/json": { schema: z.array(SessionSchema) } };
+const sessionList = jsonContent(z.array(SessionSchema), [exampleSession, { ...exampleSession, id: "5d0c6a8e-1f2b-4c3d-8e9f-0a1b2c3d4e5f", current: false, last_refreshed_at: null }]);
 
 export const listOwn = createRoute({
   method: "get",
   path: "/auth/sessions",
+  operationId: "listMySessions",
   tags,
   security,
   middleware: [anyUser] as const,
@@ -24,6 +27,7 @@ export const listOwn = createRoute({
 export const endOwn = createRoute({
   method: "delete",
   path: "/auth/sessions/{id}",
+  operationId: "endMySession",
   tags,
   security,
   middleware: [anyUser] as const,
@@ -41,6 +45,7 @@ export const endOwn = createRoute({
 export const endAllOwn = createRoute({
   method: "post",
   path: "/auth/logout/all",
+  operationId: "logoutEverywhere",
   tags,
   security,
   middleware: [anyUser] as const,
@@ -55,10 +60,12 @@ export const endAllOwn = createRoute({
 export const listUsers = createRoute({
   method: "get",
   path: "/users/{id}/sessions",
+  operationId: "listUserSessions",
   tags,
   security,
   middleware: [adminOnly] as const,
   summary: "A user's sessions (admin)",
+  description: "Where a user is logged in: their live sessions, newest first (`current` is always false here).",
   request: { params: UserIdParamSchema },
   responses: {
     200: { description: "The user's live sessions, newest first", content: sessionList },
@@ -69,10 +76,12 @@ export const listUsers = createRoute({
 export const endAllOfUser = createRoute({
   method: "delete",
   path: "/users/{id}/sessions",
+  operationId: "endUserSessions",
   tags,
   security,
   middleware: [adminOnly, userWrites] as const,
   summary: "End every session of a user (admin)",
+  description: "Their refresh and access tokens stop working at once (at this edge location; elsewhere within about a minute).",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Every session of the user ended" },

@@ -1,5 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { EmailSchema, NameSchema, PresentedPasswordSchema, UserRoleSchema, UserSchema, UserStatusSchema } from "../../schemas/user.ts";
+import {
+  EMAIL_MAX_OCTETS,
+  EmailSchema,
+  NameSchema,
+  PresentedPasswordSchema,
+  UserRoleSchema,
+  UserSchema,
+  UserStatusSchema,
+} from "../../schemas/user.ts";
 import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
 import {
   ADMIN_PROBLEMS,
@@ -11,24 +19,29 @@ import {
   SIGNED_IN_PROBLEMS,
 } from "../problems.ts";
 import { CursorSchema, NextPageHeaders } from "../cursor.ts";
+import { exampleUser } from "../examples.ts";
+import { jsonBody, jsonContent } from "../json-body.ts";
 import { LimitSchema, UserIdParamSchema } from "../params.ts";
 
 const tags = ["Users"];
-const userBody = { "application/json": { schema: UserSchema } };
+const userBody = jsonContent(UserSchema, exampleUser);
 
 export const me = createRoute({
   method: "get",
   path: "/users/me",
+  operationId: "getMe",
   tags,
   security,
   middleware: [anyUser] as const,
   summary: "The user of the access token",
+  description: "Your account as the API keeps it now (one SQL round trip; the token itself is checked without one).",
   responses: { 200: { description: "You", content: userBody }, ...problemResponses(...SIGNED_IN_PROBLEMS, ...DATABASE_PROBLEMS) },
 });
 
 export const list = createRoute({
   method: "get",
   path: "/users",
+  operationId: "listUsers",
   tags,
   security,
   middleware: [adminOnly] as const,
@@ -40,14 +53,14 @@ export const list = createRoute({
       cursor: CursorSchema.optional(),
       status: UserStatusSchema.optional(),
       role: UserRoleSchema.optional(),
-      email: z.string().trim().toLowerCase().min(1).max(254).optional().openapi({ description: "Email prefix" }),
+      email: z.string().trim().toLowerCase().min(1).max(EMAIL_MAX_OCTETS).optional().openapi({ description: "Email prefix", example: "ada" }),
     }),
   },
   responses: {
     200: {
       description: "A page of users",
       headers: NextPageHeaders,
-      content: { "application/json": { schema: z.array(UserSchema) } },
+      content: jsonContent(z.array(UserSchema), [exampleUser]),
     },
     ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS),
   },
@@ -56,10 +69,12 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/users/{id}",
+  operationId: "getUser",
   tags,
   security,
   middleware: [adminOnly] as const,
   summary: "Read a user (admin)",
+  description: "Any user's account, by id.",
   request: { params: UserIdParamSchema },
   responses: {
     200: { description: "The user", content: userBody },
@@ -70,6 +85,7 @@ export const get = createRoute({
 export const patch = createRoute({
   method: "patch",
   path: "/users/{id}",
+  operationId: "updateUser",
   tags,
   security,
   middleware: [anyUser, userWrites] as const,
@@ -84,24 +100,20 @@ export const patch = createRoute({
     "admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute.",
   request: {
     params: UserIdParamSchema,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .strictObject({
-              first_name: NameSchema.optional(),
-              last_name: NameSchema.optional(),
-              email: EmailSchema.optional(),
-              role: UserRoleSchema.optional(),
-              status: UserStatusSchema.optional(),
-              current_password: PresentedPasswordSchema.optional().openapi({ description: "Required to change your own email" }),
-            })
-            .refine((patch) => Object.keys(patch).some((key) => key !== "current_password"), "Nothing to change")
-            .openapi("UserPatch"),
-        },
-      },
-    },
+    ...jsonBody(
+      z
+        .strictObject({
+          first_name: NameSchema.optional(),
+          last_name: NameSchema.optional(),
+          email: EmailSchema.optional(),
+          role: UserRoleSchema.optional(),
+          status: UserStatusSchema.optional(),
+          current_password: PresentedPasswordSchema.optional().openapi({ description: "Required to change your own email" }),
+        })
+        .refine((patch) => Object.keys(patch).some((key) => key !== "current_password"), "Nothing to change")
+        .openapi("UserPatch"),
+      { first_name: "Ada", last_name: "King" },
+    ),
   },
   responses: {
     200: { description: "The user after the change", content: userBody },
@@ -124,6 +136,7 @@ export const patch = createRoute({
 export const remove = createRoute({
   method: "delete",
   path: "/users/{id}",
+  operationId: "deleteUser",
   tags,
   security,
   middleware: [adminOnly, userWrites] as const,

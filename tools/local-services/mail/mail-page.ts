@@ -14,6 +14,7 @@ export function renderMailPage(emails: CapturedEmail[]): string {
   dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
   dt { color: #666; }
   pre { background: #f6f6f6; padding: 0.5rem; white-space: pre-wrap; }
+  iframe { border: 1px solid #ddd; border-radius: 6px; height: 28rem; width: 100%; }
 </style>
 </head>
 <body>
@@ -27,8 +28,13 @@ ${list}
 }
 
 function renderEmail(email: CapturedEmail): string {
+  // The preview renders the message as a mail client would, in a frame sandboxed without scripts, forms
+  // or this page's origin (and under its policy: nothing loads from elsewhere).
   const html =
-    email.html === null ? "" : `<details><summary>HTML source</summary><pre>${escapeHtml(email.html)}</pre></details>`;
+    email.html === null
+      ? ""
+      : `<iframe sandbox="" title="${escapeHtml(email.subject)}" srcdoc="${escapeHtml(email.html)}"></iframe>
+<details><summary>HTML source</summary><pre>${escapeHtml(email.html)}</pre></details>`;
   return `<article>
 <h2>${escapeHtml(email.subject)}</h2>
 <dl>

@@ -1,0 +1,47 @@
+// What the document shows as answers: one example of each public shape, shared by every operation
+// that returns it.
+import type { AuthEvent } from "../schemas/events.ts";
+import type { SessionView } from "../schemas/sessions.ts";
+import type { TokenPair } from "../schemas/tokens.ts";
+import type { PublicUser } from "../schemas/user.ts";
+
+export const exampleRequestId = "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b";
+
+export const exampleUser: PublicUser = {
+  id: 42,
+  email: "ada@example.com",
+  first_name: "Ada",
+  last_name: "Lovelace",
+  status: "verified",
+  role: "user",
+  created_at: "2026-11-24T12:00:00.000Z",
+};
+
+export const exampleTokens: TokenPair = {
+  access_token: "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+  refresh_token: "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
+  token_type: "bearer",
+  expires_in: 900,
+};
+
+export const exampleSession: SessionView = {
+  id: "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11",
+  created_at: "2026-11-24T12:00:00.000Z",
+  last_refreshed_at: "2026-11-24T12:15:03.000Z",
+  user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+  client_address: "203.0.113.9",
+  current: true,
+};
+
+export const exampleEvent: AuthEvent = {
+  id: 1042,
+  type: "role_changed",
+  user_id: 42,
+  actor_id: 7,
+  client_address: "203.0.113.9",
+  user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+  request_id: exampleRequestId,
+  details: { from: "user", to: "admin" },
+  created_at: "2026-11-24T12:20:00.000Z",
+};
+
