@@ -15,3 +15,13 @@ export function parseFlags<T extends ParseArgsOptionsConfig>(options: T, usage: 
     process.exit(2);
   }
 }
+
+/** A flag that must be a whole number of at least `min`; prints the usage and exits (2) otherwise. */
+export function wholeNumberFlag(flag: string, name: string, usage: string, min = 1): number {
+  const value = Number(flag);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`--${name} must be a whole number of at least ${min}, not "${flag}"\n\n${usage}`);
+    process.exit(2);
+  }
+  return value;
+}

@@ -44,6 +44,19 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
     expected: 200,
     next: () => ({ path, headers: { "CF-Connecting-IP": clientAddress(), ...headers() } }),
   });
+  const login = (name: string, email: () => string): Endpoint => ({
+    name,
+    method: "POST",
+    target: api,
+    usesDatabase: true,
+    expected: 200,
+    maxConnections: 4,
+    next: () => ({
+      path: "/auth/login",
+      headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
+      body: JSON.stringify({ email: email(), password: PASSWORD }),
+    }),
+  });
   // Refresh chains: sessions of their own, each followed by one connection at a time, from a client
   // address of its own (as a real client's stays put, so a replay of a token whose answer was cut off at
   // the end of a run is the same client's, within the grace window).
@@ -109,31 +122,9 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
         if (status === 200) chain.token = RotatedTokens.parse(JSON.parse(body)).refresh_token;
       },
     },
-    {
-      name: "POST /auth/login",
-      method: "POST",
-      target: api,
-      usesDatabase: true,
-      expected: 200,
-      next: () => ({
-        path: "/auth/login",
-        headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
-        body: JSON.stringify({ email: account().email, password: PASSWORD }),
-      }),
-    },
-    {
-      // the same password work as the login above (see verifyPassword), plus the rehash to the current format
-      name: "POST /auth/login (imported bcrypt user)",
-      method: "POST",
-      target: api,
-      usesDatabase: true,
-      expected: 200,
-      next: () => ({
-        path: "/auth/login",
-        headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
-        body: JSON.stringify({ email: importedAccount(), password: PASSWORD }),
-      }),
-    },
+    login("POST /auth/login", () => account().email),
+    // the same password work as the login above (see verifyPassword), plus the rehash to the current format
+    login("POST /auth/login (imported bcrypt user)", importedAccount),
     get("GET /users (page 1)", `/users?limit=${PAGE_SIZE}`, () => admin),
     get(`GET /users (page ${deepPage.page.toLocaleString("en")})`, `/users?limit=${PAGE_SIZE}&cursor=${deepPage.cursor}`, () => admin),
     get("GET /users (email prefix)", `/users?limit=${PAGE_SIZE}&email=${encodeURIComponent(deepPage.emailPrefix)}`, () => admin),

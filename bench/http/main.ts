@@ -7,7 +7,7 @@
 // bench/results-latency.json.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseFlags } from "../../tools/command-line.ts";
+import { parseFlags, wholeNumberFlag } from "../../tools/command-line.ts";
 import { endpointsFor } from "./endpoints.ts";
 import { type Measurement, measure } from "./load.ts";
 import { prepare } from "./prepare.ts";
@@ -43,20 +43,10 @@ interface Pass {
   file: string;
 }
 
-function whole(flag: string | undefined, name: string): number | undefined {
-  if (flag === undefined) return undefined;
-  const value = Number(flag);
-  if (!Number.isInteger(value) || value < 0) {
-    console.error(`--${name} must be a whole number, not "${flag}"`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const latency = whole(flags["sql-latency-ms"], "sql-latency-ms");
-const connections = whole(flags.connections, "connections");
-const seconds = whole(flags.duration, "duration") ?? 5;
-const users = whole(flags.users, "users") ?? 100;
+const latency = flags["sql-latency-ms"] === undefined ? undefined : wholeNumberFlag(flags["sql-latency-ms"], "sql-latency-ms", USAGE, 0);
+const connections = flags.connections === undefined ? undefined : wholeNumberFlag(flags.connections, "connections", USAGE);
+const seconds = wholeNumberFlag(flags.duration, "duration", USAGE);
+const users = wholeNumberFlag(flags.users, "users", USAGE);
 const passes: Pass[] =
   latency === undefined
     ? [
@@ -77,6 +67,7 @@ function print(pass: Pass, database: string, rows: Row[]): void {
   console.table(
     rows.map((row) => ({
       endpoint: row.endpoint,
+      conns: row.connections,
       "req/s": row.rps,
       "p50 ms": row.p50_ms,
       "p99 ms": row.p99_ms,

@@ -10,7 +10,7 @@ import type { Pool } from "pg";
 import { z } from "zod";
 import { getDb } from "../../src/db/client.ts";
 import { usersPageQuery, type UserFilters } from "../../src/db/users.ts";
-import { parseFlags } from "../../tools/command-line.ts";
+import { parseFlags, wholeNumberFlag } from "../../tools/command-line.ts";
 import { openPool } from "../../tools/postgres/pool.ts";
 import { progressBar, seedUsers } from "../../tools/seed/seed-users.ts";
 import { endpointsFor } from "./endpoints.ts";
@@ -34,23 +34,14 @@ const flags = parseFlags(
   USAGE,
 );
 
-function positive(flag: string, name: string): number {
-  const value = Number(flag);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name} must be a positive whole number, not "${flag}"\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return value;
-}
-
 const serverUrl = process.env.BENCH_DATABASE_URL;
 if (!serverUrl) {
   console.error(`BENCH_DATABASE_URL is required: a million users need a real PostgreSQL server\n\n${USAGE}`);
   process.exit(2);
 }
-const users = positive(flags.users, "users");
-const seconds = positive(flags.duration, "duration");
-const connections = positive(flags.connections, "connections");
+const users = wholeNumberFlag(flags.users, "users", USAGE);
+const seconds = wholeNumberFlag(flags.duration, "duration", USAGE);
+const connections = wholeNumberFlag(flags.connections, "connections", USAGE);
 
 // the endpoints whose cost could grow with the tables
 const AT_SCALE = ["GET /users/me", "POST /auth/refresh", "POST /auth/login", "GET /users ("];

@@ -17,8 +17,6 @@ export interface NewSession {
   /** What the session list shows of where it was started. */
   userAgent: string;
   clientAddress: string | null;
-  /** Replaces an outdated password hash, only if it is still the one that was verified. */
-  rehash?: string | undefined;
   events: EventContext;
 }
 
@@ -30,7 +28,7 @@ export interface NewSession {
  * the user is gone or the password changed since it was checked.
  */
 export async function startSession(db: Db, session: NewSession): Promise<{ role: UserRole; status: UserStatus; started: boolean } | undefined> {
-  const { userId, verifiedHash, sessionId, tokenHash, expiresAt, userAgent, clientAddress, rehash, events } = session;
+  const { userId, verifiedHash, sessionId, tokenHash, expiresAt, userAgent, clientAddress, events } = session;
   const now = events.now;
   const row = await withEvents(
     db
@@ -65,13 +63,6 @@ export async function startSession(db: Db, session: NewSession): Promise<{ role:
               .select((eb) => [eb.val(tokenHash).as("token_hash"), "id", "user_id", eb.val(expiresAt).as("expires_at"), eb.val(now).as("created_at")]),
           )
           .returning("user_id"),
-      )
-      .with("rehashed", (q) =>
-        q
-          .updateTable("users")
-          .set({ password_hash: rehash, updated_at: now })
-          .where("id", "=", userId)
-          .where((eb) => (rehash === undefined ? eb.lit(false) : eb.exists(eb.selectFrom("token").select("user_id")))),
       ),
     events,
     [

@@ -134,6 +134,19 @@ export async function findPasswordHolder(db: Db, by: { email: string } | { id: s
     .executeTakeFirst();
 }
 
+/**
+ * Replaces an outdated password hash with `to`, only if `from` is still the stored one: a password
+ * changed or reset meanwhile is never overwritten by the old password's upgrade.
+ */
+export async function upgradePasswordHash(db: Db, upgrade: { userId: string; from: string; to: string; now: Date }): Promise<void> {
+  await db
+    .updateTable("users")
+    .set({ password_hash: upgrade.to, updated_at: upgrade.now })
+    .where("id", "=", upgrade.userId)
+    .where("password_hash", "=", upgrade.from)
+    .execute();
+}
+
 export interface UserFilters {
   status?: UserStatus | undefined;
   role?: UserRole | undefined;

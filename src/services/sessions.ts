@@ -3,7 +3,7 @@ import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/pa
 import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
 import { recordEvent } from "../db/events.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
-import { findPasswordHolder } from "../db/users.ts";
+import { findPasswordHolder, upgradePasswordHash } from "../db/users.ts";
 import { ApiError } from "../errors.ts";
 import { endingSessions } from "../revocation.ts";
 import type { LoginFailure } from "../schemas/events.ts";
@@ -83,12 +83,17 @@ export async function login(ctx: ServiceContext, input: { email: string; passwor
     expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS),
     userAgent: ctx.client.userAgent,
     clientAddress: ctx.client.address ?? null,
-    rehash: needsRehash ? await hashPassword(input.password) : undefined,
     events: ctx.events,
   });
   // gone, or its password changed while this one was being checked
   if (!session) throw wrongCredentials();
   if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
+  // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would
+  // make the first login of an old hash take longer than any other, which timing would tell.
+  if (needsRehash) {
+    const from = holder.password_hash;
+    ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
+  }
   return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId }, refresh.token);
 }
 

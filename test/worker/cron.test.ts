@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
+import type { Clock } from "../../src/app-env.ts";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
 import {
@@ -51,6 +52,16 @@ async function mailSendRequests(): Promise<number> {
 /** A refresh token row that expires at `expiresAt`, as a rotation chain leaves its spent tokens. */
 function refreshTokenRow(userId: number, sessionId: string, expiresAt: Date) {
   return { token_hash: crypto.getRandomValues(new Uint8Array(32)), session_id: sessionId, user_id: String(userId), expires_at: expiresAt, created_at: expiresAt };
+}
+
+/** A verified user with `count` refresh tokens, each of a session of its own, that expired a second ago. */
+async function expiredTokensOfANewUser(clock: Clock, count: number): Promise<void> {
+  const user = await verifiedUser(client({ clock, env: isolated }), servicesUrl);
+  const expired = new Date(clock().getTime() - 1000);
+  await db
+    .insertInto("refresh_tokens")
+    .values(Array.from({ length: count }, () => refreshTokenRow(user.id, crypto.randomUUID(), expired)))
+    .execute();
 }
 
 interface LogLine {
@@ -255,13 +266,7 @@ describe("the scheduled maintenance", () => {
 
   it("drains a backlog larger than one batch, a batch per statement, within its time budget", async () => {
     const clock = manualClock();
-    const call = client({ clock, env: isolated });
-    const user = await verifiedUser(call, servicesUrl);
-    const expired = new Date(clock().getTime() - 1000);
-    await db
-      .insertInto("refresh_tokens")
-      .values(Array.from({ length: 12 }, () => refreshTokenRow(user.id, crypto.randomUUID(), expired)))
-      .execute();
+    await expiredTokensOfANewUser(clock, 12);
     const expiredTokens = async () =>
       Number((await db.selectFrom("refresh_tokens").select((eb) => eb.fn.countAll<string>().as("n")).where("expires_at", "<=", clock()).executeTakeFirstOrThrow()).n);
     const before = await expiredTokens();
@@ -275,13 +280,7 @@ describe("the scheduled maintenance", () => {
 
   it("warns of the backlog it leaves when its time runs out with a batch still full", async () => {
     const clock = manualClock();
-    const call = client({ clock, env: isolated });
-    const user = await verifiedUser(call, servicesUrl);
-    const expired = new Date(clock().getTime() - 1000);
-    await db
-      .insertInto("refresh_tokens")
-      .values(Array.from({ length: 6 }, () => refreshTokenRow(user.id, crypto.randomUUID(), expired)))
-      .execute();
+    await expiredTokensOfANewUser(clock, 6);
     const cutShort = await logged("warn", () => runCron(clock(), { PURGE_BATCH_SIZE: "5", PURGE_TIME_BUDGET_MS: "1" }));
     expect(cutShort).toContainEqual(
       expect.objectContaining({ msg: "purge backlog left for the next run", tables: expect.arrayContaining(["refresh_tokens"]) }),

@@ -1,10 +1,13 @@
 import { hashSync } from "bcryptjs";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import worker from "../../src/index.ts";
+import { describe, expect, inject, it, vi } from "vitest";
 import { findPasswordHolder } from "../../src/db/users.ts";
 import { getDb } from "../../src/db/client.ts";
 import {
   api,
+  BASE_URL,
   bearer,
   client,
   countRoundTrips,
@@ -100,6 +103,37 @@ describe("POST /auth/login", () => {
     const stored = await findPasswordHolder(db, { email: user.email });
     expect(stored?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
     expect((await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }))).status).toBe(200);
+  });
+});
+
+describe("the first login of an old hash", () => {
+  it("answers before it upgrades the hash, so it takes no longer than any other login (the upgrade follows, once)", async () => {
+    const user = await seededUser("user");
+    const db = getDb(inject("databaseUrl"));
+    const old = hashSync(PASSWORD, 4);
+    await db.updateTable("users").set({ password_hash: old }).where("id", "=", String(user.id)).execute();
+    // hold every key derivation after the check's own six (PBKDF2 600,000 as 6 calls): the upgrade's
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const deriveBits = crypto.subtle.deriveBits.bind(crypto.subtle);
+    let calls = 0;
+    const spy = vi.spyOn(crypto.subtle, "deriveBits").mockImplementation(async (...args) => {
+      calls += 1;
+      if (calls > 6) await gate;
+      return deriveBits(...args);
+    });
+    try {
+      const ctx = createExecutionContext();
+      const request = new Request(`${BASE_URL}/auth/login`, json("POST", { email: user.email, password: PASSWORD }));
+      const answered = await Promise.race([worker.fetch(request, env, ctx), new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 3_000))]);
+      expect(answered === "held" ? answered : answered.status).toBe(200);
+      expect((await findPasswordHolder(db, { email: user.email }))?.password_hash).toBe(old);
+      openGate();
+      await waitOnExecutionContext(ctx);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await findPasswordHolder(db, { email: user.email }))?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
   });
 });
 

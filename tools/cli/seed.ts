@@ -1,7 +1,7 @@
 // `npm run db:seed -- --database-url URL [--users N]`: fills a Postgres server with N verified users
 // (default 1,000,000), each with a session and a refresh token, half of those expired, to measure the
 // API at scale.
-import { parseFlags } from "../command-line.ts";
+import { parseFlags, wholeNumberFlag } from "../command-line.ts";
 import { applyMigrations } from "../migrations/apply-migrations.ts";
 import { postgresMigrationExecutor } from "../migrations/postgres-executor.ts";
 import { openPool } from "../postgres/pool.ts";
@@ -26,22 +26,13 @@ const flags = parseFlags(
   USAGE,
 );
 
-function positive(flag: string, name: string): number {
-  const value = Number(flag);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name} must be a positive whole number, not "${flag}"\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return value;
-}
-
 const databaseUrl = flags["database-url"];
 if (!databaseUrl) {
   console.error(`--database-url is required\n\n${USAGE}`);
   process.exit(2);
 }
-const users = positive(flags.users, "users");
-const chunk = positive(flags.chunk, "chunk");
+const users = wholeNumberFlag(flags.users, "users", USAGE);
+const chunk = wholeNumberFlag(flags.chunk, "chunk", USAGE);
 
 const pool = openPool({ connectionString: databaseUrl, max: 1 });
 try {
