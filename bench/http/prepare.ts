@@ -2,6 +2,7 @@
 // code, verify), their sessions, and an admin; and, as `npm run users -- import` makes them, accounts
 // from the old service still on their bcrypt hash.
 import { hash as bcryptHash } from "bcryptjs";
+import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { BCRYPT_CHECK_COST } from "../../src/auth/passwords.ts";
 import { type Db, getDb } from "../../src/db/client.ts";
@@ -58,11 +59,17 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   });
 }
 
+const Mails = z.array(z.object({ text: z.string() }));
+const MAIL_WAIT_MS = 10_000;
+
+/** The code in the newest mail to `email`. The API sends it after its answer, so it may take a moment. */
 async function mailedCode(services: Services, email: string): Promise<string> {
-  const mails = z.array(z.object({ text: z.string() })).parse(await (await fetch(`${services.url}/emails?to=${encodeURIComponent(email)}`)).json());
-  const code = /\b(\d{6})\b/.exec(mails[0]?.text ?? "")?.[1];
-  if (!code) throw new Error(`no code mailed to ${email}`);
-  return code;
+  for (const started = Date.now(); Date.now() - started < MAIL_WAIT_MS; await delay(100)) {
+    const mails = Mails.parse(await (await fetch(`${services.url}/emails?to=${encodeURIComponent(email)}`)).json());
+    const code = /\b(\d{6})\b/.exec(mails[0]?.text ?? "")?.[1];
+    if (code) return code;
+  }
+  throw new Error(`no code mailed to ${email} within ${MAIL_WAIT_MS / 1000} s`);
 }
 
 async function account(api: string, services: Services, label: string): Promise<Account> {
