@@ -273,7 +273,6 @@ export async function endSessionOfToken(
   return { endedSessions: ender.parse(row.ended_sessions) };
 }
 
-
 /**
  * Ends sessions of a user, chosen by `which`: one of them (by id) or all. Every ended session is
  * recorded as `session_ended`. Ending all first locks the user's row in the same transaction, so a login

@@ -9,6 +9,7 @@ import {
   api,
   BASE_URL,
   bearer,
+  type Call,
   client,
   countRoundTrips,
   expectProblem,
@@ -107,6 +108,17 @@ describe("POST /auth/login", () => {
 });
 
 describe("the first login of an old hash", () => {
+  it("costs its two round trips before the answer and one after it, for the upgrade; the next login two", async () => {
+    const user = await seededUser("user");
+    const db = getDb(inject("databaseUrl"));
+    await db.updateTable("users").set({ password_hash: hashSync(PASSWORD, 4) }).where("id", "=", String(user.id)).execute();
+    const logIn = (call: Call) => call("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
+    const first = await countRoundTrips(logIn);
+    expect(first.result.status).toBe(200);
+    expect(first.roundTrips).toBe(3);
+    expect((await countRoundTrips(logIn)).roundTrips).toBe(2);
+  });
+
   it("answers before it upgrades the hash, so it takes no longer than any other login (the upgrade follows, once)", async () => {
     const user = await seededUser("user");
     const db = getDb(inject("databaseUrl"));

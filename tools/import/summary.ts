@@ -41,6 +41,12 @@ export function summary(run: ImportRun): string[] {
     `  taken in the target by another account, not imported: ${count(written.taken.length)}`,
     ...written.taken.map((user) => `    #${user.id} <${user.email}>`),
   );
+  const unverified = plan.users.filter((user) => user.status === "unverified").length;
+  if (unverified > 0) {
+    lines.push(
+      `  never verified: ${count(unverified)}; the cron deletes accounts still unverified 48 h after they were made (from their old creation time); their owners can sign up again, which takes over a never-verified address`,
+    );
+  }
   if (plan.otherBcryptCost > 0) {
     lines.push(
       `  importable rows whose bcrypt cost is not ${BCRYPT_CHECK_COST}: ${count(plan.otherBcryptCost)}; their logins take a different time from everyone else's until the first`,
