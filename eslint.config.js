@@ -21,18 +21,19 @@ export default tseslint.config(
     },
   },
   layer(["src/**/*.ts"], []),
-  layer(["src/routes/**/*.ts"], [
-    { group: ["kysely", "kysely/*", "**/db/**"], message: "routes never touch SQL: call a service" },
-  ]),
-  layer(["src/services/**/*.ts"], [
-    { group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**"], message: "services know nothing of HTTP" },
-  ]),
-  layer(["src/db/**/*.ts"], [
-    { group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**", "**/services/**"], message: "repositories hold SQL only" },
-  ]),
-  layer(["src/auth/**/*.ts", "src/mail/**/*.ts"], [
-    { group: ["**/db/**", "**/services/**"], message: "auth/ and mail/ own their types and sit below services" },
-  ]),
+  layer(["src/routes/**/*.ts"], [{ group: ["kysely", "kysely/*", "**/db/**"], message: "routes never touch SQL: call a service" }]),
+  layer(
+    ["src/services/**/*.ts"],
+    [{ group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**"], message: "services know nothing of HTTP" }],
+  ),
+  layer(
+    ["src/db/**/*.ts"],
+    [{ group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**", "**/services/**"], message: "repositories hold SQL only" }],
+  ),
+  layer(
+    ["src/auth/**/*.ts", "src/mail/**/*.ts"],
+    [{ group: ["**/db/**", "**/services/**"], message: "auth/ and mail/ own their types and sit below services" }],
+  ),
   {
     // one log helper (src/log.ts) writes every line the Worker logs
     files: ["src/**/*.ts"],

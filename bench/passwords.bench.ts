@@ -32,7 +32,9 @@ it("prints the cost of each password operation in workerd", { timeout: 120_000 }
     await measure("verifyPassword, imported bcrypt 12, wrong", 10, () => verifyPassword("wrong password", BCRYPT_12)),
     await measure("verifyPassword, bcrypt cost 4 (not padded up)", 10, () => verifyPassword(PASSWORD, oldBcrypt4)),
     // the two halves of every check
-    await measure("chainedPbkdf2 SHA256 600k alone", 10, () => chainedPbkdf2(encoder.encode(PASSWORD), salt, { digest: "SHA-256", iterations: 600_000, perCall: 100_000 })),
+    await measure("chainedPbkdf2 SHA256 600k alone", 10, () =>
+      chainedPbkdf2(encoder.encode(PASSWORD), salt, { digest: "SHA-256", iterations: 600_000, perCall: 100_000 }),
+    ),
     await measure("bcryptjs compare, cost 12 alone", 5, () => bcryptCompare(PASSWORD, BCRYPT_12)),
   ];
   console.log(`\nPassword hashing in workerd (${navigator.userAgent}), ms per call:\n${table(rows)}\n`);

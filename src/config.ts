@@ -2,14 +2,12 @@ import { z } from "zod";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-const commaList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(",")
-      .map((item) => item.trim())
-      .filter((item) => item !== ""),
-  );
+const commaList = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== ""),
+);
 
 const PrivateJwk = z.looseObject({
   kid: z.string().min(1, "every key needs a kid"),
@@ -39,7 +37,11 @@ const ConfigSchema = z.object({
   // than wait until the Worker's own limit.
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   CORS_ORIGINS: commaList.default(["*"]),
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(16 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024),
 
   // The first key signs; every key listed verifies and is published, so a new key can be added
   // first and an old one removed once the tokens it signed have expired.

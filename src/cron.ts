@@ -33,7 +33,11 @@ export interface MaintenanceReport {
  * budget is spent; so the purge keeps up with whatever the tables grow by between runs, and a run stops
  * in time however large the backlog.
  */
-async function purgeWithinBudget(db: Db, config: Config, now: Date): Promise<Pick<MaintenanceReport, "purged" | "purge_batches" | "purge_ms" | "slowest_batch_ms" | "backlog">> {
+async function purgeWithinBudget(
+  db: Db,
+  config: Config,
+  now: Date,
+): Promise<Pick<MaintenanceReport, "purged" | "purge_batches" | "purge_ms" | "slowest_batch_ms" | "backlog">> {
   const cutoffs = {
     now,
     unverifiedCreatedBefore: secondsAfter(now, -config.UNVERIFIED_USER_TTL_SECONDS),
@@ -73,7 +77,13 @@ export async function runMaintenance(db: Db, edge: RevocationEdge, config: Confi
       return fallback;
     }
   };
-  const purge = await step("purge", () => purgeWithinBudget(db, config, now), { purged: nothingPurged(), purge_batches: 0, purge_ms: 0, slowest_batch_ms: 0, backlog: [] });
+  const purge = await step("purge", () => purgeWithinBudget(db, config, now), {
+    purged: nothingPurged(),
+    purge_batches: 0,
+    purge_ms: 0,
+    slowest_batch_ms: 0,
+    backlog: [],
+  });
   const mail = await step(
     "mail",
     async () => {

@@ -85,9 +85,7 @@ class SessionEnder {
       .with(
         "revoked",
         (q) =>
-          new QueryRows(
-            part.deleteFrom("refresh_tokens").where("session_id", "in", sessionIds(q)).returning(["session_id", "expires_at"]),
-          ),
+          new QueryRows(part.deleteFrom("refresh_tokens").where("session_id", "in", sessionIds(q)).returning(["session_id", "expires_at"])),
       )
       .with("ended", () =>
         part
@@ -97,7 +95,10 @@ class SessionEnder {
       )
       .with(
         "closed",
-        () => new QueryRows(part.deleteFrom("sessions").where("id", "in", part.selectFrom("ended").select("session_id")).returning(["id", "user_id"])),
+        () =>
+          new QueryRows(
+            part.deleteFrom("sessions").where("id", "in", part.selectFrom("ended").select("session_id")).returning(["id", "user_id"]),
+          ),
       )
       .with(
         "blacklisted",
@@ -109,11 +110,7 @@ class SessionEnder {
               .expression((eb) =>
                 eb
                   .selectFrom("ended")
-                  .select((eb) => [
-                    blacklistId(eb.ref("session_id")).as("token_id"),
-                    "expires_at",
-                    eb.val(this.#now).as("revoked_at"),
-                  ]),
+                  .select((eb) => [blacklistId(eb.ref("session_id")).as("token_id"), "expires_at", eb.val(this.#now).as("revoked_at")]),
               )
               .onConflict((oc) =>
                 oc.column("token_id").doUpdateSet((eb) => ({
@@ -171,10 +168,13 @@ export class EdgeUnavailableError extends Error {
  */
 export async function isSessionRevoked(edge: RevocationEdge, sessionId: string): Promise<boolean> {
   const [here, everywhere] = await Promise.allSettled([edge.cache.match(localCacheKey(sessionId)), edge.kv.get(edgeKey(sessionId))]);
-  const revoked = (here.status === "fulfilled" && here.value !== undefined) || (everywhere.status === "fulfilled" && everywhere.value !== null);
+  const revoked =
+    (here.status === "fulfilled" && here.value !== undefined) || (everywhere.status === "fulfilled" && everywhere.value !== null);
   if (revoked) return true;
   if (here.status === "rejected" || everywhere.status === "rejected") {
-    throw new EdgeUnavailableError(describeError(here.status === "rejected" ? here.reason : everywhere.status === "rejected" ? everywhere.reason : ""));
+    throw new EdgeUnavailableError(
+      describeError(here.status === "rejected" ? here.reason : everywhere.status === "rejected" ? everywhere.reason : ""),
+    );
   }
   return false;
 }
@@ -217,10 +217,7 @@ async function recordAtEdge(edge: RevocationEdge, sessions: EndedSession[], now:
       const remaining = Math.max(KV_MIN_TTL_SECONDS, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000));
       return [
         edge.kv.put(edgeKey(session.sessionId), "1", { expirationTtl: remaining }),
-        edge.cache.put(
-          localCacheKey(session.sessionId),
-          new Response("revoked", { headers: { "Cache-Control": `max-age=${remaining}` } }),
-        ),
+        edge.cache.put(localCacheKey(session.sessionId), new Response("revoked", { headers: { "Cache-Control": `max-age=${remaining}` } })),
       ];
     }),
   );

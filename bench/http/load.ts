@@ -67,7 +67,7 @@ async function probe(endpoint: Endpoint, services: Services): Promise<number> {
   }
   // let work left after the answers (mail marked sent) reach the database
   await delay(300);
-  return Math.round(((await sqlRequests(services)) - before) / PROBE_REQUESTS * 100) / 100;
+  return Math.round((((await sqlRequests(services)) - before) / PROBE_REQUESTS) * 100) / 100;
 }
 
 /** Requests cut off when a run ends still finish on the server: wait for them before counting anything. */
@@ -114,7 +114,11 @@ function summary(endpoint: Endpoint, result: autocannon.Result): Load {
 }
 
 /** Load on each endpoint at once for as long as `work` takes: how clients fare while it runs. */
-export async function loadWhile<T>(endpoints: Endpoint[], connections: number, work: () => Promise<T>): Promise<{ outcome: T; load: Load[] }> {
+export async function loadWhile<T>(
+  endpoints: Endpoint[],
+  connections: number,
+  work: () => Promise<T>,
+): Promise<{ outcome: T; load: Load[] }> {
   const runs = endpoints.map((endpoint) => ({ endpoint, ...load(endpoint, connections, UNTIL_STOPPED_SECONDS) }));
   let outcome: T;
   try {
@@ -125,7 +129,11 @@ export async function loadWhile<T>(endpoints: Endpoint[], connections: number, w
   return { outcome, load: await Promise.all(runs.map(async (run) => summary(run.endpoint, await run.result))) };
 }
 
-export async function measure(endpoint: Endpoint, services: Services, options: { connections: number; seconds: number }): Promise<Measurement> {
+export async function measure(
+  endpoint: Endpoint,
+  services: Services,
+  options: { connections: number; seconds: number },
+): Promise<Measurement> {
   await delay(SETTLE_MS);
   const sqlRoundTrips = endpoint.usesDatabase ? await probe(endpoint, services) : 0;
   const connections = Math.min(options.connections, endpoint.maxConnections ?? options.connections);

@@ -53,7 +53,14 @@ const passes: Pass[] =
         { name: "throughput", sqlLatencyMs: 0, connections: connections ?? 20, file: "results.json" },
         { name: "latency", sqlLatencyMs: 25, connections: connections ?? 1, file: "results-latency.json" },
       ]
-    : [{ name: latency > 0 ? "latency" : "throughput", sqlLatencyMs: latency, connections: connections ?? (latency > 0 ? 1 : 20), file: latency > 0 ? "results-latency.json" : "results.json" }];
+    : [
+        {
+          name: latency > 0 ? "latency" : "throughput",
+          sqlLatencyMs: latency,
+          connections: connections ?? (latency > 0 ? 1 : 20),
+          file: latency > 0 ? "results-latency.json" : "results.json",
+        },
+      ];
 
 interface Row extends Measurement {
   ratio_to_floor: number;

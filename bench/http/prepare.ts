@@ -144,7 +144,10 @@ function setupDb(services: Services): Db {
 /** Page 10,000 when there are that many users (a million, seeded), else the last full page. */
 export async function findDeepPage(services: Services): Promise<DeepPage> {
   const db = setupDb(services);
-  const { count } = await db.selectFrom("users").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+  const { count } = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<string>().as("count"))
+    .executeTakeFirstOrThrow();
   if (Number(count) <= PAGE_SIZE) throw new Error(`a second page of users needs more than ${PAGE_SIZE} of them (--users)`);
   const page = Math.max(2, Math.min(DEEP_PAGE, Math.floor(Number(count) / PAGE_SIZE)));
   // the last user of the page before

@@ -17,7 +17,12 @@ const running = new Set<Started>();
 
 /** Starts `command` in a session of its own, keeping the last of its output for error messages. */
 export function startGroup(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Started {
-  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   let partial = "";
   const logLines: string[] = [];

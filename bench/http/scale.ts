@@ -65,7 +65,9 @@ interface Plan {
   buffers: number;
 }
 
-const ExplainOutput = z.array(z.object({ "QUERY PLAN": z.array(z.object({ Plan: z.record(z.string(), z.unknown()), "Execution Time": z.number() })) }));
+const ExplainOutput = z.array(
+  z.object({ "QUERY PLAN": z.array(z.object({ Plan: z.record(z.string(), z.unknown()), "Execution Time": z.number() })) }),
+);
 const PlanNode = z.object({
   "Node Type": z.string(),
   "Index Name": z.string().optional(),
@@ -90,7 +92,12 @@ async function explain(pool: Pool, query: string, filters: UserFilters): Promise
     const [top] = output?.["QUERY PLAN"] ?? [];
     if (!top) throw new Error(`no plan for ${query}`);
     const node = PlanNode.parse(top.Plan);
-    runs.push({ query, nodes: nodesOf(top.Plan), execution_ms: top["Execution Time"], buffers: node["Shared Hit Blocks"] + node["Shared Read Blocks"] });
+    runs.push({
+      query,
+      nodes: nodesOf(top.Plan),
+      execution_ms: top["Execution Time"],
+      buffers: node["Shared Hit Blocks"] + node["Shared Read Blocks"],
+    });
   }
   runs.sort((a, b) => a.execution_ms - b.execution_ms);
   const median = runs[Math.floor(runs.length / 2)];
@@ -148,7 +155,12 @@ async function counts(pool: Pool) {
   );
   const row = result.rows[0];
   if (!row) throw new Error("no counts");
-  return { expired_tokens: Number(row.expired_tokens), live_tokens: Number(row.live_tokens), sessions: Number(row.sessions), users: Number(row.users) };
+  return {
+    expired_tokens: Number(row.expired_tokens),
+    live_tokens: Number(row.live_tokens),
+    sessions: Number(row.sessions),
+    users: Number(row.users),
+  };
 }
 
 function side(before: Measurement[], after: Measurement[]) {
@@ -177,7 +189,12 @@ try {
   console.log(`small database: ${(await counts(pool)).users} users; ${connections} connections, ${seconds} s per endpoint`);
   const before = await measureAll(stack, fixtures);
 
-  const seeded = await seedUsers(pool, { users, chunk: 100_000, password: "seeded passphrase, long enough", progress: progressBar(users, "users") });
+  const seeded = await seedUsers(pool, {
+    users,
+    chunk: 100_000,
+    password: "seeded passphrase, long enough",
+    progress: progressBar(users, "users"),
+  });
   console.log(`seeded ${users.toLocaleString("en")} users, sessions and refresh tokens in ${seeded.seconds.toFixed(1)} s`);
   const large = { ...fixtures, deepPage: await findDeepPage(stack.services) };
   const after = await measureAll(stack, large);
@@ -186,14 +203,24 @@ try {
 
   const explained = await plans(pool, large.deepPage);
   console.log("\nthe user list's statements at this size (EXPLAIN ANALYZE, median of 5):");
-  console.table(explained.map((plan) => ({ query: plan.query, plan: plan.nodes.join(" → "), "execution ms": plan.execution_ms, buffers: plan.buffers })));
+  console.table(
+    explained.map((plan) => ({
+      query: plan.query,
+      plan: plan.nodes.join(" → "),
+      "execution ms": plan.execution_ms,
+      buffers: plan.buffers,
+    })),
+  );
   const [first, deep, prefix] = explained;
   const failures: string[] = [];
-  if (!prefix?.nodes.some((node) => node.includes("users_email_prefix_idx"))) failures.push("the email prefix filter does not use users_email_prefix_idx");
+  if (!prefix?.nodes.some((node) => node.includes("users_email_prefix_idx")))
+    failures.push("the email prefix filter does not use users_email_prefix_idx");
   if (!deep?.nodes.some((node) => node.includes("users_pkey"))) failures.push("a deep page does not seek by the primary key");
 
   const countsBefore = await counts(pool);
-  const purgeLoad: Endpoint[] = (await endpointsFor(stack, large)).filter((endpoint) => endpoint.name === "POST /auth/login" || endpoint.name === "POST /auth/refresh");
+  const purgeLoad: Endpoint[] = (await endpointsFor(stack, large)).filter(
+    (endpoint) => endpoint.name === "POST /auth/login" || endpoint.name === "POST /auth/refresh",
+  );
   const purgeConnections = Math.max(1, Math.floor(connections / 2));
   // the same load first without the purge: what the purge costs clients is the difference
   const calm = await loadWhile(purgeLoad, purgeConnections, () => delay(CALM_SECONDS * 1000));
@@ -201,7 +228,9 @@ try {
   const purge = await loadWhile(purgeLoad, purgeConnections, () => purgeUntilDrained(stack));
   await delay(1500);
   const countsAfter = await counts(pool);
-  console.log(`\nthe cron's purge, run after run until no backlog, while logins and refreshes go on (${countsBefore.expired_tokens.toLocaleString("en")} expired refresh tokens before, ${countsAfter.expired_tokens.toLocaleString("en")} after; sessions ${countsBefore.sessions.toLocaleString("en")} → ${countsAfter.sessions.toLocaleString("en")}):`);
+  console.log(
+    `\nthe cron's purge, run after run until no backlog, while logins and refreshes go on (${countsBefore.expired_tokens.toLocaleString("en")} expired refresh tokens before, ${countsAfter.expired_tokens.toLocaleString("en")} after; sessions ${countsBefore.sessions.toLocaleString("en")} → ${countsAfter.sessions.toLocaleString("en")}):`,
+  );
   console.table(
     purge.outcome.map((run, index) => ({
       run: index + 1,
@@ -218,7 +247,16 @@ try {
   console.table(
     purge.load.map((row: Load, index) => {
       const without = calm.load[index];
-      return { endpoint: row.endpoint, "req/s": without?.rps, "p50 ms": without?.p50_ms, "p99 ms": without?.p99_ms, "purging req/s": row.rps, "purging p50 ms": row.p50_ms, "purging p99 ms": row.p99_ms, errors: (without?.errors ?? 0) + row.errors };
+      return {
+        endpoint: row.endpoint,
+        "req/s": without?.rps,
+        "p50 ms": without?.p50_ms,
+        "p99 ms": without?.p99_ms,
+        "purging req/s": row.rps,
+        "purging p50 ms": row.p50_ms,
+        "purging p99 ms": row.p99_ms,
+        errors: (without?.errors ?? 0) + row.errors,
+      };
     }),
   );
   if (countsAfter.expired_tokens > 0) failures.push(`${countsAfter.expired_tokens} expired refresh tokens left after the purge`);
@@ -229,7 +267,10 @@ try {
     join(import.meta.dirname, "..", "results-scale.json"),
     `${JSON.stringify({ users, seed_seconds: seeded.seconds, small: before, large: after, plans: explained, purge: { runs: purge.outcome, load_without: calm.load, load: purge.load, before: countsBefore, after: countsAfter } }, null, 2)}\n`,
   );
-  if (first && deep) console.log(`\npage ${large.deepPage.page.toLocaleString("en")} ÷ page 1, execution time: ${(deep.execution_ms / first.execution_ms).toFixed(2)}`);
+  if (first && deep)
+    console.log(
+      `\npage ${large.deepPage.page.toLocaleString("en")} ÷ page 1, execution time: ${(deep.execution_ms / first.execution_ms).toFixed(2)}`,
+    );
   for (const failure of failures) console.error(failure);
   if (failures.length > 0) process.exitCode = 1;
 } catch (error) {

@@ -72,7 +72,13 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function startWorker(name: string, configPath: string, state: string, logLevel: "warn" | "log", envFile?: string): Promise<{ worker: Worker; process: Started }> {
+async function startWorker(
+  name: string,
+  configPath: string,
+  state: string,
+  logLevel: "warn" | "log",
+  envFile?: string,
+): Promise<{ worker: Worker; process: Started }> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = ["dev", "--config", configPath, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, name)];
   // two wrangler dev at once would both want the default inspector port
@@ -84,7 +90,10 @@ async function startWorker(name: string, configPath: string, state: string, logL
   for (let attempt = 0; ; attempt++) {
     if (process.process.exitCode !== null) throw new Error(`wrangler dev (${name}) exited:\n${process.output()}`);
     if (attempt > 240) throw new Error(`wrangler dev (${name}) did not answer within 60 s:\n${process.output()}`);
-    const answered = await fetch(`${url}/health/live`).then((response) => response.status, () => 0);
+    const answered = await fetch(`${url}/health/live`).then(
+      (response) => response.status,
+      () => 0,
+    );
     if (answered > 0) break;
     await delay(250);
   }
@@ -102,7 +111,10 @@ async function startServices(databaseUrl: string | undefined, sqlLatencyMs: numb
   for (let attempt = 0; ; attempt++) {
     if (process.process.exitCode !== null) throw new Error(`the local services exited:\n${process.output()}`);
     if (attempt > 120) throw new Error(`the local services did not answer within 30 s:\n${process.output()}`);
-    const answered = await fetch(`${url}/stats`).then((response) => response.ok, () => false);
+    const answered = await fetch(`${url}/stats`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (answered) return { services: { url, port }, process };
     await delay(250);
   }
@@ -140,7 +152,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ].join("\n"),
     );
     const [apiConfig = "", floorConfig = ""] = configs;
-    const [api, floor] = await Promise.all([startWorker("api", apiConfig, state, options.workerLogs ? "log" : "warn", envFile), startWorker("floor", floorConfig, state, "warn")]);
+    const [api, floor] = await Promise.all([
+      startWorker("api", apiConfig, state, options.workerLogs ? "log" : "warn", envFile),
+      startWorker("floor", floorConfig, state, "warn"),
+    ]);
     started.push(api.process, floor.process);
     const database = databaseUrl ? new URL(databaseUrl).host : "PGlite (in memory)";
     return { services, api: api.worker, floor: floor.worker, database, databaseUrl, stop };

@@ -25,23 +25,14 @@ export function importPbkdf2Key(password: Uint8Array): Promise<CryptoKey> {
 }
 
 /** The only PBKDF2 `deriveBits` call in the Worker, so the production cap cannot be bypassed by accident. */
-export async function pbkdf2Block(
-  key: CryptoKey,
-  salt: Uint8Array,
-  iterations: number,
-  digest: Pbkdf2Digest,
-): Promise<Uint8Array> {
+export async function pbkdf2Block(key: CryptoKey, salt: Uint8Array, iterations: number, digest: Pbkdf2Digest): Promise<Uint8Array> {
   if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS_PER_CALL) {
     throw new RangeError(
       `PBKDF2 iterations per deriveBits call must be 1 to ${MAX_ITERATIONS_PER_CALL} ` +
         `(production Workers refuse more); got ${iterations}`,
     );
   }
-  const bits = await crypto.subtle.deriveBits(
-    { name: "PBKDF2", hash: digest, salt, iterations },
-    key,
-    DIGEST_BYTES[digest] * 8,
-  );
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: digest, salt, iterations }, key, DIGEST_BYTES[digest] * 8);
   return new Uint8Array(bits);
 }
 

@@ -56,7 +56,13 @@ export function codeSentSince(address: string, since: Date) {
  * `issue` is undefined. Returns the user_id of each code issued.
  */
 export function withIssuedCode<D>(qc: QueryCreator<D>, issue: CodeIssue<D> | undefined) {
-  if (!issue) return qc.with("issued", () => part.selectFrom("one_time_codes").select("user_id").where((eb) => eb.lit(false)));
+  if (!issue)
+    return qc.with("issued", () =>
+      part
+        .selectFrom("one_time_codes")
+        .select("user_id")
+        .where((eb) => eb.lit(false)),
+    );
   const { owner, purpose, address, code, now } = issue;
   return qc.with(
     "issued",
@@ -162,8 +168,18 @@ export function withCodeGuess<D>(qc: QueryCreator<D>, guess: CodeGuess) {
               oc.columns(["address", "scope", "client"]).doUpdateSet((eb) => {
                 const windowOver = eb("code_attempts.window_ends_at", "<=", now);
                 return {
-                  attempts: eb.case().when(windowOver).then(1).else(eb("code_attempts.attempts", "+", 1)).end(),
-                  window_ends_at: eb.case().when(windowOver).then(eb.ref("excluded.window_ends_at")).else(eb.ref("code_attempts.window_ends_at")).end(),
+                  attempts: eb
+                    .case()
+                    .when(windowOver)
+                    .then(1)
+                    .else(eb("code_attempts.attempts", "+", 1))
+                    .end(),
+                  window_ends_at: eb
+                    .case()
+                    .when(windowOver)
+                    .then(eb.ref("excluded.window_ends_at"))
+                    .else(eb.ref("code_attempts.window_ends_at"))
+                    .end(),
                 };
               }),
             )
@@ -234,29 +250,32 @@ export async function proveAddress(db: Db, proof: AddressProof): Promise<Address
   const { now } = proof.guess;
   const row = await withEvents(
     withQueuedNotice(
-    withCodeGuess<DB>(db, proof.guess)
-      .with("verified", (q) =>
-        q
-          .updateTable("users")
-          .set((eb) => ({ status: "verified", verified_at: eb.fn.coalesce("verified_at", eb.val(now)), updated_at: now }))
-          .where("id", "in", q.selectFrom("consumed").select("user_id").where("purpose", "=", "verify_email")),
-      )
-      .with("moved", (q) =>
-        q
-          .updateTable("users")
-          .from("consumed")
-          .set((eb) => ({ email: eb.ref("consumed.address"), updated_at: now }))
-          .whereRef("users.id", "=", "consumed.user_id")
-          .where("consumed.purpose", "=", "change_email"),
-      ),
-    {
-      recipients: (q) => q.selectFrom("candidate").select("old_email as to_address").where("purpose", "=", "change_email"),
-      mail: proof.changeNotice,
-    },
+      withCodeGuess<DB>(db, proof.guess)
+        .with("verified", (q) =>
+          q
+            .updateTable("users")
+            .set((eb) => ({ status: "verified", verified_at: eb.fn.coalesce("verified_at", eb.val(now)), updated_at: now }))
+            .where("id", "in", q.selectFrom("consumed").select("user_id").where("purpose", "=", "verify_email")),
+        )
+        .with("moved", (q) =>
+          q
+            .updateTable("users")
+            .from("consumed")
+            .set((eb) => ({ email: eb.ref("consumed.address"), updated_at: now }))
+            .whereRef("users.id", "=", "consumed.user_id")
+            .where("consumed.purpose", "=", "change_email"),
+        ),
+      {
+        recipients: (q) => q.selectFrom("candidate").select("old_email as to_address").where("purpose", "=", "change_email"),
+        mail: proof.changeNotice,
+      },
     ),
     proof.events,
     [
-      { type: "email_verified", rows: (q) => q.selectFrom("consumed").select(["user_id", noRowDetails()]).where("purpose", "=", "verify_email") },
+      {
+        type: "email_verified",
+        rows: (q) => q.selectFrom("consumed").select(["user_id", noRowDetails()]).where("purpose", "=", "verify_email"),
+      },
       {
         type: "email_changed",
         details: { by: "owner" },
@@ -268,10 +287,7 @@ export async function proveAddress(db: Db, proof: AddressProof): Promise<Address
       },
     ],
   )
-    .selectNoFrom((eb) => [
-      eb.selectFrom("consumed").select("purpose").limit(1).as("proved"),
-      queuedMail("notice").as("notice"),
-    ])
+    .selectNoFrom((eb) => [eb.selectFrom("consumed").select("purpose").limit(1).as("proved"), queuedMail("notice").as("notice")])
     .executeTakeFirstOrThrow();
   return { proved: AddressProofPurposeSchema.safeParse(row.proved).data, notice: row.notice ?? undefined };
 }

@@ -43,16 +43,22 @@ export function noRowDetails() {
 export function withEvents<D>(qc: QueryCreator<D>, context: EventContext, sources: [EventSource<D>, ...EventSource<D>[]]) {
   return qc.with("events", (q) => {
     const rowsOf = (source: EventSource<D>) =>
-      part.selectFrom(source.rows(q).as("source")).select((eb) => [
-        eb.cast<AuthEventType>(eb.val(source.type), "text").as("type"),
-        eb.cast<string | null>("source.user_id", "bigint").as("user_id"),
-        eb.cast<string | null>(eb.val(context.actorId), "bigint").as("actor_id"),
-        eb.cast<string | null>(eb.val(context.clientAddress), "text").as("client_address"),
-        eb.cast<string | null>(eb.val(context.userAgent), "text").as("user_agent"),
-        eb.cast<string | null>(eb.val(context.requestId), "text").as("request_id"),
-        eb(eb.cast<Json>(eb.val(JSON.stringify(source.details ?? {})), "jsonb"), "||", eb.fn.coalesce(eb.cast<Json | null>("source.row_details", "jsonb"), eb.cast<Json>(eb.val("{}"), "jsonb"))).as("details"),
-        eb.cast<Date>(eb.val(context.now), "timestamptz").as("created_at"),
-      ]);
+      part
+        .selectFrom(source.rows(q).as("source"))
+        .select((eb) => [
+          eb.cast<AuthEventType>(eb.val(source.type), "text").as("type"),
+          eb.cast<string | null>("source.user_id", "bigint").as("user_id"),
+          eb.cast<string | null>(eb.val(context.actorId), "bigint").as("actor_id"),
+          eb.cast<string | null>(eb.val(context.clientAddress), "text").as("client_address"),
+          eb.cast<string | null>(eb.val(context.userAgent), "text").as("user_agent"),
+          eb.cast<string | null>(eb.val(context.requestId), "text").as("request_id"),
+          eb(
+            eb.cast<Json>(eb.val(JSON.stringify(source.details ?? {})), "jsonb"),
+            "||",
+            eb.fn.coalesce(eb.cast<Json | null>("source.row_details", "jsonb"), eb.cast<Json>(eb.val("{}"), "jsonb")),
+          ).as("details"),
+          eb.cast<Date>(eb.val(context.now), "timestamptz").as("created_at"),
+        ]);
     // every value is cast: in a UNION, Postgres reads an untyped parameter as text
     const [first, ...rest] = sources;
     const union = rest.reduce((all, next) => all.unionAll(rowsOf(next)), rowsOf(first));
@@ -67,7 +73,11 @@ export function withEvents<D>(qc: QueryCreator<D>, context: EventContext, source
 }
 
 /** Records one event by itself: for what happens without a statement of its own (a failed login). */
-export async function recordEvent(db: Db, context: EventContext, event: { type: AuthEventType; userId: string | null; details: EventDetails }) {
+export async function recordEvent(
+  db: Db,
+  context: EventContext,
+  event: { type: AuthEventType; userId: string | null; details: EventDetails },
+) {
   await db
     .insertInto("auth_events")
     .values({

@@ -70,14 +70,26 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
         // with none left alive (so the batch costs the same however many sessions there are)
         .where("id", "in", q.selectFrom("refresh").select("session_id"))
         .where((eb) =>
-          eb.not(eb.exists(eb.selectFrom("refresh_tokens as t").select("t.session_id").whereRef("t.session_id", "=", "sessions.id").where("t.expires_at", ">", now))),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom("refresh_tokens as t")
+                .select("t.session_id")
+                .whereRef("t.session_id", "=", "sessions.id")
+                .where("t.expires_at", ">", now),
+            ),
+          ),
         )
         .returning("id"),
     )
     .with("revoked", (q) =>
       q
         .deleteFrom("revoked_tokens")
-        .where("token_id", "in", q.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize))
+        .where(
+          "token_id",
+          "in",
+          q.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
+        )
         .returning("token_id"),
     )
     .with("codes", (q) =>
@@ -162,19 +174,50 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
     .with("old_events", (q) =>
       q
         .deleteFrom("auth_events")
-        .where("id", "in", q.selectFrom("auth_events").select("id").where("created_at", "<", cutoffs.eventsKeptSince).orderBy("created_at").limit(batchSize))
+        .where(
+          "id",
+          "in",
+          q.selectFrom("auth_events").select("id").where("created_at", "<", cutoffs.eventsKeptSince).orderBy("created_at").limit(batchSize),
+        )
         .returning("id"),
     )
     .selectNoFrom((eb) => [
-      eb.selectFrom("refresh").select((eb) => eb.fn.countAll<string>().as("n")).as("refresh_tokens"),
-      eb.selectFrom("dead_sessions").select((eb) => eb.fn.countAll<string>().as("n")).as("sessions"),
-      eb.selectFrom("revoked").select((eb) => eb.fn.countAll<string>().as("n")).as("revoked_tokens"),
-      eb.selectFrom("codes").select((eb) => eb.fn.countAll<string>().as("n")).as("one_time_codes"),
-      eb.selectFrom("attempts").select((eb) => eb.fn.countAll<string>().as("n")).as("code_attempts"),
-      eb.selectFrom("stale_users").select((eb) => eb.fn.countAll<string>().as("n")).as("unverified_users"),
-      eb.selectFrom("old_mail").select((eb) => eb.fn.countAll<string>().as("n")).as("old_mail"),
-      eb.selectFrom("died").select((eb) => eb.fn.countAll<string>().as("n")).as("mail_died"),
-      eb.selectFrom("old_events").select((eb) => eb.fn.countAll<string>().as("n")).as("events"),
+      eb
+        .selectFrom("refresh")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("refresh_tokens"),
+      eb
+        .selectFrom("dead_sessions")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("sessions"),
+      eb
+        .selectFrom("revoked")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("revoked_tokens"),
+      eb
+        .selectFrom("codes")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("one_time_codes"),
+      eb
+        .selectFrom("attempts")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("code_attempts"),
+      eb
+        .selectFrom("stale_users")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("unverified_users"),
+      eb
+        .selectFrom("old_mail")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("old_mail"),
+      eb
+        .selectFrom("died")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("mail_died"),
+      eb
+        .selectFrom("old_events")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .as("events"),
     ])
     .executeTakeFirstOrThrow();
   return {

@@ -34,7 +34,13 @@ const part = partBuilder<Record<MailCte, QueuedMail>>();
 
 /** The rows `queue` inserts into the outbox, or none when there is nothing to queue. */
 function queuedRows<D>(q: QueryCreator<D>, queue: MailForRecipients<D> | undefined): QueryRows<QueuedMail> {
-  if (!queue) return new QueryRows(part.selectFrom("email_outbox").select(QUEUED_COLUMNS).where((eb) => eb.lit(false)));
+  if (!queue)
+    return new QueryRows(
+      part
+        .selectFrom("email_outbox")
+        .select(QUEUED_COLUMNS)
+        .where((eb) => eb.lit(false)),
+    );
   const { recipients, mail } = queue;
   return new QueryRows(
     part
@@ -103,7 +109,12 @@ export async function markMailFailed(
         last_error: error.slice(0, 500),
         next_attempt_at: retryAt,
         // typed: Postgres cannot tell a parameter's type inside CASE
-        dead_at: eb.case().when(dies).then(eb.cast<Date>(eb.val(now), "timestamptz")).else(null).end(),
+        dead_at: eb
+          .case()
+          .when(dies)
+          .then(eb.cast<Date>(eb.val(now), "timestamptz"))
+          .else(null)
+          .end(),
         text_body: eb.case().when(dies).then("").else(eb.ref("text_body")).end(),
         html_body: eb.case().when(dies).then("").else(eb.ref("html_body")).end(),
       };

@@ -27,13 +27,21 @@ export interface NewSession {
  * and then ends the session it started. Only a verified account gets a session. Returns undefined when
  * the user is gone or the password changed since it was checked.
  */
-export async function startSession(db: Db, session: NewSession): Promise<{ role: UserRole; status: UserStatus; started: boolean } | undefined> {
+export async function startSession(
+  db: Db,
+  session: NewSession,
+): Promise<{ role: UserRole; status: UserStatus; started: boolean } | undefined> {
   const { userId, verifiedHash, sessionId, tokenHash, expiresAt, userAgent, clientAddress, events } = session;
   const now = events.now;
   const row = await withEvents(
     db
       .with("owner", (q) =>
-        q.selectFrom("users").select(["id", "role", "status"]).where("id", "=", userId).where("password_hash", "=", verifiedHash).forShare(),
+        q
+          .selectFrom("users")
+          .select(["id", "role", "status"])
+          .where("id", "=", userId)
+          .where("password_hash", "=", verifiedHash)
+          .forShare(),
       )
       .with("opened", (q) =>
         q
@@ -60,7 +68,13 @@ export async function startSession(db: Db, session: NewSession): Promise<{ role:
           .expression((eb) =>
             eb
               .selectFrom("opened")
-              .select((eb) => [eb.val(tokenHash).as("token_hash"), "id", "user_id", eb.val(expiresAt).as("expires_at"), eb.val(now).as("created_at")]),
+              .select((eb) => [
+                eb.val(tokenHash).as("token_hash"),
+                "id",
+                "user_id",
+                eb.val(expiresAt).as("expires_at"),
+                eb.val(now).as("created_at"),
+              ]),
           )
           .returning("user_id"),
       ),
@@ -231,11 +245,19 @@ export async function rotateRefreshToken(
     [
       {
         type: "refresh_reuse_detected",
-        rows: (q) => q.selectFrom("verdict").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("session_id") }).as("row_details")]).where("outcome", "=", "reused"),
+        rows: (q) =>
+          q
+            .selectFrom("verdict")
+            .select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("session_id") }).as("row_details")])
+            .where("outcome", "=", "reused"),
       },
       {
         type: "refresh_replayed",
-        rows: (q) => q.selectFrom("verdict").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("session_id") }).as("row_details")]).where("outcome", "=", "replayed"),
+        rows: (q) =>
+          q
+            .selectFrom("verdict")
+            .select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("session_id") }).as("row_details")])
+            .where("outcome", "=", "replayed"),
       },
     ],
   )
@@ -266,7 +288,12 @@ export async function endSessionOfToken(
       q.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash).where("expires_at", ">", events.now),
     ),
     events,
-    [{ type: "logged_out", rows: (q) => q.selectFrom("closed").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]) }],
+    [
+      {
+        type: "logged_out",
+        rows: (q) => q.selectFrom("closed").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]),
+      },
+    ],
   )
     .selectNoFrom(() => ender.endedSessions().as("ended_sessions"))
     .executeTakeFirstOrThrow();
@@ -304,7 +331,11 @@ export async function endUserSessions(
     eb.exists(eb.selectFrom("users").select("id").where("id", "=", userId)).as("user_found"),
     ender.endedSessions().as("ended_sessions"),
   ]);
-  const [row] = await runAfter(db, db.selectFrom("users").select("id").where("id", "=", userId).forNoKeyUpdate().compile(), statement.compile());
+  const [row] = await runAfter(
+    db,
+    db.selectFrom("users").select("id").where("id", "=", userId).forNoKeyUpdate().compile(),
+    statement.compile(),
+  );
   return { userFound: row?.user_found === true, endedSessions: ender.parse(row?.ended_sessions ?? []) };
 }
 
@@ -348,11 +379,7 @@ export async function changePassword(
               .returning(["id", "email", "role"]),
           ),
           (q) =>
-            q
-              .selectFrom("sessions")
-              .select("id")
-              .where("user_id", "in", q.selectFrom("changed").select("id"))
-              .where("id", "<>", sessionId),
+            q.selectFrom("sessions").select("id").where("user_id", "in", q.selectFrom("changed").select("id")).where("id", "<>", sessionId),
         )
         .with("retired", (q) =>
           q
@@ -388,7 +415,11 @@ export async function changePassword(
     queuedMail("notice").as("notice"),
     ender.endedSessions().as("ended_sessions"),
   ]);
-  const [row] = await runAfter(db, db.selectFrom("users").select("id").where("id", "=", userId).forNoKeyUpdate().compile(), statement.compile());
+  const [row] = await runAfter(
+    db,
+    db.selectFrom("users").select("id").where("id", "=", userId).forNoKeyUpdate().compile(),
+    statement.compile(),
+  );
   return {
     changed: row?.refreshed === true,
     role: row?.role ?? undefined,

@@ -47,55 +47,62 @@ export type Creation =
 export async function createUser(db: Db, user: NewUser, signup?: SignupCode): Promise<Creation> {
   const row = await withEvents(
     withQueuedMail(
-    withIssuedCode(
-      db.with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one"))).with("created", (q) =>
-        q
-          .insertInto("users")
-          .values({
-            email: user.email,
-            password_hash: user.passwordHash,
-            first_name: user.firstName,
-            last_name: user.lastName,
-            status: user.status,
-            role: user.role,
-            verified_at: user.status === "verified" ? user.now : null,
-            created_at: user.now,
-            updated_at: user.now,
-          })
-          .onConflict((oc) => {
-            if (!signup) return oc.column("email").doNothing();
-            // Every conflict updates, so the row (locked, as a concurrent signup just wrote it) is always
-            // returned; it changes only when nobody proved the address and no code reached it lately.
-            return oc.column("email").doUpdateSet((eb) => {
-              const replace = eb.and([
-                eb("users.status", "=", "unverified"),
-                eb("users.verified_at", "is", null),
-                eb("users.created_at", "<=", signup.notIssuedSince),
-                eb.not(eb.exists(codeSentSince(user.email, signup.notIssuedSince))),
-              ]);
-              const newer = <C extends "password_hash" | "first_name" | "last_name" | "created_at" | "updated_at">(column: C) =>
-                eb.case().when(replace).then(eb.ref(`excluded.${column}`)).else(eb.ref(`users.${column}`)).end();
-              return {
-                password_hash: newer("password_hash"),
-                first_name: newer("first_name"),
-                last_name: newer("last_name"),
-                created_at: newer("created_at"),
-                updated_at: newer("updated_at"),
-              };
-            });
-          })
-          .returning([...USER_COLUMNS, "verified_at"]),
+      withIssuedCode(
+        db
+          .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
+          .with("created", (q) =>
+            q
+              .insertInto("users")
+              .values({
+                email: user.email,
+                password_hash: user.passwordHash,
+                first_name: user.firstName,
+                last_name: user.lastName,
+                status: user.status,
+                role: user.role,
+                verified_at: user.status === "verified" ? user.now : null,
+                created_at: user.now,
+                updated_at: user.now,
+              })
+              .onConflict((oc) => {
+                if (!signup) return oc.column("email").doNothing();
+                // Every conflict updates, so the row (locked, as a concurrent signup just wrote it) is always
+                // returned; it changes only when nobody proved the address and no code reached it lately.
+                return oc.column("email").doUpdateSet((eb) => {
+                  const replace = eb.and([
+                    eb("users.status", "=", "unverified"),
+                    eb("users.verified_at", "is", null),
+                    eb("users.created_at", "<=", signup.notIssuedSince),
+                    eb.not(eb.exists(codeSentSince(user.email, signup.notIssuedSince))),
+                  ]);
+                  const newer = <C extends "password_hash" | "first_name" | "last_name" | "created_at" | "updated_at">(column: C) =>
+                    eb
+                      .case()
+                      .when(replace)
+                      .then(eb.ref(`excluded.${column}`))
+                      .else(eb.ref(`users.${column}`))
+                      .end();
+                  return {
+                    password_hash: newer("password_hash"),
+                    first_name: newer("first_name"),
+                    last_name: newer("last_name"),
+                    created_at: newer("created_at"),
+                    updated_at: newer("updated_at"),
+                  };
+                });
+              })
+              .returning([...USER_COLUMNS, "verified_at"]),
+          ),
+        signup && {
+          // a new account, or one this signup took over: its created_at is this signup's
+          owner: (q) => q.selectFrom("created").select("id as user_id").where("created_at", "=", user.now).where("verified_at", "is", null),
+          purpose: "verify_email",
+          address: user.email,
+          code: signup.code,
+          now: user.now,
+        },
       ),
-      signup && {
-        // a new account, or one this signup took over: its created_at is this signup's
-        owner: (q) => q.selectFrom("created").select("id as user_id").where("created_at", "=", user.now).where("verified_at", "is", null),
-        purpose: "verify_email",
-        address: user.email,
-        code: signup.code,
-        now: user.now,
-      },
-    ),
-    signup && { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(user.email).as("to_address")), mail: signup.code.mail },
+      signup && { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(user.email).as("to_address")), mail: signup.code.mail },
     ),
     signup?.events ?? { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: user.now },
     [
@@ -238,7 +245,13 @@ export type UserUpdate =
  * The user's row is locked first, in the same transaction (one round trip): a login racing this change
  * either finishes first, and its session is ended here, or waits, and sees the change.
  */
-export async function updateUser(db: Db, ender: SessionEnder, id: string, changes: UserChanges, options: UpdateOptions): Promise<UserUpdate> {
+export async function updateUser(
+  db: Db,
+  ender: SessionEnder,
+  id: string,
+  changes: UserChanges,
+  options: UpdateOptions,
+): Promise<UserUpdate> {
   const { events, emailChange, oldAddressNotice } = options;
   const now = events.now;
   const wantedEmail = emailChange?.newEmail ?? changes.email;
@@ -246,118 +259,133 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
   const mayRemoveAdmin = changes.role === "user" || (changes.status !== undefined && changes.status !== "verified");
   const statement = withEvents(
     withQueuedNotice(
-    withQueuedMail(
-      withIssuedCode(
-        ender.ctes(
-          db
-            // one row to hang the result on, whether or not the user exists
-            .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
-            .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status"]).where("id", "=", id))
-            .with("taken", (q) =>
-              q
-                .selectFrom("users")
-                .select("id")
-                .where((eb) => (wantedEmail === undefined ? eb.lit(false) : eb("email", "=", wantedEmail)))
-                .where("id", "<>", id),
-            )
-            .with("too_soon", (q) =>
-              q.selectNoFrom((eb) => eb.lit(1).as("one")).where((eb) => {
-                if (!emailChange) return eb.lit(false);
-                const { newEmail, notIssuedSince } = emailChange;
-                return eb.and([
-                  eb.not(eb.exists(q.selectFrom("before").select("id").where("email", "=", newEmail))),
-                  eb.or([
-                    eb.exists(codeSentSince(newEmail, notIssuedSince)),
-                    eb.exists(
-                      q
-                        .selectFrom("one_time_codes")
-                        .select("id")
-                        .where("user_id", "=", id)
-                        .where("purpose", "=", "change_email")
-                        .where("created_at", ">", notIssuedSince),
+      withQueuedMail(
+        withIssuedCode(
+          ender.ctes(
+            db
+              // one row to hang the result on, whether or not the user exists
+              .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
+              .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status"]).where("id", "=", id))
+              .with("taken", (q) =>
+                q
+                  .selectFrom("users")
+                  .select("id")
+                  .where((eb) => (wantedEmail === undefined ? eb.lit(false) : eb("email", "=", wantedEmail)))
+                  .where("id", "<>", id),
+              )
+              .with("too_soon", (q) =>
+                q
+                  .selectNoFrom((eb) => eb.lit(1).as("one"))
+                  .where((eb) => {
+                    if (!emailChange) return eb.lit(false);
+                    const { newEmail, notIssuedSince } = emailChange;
+                    return eb.and([
+                      eb.not(eb.exists(q.selectFrom("before").select("id").where("email", "=", newEmail))),
+                      eb.or([
+                        eb.exists(codeSentSince(newEmail, notIssuedSince)),
+                        eb.exists(
+                          q
+                            .selectFrom("one_time_codes")
+                            .select("id")
+                            .where("user_id", "=", id)
+                            .where("purpose", "=", "change_email")
+                            .where("created_at", ">", notIssuedSince),
+                        ),
+                      ]),
+                    ]);
+                  }),
+              )
+              .with("last_admin", (q) =>
+                q
+                  .selectFrom("before")
+                  .select("id")
+                  .where("role", "=", "admin")
+                  .where("status", "=", "verified")
+                  .where((eb) => eb.lit(mayRemoveAdmin))
+                  .where((eb) =>
+                    eb.not(
+                      eb.exists(
+                        q
+                          .selectFrom("users")
+                          .select("id")
+                          .where("role", "=", "admin")
+                          .where("status", "=", "verified")
+                          .where("id", "<>", id),
+                      ),
                     ),
-                  ]),
-                ]);
-              }),
-            )
-            .with("last_admin", (q) =>
-              q
-                .selectFrom("before")
-                .select("id")
-                .where("role", "=", "admin")
-                .where("status", "=", "verified")
-                .where((eb) => eb.lit(mayRemoveAdmin))
-                .where((eb) =>
-                  eb.not(eb.exists(q.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").where("id", "<>", id))),
-                ),
-            )
-            .with("updated", (q) =>
-              q
-                .updateTable("users")
-                .set((eb) => ({
-                  first_name: changes.first_name,
-                  last_name: changes.last_name,
-                  email: changes.email,
-                  role: changes.role,
-                  status: changes.status,
-                  verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
-                  updated_at: now,
-                }))
-                .where("id", "=", id)
-                .where((eb) => eb.not(eb.exists(eb.selectFrom("taken").select("id"))))
-                .where((eb) => eb.not(eb.exists(eb.selectFrom("too_soon").select("one"))))
-                .where((eb) => eb.not(eb.exists(eb.selectFrom("last_admin").select("id"))))
-                .returning(USER_COLUMNS),
-            )
-            .with("cancelled", (q) =>
-              q
-                .updateTable("one_time_codes")
-                .set({ consumed_at: now })
-                .where("user_id", "=", id)
-                .where("purpose", "=", "change_email")
-                .where("consumed_at", "is", null)
-                .where((eb) =>
-                  emailChange === undefined
-                    ? eb.lit(false)
-                    : eb.exists(eb.selectFrom("updated").select("id").where("email", "=", emailChange.newEmail)),
-                ),
-            ),
-          (q) =>
-            q
-              .selectFrom("refresh_tokens")
-              .select("session_id")
-              .where("user_id", "=", id)
-              .where((eb) =>
-                eb.exists(
-                  eb
-                    .selectFrom(["updated", "before"])
-                    .select("updated.id")
-                    .where((eb) => eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))])),
-                ),
+                  ),
+              )
+              .with("updated", (q) =>
+                q
+                  .updateTable("users")
+                  .set((eb) => ({
+                    first_name: changes.first_name,
+                    last_name: changes.last_name,
+                    email: changes.email,
+                    role: changes.role,
+                    status: changes.status,
+                    verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
+                    updated_at: now,
+                  }))
+                  .where("id", "=", id)
+                  .where((eb) => eb.not(eb.exists(eb.selectFrom("taken").select("id"))))
+                  .where((eb) => eb.not(eb.exists(eb.selectFrom("too_soon").select("one"))))
+                  .where((eb) => eb.not(eb.exists(eb.selectFrom("last_admin").select("id"))))
+                  .returning(USER_COLUMNS),
+              )
+              .with("cancelled", (q) =>
+                q
+                  .updateTable("one_time_codes")
+                  .set({ consumed_at: now })
+                  .where("user_id", "=", id)
+                  .where("purpose", "=", "change_email")
+                  .where("consumed_at", "is", null)
+                  .where((eb) =>
+                    emailChange === undefined
+                      ? eb.lit(false)
+                      : eb.exists(eb.selectFrom("updated").select("id").where("email", "=", emailChange.newEmail)),
+                  ),
               ),
+            (q) =>
+              q
+                .selectFrom("refresh_tokens")
+                .select("session_id")
+                .where("user_id", "=", id)
+                .where((eb) =>
+                  eb.exists(
+                    eb
+                      .selectFrom(["updated", "before"])
+                      .select("updated.id")
+                      .where((eb) =>
+                        eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))]),
+                      ),
+                  ),
+                ),
+          ),
+          emailChange && {
+            // no code when the "new" address is the current one: that cancels instead
+            owner: (q) => q.selectFrom("updated").select("id as user_id").where("email", "<>", emailChange.newEmail),
+            purpose: "change_email",
+            address: emailChange.newEmail,
+            code: emailChange.code,
+            now,
+          },
         ),
         emailChange && {
-          // no code when the "new" address is the current one: that cancels instead
-          owner: (q) => q.selectFrom("updated").select("id as user_id").where("email", "<>", emailChange.newEmail),
-          purpose: "change_email",
-          address: emailChange.newEmail,
-          code: emailChange.code,
-          now,
+          recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(emailChange.newEmail).as("to_address")),
+          mail: emailChange.code.mail,
         },
       ),
-      emailChange && {
-        recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(emailChange.newEmail).as("to_address")),
-        mail: emailChange.code.mail,
+      oldAddressNotice && {
+        recipients: (q) =>
+          q
+            .selectFrom(["before", "updated"])
+            .select("before.email as to_address")
+            .where((eb) =>
+              eb.or([eb("updated.email", "<>", eb.ref("before.email")), eb.exists(eb.selectFrom("issued").select("user_id"))]),
+            ),
+        mail: oldAddressNotice,
       },
-    ),
-    oldAddressNotice && {
-      recipients: (q) =>
-        q
-          .selectFrom(["before", "updated"])
-          .select("before.email as to_address")
-          .where((eb) => eb.or([eb("updated.email", "<>", eb.ref("before.email")), eb.exists(eb.selectFrom("issued").select("user_id"))])),
-      mail: oldAddressNotice,
-    },
     ),
     events,
     [
@@ -366,7 +394,10 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
         rows: (q) =>
           q
             .selectFrom(["updated", "before"])
-            .select((eb) => ["updated.id as user_id", jsonBuildObject({ from: eb.ref("before.role"), to: eb.ref("updated.role") }).as("row_details")])
+            .select((eb) => [
+              "updated.id as user_id",
+              jsonBuildObject({ from: eb.ref("before.role"), to: eb.ref("updated.role") }).as("row_details"),
+            ])
             .whereRef("updated.role", "<>", "before.role"),
       },
       {
@@ -374,7 +405,10 @@ export async function updateUser(db: Db, ender: SessionEnder, id: string, change
         rows: (q) =>
           q
             .selectFrom(["updated", "before"])
-            .select((eb) => ["updated.id as user_id", jsonBuildObject({ from: eb.ref("before.status"), to: eb.ref("updated.status") }).as("row_details")])
+            .select((eb) => [
+              "updated.id as user_id",
+              jsonBuildObject({ from: eb.ref("before.status"), to: eb.ref("updated.status") }).as("row_details"),
+            ])
             .whereRef("updated.status", "<>", "before.status"),
       },
       {

@@ -28,7 +28,9 @@ function sealingKey(secret: string): Promise<CryptoKey> {
 
 export async function seal(secret: string, plaintext: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealingKey(secret), encoder.encode(plaintext)));
+  const ciphertext = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealingKey(secret), encoder.encode(plaintext)),
+  );
   const sealed = new Uint8Array(IV_BYTES + ciphertext.length);
   sealed.set(iv);
   sealed.set(ciphertext, IV_BYTES);

@@ -32,31 +32,59 @@ function footer(product: string): string {
 
 async function compose(product: string, body: Body): Promise<MailContent> {
   const { subject, lines, code, closing = [] } = body;
-  const text = [product, "", ...lines.flatMap((line) => [line, ""]), ...(code ? [`    ${code}`, ""] : []), ...closing.flatMap((line) => [line, ""]), "--", footer(product), ""];
+  const text = [
+    product,
+    "",
+    ...lines.flatMap((line) => [line, ""]),
+    ...(code ? [`    ${code}`, ""] : []),
+    ...closing.flatMap((line) => [line, ""]),
+    "--",
+    footer(product),
+    "",
+  ];
   const codeBlock = code
-    ? html`<p style="margin:8px 0 24px;font-family:'Courier New',Courier,monospace;font-size:32px;line-height:40px;font-weight:bold;letter-spacing:6px;color:#111111;">${code}</p>`
+    ? html`<p
+        style="margin:8px 0 24px;font-family:'Courier New',Courier,monospace;font-size:32px;line-height:40px;font-weight:bold;letter-spacing:6px;color:#111111;"
+      >
+        ${code}
+      </p>`
     : "";
   const document = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${subject}</title>
-</head>
-<body style="margin:0;padding:0;background-color:#f4f1ee;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f1ee;">
-<tr><td align="center" style="padding:24px 12px;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:560px;background-color:#ffffff;border-radius:8px;">
-<tr><td style="padding:24px 32px 8px;${FONT}font-size:20px;line-height:28px;font-weight:bold;color:#3b2a20;">${product}</td></tr>
-<tr><td style="padding:8px 32px 8px;">
-${paragraphs(lines)}${codeBlock}${paragraphs(closing)}
-</td></tr>
-<tr><td style="padding:16px 32px 24px;border-top:1px solid #eeeeee;${FONT}font-size:12px;line-height:18px;color:#777777;">${footer(product)}</td></tr>
-</table>
-</td></tr>
-</table>
-</body>
-</html>`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${subject}</title>
+      </head>
+      <body style="margin:0;padding:0;background-color:#f4f1ee;">
+        <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f1ee;">
+          <tr>
+            <td align="center" style="padding:24px 12px;">
+              <table
+                role="presentation"
+                width="100%"
+                cellpadding="0"
+                cellspacing="0"
+                border="0"
+                style="max-width:560px;background-color:#ffffff;border-radius:8px;"
+              >
+                <tr>
+                  <td style="padding:24px 32px 8px;${FONT}font-size:20px;line-height:28px;font-weight:bold;color:#3b2a20;">${product}</td>
+                </tr>
+                <tr>
+                  <td style="padding:8px 32px 8px;">${paragraphs(lines)}${codeBlock}${paragraphs(closing)}</td>
+                </tr>
+                <tr>
+                  <td style="padding:16px 32px 24px;border-top:1px solid #eeeeee;${FONT}font-size:12px;line-height:18px;color:#777777;">
+                    ${footer(product)}
+                  </td>
+                </tr>
+              </table>
+            </td>
+          </tr>
+        </table>
+      </body>
+    </html>`;
   return { subject, text: text.join("\n"), html: await document };
 }
 

@@ -27,7 +27,9 @@ export function bodyEndpointsOnly<E extends Env>(
 }
 
 /** The operations of an OpenAPI registry that declare a request body, keyed as Hono registers routes. */
-export function bodyOperationsLookup(operations: () => { method: string; path: string; hasBody: boolean }[]): (method: string, path: string) => boolean {
+export function bodyOperationsLookup(
+  operations: () => { method: string; path: string; hasBody: boolean }[],
+): (method: string, path: string) => boolean {
   let withBody: Set<string> | undefined;
   return (method, path) => {
     withBody ??= new Set(

@@ -44,4 +44,3 @@ export const exampleEvent: AuthEvent = {
   details: { from: "user", to: "admin" },
   created_at: "2026-11-24T12:20:00.000Z",
 };
-

@@ -38,7 +38,10 @@ const healthRoute = createRoute({
   summary: "Liveness and database reachability",
   description: "Runs one trivial query (one SQL round trip) and reports the running API version.",
   responses: {
-    200: { description: "The API and its database answer", content: jsonContent(HealthSchema, { status: "ok", version: pkg.version, database: "ok" }) },
+    200: {
+      description: "The API and its database answer",
+      content: jsonContent(HealthSchema, { status: "ok", version: pkg.version, database: "ok" }),
+    },
     ...problemResponses(...DATABASE_PROBLEMS),
   },
 });

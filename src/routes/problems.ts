@@ -38,7 +38,9 @@ function problemSchemaFor(codes: ProblemCode[]) {
 function exampleProblem(code: ProblemCode): Problem {
   const { status, title } = problemTable[code];
   const problem: Problem = { type: problemType(code), code, title, status, detail: `${title}.`, request_id: exampleRequestId };
-  return code === "validation_failed" ? { ...problem, errors: [{ in: "json", field: "email", message: "Not a valid email address" }] } : problem;
+  return code === "validation_failed"
+    ? { ...problem, errors: [{ in: "json", field: "email", message: "Not a valid email address" }] }
+    : problem;
 }
 
 /** The problem+json responses for these codes, one per status, each naming its codes. */

@@ -30,7 +30,9 @@ const jwksRoute = createRoute({
   responses: {
     200: {
       description: "The JSON Web Key Set",
-      content: jsonContent(JwksSchema, { keys: [{ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid: "2026-11", alg: "EdDSA", use: "sig" }] }),
+      content: jsonContent(JwksSchema, {
+        keys: [{ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid: "2026-11", alg: "EdDSA", use: "sig" }],
+      }),
     },
   },
 });

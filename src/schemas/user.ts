@@ -32,7 +32,10 @@ export const EmailSchema = z
   .toLowerCase()
   .check(z.email({ error: "Not a valid email address" }))
   .refine((address) => octets(address) <= EMAIL_MAX_OCTETS, `Must be at most ${EMAIL_MAX_OCTETS} octets`)
-  .refine((address) => octets(address.slice(0, address.lastIndexOf("@"))) <= LOCAL_PART_MAX_OCTETS, `The part before @ must be at most ${LOCAL_PART_MAX_OCTETS} octets`)
+  .refine(
+    (address) => octets(address.slice(0, address.lastIndexOf("@"))) <= LOCAL_PART_MAX_OCTETS,
+    `The part before @ must be at most ${LOCAL_PART_MAX_OCTETS} octets`,
+  )
   .meta({ maxLength: EMAIL_MAX_OCTETS, example: "ada@example.com", description: "Compared and stored trimmed and lower-cased" });
 
 export const PASSWORD_MIN_LENGTH = 8;

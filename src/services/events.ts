@@ -11,7 +11,10 @@ export interface EventQuery {
 }
 
 /** A page of the audit trail, newest first, and the id to continue after when there is more. */
-export async function listEventsPage(ctx: ServiceContext, query: EventQuery): Promise<{ events: AuthEvent[]; continueAfter: string | undefined }> {
+export async function listEventsPage(
+  ctx: ServiceContext,
+  query: EventQuery,
+): Promise<{ events: AuthEvent[]; continueAfter: string | undefined }> {
   // one row more than asked tells whether there is a next page without a count query
   const rows = await listEvents(ctx.db, { limit: query.limit + 1, beforeId: query.afterId, type: query.type, userId: query.userId });
   const page = rows.slice(0, query.limit);

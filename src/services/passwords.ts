@@ -70,7 +70,13 @@ export async function changePassword(
   await ctx.limitPasswordGuesses(holder.email);
   const { valid } = await verifyPassword(input.current_password, holder.password_hash);
   if (!valid) {
-    ctx.defer(recordEvent(ctx.db, ctx.events, { type: "login_failed", userId: holder.id, details: { reason: "wrong_password", during: "password_change" } }));
+    ctx.defer(
+      recordEvent(ctx.db, ctx.events, {
+        type: "login_failed",
+        userId: holder.id,
+        details: { reason: "wrong_password", during: "password_change" },
+      }),
+    );
     throw new ApiError("invalid_credentials", "The current password is wrong.");
   }
   const [newHash, fresh, notice] = await Promise.all([

@@ -36,7 +36,10 @@ export interface UserQuery {
 }
 
 /** A page of users, newest first, and the id to continue after when there are more. */
-export async function listUsersPage(ctx: ServiceContext, query: UserQuery): Promise<{ users: PublicUser[]; continueAfter: string | undefined }> {
+export async function listUsersPage(
+  ctx: ServiceContext,
+  query: UserQuery,
+): Promise<{ users: PublicUser[]; continueAfter: string | undefined }> {
   // one row more than asked tells whether there is a next page without a count query
   const rows = await listUsers(ctx.db, {
     limit: query.limit + 1,

@@ -142,7 +142,9 @@ describe("the page", () => {
     expect(page).not.toContain("<script");
     expect(page).not.toContain("<img");
     // the HTML part, previewed in a frame with no scripts and no origin of its own
-    expect(page).toContain('<iframe sandbox="" title="&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;" srcdoc="&lt;p&gt;123456&lt;/p&gt;">');
+    expect(page).toContain(
+      '<iframe sandbox="" title="&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;" srcdoc="&lt;p&gt;123456&lt;/p&gt;">',
+    );
   });
 });
 

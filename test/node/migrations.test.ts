@@ -15,7 +15,8 @@ import { tempFolder, writeFiles } from "./support/temp-folders.ts";
 const FIRST = {
   "0001_drinks.sql": "create table drinks (id int primary key, name text not null);\ninsert into drinks values (1, 'espresso');\n",
   // depends on the first: it only applies after it
-  "0002_prices.sql": "create table prices (drink_id int not null references drinks (id), cents int not null);\ninsert into prices values (1, 250);\n",
+  "0002_prices.sql":
+    "create table prices (drink_id int not null references drinks (id), cents int not null);\ninsert into prices values (1, 250);\n",
 };
 
 let database: TestDatabase;
@@ -101,7 +102,9 @@ describe("applyMigrations", () => {
     await expect(applyMigrations(database.migrations, folder.path)).rejects.toThrow("init.sql: migration files are named NNNN_name.sql");
     await rm(join(folder.path, "init.sql"));
     await writeFiles(folder.path, { "0002_other.sql": "select 1;" });
-    await expect(applyMigrations(database.migrations, folder.path)).rejects.toThrow("0002_other.sql and 0002_prices.sql share the number 0002");
+    await expect(applyMigrations(database.migrations, folder.path)).rejects.toThrow(
+      "0002_other.sql and 0002_prices.sql share the number 0002",
+    );
     expect(await tableNames()).toEqual([]);
   });
 

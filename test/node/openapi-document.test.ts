@@ -51,7 +51,8 @@ describe("GET /openapi.json", () => {
   it("declares 400, 413, 415 and 422 for every operation with a body", () => {
     const withBody = operations().filter((operation) => operation.requestBody !== undefined);
     expect(withBody.length).toBeGreaterThan(5);
-    for (const operation of withBody) expect(statusesOf(operation), operation.name).toEqual(expect.arrayContaining(["400", "413", "415", "422"]));
+    for (const operation of withBody)
+      expect(statusesOf(operation), operation.name).toEqual(expect.arrayContaining(["400", "413", "415", "422"]));
   });
 
   it("declares 503 for every operation that uses the database, and 401 for every one that needs a token", () => {

@@ -37,7 +37,13 @@ it("keeps concurrent batches, failing batches and single statements apart", asyn
     const tagged = batch(`batch-${index}`);
     batches.push(tagged);
     work.push(tagged, single(index));
-    if (index % 4 === 0) work.push(failingBatch().then(() => "committed?", (error: { code?: string }) => error.code));
+    if (index % 4 === 0)
+      work.push(
+        failingBatch().then(
+          () => "committed?",
+          (error: { code?: string }) => error.code,
+        ),
+      );
   }
   const outcomes = await Promise.all(work);
 

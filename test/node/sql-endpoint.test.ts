@@ -72,9 +72,7 @@ const ERROR_FIELDS = [
 /** Asserts both ways fail the same way and returns the driver's error. */
 async function expectSameError(text: string, params: unknown[] = []): Promise<NeonDbError> {
   const viaEndpoint = await sql.query(text, params).catch((error: unknown) => error);
-  const viaPostgres = await direct
-    .query({ text, values: params, queryMode: "extended" })
-    .catch((error: unknown) => error);
+  const viaPostgres = await direct.query({ text, values: params, queryMode: "extended" }).catch((error: unknown) => error);
   if (!(viaEndpoint instanceof NeonDbError)) throw new Error(`expected a NeonDbError, got ${String(viaEndpoint)}`);
   if (!(viaPostgres instanceof pg.DatabaseError)) throw new Error(`expected a DatabaseError, got ${String(viaPostgres)}`);
   for (const field of ERROR_FIELDS) expect([field, viaEndpoint[field]]).toEqual([field, viaPostgres[field]]);
@@ -140,10 +138,7 @@ describe("values", () => {
 
   it("relays bytea as parameters and results", async () => {
     const bytes = Buffer.from([0, 1, 2, 127, 128, 254, 255, 92, 120]);
-    const [row] = await expectSameResults(
-      "select $1::bytea as b, '\\xdeadbeef'::bytea as literal, length($1::bytea) as size",
-      [bytes],
-    );
+    const [row] = await expectSameResults("select $1::bytea as b, '\\xdeadbeef'::bytea as literal, length($1::bytea) as size", [bytes]);
     expect(row).toEqual([bytes, Buffer.from("deadbeef", "hex"), bytes.length]);
   });
 
@@ -153,7 +148,15 @@ describe("values", () => {
       "select $1::int[] as ints, $2::text[] as texts, array[]::int[] as empty, '{{1,2},{3,4}}'::int[] as nested",
       [[1, null, 3], texts],
     );
-    expect(row).toEqual([[1, null, 3], texts, [], [[1, 2], [3, 4]]]);
+    expect(row).toEqual([
+      [1, null, 3],
+      texts,
+      [],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ]);
   });
 });
 
@@ -204,9 +207,7 @@ describe("errors", () => {
   });
 
   it("reports a raised exception with its hint, detail and where", async () => {
-    const error = await expectSameError(
-      "do $$ begin raise exception 'boom' using detail = 'the detail', hint = 'the hint'; end $$",
-    );
+    const error = await expectSameError("do $$ begin raise exception 'boom' using detail = 'the detail', hint = 'the hint'; end $$");
     expect(error).toMatchObject({ message: "boom", code: "P0001", detail: "the detail", hint: "the hint" });
     expect(error.where).toContain("PL/pgSQL");
   });

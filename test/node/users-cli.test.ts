@@ -27,13 +27,29 @@ function users(args: string[]) {
 const PASSWORD = "correct horse battery staple";
 
 it("creates a verified admin through the local services, with a normalised email and a PBKDF2 hash", async () => {
-  const run = await users(["create", "--email", " Boss@Coffee.TEST ", "--password", PASSWORD, "--role", "admin", "--services-url", env.services.url]);
+  const run = await users([
+    "create",
+    "--email",
+    " Boss@Coffee.TEST ",
+    "--password",
+    PASSWORD,
+    "--role",
+    "admin",
+    "--services-url",
+    env.services.url,
+  ]);
   expect(run).toMatchObject({ code: 0, stderr: "" });
   expect(run.stdout).toMatch(/^Created admin #\d+ <boss@coffee\.test> \(verified\)/);
   const rows = await neonClient(env.services)`
     select email, role, status, verified_at is not null as verified, password_hash from users where email = 'boss@coffee.test'`;
   expect(rows).toEqual([
-    { email: "boss@coffee.test", role: "admin", status: "verified", verified: true, password_hash: expect.stringMatching(/^\$pbkdf2-sha256\$v=1\$/) },
+    {
+      email: "boss@coffee.test",
+      role: "admin",
+      status: "verified",
+      verified: true,
+      password_hash: expect.stringMatching(/^\$pbkdf2-sha256\$v=1\$/),
+    },
   ]);
 });
 

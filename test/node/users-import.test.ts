@@ -59,7 +59,9 @@ async function fillOldDatabase(rows: OldRow[]): Promise<void> {
 beforeAll(async () => {
   [target, old] = await Promise.all([startTestServices(MIGRATIONS), openTestDatabase()]);
   // real bcrypt hashes, as passlib writes them, at the lowest cost for speed
-  const [ada, grace, linus, other] = await Promise.all(["ada's old password", "grace's old password", "linus's old password", "another"].map((password) => bcryptHash(password, 4)));
+  const [ada, grace, linus, other] = await Promise.all(
+    ["ada's old password", "grace's old password", "linus's old password", "another"].map((password) => bcryptHash(password, 4)),
+  );
   if (!ada || !grace || !linus || !other) throw new Error("no hashes");
   hashes = { ada, grace, linus };
   await fillOldDatabase([
@@ -131,7 +133,9 @@ it("a dry run says what the import would do, and writes nothing", async () => {
 it("imports the rest with their ids and bcrypt hashes, emails normalised, and moves the identity past the old ids", async () => {
   const run = await users(["import", "--from", old.url, "--database-url", target.database.url]);
   expect(run.code, run.stderr).toBe(0);
-  expect(run.stdout).toMatch(/^Imported 3 users of the 9 read from .* ids kept; new accounts now start after #50\.\n {2}already there: 0\n/);
+  expect(run.stdout).toMatch(
+    /^Imported 3 users of the 9 read from .* ids kept; new accounts now start after #50\.\n {2}already there: 0\n/,
+  );
   expect(run.stdout.trimEnd().split("\n").slice(2)).toEqual(LEFT_OUT);
   // the progress bar counts the rows that went to the target, taken ones too
   expect(run.stderr).toMatch(/\] 5 \/ 5 users, /);
@@ -142,13 +146,49 @@ it("imports the rest with their ids and bcrypt hashes, emails normalised, and mo
   const imported = { verified_at: created, created_at: created, updated_at: created };
   expect(rows).toEqual([
     expect.objectContaining({ id: "1", email: "taken@example.com" }),
-    { id: "3", email: "ada@example.com", password_hash: hashes.ada, first_name: "Ada", last_name: "Lovelace", status: "verified", role: "admin", ...imported },
-    { id: "7", email: "grace@example.com", password_hash: hashes.grace, first_name: "Grace", last_name: null, status: "verified", role: "user", ...imported },
-    { id: "21", email: "linus@example.com", password_hash: hashes.linus, first_name: null, last_name: null, status: "unverified", role: "user", ...imported, verified_at: null },
+    {
+      id: "3",
+      email: "ada@example.com",
+      password_hash: hashes.ada,
+      first_name: "Ada",
+      last_name: "Lovelace",
+      status: "verified",
+      role: "admin",
+      ...imported,
+    },
+    {
+      id: "7",
+      email: "grace@example.com",
+      password_hash: hashes.grace,
+      first_name: "Grace",
+      last_name: null,
+      status: "verified",
+      role: "user",
+      ...imported,
+    },
+    {
+      id: "21",
+      email: "linus@example.com",
+      password_hash: hashes.linus,
+      first_name: null,
+      last_name: null,
+      status: "unverified",
+      role: "user",
+      ...imported,
+      verified_at: null,
+    },
   ]);
   expect(events).toEqual(["3", "7", "21"].map((id) => ({ user_id: id, type: "signed_up", details: { by: "import" } })));
 
-  const signup = await users(["create", "--email", "newcomer@example.com", "--password", "a new passphrase", "--services-url", target.services.url]);
+  const signup = await users([
+    "create",
+    "--email",
+    "newcomer@example.com",
+    "--password",
+    "a new passphrase",
+    "--services-url",
+    target.services.url,
+  ]);
   expect(signup).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Created user #51 /) });
 });
 

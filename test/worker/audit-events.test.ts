@@ -50,7 +50,8 @@ describe("the audit trail", () => {
   it("records an account's life, each event with who acted, from where, and the request", async () => {
     const clock = manualClock();
     const call: Call = client({ clock });
-    const send = (path: string, init: RequestInit) => call(path, { ...init, headers: { ...DEVICE, ...Object.fromEntries(new Headers(init.headers)) } });
+    const send = (path: string, init: RequestInit) =>
+      call(path, { ...init, headers: { ...DEVICE, ...Object.fromEntries(new Headers(init.headers)) } });
     const email = uniqueEmail("audited");
     const signup = await send("/auth/signup", json("POST", { email, password: PASSWORD }));
     const { id } = await signup.json<{ id: number }>();
@@ -66,14 +67,21 @@ describe("the audit trail", () => {
     clock.advance(61);
     expect((await send("/auth/password/forgot", json("POST", { email }))).status).toBe(202);
     const newPassword = "the second passphrase";
-    expect((await send("/auth/password/reset", json("POST", { email, code: await latestCode(email), new_password: newPassword }))).status).toBe(200);
+    expect(
+      (await send("/auth/password/reset", json("POST", { email, code: await latestCode(email), new_password: newPassword }))).status,
+    ).toBe(200);
     const third = await (await send("/auth/login", json("POST", { email, password: newPassword }))).json<Tokens>();
-    const changed = await send("/auth/password/change", bearer(third.access_token, json("POST", { current_password: newPassword, new_password: PASSWORD })));
+    const changed = await send(
+      "/auth/password/change",
+      bearer(third.access_token, json("POST", { current_password: newPassword, new_password: PASSWORD })),
+    );
     expect(changed.status).toBe(200);
     const fresh = await changed.json<Tokens>();
     clock.advance(61);
     const moved = uniqueEmail("moved");
-    expect((await send(`/users/${id}`, bearer(fresh.access_token, json("PATCH", { email: moved, current_password: PASSWORD })))).status).toBe(200);
+    expect(
+      (await send(`/users/${id}`, bearer(fresh.access_token, json("PATCH", { email: moved, current_password: PASSWORD })))).status,
+    ).toBe(200);
     expect((await send("/auth/verify", json("POST", { email: moved, code: await latestCode(moved) }))).status).toBe(200);
     expect((await send(`/users/${id}`, bearer(adminToken, json("PATCH", { role: "admin" })))).status).toBe(200);
     expect((await send(`/users/${id}`, bearer(adminToken, json("PATCH", { status: "disabled" })))).status).toBe(200);
@@ -99,7 +107,12 @@ describe("the audit trail", () => {
       "user_deleted",
     ]);
     for (const event of events) {
-      expect(event).toMatchObject({ user_id: id, client_address: DEVICE["CF-Connecting-IP"], user_agent: DEVICE["User-Agent"], request_id: expect.any(String) });
+      expect(event).toMatchObject({
+        user_id: id,
+        client_address: DEVICE["CF-Connecting-IP"],
+        user_agent: DEVICE["User-Agent"],
+        request_id: expect.any(String),
+      });
     }
     const byType = (type: string) => events.find((event) => event.type === type);
     expect(byType("login_failed")?.details).toEqual({ reason: "wrong_password" });
@@ -119,7 +132,10 @@ describe("the audit trail", () => {
     const unknown = uniqueEmail("ghost");
     await api("/auth/login", json("POST", { email: unknown, password: "a guess" }));
     const failures = await (await api(`/events?type=login_failed&limit=100`, bearer(adminToken))).json<AuthEvent[]>();
-    expect(failures.find((event) => event.details.email === unknown)).toMatchObject({ user_id: null, details: { reason: "unknown_address" } });
+    expect(failures.find((event) => event.details.email === unknown)).toMatchObject({
+      user_id: null,
+      details: { reason: "unknown_address" },
+    });
 
     const pending = uniqueEmail("pending");
     const signup = await api("/auth/signup", json("POST", { email: pending, password: PASSWORD }));
@@ -137,7 +153,10 @@ describe("the audit trail", () => {
     expect(reasons).toContain("wrong_password");
     // refused before any database read: the address is all it knows
     const refused = await (await api("/events?type=login_failed&limit=100", bearer(adminToken))).json<AuthEvent[]>();
-    expect(refused.find((event) => event.details.email === user.email)).toMatchObject({ user_id: null, details: { reason: "rate_limited" } });
+    expect(refused.find((event) => event.details.email === user.email)).toMatchObject({
+      user_id: null,
+      details: { reason: "rate_limited" },
+    });
   });
 
   it("records who ended a session: the owner one of theirs, an admin all of a user's", async () => {
@@ -160,7 +179,9 @@ describe("the audit trail", () => {
     const user = await seededUser("user");
     const moved = uniqueEmail("moved");
     expect((await api(`/users/${user.id}`, bearer(adminToken, json("PATCH", { email: moved })))).status).toBe(200);
-    expect(await eventsOf(user.id, "&type=email_changed")).toMatchObject([{ user_id: user.id, actor_id: admin.id, details: { by: "admin", to: moved } }]);
+    expect(await eventsOf(user.id, "&type=email_changed")).toMatchObject([
+      { user_id: user.id, actor_id: admin.id, details: { by: "admin", to: moved } },
+    ]);
   });
 
   it("records a wrong current password of a password change as a failed login", async () => {

@@ -37,7 +37,7 @@ function wrongCodes(...right: string[]): () => string {
 
 /** A client network of its own for each test, so per-address limits of other tests do not meet it. */
 function clientAt(label: number): Record<string, string> {
-  return { "CF-Connecting-IP": `198.51.${100 + (Math.floor(Math.random() * 150))}.${label}` };
+  return { "CF-Connecting-IP": `198.51.${100 + Math.floor(Math.random() * 150)}.${label}` };
 }
 
 describe("the guessing budget of an address (OWASP ASVS 5.0 V6.6.3)", () => {

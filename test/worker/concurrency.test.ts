@@ -17,9 +17,7 @@ describe("requests racing each other", () => {
   it("ten refreshes of one token never yield two different live successors", async () => {
     const user = await verifiedUser();
     const { refresh_token } = await login(user);
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => api("/auth/refresh", json("POST", { refresh_token }))),
-    );
+    const responses = await Promise.all(Array.from({ length: 10 }, () => api("/auth/refresh", json("POST", { refresh_token }))));
     const statuses = responses.map((response) => response.status);
     expect(statuses.every((status) => status === 200 || status === 401)).toBe(true);
     const successors = new Set(
@@ -38,9 +36,7 @@ describe("requests racing each other", () => {
 
   it("ten signups of one email make exactly one user, and mail one code", async () => {
     const email = uniqueEmail();
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => api("/auth/signup", json("POST", { email, password: PASSWORD }))),
-    );
+    const responses = await Promise.all(Array.from({ length: 10 }, () => api("/auth/signup", json("POST", { email, password: PASSWORD }))));
     // an address nobody proved is anyone's to sign up again, with the same answer
     expect(responses.map((response) => response.status)).toEqual(Array<number>(10).fill(201));
     const rows = await getDb(inject("databaseUrl")).selectFrom("users").select("id").where("email", "=", email).execute();

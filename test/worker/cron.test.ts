@@ -51,7 +51,13 @@ async function mailSendRequests(): Promise<number> {
 
 /** A refresh token row that expires at `expiresAt`, as a rotation chain leaves its spent tokens. */
 function refreshTokenRow(userId: number, sessionId: string, expiresAt: Date) {
-  return { token_hash: crypto.getRandomValues(new Uint8Array(32)), session_id: sessionId, user_id: String(userId), expires_at: expiresAt, created_at: expiresAt };
+  return {
+    token_hash: crypto.getRandomValues(new Uint8Array(32)),
+    session_id: sessionId,
+    user_id: String(userId),
+    expires_at: expiresAt,
+    created_at: expiresAt,
+  };
 }
 
 /** A verified user with `count` refresh tokens, each of a session of its own, that expired a second ago. */
@@ -120,8 +126,13 @@ describe("the scheduled maintenance", () => {
       (await db.selectFrom(table).select("user_id").where("user_id", "=", String(user.id)).execute()).length;
     // this test's own session only: other tests of this file blacklist sessions too
     const blacklisted = async () =>
-      (await db.selectFrom("revoked_tokens").select("token_id").where("token_id", "=", `session:${sessionOf(tokens.access_token)}`).execute())
-        .length;
+      (
+        await db
+          .selectFrom("revoked_tokens")
+          .select("token_id")
+          .where("token_id", "=", `session:${sessionOf(tokens.access_token)}`)
+          .execute()
+      ).length;
     expect(await count("refresh_tokens")).toBe(1);
     expect(await count("one_time_codes")).toBe(1); // consumed by the verification
 
@@ -268,7 +279,15 @@ describe("the scheduled maintenance", () => {
     const clock = manualClock();
     await expiredTokensOfANewUser(clock, 12);
     const expiredTokens = async () =>
-      Number((await db.selectFrom("refresh_tokens").select((eb) => eb.fn.countAll<string>().as("n")).where("expires_at", "<=", clock()).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await db
+            .selectFrom("refresh_tokens")
+            .select((eb) => eb.fn.countAll<string>().as("n"))
+            .where("expires_at", "<=", clock())
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await expiredTokens();
     expect(before).toBeGreaterThanOrEqual(12);
     // out of time after one batch: the rest is left for the next run
@@ -323,7 +342,15 @@ describe("a run cut off midway", () => {
     const sessions = { ended: crypto.randomUUID(), active: crypto.randomUUID(), untouched: crypto.randomUUID() };
     await db
       .insertInto("sessions")
-      .values(Object.values(sessions).map((id) => ({ id, user_id: String(user.id), created_at: expiredAt(0), user_agent: "", client_address: null })))
+      .values(
+        Object.values(sessions).map((id) => ({
+          id,
+          user_id: String(user.id),
+          created_at: expiredAt(0),
+          user_agent: "",
+          client_address: null,
+        })),
+      )
       .execute();
     // batches of 3 in expiry order: ended, ended, active | active, untouched, untouched
     await db
@@ -354,7 +381,9 @@ describe("a run cut off midway", () => {
     // the first batch commits; the connection drops under the second (a fault of this run's own database user)
     const cutOff = `cutoff_${crypto.randomUUID().replaceAll("-", "")}`;
     await armSqlFault({ mode: "drop", skip: 1, count: 1, user: cutOff }, servicesUrl);
-    const errors = await logged("error", () => runCron(clock(), { PURGE_BATCH_SIZE: "3", DATABASE_URL: databaseUrlAs(cutOff, isolated.DATABASE_URL) }));
+    const errors = await logged("error", () =>
+      runCron(clock(), { PURGE_BATCH_SIZE: "3", DATABASE_URL: databaseUrlAs(cutOff, isolated.DATABASE_URL) }),
+    );
     expect(errors).toContainEqual(expect.objectContaining({ msg: "maintenance step failed; the next run tries again", step: "purge" }));
     // the first batch whole, the ended session with its tokens; nothing of the second
     expect(await left()).toEqual({
@@ -409,12 +438,23 @@ describe("the audit trail's retention", () => {
     const now = new Date();
     const days = (count: number) => new Date(now.getTime() - count * 24 * HOUR * 1000);
     const [old, recent] = await Promise.all(
-      [days(91), days(89)].map(async (created_at) =>
-        (await db.insertInto("auth_events").values({ type: "signed_up", details: "{}", created_at }).returning("id").executeTakeFirstOrThrow()).id,
+      [days(91), days(89)].map(
+        async (created_at) =>
+          (
+            await db
+              .insertInto("auth_events")
+              .values({ type: "signed_up", details: "{}", created_at })
+              .returning("id")
+              .executeTakeFirstOrThrow()
+          ).id,
       ),
     );
     await runCron(now);
-    const left = await db.selectFrom("auth_events").select("id").where("id", "in", [old ?? "0", recent ?? "0"]).execute();
+    const left = await db
+      .selectFrom("auth_events")
+      .select("id")
+      .where("id", "in", [old ?? "0", recent ?? "0"])
+      .execute();
     expect(left.map((row) => row.id)).toEqual([recent]);
   });
 });
@@ -425,7 +465,16 @@ describe("the last active admin", () => {
     const call = client({ env: isolated });
     const setAdmin = (id: number) => db.updateTable("users").set({ role: "admin" }).where("id", "=", String(id)).execute();
     const others = await db.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").execute();
-    if (others.length > 0) await db.updateTable("users").set({ role: "user" }).where("id", "in", others.map((row) => row.id)).execute();
+    if (others.length > 0)
+      await db
+        .updateTable("users")
+        .set({ role: "user" })
+        .where(
+          "id",
+          "in",
+          others.map((row) => row.id),
+        )
+        .execute();
     const last = await verifiedUser(call, servicesUrl);
     await setAdmin(last.id);
     const { access_token } = await login(last, call);

@@ -42,11 +42,17 @@ describe("disabling an account", () => {
   it("is never undone by the cron, even for an account that never verified", async () => {
     const user = await seededUser("user");
     const db = getDb(inject("databaseUrl"));
-    await db.updateTable("users").set({ status: "disabled", verified_at: null, created_at: new Date(Date.now() - 90 * 86_400_000) }).where("id", "=", String(user.id)).execute();
+    await db
+      .updateTable("users")
+      .set({ status: "disabled", verified_at: null, created_at: new Date(Date.now() - 90 * 86_400_000) })
+      .where("id", "=", String(user.id))
+      .execute();
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    expect(await db.selectFrom("users").select("status").where("id", "=", String(user.id)).executeTakeFirst()).toEqual({ status: "disabled" });
+    expect(await db.selectFrom("users").select("status").where("id", "=", String(user.id)).executeTakeFirst()).toEqual({
+      status: "disabled",
+    });
   });
 
   it("is for admins only", async () => {
@@ -69,5 +75,9 @@ describe("the admins themselves", () => {
 it("keeps the password rules of signup for a login of a disabled account: a wrong password is counted", async () => {
   const user = await verifiedUser();
   expect((await patchUser(user.id, { status: "disabled" }, adminToken)).status).toBe(200);
-  await expectProblem(await api("/auth/login", json("POST", { email: user.email, password: PASSWORD.toUpperCase() })), 401, "invalid_credentials");
+  await expectProblem(
+    await api("/auth/login", json("POST", { email: user.email, password: PASSWORD.toUpperCase() })),
+    401,
+    "invalid_credentials",
+  );
 });

@@ -76,6 +76,8 @@ function checkBody(name: string, response: Response, body: string, schema: z.Zod
   }
   const parsed = schema.safeParse(JSON.parse(body));
   if (!parsed.success) {
-    throw new Error(`${name} answered ${response.status} with a body its operation does not declare: ${z.prettifyError(parsed.error)}\n${body}`);
+    throw new Error(
+      `${name} answered ${response.status} with a body its operation does not declare: ${z.prettifyError(parsed.error)}\n${body}`,
+    );
   }
 }

@@ -78,11 +78,7 @@ describe("problem+json for bodies an endpoint cannot take", () => {
     const big = JSON.stringify({ email: "a@b.co", password: "x".repeat(20_000) });
     await expectProblem(await login({ headers: { "Content-Type": "application/json" }, body: big }), 413, "payload_too_large");
     const streamed = new Blob([big]).stream();
-    await expectProblem(
-      await login({ headers: { "Content-Type": "application/json" }, body: streamed }),
-      413,
-      "payload_too_large",
-    );
+    await expectProblem(await login({ headers: { "Content-Type": "application/json" }, body: streamed }), 413, "payload_too_large");
   });
 
   it("is 422 naming each failing field, for a body of the wrong shape", async () => {
@@ -92,7 +88,10 @@ describe("problem+json for bodies an endpoint cannot take", () => {
 
   it("is never met by an endpoint that takes no body: it does not read one (found by the random-input test)", async () => {
     const { access_token } = await signIn(await seededUser("user"));
-    const response = await api("/auth/logout/all", bearer(access_token, { method: "POST", headers: { "Content-Type": "text/plain" }, body: "{not json" }));
+    const response = await api(
+      "/auth/logout/all",
+      bearer(access_token, { method: "POST", headers: { "Content-Type": "text/plain" }, body: "{not json" }),
+    );
     expect(response.status).toBe(204);
   });
 });

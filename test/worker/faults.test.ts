@@ -70,7 +70,10 @@ function databaseEndpoints(tokens: Tokens, user: TestUser): [string, (call: Call
     ["POST /auth/refresh", (call) => call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token }))],
     ["POST /auth/logout", (call) => call("/auth/logout", json("POST", { refresh_token: tokens.refresh_token }))],
     ["POST /auth/password/forgot", (call) => call("/auth/password/forgot", json("POST", { email: user.email }))],
-    ["POST /auth/password/reset", (call) => call("/auth/password/reset", json("POST", { email: user.email, code: "123456", new_password: "a new passphrase" }))],
+    [
+      "POST /auth/password/reset",
+      (call) => call("/auth/password/reset", json("POST", { email: user.email, code: "123456", new_password: "a new passphrase" })),
+    ],
     ["GET /users/me", (call) => call("/users/me", bearer(tokens.access_token))],
     ["GET /auth/sessions", (call) => call("/auth/sessions", bearer(tokens.access_token))],
     ["GET /users", (call) => call("/users", bearer(adminToken))],
@@ -132,7 +135,16 @@ describe("the database failing", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     vi.spyOn(console, "warn").mockImplementation(() => {});
     await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })), 503, "service_unavailable");
-    await expect.poll(() => db.selectFrom("refresh_tokens").select("used_at").where("session_id", "=", String(decodeJwt(tokens.access_token).sid)).where("used_at", "is not", null).execute()).toHaveLength(1);
+    await expect
+      .poll(() =>
+        db
+          .selectFrom("refresh_tokens")
+          .select("used_at")
+          .where("session_id", "=", String(decodeJwt(tokens.access_token).sid))
+          .where("used_at", "is not", null)
+          .execute(),
+      )
+      .toHaveLength(1);
     // the client retries after Retry-After, beyond the 2 s grace (docs/SECURITY.md, "When dependencies fail")
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })), 401, "invalid_token");

@@ -20,9 +20,12 @@ export type Call = (path: string, init?: RequestInit) => Promise<Response>;
  * OpenAPI document declares. `env` replaces settings; `clock` runs the same app with a clock the
  * test controls.
  */
-export function client(options: { env?: Record<string, unknown>; clock?: Clock; revocationEdge?: AppDependencies["revocationEdge"] } = {}): Call {
+export function client(
+  options: { env?: Record<string, unknown>; clock?: Clock; revocationEdge?: AppDependencies["revocationEdge"] } = {},
+): Call {
   const { clock, revocationEdge } = options;
-  const handler = clock || revocationEdge ? buildApp({ ...(clock ? { clock } : {}), ...(revocationEdge ? { revocationEdge } : {}) }) : worker;
+  const handler =
+    clock || revocationEdge ? buildApp({ ...(clock ? { clock } : {}), ...(revocationEdge ? { revocationEdge } : {}) }) : worker;
   return async (path, init) => {
     const ctx = createExecutionContext();
     const request = new Request(`${BASE_URL}${path}`, init);

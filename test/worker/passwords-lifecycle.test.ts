@@ -210,7 +210,11 @@ describe("POST /auth/password/change", () => {
   });
 
   it("needs an access token", async () => {
-    await expectProblem(await api("/auth/password/change", json("POST", { current_password: PASSWORD, new_password: NEW_PASSWORD })), 401, "unauthorized");
+    await expectProblem(
+      await api("/auth/password/change", json("POST", { current_password: PASSWORD, new_password: NEW_PASSWORD })),
+      401,
+      "unauthorized",
+    );
   });
 
   it("leaves a stolen session ended by the change unable to refresh, even with the old password in hand", async () => {
@@ -219,7 +223,11 @@ describe("POST /auth/password/change", () => {
     expect((await change(owner.access_token, PASSWORD)).status).toBe(200);
     await expectProblem(await refresh(thief.refresh_token), 401, "invalid_token");
     await expectProblem(await loginAs(user.email, PASSWORD), 401, "invalid_credentials");
-    const sessions = await getDb(inject("databaseUrl")).selectFrom("sessions").select("id").where("user_id", "=", String(user.id)).execute();
+    const sessions = await getDb(inject("databaseUrl"))
+      .selectFrom("sessions")
+      .select("id")
+      .where("user_id", "=", String(user.id))
+      .execute();
     expect(sessions).toHaveLength(1);
   });
 });

@@ -232,7 +232,10 @@ describe("the 100,000-iterations-per-call cap of production Workers", () => {
         expect(call.iterations, name).toBeLessThanOrEqual(100_000);
         expect(call.hash, name).toBe("SHA-256");
       }
-      expect(calls.reduce((total, call) => total + (call.iterations ?? 0), 0), name).toBe(600_000);
+      expect(
+        calls.reduce((total, call) => total + (call.iterations ?? 0), 0),
+        name,
+      ).toBe(600_000);
     }
   });
 

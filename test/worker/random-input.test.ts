@@ -23,7 +23,14 @@ const templates = buildApp().openAPIRegistry.definitions.flatMap((definition) =>
   const { method, path, security, request } = definition.route;
   const media = request?.body?.content["application/json"];
   const schema = media && "schema" in media ? media.schema : undefined;
-  return [{ method: method.toUpperCase(), path, signedIn: (security ?? []).length > 0, fields: schema instanceof z.ZodObject ? Object.keys(schema.shape) : [] }];
+  return [
+    {
+      method: method.toUpperCase(),
+      path,
+      signedIn: (security ?? []).length > 0,
+      fields: schema instanceof z.ZodObject ? Object.keys(schema.shape) : [],
+    },
+  ];
 });
 
 const segment = fc.oneof(
@@ -83,7 +90,14 @@ const body = fc.oneof(
 
 const headers = fc.record(
   {
-    "Content-Type": fc.constantFrom("application/json", "application/problem+json", "text/plain", "application/json; charset=utf-16", "multipart/form-data; boundary=x", ""),
+    "Content-Type": fc.constantFrom(
+      "application/json",
+      "application/problem+json",
+      "text/plain",
+      "application/json; charset=utf-16",
+      "multipart/form-data; boundary=x",
+      "",
+    ),
     Authorization: fc.oneof(
       fc.constantFrom("Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "bearer a.b.c", `Bearer ${"x".repeat(5000)}`),
       fc.string({ maxLength: 80 }).map((text) => `Bearer ${text}`),
@@ -102,7 +116,16 @@ function sendable(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => /^[\t\x20-\x7e\x80-\xff]*$/.test(value)));
 }
 
-const LEAKS = [/\n\s+at /, /\bselect\b.+\bfrom\b/i, /\binsert into\b/i, /syntax error/i, /\brelation "/i, /NeonDbError/, /node_modules/, /\.ts:\d+/];
+const LEAKS = [
+  /\n\s+at /,
+  /\bselect\b.+\bfrom\b/i,
+  /\binsert into\b/i,
+  /syntax error/i,
+  /\brelation "/i,
+  /NeonDbError/,
+  /node_modules/,
+  /\.ts:\d+/,
+];
 
 /** A path segment as the router hands it to a handler. */
 function decoded(value: string): string {

@@ -97,8 +97,16 @@ describe("POST /auth/login", () => {
     const user = await seededUser("user");
     const db = getDb(inject("databaseUrl"));
     // as passlib stored it in the old service ($2b$, cost 4 to keep the test fast)
-    await db.updateTable("users").set({ password_hash: hashSync(PASSWORD, 4) }).where("id", "=", String(user.id)).execute();
-    await expectProblem(await api("/auth/login", json("POST", { email: user.email, password: "wrong password" })), 401, "invalid_credentials");
+    await db
+      .updateTable("users")
+      .set({ password_hash: hashSync(PASSWORD, 4) })
+      .where("id", "=", String(user.id))
+      .execute();
+    await expectProblem(
+      await api("/auth/login", json("POST", { email: user.email, password: "wrong password" })),
+      401,
+      "invalid_credentials",
+    );
     const response = await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
     expect(response.status).toBe(200);
     const stored = await findPasswordHolder(db, { email: user.email });
@@ -111,7 +119,11 @@ describe("the first login of an old hash", () => {
   it("costs its two round trips before the answer and one after it, for the upgrade; the next login two", async () => {
     const user = await seededUser("user");
     const db = getDb(inject("databaseUrl"));
-    await db.updateTable("users").set({ password_hash: hashSync(PASSWORD, 4) }).where("id", "=", String(user.id)).execute();
+    await db
+      .updateTable("users")
+      .set({ password_hash: hashSync(PASSWORD, 4) })
+      .where("id", "=", String(user.id))
+      .execute();
     const logIn = (call: Call) => call("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
     const first = await countRoundTrips(logIn);
     expect(first.result.status).toBe(200);
@@ -137,7 +149,10 @@ describe("the first login of an old hash", () => {
     try {
       const ctx = createExecutionContext();
       const request = new Request(`${BASE_URL}/auth/login`, json("POST", { email: user.email, password: PASSWORD }));
-      const answered = await Promise.race([worker.fetch(request, env, ctx), new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 3_000))]);
+      const answered = await Promise.race([
+        worker.fetch(request, env, ctx),
+        new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 3_000)),
+      ]);
       expect(answered === "held" ? answered : answered.status).toBe(200);
       expect((await findPasswordHolder(db, { email: user.email }))?.password_hash).toBe(old);
       openGate();

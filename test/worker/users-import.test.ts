@@ -39,7 +39,12 @@ async function importOldUser(): Promise<{ id: string; email: string }> {
 }
 
 function storedHash(id: string): Promise<string> {
-  return db.selectFrom("users").select("password_hash").where("id", "=", id).executeTakeFirstOrThrow().then((row) => row.password_hash);
+  return db
+    .selectFrom("users")
+    .select("password_hash")
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow()
+    .then((row) => row.password_hash);
 }
 
 it("an imported user logs in with the old password, keeps the old id, and from then on holds a current hash", async () => {
@@ -47,7 +52,11 @@ it("an imported user logs in with the old password, keeps the old id, and from t
   const bcrypt = await storedHash(user.id);
   expect(bcrypt).toMatch(/^\$2b\$04\$/);
 
-  await expectProblem(await api("/auth/login", json("POST", { email: user.email, password: "not my old password" })), 401, "invalid_credentials");
+  await expectProblem(
+    await api("/auth/login", json("POST", { email: user.email, password: "not my old password" })),
+    401,
+    "invalid_credentials",
+  );
   expect(await storedHash(user.id)).toBe(bcrypt);
 
   const first = await api("/auth/login", json("POST", { email: user.email, password: OLD_PASSWORD }));

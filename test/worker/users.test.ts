@@ -47,8 +47,7 @@ const list = (query: string, token: string, call: Call = api) => call(`/users${q
 const getUser = (id: number | string, token: string, call: Call = api) => call(`/users/${id}`, bearer(token));
 const patchUser = (id: number | string, body: unknown, token: string, call: Call = api) =>
   call(`/users/${id}`, bearer(token, json("PATCH", body)));
-const deleteUser = (id: number | string, token: string, call: Call = api) =>
-  call(`/users/${id}`, bearer(token, { method: "DELETE" }));
+const deleteUser = (id: number | string, token: string, call: Call = api) => call(`/users/${id}`, bearer(token, { method: "DELETE" }));
 const refresh = (token: string) => api("/auth/refresh", json("POST", { refresh_token: token }));
 const loginAs = (email: string, password = PASSWORD) => api("/auth/login", json("POST", { email, password }));
 
@@ -198,9 +197,7 @@ describe("GET /users", () => {
     const byUnderscore = await listBody(await list(`?email=${encodeURIComponent(`${prefix}_`)}`, adminToken));
     expect(byUnderscore.map((u) => u.id)).toEqual([underscore.id]);
     expect(await listBody(await list(`?email=${encodeURIComponent(`${prefix}%`)}`, adminToken))).toEqual([]);
-    expect(await listBody(await list(`?email=${encodeURIComponent(`${prefix.slice(0, 6)}%${prefix.slice(7)}`)}`, adminToken))).toEqual(
-      [],
-    );
+    expect(await listBody(await list(`?email=${encodeURIComponent(`${prefix.slice(0, 6)}%${prefix.slice(7)}`)}`, adminToken))).toEqual([]);
   });
 
   it("filters by status and role, combined with the email prefix", async () => {
@@ -315,11 +312,7 @@ describe("GET /users", () => {
 
   it("is 422 for a well-formed cursor whose id is beyond any user id (out of bigint range)", async () => {
     // 19 digits, larger than the largest bigint (9223372036854775807)
-    const problem = await expectProblem(
-      await list(`?cursor=${cursorOf("9999999999999999999")}`, adminToken),
-      422,
-      "validation_failed",
-    );
+    const problem = await expectProblem(await list(`?cursor=${cursorOf("9999999999999999999")}`, adminToken), 422, "validation_failed");
     expect(problem.errors?.map((error) => error.field)).toEqual(["cursor"]);
   });
 });
@@ -446,7 +439,11 @@ describe("PATCH /users/{id}", () => {
     const { access_token } = await login(attacker);
     const mailsBefore = (await mailTo(victim.email)).length;
     const password = attacker.password;
-    await expectProblem(await patchUser(attacker.id, { email: victim.email, current_password: password }, access_token), 409, "email_taken");
+    await expectProblem(
+      await patchUser(attacker.id, { email: victim.email, current_password: password }, access_token),
+      409,
+      "email_taken",
+    );
     await expectProblem(
       await patchUser(attacker.id, { email: victim.email.toUpperCase(), current_password: password }, access_token),
       409,

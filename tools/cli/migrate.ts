@@ -15,7 +15,6 @@ const USAGE = `npm run db:migrate -- [flags]: applies the pending migrations in 
   --services-url URL   (default http://127.0.0.1:${DEFAULT_SERVICES_PORT}), or, when they are not running,
   --data-dir DIR       in the embedded PGlite in DIR (default .local/pglite), opened directly`;
 
-
 const values = parseFlags(
   {
     "database-url": { type: "string" },
@@ -28,9 +27,7 @@ const values = parseFlags(
 try {
   const databaseUrl = directDatabaseUrl(values["database-url"], process.env.DATABASE_URL);
   const applied =
-    databaseUrl === undefined
-      ? await migrateLocalDatabase(values["services-url"], values["data-dir"])
-      : await migratePostgres(databaseUrl);
+    databaseUrl === undefined ? await migrateLocalDatabase(values["services-url"], values["data-dir"]) : await migratePostgres(databaseUrl);
   console.log(applied.length === 0 ? "Nothing to apply: up to date." : applied.map((name) => `Applied ${name}`).join("\n"));
 } catch (error) {
   console.error(`db:migrate failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -74,12 +71,7 @@ async function migrateEmbeddedDatabase(dataDir: string): Promise<string[]> {
 }
 
 function isConnectionRefused(error: unknown): boolean {
-  return (
-    error instanceof TypeError &&
-    error.cause instanceof Error &&
-    "code" in error.cause &&
-    error.cause.code === "ECONNREFUSED"
-  );
+  return error instanceof TypeError && error.cause instanceof Error && "code" in error.cause && error.cause.code === "ECONNREFUSED";
 }
 
 function isAppliedList(body: unknown): body is { applied: string[] } {

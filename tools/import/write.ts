@@ -38,15 +38,24 @@ function writeBatch(db: Db, users: ImportedUser[], dryRun: boolean) {
   const planned = db
     .with("batch", () => batchRows(users))
     .with("planned", (q) =>
-      q.selectFrom("batch").selectAll("batch").select((eb) => [
-        eb.exists(eb.selectFrom("users").select("users.id").whereRef("users.id", "=", "batch.id").whereRef("users.email", "=", "batch.email")).as("there"),
-        eb.exists(
+      q
+        .selectFrom("batch")
+        .selectAll("batch")
+        .select((eb) => [
           eb
-            .selectFrom("users")
-            .select("users.id")
-            .where((eb) => eb.or([eb("users.id", "=", eb.ref("batch.id")), eb("users.email", "=", eb.ref("batch.email"))])),
-        ).as("in_the_way"),
-      ]),
+            .exists(
+              eb.selectFrom("users").select("users.id").whereRef("users.id", "=", "batch.id").whereRef("users.email", "=", "batch.email"),
+            )
+            .as("there"),
+          eb
+            .exists(
+              eb
+                .selectFrom("users")
+                .select("users.id")
+                .where((eb) => eb.or([eb("users.id", "=", eb.ref("batch.id")), eb("users.email", "=", eb.ref("batch.email"))])),
+            )
+            .as("in_the_way"),
+        ]),
     );
   if (dryRun) {
     return planned.selectFrom("planned").select((eb) => ["planned.id", "planned.there", eb.not("planned.in_the_way").as("imported")]);

@@ -4,13 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-reply.ts";
 import { headerValue, isRecord } from "./request-body.ts";
-import {
-  isIsolationLevel,
-  type BatchSettings,
-  type ResultField,
-  type SqlQuery,
-  type SqlResult,
-} from "./backends/sql-backend.ts";
+import { isIsolationLevel, type BatchSettings, type ResultField, type SqlQuery, type SqlResult } from "./backends/sql-backend.ts";
 
 export type SqlRequest =
   | { kind: "single"; query: SqlQuery; arrayMode: boolean }
@@ -62,9 +56,7 @@ export function parseSqlRequest(request: IncomingMessage, body: unknown): SqlReq
 export function neonResult({ fields, rows, command, rowCount }: SqlResult, arrayMode: boolean): NeonResult {
   return {
     fields: fields.map((field) => ({ ...field, format: "text" })),
-    rows: arrayMode
-      ? rows
-      : rows.map((row) => Object.fromEntries(fields.map((field, index) => [field.name, row[index] ?? null]))),
+    rows: arrayMode ? rows : rows.map((row) => Object.fromEntries(fields.map((field, index) => [field.name, row[index] ?? null]))),
     command,
     rowCount,
     rowAsArray: arrayMode,

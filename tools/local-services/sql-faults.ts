@@ -75,7 +75,9 @@ export function createSqlFaults(): SqlFaults {
 
 /** The statements with the one the fault names replaced by one that fails. */
 export function withFailingQuery(queries: SqlQuery[], queryIndex: number): SqlQuery[] {
-  return queries.map((query, index) => (index === Math.min(queryIndex, queries.length - 1) ? { query: FAILING_STATEMENT, params: [] } : query));
+  return queries.map((query, index) =>
+    index === Math.min(queryIndex, queries.length - 1) ? { query: FAILING_STATEMENT, params: [] } : query,
+  );
 }
 
 export function hold(ms: number): Promise<void> {
@@ -99,5 +101,13 @@ function parseFault(body: unknown): Fault {
   if (user !== undefined && typeof user !== "string") throw new HttpError(422, '"user" must be a string');
   const status = number("status", 503);
   if (status < 500 || status > 599) throw new HttpError(422, '"status" must be a 5xx status');
-  return { mode, skip: number("skip", 0), remaining: number("count", 1), user, status, holdMs: number("ms", 30_000), queryIndex: number("query", 0) };
+  return {
+    mode,
+    skip: number("skip", 0),
+    remaining: number("count", 1),
+    user,
+    status,
+    holdMs: number("ms", 30_000),
+    queryIndex: number("query", 0),
+  };
 }

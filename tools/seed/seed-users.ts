@@ -73,7 +73,9 @@ export function progressBar(total: number, unit: string): (done: number) => void
     const width = 30;
     const filled = Math.round((done / total) * width);
     const rate = Math.round(done / Math.max((performance.now() - started) / 1000, 0.001));
-    process.stderr.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done.toLocaleString("en")} / ${total.toLocaleString("en")} ${unit}, ${rate.toLocaleString("en")}/s`);
+    process.stderr.write(
+      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done.toLocaleString("en")} / ${total.toLocaleString("en")} ${unit}, ${rate.toLocaleString("en")}/s`,
+    );
     if (done >= total) process.stderr.write("\n");
   };
 }

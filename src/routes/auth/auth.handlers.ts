@@ -5,8 +5,7 @@ import { MESSAGES } from "../message.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./auth.routes.ts";
 
-export const signupHandler: Handler<typeof routes.signup> = async (c) =>
-  c.json(await signup(serviceContext(c), c.req.valid("json")), 201);
+export const signupHandler: Handler<typeof routes.signup> = async (c) => c.json(await signup(serviceContext(c), c.req.valid("json")), 201);
 
 export const verifyHandler: Handler<typeof routes.verify> = async (c) =>
   c.json({ message: await verifyCode(serviceContext(c), c.req.valid("json")) }, 200);
@@ -16,8 +15,7 @@ export const resendCodeHandler: Handler<typeof routes.resendCode> = async (c) =>
   return c.json({ message: MESSAGES.codeResent }, 202);
 };
 
-export const loginHandler: Handler<typeof routes.login> = async (c) =>
-  c.json(await login(serviceContext(c), c.req.valid("json")), 200);
+export const loginHandler: Handler<typeof routes.login> = async (c) => c.json(await login(serviceContext(c), c.req.valid("json")), 200);
 
 export const refreshHandler: Handler<typeof routes.refresh> = async (c) =>
   c.json(await refresh(serviceContext(c), c.req.valid("json")), 200);

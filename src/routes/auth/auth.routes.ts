@@ -48,7 +48,10 @@ export const verify = createRoute({
     "Completes a signup, or a change of email address started with PATCH /users/{id}. Every failure answers alike " +
     "(`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients " +
     "together 20 times, per address within 10 minutes; a new code does not bring new tries.",
-  request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest"), { email: "ada@example.com", code: "123456" }),
+  request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest"), {
+    email: "ada@example.com",
+    code: "123456",
+  }),
   responses: {
     200: { description: "Verified", content: jsonContent(MessageSchema, { message: "Email address verified. You can log in now." }) },
     ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "email_taken"),

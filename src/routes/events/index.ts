@@ -2,4 +2,6 @@ import { createRouter } from "../../app-env.ts";
 import * as handlers from "./events.handlers.ts";
 import * as routes from "./events.routes.ts";
 
-export const eventsRouter = createRouter().openapi(routes.list, handlers.listHandler).openapi(routes.listOfUser, handlers.listOfUserHandler);
+export const eventsRouter = createRouter()
+  .openapi(routes.list, handlers.listHandler)
+  .openapi(routes.listOfUser, handlers.listOfUserHandler);

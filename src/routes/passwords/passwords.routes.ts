@@ -45,7 +45,10 @@ export const reset = createRoute({
     { email: "ada@example.com", code: "123456", new_password: "a new and longer passphrase" },
   ),
   responses: {
-    200: { description: "Password reset: log in with the new one", content: jsonContent(MessageSchema, { message: MESSAGES.passwordReset }) },
+    200: {
+      description: "Password reset: log in with the new one",
+      content: jsonContent(MessageSchema, { message: MESSAGES.passwordReset }),
+    },
     ...problemResponses(...PASSWORD_PROBLEMS, "code_invalid"),
   },
 });

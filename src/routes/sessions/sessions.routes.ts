@@ -4,10 +4,20 @@ import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../a
 import { exampleSession } from "../examples.ts";
 import { jsonContent } from "../json-body.ts";
 import { UserIdParamSchema } from "../params.ts";
-import { ADMIN_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, PARAMETER_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
+import {
+  ADMIN_PROBLEMS,
+  DATABASE_PROBLEMS,
+  LIMITED_PROBLEMS,
+  PARAMETER_PROBLEMS,
+  problemResponses,
+  SIGNED_IN_PROBLEMS,
+} from "../problems.ts";
 
 const tags = ["Sessions"];
-const sessionList = jsonContent(z.array(SessionSchema), [exampleSession, { ...exampleSession, id: "5d0c6a8e-1f2b-4c3d-8e9f-0a1b2c3d4e5f", current: false, last_refreshed_at: null }]);
+const sessionList = jsonContent(z.array(SessionSchema), [
+  exampleSession,
+  { ...exampleSession, id: "5d0c6a8e-1f2b-4c3d-8e9f-0a1b2c3d4e5f", current: false, last_refreshed_at: null },
+]);
 
 export const listOwn = createRoute({
   method: "get",
@@ -35,7 +45,9 @@ export const endOwn = createRoute({
   description:
     "Its refresh token and access tokens stop working at once (at this edge location; elsewhere within about a minute). " +
     "A session that is not yours is not found, as if it did not exist.",
-  request: { params: z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11" }) }) },
+  request: {
+    params: z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11" }) }),
+  },
   responses: {
     204: { description: "Ended" },
     ...problemResponses(...SIGNED_IN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "session_not_found"),

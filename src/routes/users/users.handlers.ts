@@ -13,8 +13,7 @@ export const listHandler: Handler<typeof routes.list> = async (c) => {
   return c.json(users, 200);
 };
 
-export const getHandler: Handler<typeof routes.get> = async (c) =>
-  c.json(await getUser(serviceContext(c), c.req.valid("param").id), 200);
+export const getHandler: Handler<typeof routes.get> = async (c) => c.json(await getUser(serviceContext(c), c.req.valid("param").id), 200);
 
 export const patchHandler: Handler<typeof routes.patch> = async (c) =>
   c.json(await patchUser(serviceContext(c), c.var.auth, c.req.valid("param").id, c.req.valid("json")), 200);

@@ -53,7 +53,14 @@ export const list = createRoute({
       cursor: CursorSchema.optional(),
       status: UserStatusSchema.optional(),
       role: UserRoleSchema.optional(),
-      email: z.string().trim().toLowerCase().min(1).max(EMAIL_MAX_OCTETS).optional().openapi({ description: "Email prefix", example: "ada" }),
+      email: z
+        .string()
+        .trim()
+        .toLowerCase()
+        .min(1)
+        .max(EMAIL_MAX_OCTETS)
+        .optional()
+        .openapi({ description: "Email prefix", example: "ada" }),
     }),
   },
   responses: {
@@ -145,6 +152,13 @@ export const remove = createRoute({
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Deleted" },
-    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "user_not_found", "cannot_delete_self"),
+    ...problemResponses(
+      ...ADMIN_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "user_not_found",
+      "cannot_delete_self",
+    ),
   },
 });

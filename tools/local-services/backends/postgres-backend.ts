@@ -32,9 +32,7 @@ export function postgresBackend(pool: Pool): SqlBackend {
     run: (query) => reportingPostgresErrors(DatabaseError, () => withClient(pool, (client) => runOn(client, query))),
     runBatch: (queries, settings) =>
       reportingPostgresErrors(DatabaseError, () =>
-        inTransaction(pool, `begin ${transactionModes(settings)}`, (client) =>
-          runInOrder(queries, (query) => runOn(client, query)),
-        ),
+        inTransaction(pool, `begin ${transactionModes(settings)}`, (client) => runInOrder(queries, (query) => runOn(client, query))),
       ),
     migrations: postgresMigrationExecutor(pool),
   };
