@@ -9,7 +9,7 @@ const layer = (files, patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "**/.wrangler/", ".local/", "public/", "worker-configuration.d.ts", "dist/"] },
+  { ignores: ["node_modules/", "clients/openapi.generated.ts", "**/.wrangler/", ".local/", "public/", "worker-configuration.d.ts", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

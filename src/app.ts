@@ -44,7 +44,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   // every /auth endpoint, whichever router holds it, counts against the client's allowance
   app.use("/auth/*", limitPerClientAddress());
 
-  // chained, so the app's type carries every route: typed clients are built from it (src/client/)
+  // chained, so the app's type carries every route: typed clients are built from it (clients/)
   const api = app
     .route("/", healthRouter)
     .route("/", wellKnownRouter)
@@ -105,5 +105,5 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   return api;
 }
 
-/** The API's routes with their inputs and outputs, for `hono/client` (see src/client/). */
+/** The API's routes with their inputs and outputs, for `hono/client` (see clients/). */
 export type AppType = ReturnType<typeof buildApp>;

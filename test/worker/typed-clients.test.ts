@@ -1,9 +1,9 @@
-// The two typed clients a front end can use (src/client/), compiled by the typecheck against the app's
+// The two typed clients a front end can use (clients/), compiled by the typecheck against the app's
 // type and the document's, and driving the API the way a client does: signup, the emailed code,
 // verify, login, /users/me.
 import createClient from "openapi-fetch";
 import { describe, expect, it } from "vitest";
-import { createApiClient, type paths } from "../../src/client/index.ts";
+import { createApiClient, type paths } from "../../clients/index.ts";
 import { api, BASE_URL, latestCode, PASSWORD, uniqueEmail } from "./helpers.ts";
 
 /** fetch for the clients: every request goes to the Worker's entry point, checked against the document. */

@@ -4,10 +4,10 @@
 // - `paths`: the OpenAPI document as TypeScript (openapi-typescript), for openapi-fetch or any
 //   generator, e.g. `createClient<paths>({ baseUrl })` from "openapi-fetch".
 import { type ClientRequestOptions, hc } from "hono/client";
-import type { AppType } from "../app.ts";
+import type { AppType } from "../src/app.ts";
 
 export type { AppType };
-export type { components, operations, paths } from "./openapi.ts";
+export type { components, operations, paths } from "./openapi.generated.ts";
 
 export function createApiClient(baseUrl: string, options?: ClientRequestOptions) {
   return hc<AppType>(baseUrl, options);
