@@ -1,7 +1,8 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-// Dependencies point one way: routes → services → db / auth / mail; nothing in src/ reaches tools/.
+// Dependencies point one way: http and routes → services → edge → db, with auth, mail and schemas below
+// them all; nothing in src/ reaches tools/.
 const noTools = { group: ["**/tools/**"], message: "src/ must not import tools/ (Node-side tooling is never bundled)" };
 const layer = (files, patterns) => ({
   files,
@@ -9,7 +10,9 @@ const layer = (files, patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "clients/openapi.generated.ts", "**/.wrangler/", ".local/", "public/", "worker-configuration.d.ts", "dist/"] },
+  {
+    ignores: ["node_modules/", "clients/openapi.generated.ts", "**/.wrangler/", ".local/", "public/", "worker-configuration.d.ts", "dist/"],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

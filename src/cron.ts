@@ -3,7 +3,7 @@ import type { Db } from "./db/client.ts";
 import { nothingPurged, PURGED, type PurgeCounts, purgeExpired } from "./db/maintenance.ts";
 import { claimDueMail } from "./db/outbox.ts";
 import { describeError, type Logger } from "./log.ts";
-import { recopyRecentRevocations, type RevocationEdge } from "./revocation.ts";
+import { recopyRecentRevocations, type RevocationEdge } from "./edge/revocations.ts";
 import { secondsAfter } from "./services/context.ts";
 import { deliverMail } from "./services/mail-delivery.ts";
 

@@ -17,6 +17,27 @@ export class ApiError extends Error {
   }
 }
 
+/** Failures told from more than one place, by name: the same words wherever they are met. */
+const FAILURES = {
+  user_gone: { code: "invalid_token", detail: "The user of this token no longer exists." },
+  session_ended: { code: "invalid_token", detail: "The session of this token has ended." },
+  refresh_token_invalid: { code: "invalid_token", detail: "The refresh token is invalid, expired, already used or revoked." },
+  user_not_found: { code: "user_not_found", detail: "There is no user with this id." },
+  code_invalid: {
+    code: "code_invalid",
+    detail: "The code is wrong, has expired or was used up. Use the newest code we sent, or ask for a new one.",
+  },
+  wrong_current_password: { code: "invalid_credentials", detail: "The current password is wrong." },
+  email_taken: { code: "email_taken", detail: "An account with this email address already exists." },
+} as const satisfies Record<string, { code: ProblemCode; detail: string }>;
+
+export type FailureName = keyof typeof FAILURES;
+
+export function failure(name: FailureName): ApiError {
+  const { code, detail } = FAILURES[name];
+  return new ApiError(code, detail);
+}
+
 /** Seconds a client is asked to wait when the database is unavailable: long enough for a blip to pass. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
 

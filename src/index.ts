@@ -3,7 +3,7 @@ import { getConfig } from "./config.ts";
 import { runMaintenance } from "./cron.ts";
 import { getDb } from "./db/client.ts";
 import { createLogger } from "./log.ts";
-import { productionEdge } from "./bindings.ts";
+import { productionEdge } from "./edge/revocations.ts";
 
 const app = buildApp();
 

@@ -1,6 +1,6 @@
 // Password hashing: PBKDF2 in a versioned encoding, plus bcrypt hashes imported from the old FastAPI service
-// (`npm run users -- import`), every check of either costing the same.
-import { compare as bcryptCompare } from "bcryptjs";
+// (`npm run users -- import`), every check of either costing the same while any imported hash remains.
+import { bcrypt } from "./bcrypt.ts";
 import { chainedPbkdf2, DIGEST_BYTES, MAX_ITERATIONS_PER_CALL, type ChainParams, type Pbkdf2Digest } from "./pbkdf2.ts";
 
 export interface PasswordCheck {
@@ -27,9 +27,9 @@ const MAX_STORED_ITERATIONS = 10_000_000;
 const MAX_BCRYPT_COST = 14;
 
 /**
- * Every password check runs one bcrypt at this cost and one PBKDF2 at the current parameters, whatever the
- * stored hash: see `verifyPassword`. The old service's cost (passlib's default), so a hash imported from it
- * takes exactly as long to check as any other; one of another cost is checked at its own.
+ * While imported hashes remain, every password check runs one bcrypt at this cost and one PBKDF2 at the current
+ * parameters, whatever the stored hash: see `verifyPassword`. The old service's cost (passlib's default), so a hash
+ * imported from it takes exactly as long to check as any other; one of another cost is checked at its own.
  */
 export const BCRYPT_CHECK_COST = 12;
 
@@ -53,30 +53,30 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 /*
- * Why every check runs both a bcrypt and a PBKDF2, one of them against a stand-in whose answer is ignored: a hash
- * imported from the old service is bcrypt at cost 12, about 240 ms in workerd against about 63 ms for PBKDF2 at
- * 600,000, so a login taking four times as long would tell anyone timing it "this address is an old account that
- * has not logged in since the move", where an unknown address and a wrong password are meant to look alike.
+ * What a check costs, and why it can cost more. A hash imported from the old service is bcrypt at cost 12, about
+ * 240 ms in workerd against about 63 ms for PBKDF2 at 600,000, so a login taking four times as long would tell
+ * anyone timing it "this address is an old account that has not logged in since the move", where an unknown
+ * address and a wrong password are meant to look alike. While any such hash remains (`ImportedHashes`: the
+ * database says so with every read of a password holder), every check runs one bcrypt and one PBKDF2, one of them
+ * against a stand-in whose answer is ignored: the same two functions at the same parameters on every path, which
+ * costs the same on any machine under any load. Once none remains, a check is one PBKDF2, whatever the address.
  *
  * The bcrypt cannot be made cheaper. The import never sees a password, so whatever it stores is computed from the
- * bcrypt hash, and a check must recompute bcrypt(password, salt) to compare with it: wrapping the hash in PBKDF2
- * adds PBKDF2's time to bcrypt's rather than replacing it (and at 600,000 would cost the import about 60 ms of CPU
- * per user, over an hour for 100,000, for nothing an attacker does not already pay through bcrypt). A check that
- * skipped bcrypt would be a faster attack on every bcrypt hash, that is, a break of bcrypt. Nor can the cheap
- * checks wait out the difference: a Worker's clock stands still while it computes, so it cannot tell how long to
- * wait, and a fixed wait matches bcrypt on one machine at one load only. So they do the work itself: the same two
- * functions at the same parameters on every path, which costs the same on any machine under any load, at one
- * bcrypt (about 240 ms of CPU) more per login. The bcrypt half can go once no `$2` hash is left (or the accounts
- * still holding one have been sent a reset).
+ * bcrypt hash, and a check must recompute bcrypt(password, salt) to compare with it. Nor can a cheap check wait
+ * out the difference: a Worker's clock stands still while it computes, so it cannot tell how long to wait.
  */
 
+/** Whether imported bcrypt hashes remain anywhere: then every check also pays for one bcrypt. */
+export type ImportedHashes = "remain" | "none";
+
 /** Never throws for a bad stored string: anything not recognised is simply not a match, at once. */
-export async function verifyPassword(password: string, encoded: string): Promise<PasswordCheck> {
+export async function verifyPassword(password: string, encoded: string, imported: ImportedHashes = "none"): Promise<PasswordCheck> {
   const bcrypt = bcryptCost(encoded) === undefined ? undefined : encoded;
   const pbkdf2 = bcrypt === undefined ? parsePbkdf2(encoded) : undefined;
   if (bcrypt === undefined && pbkdf2 === undefined) return INVALID;
-  const bcryptValid = await bcryptMatches(password, bcrypt ?? STAND_IN_BCRYPT);
-  const pbkdf2Valid = await pbkdf2Matches(password, pbkdf2 ?? STAND_IN_PBKDF2);
+  const padded = imported === "remain";
+  const bcryptValid = bcrypt !== undefined || padded ? await bcryptMatches(password, bcrypt ?? STAND_IN_BCRYPT) : false;
+  const pbkdf2Valid = pbkdf2 !== undefined || padded ? await pbkdf2Matches(password, pbkdf2 ?? STAND_IN_PBKDF2) : false;
   // a bcrypt hash is the old service's: the login stores hashPassword(password) in its place
   if (pbkdf2 === undefined) return { valid: bcryptValid, needsRehash: bcryptValid };
   return { valid: pbkdf2Valid, needsRehash: pbkdf2Valid && isOutdated(pbkdf2) };
@@ -94,8 +94,8 @@ const STAND_IN_BCRYPT = `$2b$${BCRYPT_CHECK_COST}$${".".repeat(53)}`;
 const UNKNOWN_USER_HASH = formatPbkdf2(STAND_IN_PBKDF2);
 
 /** The work of checking a password, for a login whose email is unknown, so it costs the same. */
-export async function spendPasswordCheckTime(password: string): Promise<void> {
-  await verifyPassword(password, UNKNOWN_USER_HASH);
+export async function spendPasswordCheckTime(password: string, imported: ImportedHashes = "none"): Promise<void> {
+  await verifyPassword(password, UNKNOWN_USER_HASH, imported);
 }
 
 /**
@@ -118,7 +118,7 @@ export function bcryptCost(encoded: string): number | undefined {
 
 async function bcryptMatches(password: string, encoded: string): Promise<boolean> {
   // The old service hashed the password as typed, so it is not normalised here; the rehash normalises it.
-  return bcryptCompare(password, encoded);
+  return bcrypt.compare(password, encoded);
 }
 
 async function pbkdf2Matches(password: string, stored: Pbkdf2Hash): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { base64url, createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import type { Config, PrivateJwk } from "../config.ts";
+import type { Jwks, PublicJwk } from "../schemas/keys.ts";
 import { type UserRole, UserRoleSchema } from "../schemas/user.ts";
 import { hmacSha256, randomToken, sha256 } from "./crypto.ts";
 
@@ -19,19 +20,9 @@ export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
 }
 
-export interface PublicJwk {
-  kty: string;
-  crv: string;
-  x: string;
-  y?: string;
-  kid: string;
-  alg: string;
-  use: "sig";
-}
-
 interface KeyRing {
   signer: { key: CryptoKey; kid: string; alg: string };
-  publicJwks: { keys: PublicJwk[] };
+  publicJwks: Jwks;
   verifier: ReturnType<typeof createLocalJWKSet>;
 }
 
@@ -64,7 +55,7 @@ function keyRing(config: Config): Promise<KeyRing> {
   return ring;
 }
 
-export async function publicJwks(config: Config): Promise<{ keys: PublicJwk[] }> {
+export async function publicJwks(config: Config): Promise<Jwks> {
   return (await keyRing(config)).publicJwks;
 }
 

@@ -1,8 +1,8 @@
-import { type AliasableExpression, type Expression, expressionBuilder, type QueryCreator, type SqlBool } from "kysely";
+import { type AliasableExpression, type Expression, expressionBuilder, type SqlBool, sql } from "kysely";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { Db } from "./client.ts";
+import { partBuilder, QueryRows, type Step } from "./parts.ts";
 import type { Json } from "./schema.ts";
-import { partBuilder, QueryRows } from "./statement-parts.ts";
 
 /** Who did it, from where: recorded with every event of a request. */
 export interface EventContext {
@@ -17,17 +17,17 @@ export interface EventContext {
 /** Details of an event, as stored: never a password, code or token. */
 export type EventDetails = Record<string, string | number | boolean | null>;
 
-/**
- * An event the statement records for each row `rows` selects: the account it is about, and its details
- * (static, from `details`, merged with any the row carries as `row_details`).
- */
-export interface EventSource<D> {
+/** The account an event is about, and what this row adds to the event's details (or null). */
+export type EventRow = { user_id: string | null; row_details: Json | null };
+
+/** An event the statement records for each row `rows` selects, with `details` merged into each row's own. */
+export interface EventSource {
   type: AuthEventType;
-  rows: (q: QueryCreator<D>) => AliasableExpression<{ user_id: string | null; row_details: Json | null }>;
+  rows: () => AliasableExpression<EventRow>;
   details?: EventDetails;
 }
 
-const part = partBuilder<object>();
+const eventParts = partBuilder<object>();
 
 /** For a source whose rows carry no details of their own. */
 export function noRowDetails() {
@@ -36,40 +36,35 @@ export function noRowDetails() {
 }
 
 /**
- * Adds the common table expression `events`: the audit trail's entries for what this statement does,
- * written by the statement itself, so an action is never recorded without happening or the other way
- * round, and recording costs no round trip.
+ * Records `source`'s events in the statement that does what they record, so an action is never recorded
+ * without happening or the other way round, and recording costs no round trip. Each source is an insert
+ * of its own: a parameter takes its type from the column it fills.
  */
-export function withEvents<D>(qc: QueryCreator<D>, context: EventContext, sources: [EventSource<D>, ...EventSource<D>[]]) {
-  return qc.with("events", (q) => {
-    const rowsOf = (source: EventSource<D>) =>
-      part
-        .selectFrom(source.rows(q).as("source"))
-        .select((eb) => [
-          eb.cast<AuthEventType>(eb.val(source.type), "text").as("type"),
-          eb.cast<string | null>("source.user_id", "bigint").as("user_id"),
-          eb.cast<string | null>(eb.val(context.actorId), "bigint").as("actor_id"),
-          eb.cast<string | null>(eb.val(context.clientAddress), "text").as("client_address"),
-          eb.cast<string | null>(eb.val(context.userAgent), "text").as("user_agent"),
-          eb.cast<string | null>(eb.val(context.requestId), "text").as("request_id"),
-          eb(
-            eb.cast<Json>(eb.val(JSON.stringify(source.details ?? {})), "jsonb"),
-            "||",
-            eb.fn.coalesce(eb.cast<Json | null>("source.row_details", "jsonb"), eb.cast<Json>(eb.val("{}"), "jsonb")),
-          ).as("details"),
-          eb.cast<Date>(eb.val(context.now), "timestamptz").as("created_at"),
-        ]);
-    // every value is cast: in a UNION, Postgres reads an untyped parameter as text
-    const [first, ...rest] = sources;
-    const union = rest.reduce((all, next) => all.unionAll(rowsOf(next)), rowsOf(first));
-    return new QueryRows(
-      part
-        .insertInto("auth_events")
-        .columns(["type", "user_id", "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
-        .expression(union)
-        .returning("id"),
+export function recordEvents(context: EventContext, source: EventSource): Step {
+  return (statement) =>
+    statement.with(
+      `event_${source.type}`,
+      () =>
+        new QueryRows(
+          eventParts
+            .insertInto("auth_events")
+            .columns(["type", "user_id", "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
+            .expression((eb) =>
+              eb.selectFrom(source.rows().as("source")).select((eb) => [
+                eb.val(source.type).as("type"),
+                "source.user_id",
+                eb.val(context.actorId).as("actor_id"),
+                eb.val(context.clientAddress).as("client_address"),
+                eb.val(context.userAgent).as("user_agent"),
+                eb.val(context.requestId).as("request_id"),
+                // an untyped parameter beside jsonb is read as jsonb (json_build_object makes json)
+                sql<Json>`${JSON.stringify(source.details ?? {})} || coalesce(${sql.ref("source.row_details")}::jsonb, '{}')`.as("details"),
+                eb.val(context.now).as("created_at"),
+              ]),
+            )
+            .returning("id"),
+        ),
     );
-  });
 }
 
 /** Records one event by itself: for what happens without a statement of its own (a failed login). */

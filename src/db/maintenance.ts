@@ -1,4 +1,8 @@
+// The cron's purge: what expired goes, a bounded batch per table, all tables in one statement.
+import { expressionBuilder, type QueryCreator } from "kysely";
 import type { Db } from "./client.ts";
+import { partBuilder, QueryRows } from "./parts.ts";
+import type { DB } from "./schema.ts";
 
 export interface PurgeCutoffs {
   now: Date;
@@ -27,7 +31,9 @@ export const PURGED = [
   "events",
 ] as const;
 
-export type PurgeCounts = Record<(typeof PURGED)[number], number>;
+type Purged = (typeof PURGED)[number];
+
+export type PurgeCounts = Record<Purged, number>;
 
 export function nothingPurged(): PurgeCounts {
   return {
@@ -43,32 +49,38 @@ export function nothingPurged(): PurgeCounts {
   };
 }
 
-/**
- * Deletes up to `batchSize` expired rows of each table, and marks up to as many expired unsent
- * messages dead, in one statement. Two runs at once are safe: a row one deletes, the other waits for
- * and then skips. A count equal to `batchSize` means there may be more.
- */
-export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
-  const { now, batchSize } = cutoffs;
-  const row = await db
-    .with("refresh", (q) =>
-      q
+// Each purge is a common table expression named after what it counts, prefixed so that no name shadows a table.
+type PurgeCte = `purged_${Purged}`;
+
+const purgeParts = partBuilder<Record<PurgeCte, { id: unknown }> & { purged_refresh_tokens: { session_id: string } }>();
+
+/** The deleting (or marking) query of each purge, as rows with an `id`, at most `batchSize` of them. */
+const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown }>> = {
+  // in the order of the index: a plain scan would pass every row purged before or still live, and each
+  // batch would cost more than the last (measured at a million tokens, docs/BENCHMARKS.md)
+  refresh_tokens: ({ now, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("refresh_tokens")
         .where(
           "token_hash",
           "in",
-          // in the order of the index: a plain scan would pass every row purged before or still live, and
-          // each batch would cost more than the last (measured at a million tokens, docs/BENCHMARKS.md)
-          q.selectFrom("refresh_tokens").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
+          purgeParts
+            .selectFrom("refresh_tokens")
+            .select("token_hash")
+            .where("expires_at", "<=", now)
+            .orderBy("expires_at")
+            .limit(batchSize),
         )
-        .returning(["token_hash", "session_id"]),
-    )
-    .with("dead_sessions", (q) =>
-      q
+        .returning(["token_hash as id", "session_id"]),
+    ),
+  // a session goes with its last refresh token: of the sessions whose tokens this batch purges, those with
+  // none left alive (so the batch costs the same however many sessions there are)
+  sessions: ({ now }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("sessions")
-        // a session goes with its last refresh token: of the sessions whose tokens this batch purges, those
-        // with none left alive (so the batch costs the same however many sessions there are)
-        .where("id", "in", q.selectFrom("refresh").select("session_id"))
+        .where("id", "in", purgeParts.selectFrom("purged_refresh_tokens").select("session_id"))
         .where((eb) =>
           eb.not(
             eb.exists(
@@ -81,33 +93,36 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
           ),
         )
         .returning("id"),
-    )
-    .with("revoked", (q) =>
-      q
+    ),
+  revoked_tokens: ({ now, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("revoked_tokens")
         .where(
           "token_id",
           "in",
-          q.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
+          purgeParts.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
         )
-        .returning("token_id"),
-    )
-    .with("codes", (q) =>
-      q
+        .returning("token_id as id"),
+    ),
+  one_time_codes: ({ codesDeadBefore, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("one_time_codes")
         .where(
           "id",
           "in",
-          q
+          purgeParts
             .selectFrom("one_time_codes")
             .select("id")
-            .where((eb) => eb.or([eb("consumed_at", "is not", null), eb("expires_at", "<=", cutoffs.codesDeadBefore)]))
+            .where((eb) => eb.or([eb("consumed_at", "is not", null), eb("expires_at", "<=", codesDeadBefore)]))
             .limit(batchSize),
         )
         .returning("id"),
-    )
-    .with("attempts", (q) =>
-      q
+    ),
+  code_attempts: ({ now, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("code_attempts")
         .where(({ eb, refTuple, selectFrom }) =>
           eb(
@@ -121,47 +136,51 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
               .$asTuple("address", "scope", "client"),
           ),
         )
-        .returning("address"),
-    )
-    .with("stale_users", (q) =>
-      q
+        .returning("address as id"),
+    ),
+  unverified_users: ({ unverifiedCreatedBefore, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("users")
         .where(
           "id",
           "in",
-          q
+          purgeParts
             .selectFrom("users")
             .select("id")
             .where("verified_at", "is", null)
             .where("status", "=", "unverified")
-            .where("created_at", "<=", cutoffs.unverifiedCreatedBefore)
+            .where("created_at", "<=", unverifiedCreatedBefore)
             .orderBy("created_at")
             .limit(batchSize),
         )
         .returning("id"),
-    )
-    .with("old_mail", (q) =>
-      q
+    ),
+  old_mail: ({ mailKeptSince, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("email_outbox")
         .where(
           "id",
           "in",
-          q
+          purgeParts
             .selectFrom("email_outbox")
             .select("id")
-            .where((eb) => eb.or([eb("sent_at", "<=", cutoffs.mailKeptSince), eb("dead_at", "<=", cutoffs.mailKeptSince)]))
+            .where((eb) => eb.or([eb("sent_at", "<=", mailKeptSince), eb("dead_at", "<=", mailKeptSince)]))
             .limit(batchSize),
         )
         .returning("id"),
-    )
-    .with("died", (q) =>
-      q
+    ),
+  // past its expiry, unsent mail is pointless: it dies, bodies scrubbed
+  mail_died: ({ now, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .updateTable("email_outbox")
         .set({ dead_at: now, text_body: "", html_body: "" })
         .where(
           "id",
           "in",
-          q
+          purgeParts
             .selectFrom("email_outbox")
             .select("id")
             .where("sent_at", "is", null)
@@ -170,65 +189,42 @@ export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<Purge
             .limit(batchSize),
         )
         .returning("id"),
-    )
-    .with("old_events", (q) =>
-      q
+    ),
+  events: ({ eventsKeptSince, batchSize }) =>
+    new QueryRows(
+      purgeParts
         .deleteFrom("auth_events")
         .where(
           "id",
           "in",
-          q.selectFrom("auth_events").select("id").where("created_at", "<", cutoffs.eventsKeptSince).orderBy("created_at").limit(batchSize),
+          purgeParts
+            .selectFrom("auth_events")
+            .select("id")
+            .where("created_at", "<", eventsKeptSince)
+            .orderBy("created_at")
+            .limit(batchSize),
         )
         .returning("id"),
-    )
-    .selectNoFrom((eb) => [
-      eb
-        .selectFrom("refresh")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("refresh_tokens"),
-      eb
-        .selectFrom("dead_sessions")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("sessions"),
-      eb
-        .selectFrom("revoked")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("revoked_tokens"),
-      eb
-        .selectFrom("codes")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("one_time_codes"),
-      eb
-        .selectFrom("attempts")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("code_attempts"),
-      eb
-        .selectFrom("stale_users")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("unverified_users"),
-      eb
-        .selectFrom("old_mail")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("old_mail"),
-      eb
-        .selectFrom("died")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("mail_died"),
-      eb
-        .selectFrom("old_events")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .as("events"),
-    ])
+    ),
+};
+
+/** How many rows a purge took, in SQL. */
+function countOf(name: Purged) {
+  return purgeParts.selectFrom(`purged_${name}`).select((eb) => eb.fn.countAll<string>().as("n"));
+}
+
+/**
+ * Deletes up to `batchSize` expired rows of each table, and marks up to as many expired unsent messages
+ * dead, in one statement. Two runs at once are safe: a row one deletes, the other waits for and then
+ * skips. A count equal to `batchSize` means there may be more.
+ */
+export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
+  const statement = PURGED.reduce<QueryCreator<DB>>((built, name) => built.with(`purged_${name}`, () => purges[name](cutoffs)), db);
+  const eb = expressionBuilder<object, never>();
+  const row = await statement
+    .selectNoFrom(PURGED.map((name) => eb.selectFrom(countOf(name).as("c")).select("c.n").as(name)))
     .executeTakeFirstOrThrow();
-  return {
-    refresh_tokens: Number(row.refresh_tokens),
-    sessions: Number(row.sessions),
-    revoked_tokens: Number(row.revoked_tokens),
-    one_time_codes: Number(row.one_time_codes),
-    code_attempts: Number(row.code_attempts),
-    unverified_users: Number(row.unverified_users),
-    old_mail: Number(row.old_mail),
-    mail_died: Number(row.mail_died),
-    events: Number(row.events),
-  } satisfies PurgeCounts;
+  const counts = nothingPurged();
+  for (const name of PURGED) counts[name] = Number(row[name]);
+  return counts;
 }

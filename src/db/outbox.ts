@@ -1,8 +1,8 @@
-import type { AliasableExpression, Insertable, QueryCreator, Selectable } from "kysely";
+import { type AliasableExpression, expressionBuilder, type Insertable, type Selectable } from "kysely";
 import { jsonObjectFrom } from "kysely/helpers/postgres";
 import type { Db } from "./client.ts";
 import type { EmailOutbox } from "./schema.ts";
-import { partBuilder, QueryRows } from "./statement-parts.ts";
+import { partBuilder, QueryRows, type Step } from "./parts.ts";
 
 /** A message as the outbox stores it until it is sent (bodies sealed by the caller). */
 export type OutboxMessage = Pick<Insertable<EmailOutbox>, "subject" | "text_body" | "html_body">;
@@ -22,64 +22,57 @@ export interface MailToQueue {
 }
 
 /** A message to queue for each address that `recipients` selects within the statement. */
-export interface MailForRecipients<D> {
-  recipients: (q: QueryCreator<D>) => AliasableExpression<{ to_address: string }>;
+export interface MailForRecipients {
+  recipients: () => AliasableExpression<{ to_address: string }>;
   mail: MailToQueue;
 }
 
-/** The names a statement may give its queued messages: one for the message it is about, one for a notice. */
-type MailCte = "mail" | "notice";
+/** The names a statement may give its queued messages: one for the message it is about, one for a notice to someone else. */
+export type QueuedMailName = "mail" | "notice";
 
-const part = partBuilder<Record<MailCte, QueuedMail>>();
+const outboxParts = partBuilder<Record<QueuedMailName, QueuedMail>>();
 
-/** The rows `queue` inserts into the outbox, or none when there is nothing to queue. */
-function queuedRows<D>(q: QueryCreator<D>, queue: MailForRecipients<D> | undefined): QueryRows<QueuedMail> {
-  if (!queue)
-    return new QueryRows(
-      part
-        .selectFrom("email_outbox")
-        .select(QUEUED_COLUMNS)
-        .where((eb) => eb.lit(false)),
-    );
-  const { recipients, mail } = queue;
-  return new QueryRows(
-    part
-      .insertInto("email_outbox")
-      .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "expires_at", "created_at"])
-      .expression((eb) =>
-        eb
-          .selectFrom(recipients(q).as("recipients"))
-          .select((eb) => [
-            "recipients.to_address",
-            eb.val(mail.message.subject).as("subject"),
-            eb.val(mail.message.text_body).as("text_body"),
-            eb.val(mail.message.html_body).as("html_body"),
-            eb.val(mail.retryAfter).as("next_attempt_at"),
-            eb.val(mail.expiresAt).as("expires_at"),
-            eb.val(mail.now).as("created_at"),
-          ]),
-      )
-      .returning(QUEUED_COLUMNS),
-  );
+/** A message of a statement: the step that queues it (none when there is nothing to queue), and what it queued. */
+export interface MailPart {
+  step: Step | undefined;
+  /** The message queued (the first, if several), as a JSON object to select in the statement's result, or null. */
+  queued(): AliasableExpression<QueuedMail | null>;
 }
 
 /**
- * Adds the common table expression `mail`: the message queued in the same statement as the change that
- * causes it, so a change never commits without its message or the other way round; nothing when `queue`
- * is undefined.
+ * Queues `queue.mail`, as `name`, for each address its `recipients` select, in the statement of the change
+ * that causes it: a change never commits without its message or the other way round.
  */
-export function withQueuedMail<D>(qc: QueryCreator<D>, queue: MailForRecipients<D> | undefined) {
-  return qc.with("mail", (q) => queuedRows(q, queue));
-}
-
-/** Like `withQueuedMail`, as `notice`: a second message of the same statement, to someone else. */
-export function withQueuedNotice<D>(qc: QueryCreator<D>, queue: MailForRecipients<D> | undefined) {
-  return qc.with("notice", (q) => queuedRows(q, queue));
-}
-
-/** The message queued as `name` (the first, if several), as a JSON object to select in the statement's result. */
-export function queuedMail(name: MailCte) {
-  return jsonObjectFrom(part.selectFrom(name).select(QUEUED_COLUMNS).limit(1));
+export function queueMail(name: QueuedMailName, queue: MailForRecipients | undefined): MailPart {
+  if (!queue) return { step: undefined, queued: () => expressionBuilder<object, never>().val<QueuedMail | null>(null) };
+  const { recipients, mail } = queue;
+  return {
+    step: (statement) =>
+      statement.with(
+        name,
+        () =>
+          new QueryRows(
+            outboxParts
+              .insertInto("email_outbox")
+              .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "expires_at", "created_at"])
+              .expression((eb) =>
+                eb
+                  .selectFrom(recipients().as("recipients"))
+                  .select((eb) => [
+                    "recipients.to_address",
+                    eb.val(mail.message.subject).as("subject"),
+                    eb.val(mail.message.text_body).as("text_body"),
+                    eb.val(mail.message.html_body).as("html_body"),
+                    eb.val(mail.retryAfter).as("next_attempt_at"),
+                    eb.val(mail.expiresAt).as("expires_at"),
+                    eb.val(mail.now).as("created_at"),
+                  ]),
+              )
+              .returning(QUEUED_COLUMNS),
+          ),
+      ),
+    queued: () => jsonObjectFrom(outboxParts.selectFrom(name).select(QUEUED_COLUMNS).limit(1)),
+  };
 }
 
 /** Once delivered, the bodies are not kept. */

@@ -1,16 +1,28 @@
-import type { Expression, Selectable, SqlBool } from "kysely";
+// Accounts: creating them (a signup, or an operator), reading and listing them, changing and deleting them.
+import { type AliasableExpression, type Expression, expressionBuilder, type Selectable, type SqlBool } from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
-import type { EndedSession, SessionEnder } from "../revocation.ts";
-import type { UserRole, UserStatus } from "../schemas/user.ts";
-import { type Db, runAfter } from "./client.ts";
-import { type CodeToIssue, codeSentSince, withIssuedCode } from "./codes.ts";
-import { type EventContext, noRowDetails, withEvents } from "./events.ts";
-import { type MailToQueue, type QueuedMail, queuedMail, withQueuedMail, withQueuedNotice } from "./outbox.ts";
+import type { UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
+import type { Db } from "./client.ts";
+import { type CodeToIssue, codeSentSince, issueCode } from "./codes.ts";
+import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
+import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
+import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
+import type { EndedSession, SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
+import { afterLockingUsers } from "./user-lock.ts";
 
 const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at"] as const;
 
 export type UserRow = Pick<Selectable<Users>, (typeof USER_COLUMNS)[number]>;
+
+type UserBefore = Pick<UserRow, "id" | "email" | "role" | "status">;
+
+const userParts = partBuilder<{
+  created: UserRow & { verified_at: Date | null };
+  before: UserBefore;
+  updated: UserRow;
+  deleted: { id: string };
+}>();
 
 export interface NewUser {
   email: string;
@@ -22,6 +34,53 @@ export interface NewUser {
   now: Date;
 }
 
+/** The row a new user is inserted as. */
+function newUserRow(user: NewUser) {
+  return {
+    email: user.email,
+    password_hash: user.passwordHash,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    status: user.status,
+    role: user.role,
+    verified_at: user.status === "verified" ? user.now : null,
+    created_at: user.now,
+    updated_at: user.now,
+  };
+}
+
+/** The user a statement wrote, read back from its result columns (all null when it wrote none). */
+function userFrom(row: { [K in keyof UserRow]: UserRow[K] | null }): UserRow | undefined {
+  const { id, email, first_name, last_name, status, role, created_at } = row;
+  if (id === null || email === null || status === null || role === null || created_at === null) return undefined;
+  return { id, email, first_name, last_name, status, role, created_at };
+}
+
+/**
+ * Creates a verified user (or an admin) for an operator: `npm run users -- create`, and tests. Undefined
+ * when the address is taken.
+ */
+export async function insertUser(db: Db, user: NewUser): Promise<UserRow | undefined> {
+  const events: EventContext = { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: user.now };
+  return withSteps(
+    db.with("created", (q) =>
+      q
+        .insertInto("users")
+        .values(newUserRow(user))
+        .onConflict((oc) => oc.column("email").doNothing())
+        .returning([...USER_COLUMNS, "verified_at"]),
+    ),
+    recordEvents(events, {
+      type: "signed_up",
+      details: { by: "operator" },
+      rows: () => userParts.selectFrom("created").select(["id as user_id", noRowDetails()]),
+    }),
+  )
+    .selectFrom(userParts.selectFrom("created").select(USER_COLUMNS).as("created"))
+    .selectAll()
+    .executeTakeFirst();
+}
+
 /** A signup: the new user's code, and when the address last got one that a new signup must not undercut. */
 export interface SignupCode {
   code: CodeToIssue;
@@ -30,128 +89,88 @@ export interface SignupCode {
   events: EventContext;
 }
 
-export type Creation =
-  | { outcome: "created"; user: UserRow; mail: QueuedMail | undefined }
+export type Registration =
+  | { outcome: "created"; user: UserRow; mail: QueuedMail | null }
   /** The address belongs to an account that has proved it. */
   | { outcome: "taken" }
   /** A signup for the same never-proved address came moments ago: nothing changed. */
   | { outcome: "unchanged"; user: UserRow };
 
 /**
- * Creates the user and, for a signup, its verification code and the mail carrying it, in one statement.
- * An address nobody ever proved does not make an account: a signup for it replaces the password and
- * names and sends a fresh code (the earlier code dies), so whoever registered it first cannot wait for
- * the owner to verify it into their hands (account pre-hijacking). A taken address yields `taken`
- * without an exception, which also settles concurrent signups.
+ * The insert of a signup. Every conflict updates, so the row (locked, as a concurrent signup just wrote
+ * it) is always returned; it changes only when nobody proved the address and no code reached it lately:
+ * whoever registered an address first cannot wait for its owner to verify it into their hands.
  */
-export async function createUser(db: Db, user: NewUser, signup?: SignupCode): Promise<Creation> {
-  const row = await withEvents(
-    withQueuedMail(
-      withIssuedCode(
-        db
-          .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
-          .with("created", (q) =>
-            q
-              .insertInto("users")
-              .values({
-                email: user.email,
-                password_hash: user.passwordHash,
-                first_name: user.firstName,
-                last_name: user.lastName,
-                status: user.status,
-                role: user.role,
-                verified_at: user.status === "verified" ? user.now : null,
-                created_at: user.now,
-                updated_at: user.now,
-              })
-              .onConflict((oc) => {
-                if (!signup) return oc.column("email").doNothing();
-                // Every conflict updates, so the row (locked, as a concurrent signup just wrote it) is always
-                // returned; it changes only when nobody proved the address and no code reached it lately.
-                return oc.column("email").doUpdateSet((eb) => {
-                  const replace = eb.and([
-                    eb("users.status", "=", "unverified"),
-                    eb("users.verified_at", "is", null),
-                    eb("users.created_at", "<=", signup.notIssuedSince),
-                    eb.not(eb.exists(codeSentSince(user.email, signup.notIssuedSince))),
-                  ]);
-                  const newer = <C extends "password_hash" | "first_name" | "last_name" | "created_at" | "updated_at">(column: C) =>
-                    eb
-                      .case()
-                      .when(replace)
-                      .then(eb.ref(`excluded.${column}`))
-                      .else(eb.ref(`users.${column}`))
-                      .end();
-                  return {
-                    password_hash: newer("password_hash"),
-                    first_name: newer("first_name"),
-                    last_name: newer("last_name"),
-                    created_at: newer("created_at"),
-                    updated_at: newer("updated_at"),
-                  };
-                });
-              })
-              .returning([...USER_COLUMNS, "verified_at"]),
-          ),
-        signup && {
-          // a new account, or one this signup took over: its created_at is this signup's
-          owner: (q) => q.selectFrom("created").select("id as user_id").where("created_at", "=", user.now).where("verified_at", "is", null),
-          purpose: "verify_email",
-          address: user.email,
-          code: signup.code,
-          now: user.now,
-        },
-      ),
-      signup && { recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(user.email).as("to_address")), mail: signup.code.mail },
-    ),
-    signup?.events ?? { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: user.now },
-    [
-      {
-        type: "signed_up",
-        details: { by: signup ? "signup" : "operator" },
-        rows: (q) => q.selectFrom("created").select(["id as user_id", noRowDetails()]).where("created_at", "=", user.now),
-      },
-    ],
+function upsertSignup(db: Db, user: NewUser, signup: SignupCode) {
+  return db.with("created", (q) =>
+    q
+      .insertInto("users")
+      .values(newUserRow(user))
+      .onConflict((oc) =>
+        oc.column("email").doUpdateSet((eb) => {
+          const replace = eb.and([
+            eb("users.status", "=", "unverified"),
+            eb("users.verified_at", "is", null),
+            eb("users.created_at", "<=", signup.notIssuedSince),
+            eb.not(eb.exists(codeSentSince(user.email, signup.notIssuedSince))),
+          ]);
+          const newer = <C extends "password_hash" | "first_name" | "last_name" | "created_at" | "updated_at">(column: C) =>
+            eb
+              .case()
+              .when(replace)
+              .then(eb.ref(`excluded.${column}`))
+              .else(eb.ref(`users.${column}`))
+              .end();
+          return {
+            password_hash: newer("password_hash"),
+            first_name: newer("first_name"),
+            last_name: newer("last_name"),
+            created_at: newer("created_at"),
+            updated_at: newer("updated_at"),
+          };
+        }),
+      )
+      .returning([...USER_COLUMNS, "verified_at"]),
+  );
+}
+
+/**
+ * Creates an unverified user, or takes over the account of an address nobody ever proved (new password,
+ * names and code; the earlier code dies), with its verification code, the mail carrying it and the event,
+ * in one statement. A taken address yields `taken` without an exception, which also settles concurrent
+ * signups.
+ */
+export async function registerUser(db: Db, user: NewUser, signup: SignupCode): Promise<Registration> {
+  // a new account, or one this signup took over: its created_at is this signup's
+  const madeNow = () => userParts.selectFrom("created").where("created_at", "=", user.now).where("verified_at", "is", null);
+  const code = issueCode({
+    owner: () => madeNow().select("id as user_id"),
+    purpose: "verify_email",
+    address: user.email,
+    code: signup.code,
+    now: user.now,
+  });
+  const row = await withSteps(
+    upsertSignup(db, user, signup),
+    code.step,
+    recordEvents(signup.events, {
+      type: "signed_up",
+      details: { by: "signup" },
+      rows: () => madeNow().select(["id as user_id", noRowDetails()]),
+    }),
   )
-    .selectFrom("one")
-    .leftJoin("created", (join) => join.onTrue())
-    .select([...USER_COLUMNS.map((column) => `created.${column}` as const), "created.verified_at"])
-    .select(() => queuedMail("mail").as("mail"))
+    .selectFrom(userParts.selectFrom("created").selectAll().as("created"))
+    .selectAll()
+    .select(() => code.mail.queued().as("mail"))
     .executeTakeFirstOrThrow();
-  const { id, email, first_name, last_name, status, role, created_at, verified_at } = row;
-  if (id === null || email === null || status === null || role === null || created_at === null) return { outcome: "taken" };
-  const created = { id, email, first_name, last_name, status, role, created_at };
-  if (signup) {
-    if (verified_at !== null || status !== "unverified") return { outcome: "taken" };
-    if (created_at.getTime() !== user.now.getTime()) return { outcome: "unchanged", user: created };
-  }
-  return { outcome: "created", user: created, mail: row.mail ?? undefined };
+  const { verified_at, mail, ...created } = row;
+  if (verified_at !== null || created.status !== "unverified") return { outcome: "taken" };
+  if (created.created_at.getTime() !== user.now.getTime()) return { outcome: "unchanged", user: created };
+  return { outcome: "created", user: created, mail };
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
   return db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id).executeTakeFirst();
-}
-
-/** What a password check needs, by email (login) or by id (re-authentication). */
-export async function findPasswordHolder(db: Db, by: { email: string } | { id: string }) {
-  return db
-    .selectFrom("users")
-    .select(["id", "email", "password_hash", "status", "role"])
-    .where((eb) => ("email" in by ? eb("email", "=", by.email) : eb("id", "=", by.id)))
-    .executeTakeFirst();
-}
-
-/**
- * Replaces an outdated password hash with `to`, only if `from` is still the stored one: a password
- * changed or reset meanwhile is never overwritten by the old password's upgrade.
- */
-export async function upgradePasswordHash(db: Db, upgrade: { userId: string; from: string; to: string; now: Date }): Promise<void> {
-  await db
-    .updateTable("users")
-    .set({ password_hash: upgrade.to, updated_at: upgrade.now })
-    .where("id", "=", upgrade.userId)
-    .where("password_hash", "=", upgrade.from)
-    .execute();
 }
 
 export interface UserFilters {
@@ -189,29 +208,8 @@ export function usersPageQuery(db: Db, filters: UserFilters) {
     .limit(limit);
 }
 
-/**
- * Takes the user's row lock, so a statement run after it sees every session started before (logins take
- * a share lock on the row while they write theirs). With `admins`, every active admin's row too: two
- * admins demoting each other at once must not both see the other as the one left.
- */
-function lockUser(db: Db, id: string, admins = false) {
-  return db
-    .selectFrom("users")
-    .select("id")
-    .where((eb) => eb.or([eb("id", "=", id), eb.and([eb.lit(admins), eb("role", "=", "admin"), eb("status", "=", "verified")])]))
-    .orderBy("id")
-    .forNoKeyUpdate()
-    .compile();
-}
-
 /** What a PATCH may change; each column is named, so nothing else can be set through it. */
-export interface UserChanges {
-  first_name?: string | null | undefined;
-  last_name?: string | null | undefined;
-  email?: string | undefined;
-  role?: UserRole | undefined;
-  status?: UserStatus | undefined;
-}
+export type UserChanges = Omit<UserPatch, "current_password">;
 
 export interface EmailChangeStart {
   newEmail: string;
@@ -228,15 +226,210 @@ export interface UpdateOptions {
   oldAddressNotice?: MailToQueue | undefined;
 }
 
+/** Why an update changed nothing. */
+export type UpdateRefusal = "email_taken" | "last_admin" | "too_soon";
+
 export type UserUpdate =
-  | { outcome: "updated"; user: UserRow; mail: QueuedMail | undefined; notice: QueuedMail | undefined; endedSessions: EndedSession[] }
-  /** The new address belongs to another user: nothing was changed. */
-  | { outcome: "email_taken"; endedSessions: EndedSession[] }
-  /** A code reached the new address, or this user started a change, moments ago: nothing was changed. */
-  | { outcome: "too_soon"; endedSessions: EndedSession[] }
-  /** The change would leave no active admin: nothing was changed. */
-  | { outcome: "last_admin"; endedSessions: EndedSession[] }
-  | { outcome: "not_found"; endedSessions: EndedSession[] };
+  | { outcome: "updated"; user: UserRow; mail: QueuedMail | null; notice: QueuedMail | null; endedSessions: EndedSession[] }
+  | { outcome: UpdateRefusal | "not_found"; endedSessions: EndedSession[] };
+
+/** A rule that, when it holds, stops an update, and the refusal it answers with. */
+interface Guard {
+  refusal: UpdateRefusal;
+  holds: Expression<SqlBool>;
+}
+
+const guardBuilder = expressionBuilder<DB & { before: UserBefore }, never>();
+
+/** The address asked for belongs to another user. */
+function emailTakenGuard(id: string, email: string): Guard {
+  return {
+    refusal: "email_taken",
+    holds: guardBuilder.exists(guardBuilder.selectFrom("users").select("id").where("email", "=", email).where("id", "<>", id)),
+  };
+}
+
+/**
+ * The change would leave no active admin. The statement runs with every active admin's row locked, so
+ * two admins demoting each other at once cannot both see the other as the one left.
+ */
+function lastAdminGuard(id: string): Guard {
+  const eb = guardBuilder;
+  const otherAdmins = eb
+    .selectFrom("users")
+    .select("id")
+    .where("role", "=", "admin")
+    .where("status", "=", "verified")
+    .where("id", "<>", id);
+  const wasAdmin = eb.selectFrom("before").select("id").where("role", "=", "admin").where("status", "=", "verified");
+  return { refusal: "last_admin", holds: eb.and([eb.exists(wasAdmin), eb.not(eb.exists(otherAdmins))]) };
+}
+
+/**
+ * A code reached the new address, or this user started a change, moments ago: at most one code a minute
+ * reaches an address, and each user starts at most one change a minute. Asking for the current address
+ * back (a cancellation) sends nothing, so it is never too soon.
+ */
+function tooSoonGuard(id: string, change: EmailChangeStart): Guard {
+  const eb = guardBuilder;
+  const recentChange = eb
+    .selectFrom("one_time_codes")
+    .select("id")
+    .where("user_id", "=", id)
+    .where("purpose", "=", "change_email")
+    .where("created_at", ">", change.notIssuedSince);
+  return {
+    refusal: "too_soon",
+    holds: eb.and([
+      eb.not(eb.exists(eb.selectFrom("before").select("id").where("email", "=", change.newEmail))),
+      eb.or([eb.exists(codeSentSince(change.newEmail, change.notIssuedSince)), eb.exists(recentChange)]),
+    ]),
+  };
+}
+
+/** Whether the changes could leave an admin no longer an active one. */
+function mayRemoveAdmin(changes: UserChanges): boolean {
+  return changes.role === "user" || (changes.status !== undefined && changes.status !== "verified");
+}
+
+/** The guards of these changes, in the order their refusals are told. */
+function guardsOf(id: string, changes: UserChanges, emailChange: EmailChangeStart | undefined): Guard[] {
+  const wantedEmail = emailChange?.newEmail ?? changes.email;
+  return [
+    ...(wantedEmail === undefined ? [] : [emailTakenGuard(id, wantedEmail)]),
+    ...(mayRemoveAdmin(changes) ? [lastAdminGuard(id)] : []),
+    ...(emailChange ? [tooSoonGuard(id, emailChange)] : []),
+  ];
+}
+
+/** The update itself, unless a guard holds. */
+function applyChanges(id: string, changes: UserChanges, guards: Guard[], now: Date): Step {
+  return (statement) =>
+    statement
+      .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status"]).where("id", "=", id))
+      .with(
+        "updated",
+        () =>
+          new QueryRows(
+            userParts
+              .updateTable("users")
+              .set((eb) => ({
+                first_name: changes.first_name,
+                last_name: changes.last_name,
+                email: changes.email,
+                role: changes.role,
+                status: changes.status,
+                verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
+                updated_at: now,
+              }))
+              .where("id", "=", id)
+              .$if(guards.length > 0, (qb) => qb.where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds)))))
+              .returning(USER_COLUMNS),
+          ),
+      );
+}
+
+/** The refusal of the first guard that holds, or null. */
+function refusalOf(guards: Guard[]): AliasableExpression<UpdateRefusal | null> {
+  const eb = guardBuilder;
+  const [first, ...rest] = guards;
+  if (!first) return eb.val<UpdateRefusal | null>(null);
+  const cases = rest.reduce(
+    (chain, guard) => chain.when(guard.holds).then(guard.refusal),
+    eb.case().when(first.holds).then(eb.val<UpdateRefusal>(first.refusal)),
+  );
+  return cases.else(null).end();
+}
+
+/** Asking for the current address back cancels a pending change: its code stops working. */
+function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): Step {
+  return (statement) =>
+    statement.with(
+      "cancelled",
+      () =>
+        new QueryRows(
+          userParts
+            .updateTable("one_time_codes")
+            .set({ consumed_at: now })
+            .where("user_id", "=", id)
+            .where("purpose", "=", "change_email")
+            .where("consumed_at", "is", null)
+            .where((eb) => eb.exists(eb.selectFrom("updated").select("id").where("email", "=", change.newEmail)))
+            .returning("id"),
+        ),
+    );
+}
+
+/** The events of a change of role, status or address, from the rows before and after. */
+function changeEvents(events: EventContext, changes: UserChanges): (Step | false)[] {
+  const compared = () => userParts.selectFrom(["updated", "before"]);
+  return [
+    changes.role !== undefined &&
+      recordEvents(events, {
+        type: "role_changed",
+        rows: () =>
+          compared()
+            .select((eb) => [
+              "updated.id as user_id",
+              jsonBuildObject({ from: eb.ref("before.role"), to: eb.ref("updated.role") }).as("row_details"),
+            ])
+            .whereRef("updated.role", "<>", "before.role"),
+      }),
+    changes.status !== undefined &&
+      recordEvents(events, {
+        type: "status_changed",
+        rows: () =>
+          compared()
+            .select((eb) => [
+              "updated.id as user_id",
+              jsonBuildObject({ from: eb.ref("before.status"), to: eb.ref("updated.status") }).as("row_details"),
+            ])
+            .whereRef("updated.status", "<>", "before.status"),
+      }),
+    changes.email !== undefined &&
+      recordEvents(events, {
+        type: "email_changed",
+        details: { by: "admin" },
+        rows: () =>
+          compared()
+            .select((eb) => ["updated.id as user_id", jsonBuildObject({ to: eb.ref("updated.email") }).as("row_details")])
+            .whereRef("updated.email", "<>", "before.email"),
+      }),
+  ];
+}
+
+/** The sessions of the user, when the update changed their role or status: their tokens carry both. */
+function sessionsOfDemoted(id: string) {
+  return userParts
+    .selectFrom("refresh_tokens")
+    .select("session_id")
+    .where("user_id", "=", id)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom(["updated", "before"])
+          .select("updated.id")
+          .where((eb) => eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))])),
+      ),
+    );
+}
+
+/** A code to the new address of a user who starts an email change (none when they asked for their current one back). */
+function emailChangeCode(change: EmailChangeStart, now: Date) {
+  return issueCode({
+    owner: () => userParts.selectFrom("updated").select("id as user_id").where("email", "<>", change.newEmail),
+    purpose: "change_email",
+    address: change.newEmail,
+    code: change.code,
+    now,
+  });
+}
+
+/** The current address hears of a change of address: made directly, or started (a code went to the new one). */
+function oldAddressRecipients(code: ReturnType<typeof emailChangeCode> | undefined) {
+  const compared = userParts.selectFrom(["before", "updated"]).select("before.email as to_address");
+  return code ? compared.where(code.wasIssued()) : compared.whereRef("updated.email", "<>", "before.email");
+}
 
 /**
  * Applies `changes` and, if asked, starts an email change (a code to the new address, a notice to the
@@ -254,206 +447,42 @@ export async function updateUser(
 ): Promise<UserUpdate> {
   const { events, emailChange, oldAddressNotice } = options;
   const now = events.now;
-  const wantedEmail = emailChange?.newEmail ?? changes.email;
-  // an admin who would no longer be an active one
-  const mayRemoveAdmin = changes.role === "user" || (changes.status !== undefined && changes.status !== "verified");
-  const statement = withEvents(
-    withQueuedNotice(
-      withQueuedMail(
-        withIssuedCode(
-          ender.ctes(
-            db
-              // one row to hang the result on, whether or not the user exists
-              .with("one", (q) => q.selectNoFrom((eb) => eb.lit(1).as("one")))
-              .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status"]).where("id", "=", id))
-              .with("taken", (q) =>
-                q
-                  .selectFrom("users")
-                  .select("id")
-                  .where((eb) => (wantedEmail === undefined ? eb.lit(false) : eb("email", "=", wantedEmail)))
-                  .where("id", "<>", id),
-              )
-              .with("too_soon", (q) =>
-                q
-                  .selectNoFrom((eb) => eb.lit(1).as("one"))
-                  .where((eb) => {
-                    if (!emailChange) return eb.lit(false);
-                    const { newEmail, notIssuedSince } = emailChange;
-                    return eb.and([
-                      eb.not(eb.exists(q.selectFrom("before").select("id").where("email", "=", newEmail))),
-                      eb.or([
-                        eb.exists(codeSentSince(newEmail, notIssuedSince)),
-                        eb.exists(
-                          q
-                            .selectFrom("one_time_codes")
-                            .select("id")
-                            .where("user_id", "=", id)
-                            .where("purpose", "=", "change_email")
-                            .where("created_at", ">", notIssuedSince),
-                        ),
-                      ]),
-                    ]);
-                  }),
-              )
-              .with("last_admin", (q) =>
-                q
-                  .selectFrom("before")
-                  .select("id")
-                  .where("role", "=", "admin")
-                  .where("status", "=", "verified")
-                  .where((eb) => eb.lit(mayRemoveAdmin))
-                  .where((eb) =>
-                    eb.not(
-                      eb.exists(
-                        q
-                          .selectFrom("users")
-                          .select("id")
-                          .where("role", "=", "admin")
-                          .where("status", "=", "verified")
-                          .where("id", "<>", id),
-                      ),
-                    ),
-                  ),
-              )
-              .with("updated", (q) =>
-                q
-                  .updateTable("users")
-                  .set((eb) => ({
-                    first_name: changes.first_name,
-                    last_name: changes.last_name,
-                    email: changes.email,
-                    role: changes.role,
-                    status: changes.status,
-                    verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
-                    updated_at: now,
-                  }))
-                  .where("id", "=", id)
-                  .where((eb) => eb.not(eb.exists(eb.selectFrom("taken").select("id"))))
-                  .where((eb) => eb.not(eb.exists(eb.selectFrom("too_soon").select("one"))))
-                  .where((eb) => eb.not(eb.exists(eb.selectFrom("last_admin").select("id"))))
-                  .returning(USER_COLUMNS),
-              )
-              .with("cancelled", (q) =>
-                q
-                  .updateTable("one_time_codes")
-                  .set({ consumed_at: now })
-                  .where("user_id", "=", id)
-                  .where("purpose", "=", "change_email")
-                  .where("consumed_at", "is", null)
-                  .where((eb) =>
-                    emailChange === undefined
-                      ? eb.lit(false)
-                      : eb.exists(eb.selectFrom("updated").select("id").where("email", "=", emailChange.newEmail)),
-                  ),
-              ),
-            (q) =>
-              q
-                .selectFrom("refresh_tokens")
-                .select("session_id")
-                .where("user_id", "=", id)
-                .where((eb) =>
-                  eb.exists(
-                    eb
-                      .selectFrom(["updated", "before"])
-                      .select("updated.id")
-                      .where((eb) =>
-                        eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))]),
-                      ),
-                  ),
-                ),
-          ),
-          emailChange && {
-            // no code when the "new" address is the current one: that cancels instead
-            owner: (q) => q.selectFrom("updated").select("id as user_id").where("email", "<>", emailChange.newEmail),
-            purpose: "change_email",
-            address: emailChange.newEmail,
-            code: emailChange.code,
-            now,
-          },
-        ),
-        emailChange && {
-          recipients: (q) => q.selectFrom("issued").select((eb) => eb.val(emailChange.newEmail).as("to_address")),
-          mail: emailChange.code.mail,
-        },
-      ),
-      oldAddressNotice && {
-        recipients: (q) =>
-          q
-            .selectFrom(["before", "updated"])
-            .select("before.email as to_address")
-            .where((eb) =>
-              eb.or([eb("updated.email", "<>", eb.ref("before.email")), eb.exists(eb.selectFrom("issued").select("user_id"))]),
-            ),
-        mail: oldAddressNotice,
-      },
-    ),
-    events,
-    [
-      {
-        type: "role_changed",
-        rows: (q) =>
-          q
-            .selectFrom(["updated", "before"])
-            .select((eb) => [
-              "updated.id as user_id",
-              jsonBuildObject({ from: eb.ref("before.role"), to: eb.ref("updated.role") }).as("row_details"),
-            ])
-            .whereRef("updated.role", "<>", "before.role"),
-      },
-      {
-        type: "status_changed",
-        rows: (q) =>
-          q
-            .selectFrom(["updated", "before"])
-            .select((eb) => [
-              "updated.id as user_id",
-              jsonBuildObject({ from: eb.ref("before.status"), to: eb.ref("updated.status") }).as("row_details"),
-            ])
-            .whereRef("updated.status", "<>", "before.status"),
-      },
-      {
-        type: "email_changed",
-        details: { by: "admin" },
-        rows: (q) =>
-          q
-            .selectFrom(["updated", "before"])
-            .select((eb) => ["updated.id as user_id", jsonBuildObject({ to: eb.ref("updated.email") }).as("row_details")])
-            .whereRef("updated.email", "<>", "before.email"),
-      },
-      {
-        type: "email_change_requested",
-        details: { to: emailChange?.newEmail ?? null },
-        rows: (q) => q.selectFrom("issued").select(["user_id", noRowDetails()]),
-      },
-    ],
+  const guards = guardsOf(id, changes, emailChange);
+  const ending = ender.endSessions(changes.role !== undefined || changes.status !== undefined ? () => sessionsOfDemoted(id) : undefined);
+  const code = emailChange && emailChangeCode(emailChange, now);
+  const codeMail = code?.mail ?? queueMail("mail", undefined);
+  const notice = queueMail("notice", oldAddressNotice && { recipients: () => oldAddressRecipients(code), mail: oldAddressNotice });
+  const statement = withSteps(
+    db,
+    applyChanges(id, changes, guards, now),
+    emailChange && cancelPendingChange(id, emailChange, now),
+    ending.step,
+    code?.step,
+    notice.step,
+    ...changeEvents(events, changes),
+    code &&
+      recordEvents(events, { type: "email_change_requested", details: { to: emailChange?.newEmail ?? null }, rows: () => code.events() }),
   )
-    .selectFrom("one")
-    .leftJoin("updated", (join) => join.onTrue())
-    .select(USER_COLUMNS.map((column) => `updated.${column}` as const))
-    .select((eb) => [
-      eb.exists(eb.selectFrom("taken").select("id")).as("email_taken"),
-      eb.exists(eb.selectFrom("too_soon").select("one")).as("too_soon"),
-      eb.exists(eb.selectFrom("last_admin").select("id")).as("last_admin"),
-      queuedMail("mail").as("mail"),
-      queuedMail("notice").as("notice"),
-      ender.endedSessions().as("ended_sessions"),
-    ]);
-  const [row] = await runAfter(db, lockUser(db, id, mayRemoveAdmin), statement.compile());
+    // what the statement did, one row whether or not it updated the user
+    .selectFrom(
+      userParts
+        .selectNoFrom([
+          refusalOf(guards).as("refusal"),
+          codeMail.queued().as("mail"),
+          notice.queued().as("notice"),
+          ending.ended().as("ended_sessions"),
+        ])
+        .as("effects"),
+    )
+    .leftJoin(userParts.selectFrom("updated").selectAll().as("updated"), (join) => join.onTrue())
+    .selectAll("effects")
+    .select(USER_COLUMNS.map((column) => `updated.${column}` as const));
+  const [row] = await afterLockingUsers(db, { users: { ids: [id] }, mode: "change", activeAdmins: mayRemoveAdmin(changes) }, statement);
   const endedSessions = ender.parse(row?.ended_sessions ?? []);
-  if (row?.email_taken === true) return { outcome: "email_taken", endedSessions };
-  if (row?.last_admin === true) return { outcome: "last_admin", endedSessions };
-  if (row?.too_soon === true) return { outcome: "too_soon", endedSessions };
-  if (!row || row.id === null || row.email === null || row.status === null || row.role === null || row.created_at === null) {
-    return { outcome: "not_found", endedSessions };
-  }
-  const { id: userId, email, first_name, last_name, status, role, created_at } = row;
-  return {
-    outcome: "updated",
-    user: { id: userId, email, first_name, last_name, status, role, created_at: new Date(created_at) },
-    mail: row.mail ?? undefined,
-    notice: row.notice ?? undefined,
-    endedSessions,
-  };
+  if (row?.refusal) return { outcome: row.refusal, endedSessions };
+  const user = row && userFrom(row);
+  if (!user) return { outcome: "not_found", endedSessions };
+  return { outcome: "updated", user, mail: row.mail, notice: row.notice, endedSessions };
 }
 
 /** Deletes the user (codes and tokens go with it) and ends their sessions, after taking the user's row lock. */
@@ -463,13 +492,13 @@ export async function deleteUser(
   id: string,
   events: EventContext,
 ): Promise<{ deleted: boolean; endedSessions: EndedSession[] }> {
-  const statement = withEvents(
-    ender
-      .ctes<DB>(db, (q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", id))
-      .with("deleted", (q) => q.deleteFrom("users").where("id", "=", id).returning("id")),
-    events,
-    [{ type: "user_deleted", rows: (q) => q.selectFrom("deleted").select(["id as user_id", noRowDetails()]) }],
-  ).selectNoFrom((eb) => [eb.exists(eb.selectFrom("deleted").select("id")).as("deleted"), ender.endedSessions().as("ended_sessions")]);
-  const [row] = await runAfter(db, lockUser(db, id), statement.compile());
+  const ending = ender.endSessions((q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", id));
+  const statement = withSteps(
+    db,
+    ending.step,
+    (statement) => statement.with("deleted", (q) => q.deleteFrom("users").where("id", "=", id).returning("id")),
+    recordEvents(events, { type: "user_deleted", rows: () => userParts.selectFrom("deleted").select(["id as user_id", noRowDetails()]) }),
+  ).selectNoFrom((eb) => [eb.exists(userParts.selectFrom("deleted").select("id")).as("deleted"), ending.ended().as("ended_sessions")]);
+  const [row] = await afterLockingUsers(db, { users: { ids: [id] }, mode: "change" }, statement);
   return { deleted: row?.deleted === true, endedSessions: ender.parse(row?.ended_sessions ?? []) };
 }

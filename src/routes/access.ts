@@ -1,7 +1,7 @@
 // Who may call an operation, shared by every router: the bearer guard's two levels, and what the
 // document says of them.
-import { requireAuth } from "../middleware/guard.ts";
-import { limitWritesPerUser } from "../middleware/rate-limit.ts";
+import { requireAuth } from "../http/middleware/guard.ts";
+import { limitWritesPerUser } from "../http/middleware/rate-limit.ts";
 
 export const anyUser = requireAuth();
 export const adminOnly = requireAuth({ roles: ["admin"] });

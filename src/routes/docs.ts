@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env.ts";
+import type { AppEnv } from "../http/router.ts";
 
 // Swagger UI's files are Workers static assets under /docs/ (copied from swagger-ui-dist at install),
 // so the page needs nothing from the internet.

@@ -1,20 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { HealthSchema, LiveSchema } from "../schemas/health.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { createRouter } from "../app-env.ts";
+import { createRouter } from "../http/router.ts";
 import { checkDatabase } from "../services/health.ts";
 import { jsonContent } from "./json-body.ts";
 import { serviceContext } from "./service-context.ts";
 import { DATABASE_PROBLEMS, problemResponses } from "./problems.ts";
-
-const HealthSchema = z
-  .object({
-    status: z.literal("ok"),
-    version: z.string().openapi({ example: "0.1.0" }),
-    database: z.literal("ok"),
-  })
-  .openapi("Health");
-
-const LiveSchema = z.object({ status: z.literal("ok"), version: z.string().openapi({ example: "0.1.0" }) }).openapi("Live");
 
 const liveRoute = createRoute({
   method: "get",

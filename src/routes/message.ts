@@ -1,7 +1,3 @@
-import { z } from "zod";
-
-export const MessageSchema = z.object({ message: z.string() }).meta({ id: "Message" });
-
 /** Answers that only say what happened; the document shows the same words. */
 export const MESSAGES = {
   codeResent: "If this address is registered and not yet verified, a new code is on its way.",

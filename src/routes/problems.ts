@@ -27,7 +27,8 @@ const HEADERS: Partial<Record<ProblemCode, HeaderObjects>> = {
   service_unavailable: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } } },
 };
 
-// registered through zod-openapi, so that each narrowing below is documented as the Problem schema plus its codes
+// the one registration of the Problem schema: through zod-openapi, so that each narrowing below is
+// documented as the Problem schema plus its codes
 const DocumentedProblem = ProblemSchema.openapi("Problem");
 
 function problemSchemaFor(codes: ProblemCode[]) {

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env.ts";
+import type { AppEnv } from "../http/router.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
-import { type ClientInfo, networkOf, USER_AGENT_MAX_LENGTH } from "../client-info.ts";
-import { enforceRateLimit } from "../middleware/rate-limit.ts";
-import type { ServiceContext } from "../services/context.ts";
+import { networkOf, USER_AGENT_MAX_LENGTH } from "../http/client-address.ts";
+import { enforceRateLimit } from "../http/middleware/rate-limit.ts";
+import type { ClientInfo, ServiceContext } from "../services/context.ts";
 
 /** Who is calling: Cloudflare sets CF-Connecting-IP on every request it forwards. */
 export function clientInfo(c: Context<AppEnv>): ClientInfo {

@@ -1,23 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../app-env.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { JwksSchema } from "../schemas/keys.ts";
+import { createRouter } from "../http/router.ts";
 import { publicJwks } from "../auth/tokens.ts";
 import { jsonContent } from "./json-body.ts";
-
-const JwksSchema = z
-  .object({
-    keys: z.array(
-      z.object({
-        kty: z.string(),
-        crv: z.string(),
-        x: z.string(),
-        y: z.string().optional(),
-        kid: z.string(),
-        alg: z.string(),
-        use: z.literal("sig"),
-      }),
-    ),
-  })
-  .openapi("JWKS");
 
 const jwksRoute = createRoute({
   method: "get",

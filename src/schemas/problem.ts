@@ -57,6 +57,6 @@ export const ProblemSchema = z
     request_id: z.string().optional(),
     errors: z.array(FieldErrorSchema).optional().meta({ description: "The failing fields, for validation errors" }),
   })
-  .meta({ id: "Problem", description: "An RFC 9457 problem detail" });
+  .meta({ description: "An RFC 9457 problem detail" });
 
 export type Problem = z.infer<typeof ProblemSchema>;

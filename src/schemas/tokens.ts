@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EmailSchema, PresentedPasswordSchema } from "./user.ts";
 
 export const TokenPairSchema = z
   .object({
@@ -12,3 +13,9 @@ export const TokenPairSchema = z
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
 export const RefreshTokenSchema = z.string().min(1).max(512);
+
+export const LoginRequestSchema = z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).meta({ id: "LoginRequest" });
+export type LoginRequest = z.infer<typeof LoginRequestSchema>;
+
+export const RefreshRequestSchema = z.strictObject({ refresh_token: RefreshTokenSchema }).meta({ id: "RefreshRequest" });
+export type RefreshRequest = z.infer<typeof RefreshRequestSchema>;

@@ -76,3 +76,17 @@ export const UserSchema = z
 
 /** The only shape in which a user leaves the server. */
 export type PublicUser = z.infer<typeof UserSchema>;
+
+/** What a PATCH of a user may carry: the user's names and address, and an admin's role and status. */
+export const UserPatchSchema = z
+  .strictObject({
+    first_name: NameSchema.optional(),
+    last_name: NameSchema.optional(),
+    email: EmailSchema.optional(),
+    role: UserRoleSchema.optional(),
+    status: UserStatusSchema.optional(),
+    current_password: PresentedPasswordSchema.optional().meta({ description: "Required to change your own email" }),
+  })
+  .refine((patch) => Object.keys(patch).some((key) => key !== "current_password"), "Nothing to change")
+  .meta({ id: "UserPatch" });
+export type UserPatch = z.infer<typeof UserPatchSchema>;

@@ -1,12 +1,10 @@
 import type { AccessClaims } from "../auth/tokens.ts";
 import { endUserSessions, listSessions } from "../db/sessions.ts";
-import { ApiError } from "../errors.ts";
-import { endingSessions } from "../revocation.ts";
+import { ApiError, failure } from "../errors.ts";
+import { endingSessions } from "../edge/revocations.ts";
 import type { EndedBy } from "../schemas/events.ts";
 import type { SessionView } from "../schemas/sessions.ts";
 import type { ServiceContext } from "./context.ts";
-
-const userNotFound = () => new ApiError("user_not_found", "There is no user with this id.");
 
 /** A user's live sessions, newest first (one round trip); `current` marks the one `currentSessionId` names. */
 async function sessionsOf(ctx: ServiceContext, userId: string, currentSessionId: string | undefined): Promise<SessionView[] | undefined> {
@@ -24,14 +22,14 @@ async function sessionsOf(ctx: ServiceContext, userId: string, currentSessionId:
 export async function listOwnSessions(ctx: ServiceContext, actor: AccessClaims): Promise<SessionView[]> {
   const sessions = await sessionsOf(ctx, actor.userId, actor.sessionId);
   // the token is valid but its user is gone: deleted while the token was in flight
-  if (!sessions) throw new ApiError("invalid_token", "The user of this token no longer exists.");
+  if (!sessions) throw failure("user_gone");
   return sessions;
 }
 
 /** An admin's view of another user's sessions. */
 export async function listUserSessions(ctx: ServiceContext, userId: string): Promise<SessionView[]> {
   const sessions = await sessionsOf(ctx, userId, undefined);
-  if (!sessions) throw userNotFound();
+  if (!sessions) throw failure("user_not_found");
   return sessions;
 }
 
@@ -51,6 +49,6 @@ export async function endAllSessions(ctx: ServiceContext, userId: string, by: En
   const { userFound, endedSessions } = await endingSessions(ctx, (ender) =>
     endUserSessions(ctx.db, ender, { userId, which: "all", by, events: ctx.events }),
   );
-  if (!userFound) throw by === "admin" ? userNotFound() : new ApiError("invalid_token", "The user of this token no longer exists.");
+  if (!userFound) throw by === "admin" ? failure("user_not_found") : failure("user_gone");
   return endedSessions.length;
 }

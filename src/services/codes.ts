@@ -35,8 +35,8 @@ export function codeGuess(
 ): CodeGuess {
   return {
     ...guess,
-    client: ctx.client.network,
-    perClient: CODE_GUESSES_PER_CLIENT,
+    network: ctx.client.network,
+    perNetwork: CODE_GUESSES_PER_CLIENT,
     perAddress: CODE_GUESSES_PER_ADDRESS,
     // a window as long as a code lives: a new code within it does not bring new guesses
     windowEndsAt: secondsAfter(ctx.now, ctx.config.VERIFICATION_CODE_TTL_SECONDS),

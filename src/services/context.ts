@@ -1,9 +1,18 @@
-import type { ClientInfo } from "../client-info.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { EventContext } from "../db/events.ts";
 import type { Logger } from "../log.ts";
-import type { RevocationEdge } from "../revocation.ts";
+import type { RevocationEdge } from "../edge/revocations.ts";
+
+/** Who is calling, as far as a request tells. */
+export interface ClientInfo {
+  /** The client's IP address as Cloudflare saw it (CF-Connecting-IP); undefined when no edge set it. */
+  address: string | undefined;
+  /** What per-client limits and bindings key by: an IPv4 address or an IPv6 /64; "" when unknown. */
+  network: string;
+  /** The User-Agent header, cut to USER_AGENT_MAX_LENGTH. */
+  userAgent: string;
+}
 
 /** What every use case needs from the outside world, so any layer can be called from a test. */
 export interface ServiceContext {

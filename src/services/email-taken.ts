@@ -1,9 +1,5 @@
 import { isUniqueViolation, USERS_EMAIL_KEY } from "../db/errors.ts";
-import { ApiError } from "../errors.ts";
-
-export function emailTakenError(): ApiError {
-  return new ApiError("email_taken", "An account with this email address already exists.");
-}
+import { failure } from "../errors.ts";
 
 /**
  * Another request can take an address between our check and our write; Postgres's unique index
@@ -13,7 +9,7 @@ export async function translateEmailTaken<T>(write: Promise<T>): Promise<T> {
   try {
     return await write;
   } catch (error) {
-    if (isUniqueViolation(error, USERS_EMAIL_KEY)) throw emailTakenError();
+    if (isUniqueViolation(error, USERS_EMAIL_KEY)) throw failure("email_taken");
     throw error;
   }
 }

@@ -60,6 +60,6 @@ export async function deliverMail(db: Db, config: Config, mail: QueuedMail, now:
 }
 
 /** Sends after the response, so a slow or failing mail provider never delays or fails the request. */
-export function deliverLater(ctx: ServiceContext, mail: QueuedMail | undefined): void {
+export function deliverLater(ctx: ServiceContext, mail: QueuedMail | null | undefined): void {
   if (mail) ctx.defer(deliverMail(ctx.db, ctx.config, mail, ctx.now, ctx.log));
 }

@@ -1,18 +1,18 @@
 import { codeHash } from "../auth/codes.ts";
-import { hashPassword, verifyPassword } from "../auth/passwords.ts";
+import { hashPassword } from "../auth/passwords.ts";
 import { newRefreshToken } from "../auth/tokens.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
-import { issueResetCode, resetPassword as applyReset } from "../db/codes.ts";
-import { recordEvent } from "../db/events.ts";
-import { changePassword as applyChange } from "../db/sessions.ts";
-import { findPasswordHolder } from "../db/users.ts";
-import { ApiError } from "../errors.ts";
+import { issueResetCode } from "../db/codes.ts";
+import { changePassword as applyChange, resetPassword as applyReset } from "../db/passwords.ts";
+import { failure } from "../errors.ts";
 import { passwordChangedNotice, passwordResetMail } from "../mail/templates.ts";
-import { endingSessions } from "../revocation.ts";
+import { endingSessions } from "../edge/revocations.ts";
+import type { ChangePasswordRequest, ForgotPasswordRequest, ResetPasswordRequest } from "../schemas/passwords.ts";
 import type { TokenPair } from "../schemas/tokens.ts";
 import { codeGuess, codeToIssue, issuingInterval } from "./codes.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
+import { reauthenticate } from "./reauthentication.ts";
 import { tokenPair } from "./sessions.ts";
 
 /**
@@ -20,7 +20,7 @@ import { tokenPair } from "./sessions.ts";
  * one), at most once a minute. The caller answers the same in every case, and the work is the same:
  * the code is made and the statement runs whether or not the address has an account.
  */
-export async function forgotPassword(ctx: ServiceContext, input: { email: string }): Promise<void> {
+export async function forgotPassword(ctx: ServiceContext, input: ForgotPasswordRequest): Promise<void> {
   const mail = await issueResetCode(ctx.db, {
     email: input.email,
     code: await codeToIssue(ctx, input.email, passwordResetMail),
@@ -35,7 +35,7 @@ export async function forgotPassword(ctx: ServiceContext, input: { email: string
  * the account, in one transaction. The code proves control of the address, so an unverified account
  * becomes verified. Every failure answers alike, as for verification.
  */
-export async function resetPassword(ctx: ServiceContext, input: { email: string; code: string; new_password: string }): Promise<void> {
+export async function resetPassword(ctx: ServiceContext, input: ResetPasswordRequest): Promise<void> {
   const [hash, passwordHash, notice] = await Promise.all([
     codeHash(ctx.config.HASH_SECRET, input.email, input.code),
     hashPassword(input.new_password),
@@ -50,7 +50,7 @@ export async function resetPassword(ctx: ServiceContext, input: { email: string;
     }),
   );
   if (!result.reset) {
-    throw new ApiError("code_invalid", "The code is wrong, has expired or was used up. Use the newest code we sent, or ask for a new one.");
+    throw failure("code_invalid");
   }
   deliverLater(ctx, result.notice);
 }
@@ -60,25 +60,8 @@ export async function resetPassword(ctx: ServiceContext, input: { email: string;
  * against the address like a failed login). Two round trips: read the hash, then write. Every other
  * session ends; this one goes on with a fresh token pair.
  */
-export async function changePassword(
-  ctx: ServiceContext,
-  actor: AccessClaims,
-  input: { current_password: string; new_password: string },
-): Promise<TokenPair> {
-  const holder = await findPasswordHolder(ctx.db, { id: actor.userId });
-  if (!holder) throw new ApiError("invalid_token", "The user of this token no longer exists.");
-  await ctx.limitPasswordGuesses(holder.email);
-  const { valid } = await verifyPassword(input.current_password, holder.password_hash);
-  if (!valid) {
-    ctx.defer(
-      recordEvent(ctx.db, ctx.events, {
-        type: "login_failed",
-        userId: holder.id,
-        details: { reason: "wrong_password", during: "password_change" },
-      }),
-    );
-    throw new ApiError("invalid_credentials", "The current password is wrong.");
-  }
+export async function changePassword(ctx: ServiceContext, actor: AccessClaims, input: ChangePasswordRequest): Promise<TokenPair> {
+  const checked = await reauthenticate(ctx, actor.userId, input.current_password, "password_change");
   const [newHash, fresh, notice] = await Promise.all([
     hashPassword(input.new_password),
     newRefreshToken(),
@@ -86,9 +69,9 @@ export async function changePassword(
   ]);
   const result = await endingSessions(ctx, (ender) =>
     applyChange(ctx.db, ender, {
-      userId: holder.id,
+      userId: actor.userId,
       sessionId: actor.sessionId,
-      verifiedHash: holder.password_hash,
+      verifiedHash: checked.passwordHash,
       newHash,
       freshToken: { hash: fresh.hash, expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS) },
       notice,
@@ -96,7 +79,7 @@ export async function changePassword(
     }),
   );
   // the session ended, or the password changed elsewhere, while this one was being checked
-  if (!result.changed || !result.role) throw new ApiError("invalid_token", "The session of this token has ended.");
+  if (!result.changed || !result.role) throw failure("session_ended");
   deliverLater(ctx, result.notice);
-  return tokenPair(ctx, { userId: holder.id, role: result.role, sessionId: actor.sessionId }, fresh.token);
+  return tokenPair(ctx, { userId: actor.userId, role: result.role, sessionId: actor.sessionId }, fresh.token);
 }

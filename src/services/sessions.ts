@@ -2,12 +2,12 @@ import { sha256 } from "../auth/crypto.ts";
 import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
 import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
 import { recordEvent } from "../db/events.ts";
+import { findPasswordHolder, upgradePasswordHash } from "../db/passwords.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
-import { findPasswordHolder, upgradePasswordHash } from "../db/users.ts";
-import { ApiError } from "../errors.ts";
-import { endingSessions } from "../revocation.ts";
+import { ApiError, failure } from "../errors.ts";
+import { endingSessions } from "../edge/revocations.ts";
 import type { LoginFailure } from "../schemas/events.ts";
-import type { TokenPair } from "../schemas/tokens.ts";
+import type { LoginRequest, RefreshRequest, TokenPair } from "../schemas/tokens.ts";
 import type { UserRole } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 
@@ -46,21 +46,21 @@ function recordLoginFailure(ctx: ServiceContext, reason: LoginFailure, account: 
  * right. The token carries the role that the session's write saw, not the one read before the password
  * work.
  */
-export async function login(ctx: ServiceContext, input: { email: string; password: string }): Promise<TokenPair> {
+export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
   try {
     await ctx.limitPasswordGuesses(input.email);
   } catch (error) {
     recordLoginFailure(ctx, "rate_limited", { email: input.email });
     throw error;
   }
-  const holder = await findPasswordHolder(ctx.db, { email: input.email });
+  const { holder, imported } = await findPasswordHolder(ctx.db, { email: input.email });
   if (!holder) {
-    await spendPasswordCheckTime(input.password);
+    await spendPasswordCheckTime(input.password, imported);
     recordLoginFailure(ctx, "unknown_address", { email: input.email });
     throw wrongCredentials();
   }
   const account = { userId: holder.id };
-  const { valid, needsRehash } = await verifyPassword(input.password, holder.password_hash);
+  const { valid, needsRehash } = await verifyPassword(input.password, holder.password_hash, imported);
   if (!valid) {
     recordLoginFailure(ctx, "wrong_password", account);
     throw wrongCredentials();
@@ -97,8 +97,6 @@ export async function login(ctx: ServiceContext, input: { email: string; passwor
   return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId }, refresh.token);
 }
 
-const invalidRefreshToken = () => new ApiError("invalid_token", "The refresh token is invalid, expired, already used or revoked.");
-
 /** What binds a replay within the grace window to the client that spent the token. */
 function clientFingerprint(ctx: ServiceContext): Promise<Uint8Array> {
   return sha256(`${ctx.client.userAgent}\n${ctx.client.network}`);
@@ -109,9 +107,9 @@ function clientFingerprint(ctx: ServiceContext): Promise<Uint8Array> {
  * unless the same client does so within the grace window (two tabs refreshing at once), which gets the
  * same successor. Both are security events: recorded in the audit trail and logged.
  */
-export async function refresh(ctx: ServiceContext, input: { refresh_token: string }): Promise<TokenPair> {
+export async function refresh(ctx: ServiceContext, input: RefreshRequest): Promise<TokenPair> {
   const { config, now } = ctx;
-  const [tokenHash, successor, client] = await Promise.all([
+  const [tokenHash, successor, fingerprint] = await Promise.all([
     refreshTokenHash(input.refresh_token),
     successorOf(config, input.refresh_token),
     clientFingerprint(ctx),
@@ -121,26 +119,27 @@ export async function refresh(ctx: ServiceContext, input: { refresh_token: strin
       tokenHash,
       successorHash: successor.hash,
       successorExpiresAt: secondsAfter(now, config.REFRESH_TOKEN_TTL_SECONDS),
-      client,
+      clientFingerprint: fingerprint,
       graceStart: secondsAfter(now, -config.REFRESH_REUSE_GRACE_SECONDS),
       events: ctx.events,
     }),
   );
-  if (!rotation) throw invalidRefreshToken();
+  if (!rotation) throw failure("refresh_token_invalid");
   if (rotation.outcome === "reused") {
     ctx.log.warn("refresh token reuse: session revoked", { session_id: rotation.sessionId, user_id: rotation.userId });
-    throw invalidRefreshToken();
+    throw failure("refresh_token_invalid");
   }
   if (rotation.outcome === "replayed") {
     ctx.log.warn("refresh token replayed within the grace window", { session_id: rotation.sessionId, user_id: rotation.userId });
   }
-  if (rotation.outcome === "expired" || rotation.outcome === "revoked" || rotation.status !== "verified") throw invalidRefreshToken();
+  if (rotation.outcome === "expired" || rotation.outcome === "revoked" || rotation.status !== "verified")
+    throw failure("refresh_token_invalid");
   return tokenPair(ctx, { userId: rotation.userId, role: rotation.role, sessionId: rotation.sessionId }, successor.token);
 }
 
 /** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */
-export async function logout(ctx: ServiceContext, input: { refresh_token: string }): Promise<void> {
+export async function logout(ctx: ServiceContext, input: RefreshRequest): Promise<void> {
   const tokenHash = await refreshTokenHash(input.refresh_token);
   const { endedSessions } = await endingSessions(ctx, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.events));
-  if (endedSessions.length === 0) throw invalidRefreshToken();
+  if (endedSessions.length === 0) throw failure("refresh_token_invalid");
 }

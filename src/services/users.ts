@@ -1,28 +1,26 @@
-import { verifyPassword } from "../auth/passwords.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
-import { deleteUser, findPasswordHolder, findUserById, listUsers, type UserChanges, updateUser } from "../db/users.ts";
-import { ApiError } from "../errors.ts";
+import { deleteUser, findUserById, listUsers, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
+import { ApiError, failure } from "../errors.ts";
 import { emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
-import { endingSessions } from "../revocation.ts";
-import type { PublicUser, UserRole, UserStatus } from "../schemas/user.ts";
+import { endingSessions } from "../edge/revocations.ts";
+import type { PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
 import { codeToIssue, issuingInterval } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
-import { emailTakenError, translateEmailTaken } from "./email-taken.ts";
+import { translateEmailTaken } from "./email-taken.ts";
+import { reauthenticate } from "./reauthentication.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { publicUser } from "./public-user.ts";
-
-const userNotFound = () => new ApiError("user_not_found", "There is no user with this id.");
 
 export async function getOwnUser(ctx: ServiceContext, actor: AccessClaims): Promise<PublicUser> {
   const user = await findUserById(ctx.db, actor.userId);
   // the token is valid but its user is gone: deleted while the token was in flight
-  if (!user) throw new ApiError("invalid_token", "The user of this token no longer exists.");
+  if (!user) throw failure("user_gone");
   return publicUser(user);
 }
 
 export async function getUser(ctx: ServiceContext, id: string): Promise<PublicUser> {
   const user = await findUserById(ctx.db, id);
-  if (!user) throw userNotFound();
+  if (!user) throw failure("user_not_found");
   return publicUser(user);
 }
 
@@ -53,26 +51,6 @@ export async function listUsersPage(
   return { users: page.map(publicUser), continueAfter: rows.length > query.limit && last ? last.id : undefined };
 }
 
-export interface UserPatch extends UserChanges {
-  /** Needed to move one's own account to another address: a stolen access token alone cannot. */
-  current_password?: string | undefined;
-}
-
-/**
- * Proves the caller still knows their password before a change that could take the account away (a
- * new login address). One round trip, and a guess that counts against the address like a login's.
- */
-async function reauthenticate(ctx: ServiceContext, userId: string, password: string | undefined): Promise<void> {
-  if (password === undefined) {
-    throw new ApiError("validation_failed", "Changing your own email address needs your current_password.");
-  }
-  const holder = await findPasswordHolder(ctx.db, { id: userId });
-  if (!holder) throw new ApiError("invalid_token", "The user of this token no longer exists.");
-  await ctx.limitPasswordGuesses(holder.email);
-  const { valid } = await verifyPassword(password, holder.password_hash);
-  if (!valid) throw new ApiError("invalid_credentials", "The current password is wrong.");
-}
-
 /**
  * A user may change their names and start an email change (with their current password; the new
  * address must be proved with a code first, and the old one hears of it at once); an admin may also set
@@ -90,7 +68,12 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   }
   const { email, current_password: currentPassword, ...rest } = patch;
   const selfEmailChange = email !== undefined && isSelf;
-  if (selfEmailChange) await reauthenticate(ctx, id, currentPassword);
+  if (selfEmailChange) {
+    // a stolen access token alone cannot move the account to another address
+    if (currentPassword === undefined)
+      throw new ApiError("validation_failed", "Changing your own email address needs your current_password.");
+    await reauthenticate(ctx, id, currentPassword, "email_change");
+  }
   const changes: UserChanges = { ...rest, ...(email !== undefined && !isSelf ? { email } : {}) };
   const emailChange = selfEmailChange
     ? { newEmail: email, code: await codeToIssue(ctx, email, emailChangeMail), notIssuedSince: issuingInterval(ctx) }
@@ -101,23 +84,30 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   const updated = await translateEmailTaken(
     endingSessions(ctx, (ender) => updateUser(ctx.db, ender, id, changes, { events: ctx.events, emailChange, oldAddressNotice })),
   );
-  if (updated.outcome === "not_found") throw userNotFound();
-  if (updated.outcome === "email_taken") throw emailTakenError();
-  if (updated.outcome === "last_admin") {
-    throw new ApiError("last_admin", "This is the last active admin: make another admin first.");
-  }
-  if (updated.outcome === "too_soon") {
-    throw new ApiError("too_many_requests", "A code was sent to that address moments ago. Wait a minute and try again.", {
-      retryAfterSeconds: ctx.config.CODE_RESEND_INTERVAL_SECONDS,
-    });
-  }
+  if (updated.outcome !== "updated") throw refusedUpdate(ctx, updated.outcome);
   deliverLater(ctx, updated.mail);
   deliverLater(ctx, updated.notice);
   return publicUser(updated.user);
 }
 
+/** Why a change was refused, in the client's words. */
+function refusedUpdate(ctx: ServiceContext, refusal: UpdateRefusal | "not_found"): ApiError {
+  switch (refusal) {
+    case "not_found":
+      return failure("user_not_found");
+    case "email_taken":
+      return failure("email_taken");
+    case "last_admin":
+      return new ApiError("last_admin", "This is the last active admin: make another admin first.");
+    case "too_soon":
+      return new ApiError("too_many_requests", "A code was sent to that address moments ago. Wait a minute and try again.", {
+        retryAfterSeconds: ctx.config.CODE_RESEND_INTERVAL_SECONDS,
+      });
+  }
+}
+
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
   if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
   const { deleted } = await endingSessions(ctx, (ender) => deleteUser(ctx.db, ender, id, ctx.events));
-  if (!deleted) throw userNotFound();
+  if (!deleted) throw failure("user_not_found");
 }

@@ -1,4 +1,5 @@
 // "Where am I logged in", ending sessions, and an admin's view of them.
+import type { SessionView } from "../../src/schemas/sessions.ts";
 import { describe, expect, it } from "vitest";
 import {
   api,
@@ -15,15 +16,6 @@ import {
   type Tokens,
   verifiedUser,
 } from "./helpers.ts";
-
-interface Session {
-  id: string;
-  created_at: string;
-  last_refreshed_at: string | null;
-  user_agent: string;
-  client_address: string | null;
-  current: boolean;
-}
 
 const sessionsOf = (token: string, call: Call = api) => call("/auth/sessions", bearer(token));
 const me = (token: string, call: Call = api) => call("/users/me", bearer(token));
@@ -56,7 +48,7 @@ describe("GET /auth/sessions", () => {
     const { result: response, roundTrips } = await countRoundTrips((counted) => sessionsOf(laptop.access_token, counted), { clock });
     expect(response.status).toBe(200);
     expect(roundTrips).toBe(1);
-    const sessions = await response.json<Session[]>();
+    const sessions = await response.json<SessionView[]>();
     expect(sessions).toEqual([
       {
         id: sessionIdOf(laptop.access_token),
@@ -80,7 +72,7 @@ describe("GET /auth/sessions", () => {
   it("cuts a long user agent to 256 characters", async () => {
     const user = await verifiedUser();
     const { access_token } = await loginFrom(user, { "User-Agent": "x".repeat(5000) });
-    const [session] = await (await sessionsOf(access_token)).json<Session[]>();
+    const [session] = await (await sessionsOf(access_token)).json<SessionView[]>();
     expect(session?.user_agent).toHaveLength(256);
   });
 });
@@ -98,7 +90,7 @@ describe("DELETE /auth/sessions/{id}", () => {
     await expectProblem(await me(thief.access_token), 401, "invalid_token");
     await expectProblem(await refresh(thief.refresh_token), 401, "invalid_token");
     expect((await me(owner.access_token)).status).toBe(200);
-    expect((await (await sessionsOf(owner.access_token)).json<Session[]>()).map((session) => session.id)).toEqual([
+    expect((await (await sessionsOf(owner.access_token)).json<SessionView[]>()).map((session) => session.id)).toEqual([
       sessionIdOf(owner.access_token),
     ]);
   });

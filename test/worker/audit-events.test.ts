@@ -1,4 +1,5 @@
 // The audit trail: what it records, what it never holds, and who may read it.
+import type { AuthEvent } from "../../src/schemas/events.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   api,
@@ -17,18 +18,6 @@ import {
   type Tokens,
   uniqueEmail,
 } from "./helpers.ts";
-
-interface AuthEvent {
-  id: number;
-  type: string;
-  user_id: number | null;
-  actor_id: number | null;
-  client_address: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  details: Record<string, unknown>;
-  created_at: string;
-}
 
 const DEVICE = { "User-Agent": "AuditTest/1.0", "CF-Connecting-IP": "198.51.100.44" };
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
-import type { Clock } from "../../src/app-env.ts";
+import type { Clock } from "../../src/http/router.ts";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
 import {

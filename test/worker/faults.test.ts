@@ -4,7 +4,8 @@
 import { decodeJwt } from "jose";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
-import type { RevocationEdge } from "../../src/revocation.ts";
+import type { RevocationEdge } from "../../src/edge/revocations.ts";
+import type { Clock } from "../../src/http/router.ts";
 import {
   api,
   armSqlFault,
@@ -17,6 +18,7 @@ import {
   json,
   latestCode,
   login,
+  manualClock,
   PASSWORD,
   seededUser,
   type SqlFault,
@@ -37,8 +39,8 @@ afterEach(async () => {
 });
 
 /** A client whose database requests go out as `user`, given up after TIMEOUT_MS. */
-function clientAs(user: string): Call {
-  return client({ env: { DATABASE_URL: databaseUrlAs(user), DATABASE_TIMEOUT_MS: String(TIMEOUT_MS) } });
+function clientAs(user: string, clock?: Clock): Call {
+  return client({ env: { DATABASE_URL: databaseUrlAs(user), DATABASE_TIMEOUT_MS: String(TIMEOUT_MS) }, ...(clock ? { clock } : {}) });
 }
 
 function faultUser(): string {
@@ -46,10 +48,10 @@ function faultUser(): string {
 }
 
 /** Arms `fault` for a fresh database user and returns a client that meets it. */
-async function failing(fault: Omit<SqlFault, "user">): Promise<Call> {
+async function failing(fault: Omit<SqlFault, "user">, clock?: Clock): Promise<Call> {
   const user = faultUser();
   await armSqlFault({ count: 1000, ...fault, user });
-  return clientAs(user);
+  return clientAs(user, clock);
 }
 
 let admin: TestUser;
@@ -130,8 +132,9 @@ describe("the database failing", () => {
 
   it("lets a rotation that landed after the Worker gave up count as spent: the retry past the grace ends the session", async () => {
     const tokens = await login(await verifiedUser());
+    const clock = manualClock();
     // held 600 ms, then run: the Worker gives up at 400 ms and answers 503, the rotation commits after
-    const call = await failing({ mode: "hang", ms: 600, count: 1 });
+    const call = await failing({ mode: "hang", ms: 600, count: 1 }, clock);
     vi.spyOn(console, "error").mockImplementation(() => {});
     vi.spyOn(console, "warn").mockImplementation(() => {});
     await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })), 503, "service_unavailable");
@@ -146,7 +149,7 @@ describe("the database failing", () => {
       )
       .toHaveLength(1);
     // the client retries after Retry-After, beyond the 2 s grace (docs/SECURITY.md, "When dependencies fail")
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    clock.advance(2.1);
     await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })), 401, "invalid_token");
     await expectProblem(await api("/users/me", bearer(tokens.access_token)), 401, "invalid_token");
   });

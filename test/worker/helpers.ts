@@ -1,11 +1,13 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, inject } from "vitest";
-import type { Clock } from "../../src/app-env.ts";
+import type { Clock } from "../../src/http/router.ts";
 import { type AppDependencies, buildApp } from "../../src/app.ts";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { getDb } from "../../src/db/client.ts";
-import { createUser } from "../../src/db/users.ts";
+import { insertUser } from "../../src/db/users.ts";
+import type { Problem } from "../../src/schemas/problem.ts";
+import type { TokenPair } from "../../src/schemas/tokens.ts";
 import type { UserRole } from "../../src/schemas/user.ts";
 import worker from "../../src/index.ts";
 import { expectDocumented } from "./documented-responses.ts";
@@ -81,19 +83,9 @@ export async function countRoundTrips<T>(
   return { result, roundTrips: await sqlRequestsBy(user) };
 }
 
-export interface ProblemBody {
-  type: string;
-  code: string;
-  title: string;
-  status: number;
-  detail: string;
-  request_id?: string;
-  errors?: { in: string; field: string; message: string }[];
-}
-
 /** Asserts an RFC 9457 answer with the given status and code, and returns its body. */
-export async function expectProblem(response: Response, status: number, code: string): Promise<ProblemBody> {
-  const body: ProblemBody = await response.json();
+export async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
+  const body: Problem = await response.json();
   expect({ status: response.status, code: body.code }).toEqual({ status, code });
   expect(response.headers.get("Content-Type")).toBe("application/problem+json");
   expect(body).toMatchObject({ status, type: `urn:coffee-shop:problem:${code.replaceAll("_", "-")}` });
@@ -153,7 +145,7 @@ export async function verifiedUser(call: Call = api, servicesUrl = inject("local
 /** An admin, made the way `npm run users -- create --role admin` makes one. */
 export async function seededUser(role: UserRole): Promise<TestUser> {
   const email = uniqueEmail(role);
-  const created = await createUser(getDb(inject("databaseUrl")), {
+  const created = await insertUser(getDb(inject("databaseUrl")), {
     email,
     passwordHash: await hashPassword(PASSWORD),
     firstName: null,
@@ -162,16 +154,11 @@ export async function seededUser(role: UserRole): Promise<TestUser> {
     role,
     now: new Date(),
   });
-  if (created.outcome !== "created") throw new Error("seeding failed");
-  return { id: Number(created.user.id), email, password: PASSWORD };
+  if (!created) throw new Error("seeding failed");
+  return { id: Number(created.id), email, password: PASSWORD };
 }
 
-export interface Tokens {
-  access_token: string;
-  refresh_token: string;
-  token_type: string;
-  expires_in: number;
-}
+export type Tokens = TokenPair;
 
 export async function login(user: TestUser, call: Call = api): Promise<Tokens> {
   const response = await call("/auth/login", json("POST", { email: user.email, password: user.password }));
@@ -204,6 +191,41 @@ export async function armSqlFault(fault: SqlFault, servicesUrl = inject("localSe
 
 export async function clearSqlFault(servicesUrl = inject("localServicesUrl")): Promise<void> {
   await fetch(`${servicesUrl}/sql/faults`, { method: "DELETE" });
+}
+
+export interface Gate {
+  /** The database user whose requests the gate watches: give the requests to stop a client of their own (`clientAs`). */
+  user: string;
+  /** Waits until the gate holds the request; true when it does (false after 5 s). */
+  reached(): Promise<boolean>;
+  /** Lets the held request go on. */
+  release(): Promise<void>;
+}
+
+/**
+ * Arms a gate of the local SQL endpoint (tools/local-services/sql-gates.ts): the request of `gate.user`
+ * after `skip` others stops before its statement `beforeStatement` (0: before it starts; N: inside its
+ * transaction, after N statements, which needs the PostgreSQL server) until the test releases it.
+ */
+export async function armGate(
+  options: { skip?: number; beforeStatement?: number } = {},
+  servicesUrl = inject("localServicesUrl"),
+): Promise<Gate> {
+  const user = `gate_${crypto.randomUUID().replaceAll("-", "")}`;
+  const post = (path: string, body: Record<string, unknown>) => fetch(`${servicesUrl}/sql/gates${path}`, json("POST", { user, ...body }));
+  expect((await post("", { skip: options.skip ?? 0, before_statement: options.beforeStatement ?? 0 })).ok).toBe(true);
+  return {
+    user,
+    reached: async () => (await (await post("/reached", {})).json<{ held: boolean }>()).held,
+    release: async () => {
+      await post("/release", {});
+    },
+  };
+}
+
+/** A client whose SQL goes out as database user `user`, so gates, faults and counts can tell its requests apart. */
+export function clientAs(user: string, options: { clock?: Clock } = {}): Call {
+  return client({ ...options, env: { DATABASE_URL: databaseUrlAs(user) } });
 }
 
 /** The database URL with another user name: the local services count and fault requests by it. */

@@ -1,7 +1,7 @@
 // Answers and input at their limits: lengths from the RFCs, caching of what must not be kept, and
 // the per-client limit of IPv6 clients.
 import { describe, expect, it } from "vitest";
-import { networkOf } from "../../src/client-info.ts";
+import { networkOf } from "../../src/http/client-address.ts";
 import { api, bearer, expectProblem, json, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
 
 const signup = (email: string) => api("/auth/signup", json("POST", { email, password: PASSWORD }));

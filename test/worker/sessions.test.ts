@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import worker from "../../src/index.ts";
 import { describe, expect, inject, it, vi } from "vitest";
-import { findPasswordHolder } from "../../src/db/users.ts";
+import { findPasswordHolder } from "../../src/db/passwords.ts";
 import { getDb } from "../../src/db/client.ts";
 import {
   api,
@@ -109,7 +109,7 @@ describe("POST /auth/login", () => {
     );
     const response = await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
     expect(response.status).toBe(200);
-    const stored = await findPasswordHolder(db, { email: user.email });
+    const { holder: stored } = await findPasswordHolder(db, { email: user.email });
     expect(stored?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
     expect((await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }))).status).toBe(200);
   });
@@ -154,13 +154,13 @@ describe("the first login of an old hash", () => {
         new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 3_000)),
       ]);
       expect(answered === "held" ? answered : answered.status).toBe(200);
-      expect((await findPasswordHolder(db, { email: user.email }))?.password_hash).toBe(old);
+      expect((await findPasswordHolder(db, { email: user.email })).holder?.password_hash).toBe(old);
       openGate();
       await waitOnExecutionContext(ctx);
     } finally {
       spy.mockRestore();
     }
-    expect((await findPasswordHolder(db, { email: user.email }))?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
+    expect((await findPasswordHolder(db, { email: user.email })).holder?.password_hash).toMatch(/^\$pbkdf2-sha256\$/);
   });
 });
 

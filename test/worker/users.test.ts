@@ -1,3 +1,4 @@
+import { type PublicUser, UserSchema } from "../../src/schemas/user.ts";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import {
@@ -18,28 +19,11 @@ import {
   verifiedUser,
 } from "./helpers.ts";
 
-interface User {
-  id: number;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  status: "unverified" | "verified";
-  role: "user" | "admin";
-  created_at: string;
-}
-
-const USER_KEYS = ["created_at", "email", "first_name", "id", "last_name", "role", "status"];
-
 /** Asserts the exact public shape of a user (nothing else, no password hash) and returns it. */
-function expectUser(body: unknown, expected: Partial<User> = {}): User {
-  expect(Object.keys(body as object).sort()).toEqual(USER_KEYS);
-  expect(body).toMatchObject({
-    id: expect.any(Number),
-    email: expect.any(String),
-    created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
-    ...expected,
-  });
-  return body as User;
+function expectUser(body: unknown, expected: Partial<PublicUser> = {}): PublicUser {
+  const user = UserSchema.strict().parse(body);
+  expect(user).toMatchObject(expected);
+  return user;
 }
 
 const me = (token: string, call: Call = api) => call("/users/me", bearer(token));
@@ -57,15 +41,15 @@ function uniquePrefix(label: string): string {
 }
 
 /** Signs up (unverified) through the API. */
-async function signup(email: string): Promise<User> {
+async function signup(email: string): Promise<PublicUser> {
   const response = await api("/auth/signup", json("POST", { email, password: PASSWORD }));
   expect(response.status).toBe(201);
   return response.json();
 }
 
-async function listBody(response: Response): Promise<User[]> {
+async function listBody(response: Response): Promise<PublicUser[]> {
   expect(response.status).toBe(200);
-  const users = await response.json<User[]>();
+  const users = await response.json<PublicUser[]>();
   expect(Array.isArray(users)).toBe(true);
   for (const user of users) expectUser(user);
   return users;
@@ -174,7 +158,7 @@ describe("GET /users/{id}", () => {
 describe("GET /users", () => {
   it("lists newest first in one round trip, filtered by an email prefix", async () => {
     const prefix = uniquePrefix("list");
-    const created: User[] = [];
+    const created: PublicUser[] = [];
     for (const label of ["a", "b", "c"]) created.push(await signup(`${prefix}-${label}@coffee.test`));
     const { result: response, roundTrips } = await countRoundTrips((call) => list(`?email=${prefix}`, adminToken, call));
     const users = await listBody(response);
@@ -222,7 +206,7 @@ describe("GET /users", () => {
 
   it("walks every page of a filtered set through the Link header, newest first, one round trip a page", async () => {
     const prefix = uniquePrefix("page");
-    const created: User[] = [];
+    const created: PublicUser[] = [];
     for (let i = 0; i < 5; i++) created.push(await signup(`${prefix}-${i}@coffee.test`));
     const expectedIds = created.map((user) => user.id).reverse();
 

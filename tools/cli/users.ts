@@ -12,7 +12,7 @@ import { z } from "zod";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { type Db, getDb } from "../../src/db/client.ts";
 import type { DB } from "../../src/db/schema.ts";
-import { createUser } from "../../src/db/users.ts";
+import { insertUser } from "../../src/db/users.ts";
 import { EmailSchema, NameSchema, NewPasswordSchema, UserRoleSchema } from "../../src/schemas/user.ts";
 import { directDatabaseUrl } from "../database-url.ts";
 import { readOldUsers } from "../import/old-users.ts";
@@ -85,7 +85,7 @@ async function create(): Promise<void> {
   const args = parsed.data;
   const { db, where } = openDatabase();
   try {
-    const created = await createUser(db, {
+    const created = await insertUser(db, {
       email: args["--email"],
       passwordHash: await hashPassword(args["--password"]),
       firstName: args["--first-name"] ?? null,
@@ -94,8 +94,8 @@ async function create(): Promise<void> {
       role: args["--role"],
       now: new Date(),
     });
-    if (created.outcome !== "created") fail(`A user with the email ${args["--email"]} already exists.`);
-    console.log(`Created ${created.user.role} #${created.user.id} <${created.user.email}> (verified) in ${where}.`);
+    if (!created) fail(`A user with the email ${args["--email"]} already exists.`);
+    console.log(`Created ${created.role} #${created.id} <${created.email}> (verified) in ${where}.`);
   } catch (error) {
     fail(`Could not create the user in ${where}: ${messageOf(error)}`);
   } finally {

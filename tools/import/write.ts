@@ -1,7 +1,8 @@
 // Writing planned users into this schema: set-based, a batch per statement, and safe to run again.
 import { sql } from "kysely";
 import type { Db } from "../../src/db/client.ts";
-import { noRowDetails, withEvents } from "../../src/db/events.ts";
+import { noRowDetails, recordEvents } from "../../src/db/events.ts";
+import { partBuilder, withSteps } from "../../src/db/parts.ts";
 import type { ImportedUser } from "./plan.ts";
 
 /** Users per statement: about 2.5 MB of JSON, within the 10 MB Neon's HTTP endpoint (and the local services) take. */
@@ -21,6 +22,8 @@ export interface WriteOptions {
   /** Called after each batch with the users dealt with so far. */
   progress?: (done: number) => void;
 }
+
+const importParts = partBuilder<{ planned: ImportedUser & { there: boolean; in_the_way: boolean }; written: { id: string } }>();
 
 /** The rows of a batch, typed as planned: the JSON's column list says how Postgres reads each value. */
 function batchRows(users: ImportedUser[]) {
@@ -74,16 +77,23 @@ function writeBatch(db: Db, users: ImportedUser[], dryRun: boolean) {
       .onConflict((oc) => oc.doNothing())
       .returning("id"),
   );
-  return withEvents(written, { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: new Date() }, [
-    {
+  const events = { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: new Date() };
+  return withSteps(
+    written,
+    recordEvents(events, {
       type: "signed_up",
       details: { by: "import" },
-      rows: (q) => q.selectFrom("written").select(["id as user_id", noRowDetails()]),
-    },
-  ])
-    .selectFrom("planned")
-    .leftJoin("written", "written.id", "planned.id")
-    .select((eb) => ["planned.id", "planned.there", eb("written.id", "is not", null).as("imported")]);
+      rows: () => importParts.selectFrom("written").select(["id as user_id", noRowDetails()]),
+    }),
+  )
+    .selectFrom(
+      importParts
+        .selectFrom("planned")
+        .leftJoin("written", "written.id", "planned.id")
+        .select((eb) => ["planned.id", "planned.there", eb("written.id", "is not", null).as("imported")])
+        .as("outcome"),
+    )
+    .selectAll();
 }
 
 /** Writes the users (with `dryRun`, only says what writing would do), BATCH_SIZE per statement. */

@@ -9,7 +9,8 @@ import { createPostgresPool, postgresBackend } from "./backends/postgres-backend
 import type { SqlBackend } from "./backends/sql-backend.ts";
 import { emptyReply, HttpError, jsonReply, textReply, type Handler, type Reply } from "./http-reply.ts";
 import { createMailCatcher } from "./mail/mail-catcher.ts";
-import { sqlEndpoint, sqlFaultsEndpoints } from "./sql-endpoint.ts";
+import { sqlEndpoint, sqlFaultsEndpoints, sqlGatesEndpoints } from "./sql-endpoint.ts";
+import { createSqlGates } from "./sql-gates.ts";
 import { createSqlFaults } from "./sql-faults.ts";
 import { createStats, type Stats } from "./stats.ts";
 
@@ -117,8 +118,13 @@ function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stat
   const mail = createMailCatcher(log);
   const faults = createSqlFaults();
   const faultSwitch = sqlFaultsEndpoints(faults);
+  const gates = createSqlGates();
+  const gateSwitch = sqlGatesEndpoints(gates);
   return new Map([
-    ["POST /sql", sqlEndpoint(backend, stats, faults, sqlLatencyMs)],
+    ["POST /sql", sqlEndpoint(backend, stats, faults, gates, sqlLatencyMs)],
+    ["POST /sql/gates", gateSwitch.arm],
+    ["POST /sql/gates/reached", gateSwitch.reached],
+    ["POST /sql/gates/release", gateSwitch.release],
     ["POST /sql/faults", faultSwitch.arm],
     ["DELETE /sql/faults", faultSwitch.clear],
     ["POST /emails", mail.send],

@@ -4,6 +4,7 @@ import { readJsonBody } from "./request-body.ts";
 import { PostgresError } from "./backends/postgres-error.ts";
 import type { SqlBackend } from "./backends/sql-backend.ts";
 import { hold, type SqlFaults, withFailingQuery } from "./sql-faults.ts";
+import type { SqlGates } from "./sql-gates.ts";
 import type { Stats } from "./stats.ts";
 
 /**
@@ -12,8 +13,8 @@ import type { Stats } from "./stats.ts";
  * (plain text, never 400, so the driver reports "Server error (HTTP status N): ..."). An armed fault
  * (POST /sql/faults) changes the answer first.
  */
-export function sqlEndpoint(backend: SqlBackend, stats: Stats, faults: SqlFaults, latencyMs = 0): Handler {
-  const answer = sqlAnswer(backend, stats, faults);
+export function sqlEndpoint(backend: SqlBackend, stats: Stats, faults: SqlFaults, gates: SqlGates, latencyMs = 0): Handler {
+  const answer = sqlAnswer(backend, stats, faults, gates);
   if (latencyMs <= 0) return answer;
   // the trip from an edge location to the database's region, there and back, on every answer
   return async (request, url) => {
@@ -23,7 +24,7 @@ export function sqlEndpoint(backend: SqlBackend, stats: Stats, faults: SqlFaults
   };
 }
 
-function sqlAnswer(backend: SqlBackend, stats: Stats, faults: SqlFaults): Handler {
+function sqlAnswer(backend: SqlBackend, stats: Stats, faults: SqlFaults, gates: SqlGates): Handler {
   return async (request) => {
     const user = connectionUser(request);
     stats.countSqlUser(user);
@@ -33,18 +34,34 @@ function sqlAnswer(backend: SqlBackend, stats: Stats, faults: SqlFaults): Handle
     if (fault.kind === "drop") return { ...emptyReply(), drop: true };
     if (fault.kind === "hold") await hold(fault.ms);
     const sql = parseSqlRequest(request, body);
+    const gate = gates.hookFor(user);
     try {
       if (sql.kind === "single") {
         const [query] = fault.kind === "fail-query" ? withFailingQuery([sql.query], 0) : [sql.query];
-        return jsonReply(200, neonResult(await backend.run(query ?? sql.query), sql.arrayMode));
+        return jsonReply(200, neonResult(await backend.run(query ?? sql.query, gate), sql.arrayMode));
       }
       const queries = fault.kind === "fail-query" ? withFailingQuery(sql.queries, fault.queryIndex) : sql.queries;
-      const results = await backend.runBatch(queries, sql.settings);
+      const results = await backend.runBatch(queries, sql.settings, gate);
       return jsonReply(200, { results: results.map((result) => neonResult(result, sql.arrayMode)) });
     } catch (error) {
       if (error instanceof PostgresError) return jsonReply(400, error.report);
       throw error;
     }
+  };
+}
+
+/** POST /sql/gates arms a gate (see sql-gates.ts); /sql/gates/reached waits for it to hold a request; /sql/gates/release lets it go. */
+export function sqlGatesEndpoints(gates: SqlGates): { arm: Handler; reached: Handler; release: Handler } {
+  return {
+    arm: async (request) => {
+      gates.arm(await readJsonBody(request));
+      return emptyReply();
+    },
+    reached: async (request) => jsonReply(200, { held: await gates.reached(await readJsonBody(request)) }),
+    release: async (request) => {
+      gates.release(await readJsonBody(request));
+      return emptyReply();
+    },
   };
 }
 

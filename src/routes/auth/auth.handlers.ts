@@ -1,4 +1,4 @@
-import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { resendVerificationCode, signup, verifyCode } from "../../services/registration.ts";
 import { login, logout, refresh } from "../../services/sessions.ts";
 import { MESSAGES } from "../message.ts";

@@ -1,10 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { CodeSchema } from "../../schemas/codes.ts";
-import { RefreshTokenSchema, TokenPairSchema } from "../../schemas/tokens.ts";
-import { EmailSchema, NameSchema, NewPasswordSchema, PresentedPasswordSchema, UserSchema } from "../../schemas/user.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { ResendCodeRequestSchema, SignupRequestSchema, VerifyRequestSchema } from "../../schemas/registration.ts";
+import { LoginRequestSchema, RefreshRequestSchema, TokenPairSchema } from "../../schemas/tokens.ts";
+import { MessageSchema } from "../../schemas/message.ts";
+import { UserSchema } from "../../schemas/user.ts";
 import { exampleTokens, exampleUser } from "../examples.ts";
 import { jsonBody, jsonContent } from "../json-body.ts";
-import { MESSAGES, MessageSchema } from "../message.ts";
+import { MESSAGES } from "../message.ts";
 import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses } from "../problems.ts";
 
 const tags = ["Auth"];
@@ -20,17 +21,12 @@ export const signup = createRoute({
   security: [],
   summary: "Create an account",
   description: "Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default).",
-  request: jsonBody(
-    z
-      .strictObject({
-        email: EmailSchema,
-        password: NewPasswordSchema,
-        first_name: NameSchema.optional(),
-        last_name: NameSchema.optional(),
-      })
-      .openapi("SignupRequest"),
-    { email: "ada@example.com", password: "correct horse battery staple", first_name: "Ada", last_name: "Lovelace" },
-  ),
+  request: jsonBody(SignupRequestSchema, {
+    email: "ada@example.com",
+    password: "correct horse battery staple",
+    first_name: "Ada",
+    last_name: "Lovelace",
+  }),
   responses: {
     201: { description: "Created; the code is on its way", content: jsonContent(UserSchema, { ...exampleUser, status: "unverified" }) },
     ...problemResponses(...AUTH_PROBLEMS, "email_taken"),
@@ -48,7 +44,7 @@ export const verify = createRoute({
     "Completes a signup, or a change of email address started with PATCH /users/{id}. Every failure answers alike " +
     "(`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients " +
     "together 20 times, per address within 10 minutes; a new code does not bring new tries.",
-  request: jsonBody(z.strictObject({ email: EmailSchema, code: CodeSchema }).openapi("VerifyRequest"), {
+  request: jsonBody(VerifyRequestSchema, {
     email: "ada@example.com",
     code: "123456",
   }),
@@ -67,7 +63,7 @@ export const resendCode = createRoute({
   summary: "Send a new verification code",
   description:
     "The previous code stops working. At most one code a minute per address. The answer is the same whether or not the address is registered.",
-  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ResendCodeRequest"), { email: "ada@example.com" }),
+  request: jsonBody(ResendCodeRequestSchema, { email: "ada@example.com" }),
   responses: {
     202: { description: "Accepted", content: jsonContent(MessageSchema, { message: MESSAGES.codeResent }) },
     ...problemResponses(...AUTH_PROBLEMS),
@@ -86,7 +82,7 @@ export const login = createRoute({
     "and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); " +
     "an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password " +
     "only). Each address may be tried 10 times a minute.",
-  request: jsonBody(z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).openapi("LoginRequest"), {
+  request: jsonBody(LoginRequestSchema, {
     email: "ada@example.com",
     password: "correct horse battery staple",
   }),
@@ -95,8 +91,6 @@ export const login = createRoute({
     ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified", "account_disabled"),
   },
 });
-
-const RefreshRequestSchema = z.strictObject({ refresh_token: RefreshTokenSchema }).openapi("RefreshRequest");
 
 export const refresh = createRoute({
   method: "post",

@@ -1,4 +1,4 @@
-import { createRouter } from "../../app-env.ts";
+import { createRouter } from "../../http/router.ts";
 import * as handlers from "./auth.handlers.ts";
 import * as routes from "./auth.routes.ts";
 

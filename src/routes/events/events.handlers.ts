@@ -1,4 +1,4 @@
-import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { listEventsPage } from "../../services/events.ts";
 import { linkNextPage } from "../cursor.ts";
 import { serviceContext } from "../service-context.ts";

@@ -1,4 +1,4 @@
-import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { changePassword, forgotPassword, resetPassword } from "../../services/passwords.ts";
 import { MESSAGES } from "../message.ts";
 import { serviceContext } from "../service-context.ts";

@@ -1,11 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { CodeSchema } from "../../schemas/codes.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { MessageSchema } from "../../schemas/message.ts";
+import { ChangePasswordRequestSchema, ForgotPasswordRequestSchema, ResetPasswordRequestSchema } from "../../schemas/passwords.ts";
 import { TokenPairSchema } from "../../schemas/tokens.ts";
-import { EmailSchema, NewPasswordSchema, PresentedPasswordSchema } from "../../schemas/user.ts";
 import { anyUser, bearerSecurity } from "../access.ts";
 import { exampleTokens } from "../examples.ts";
 import { jsonBody, jsonContent } from "../json-body.ts";
-import { MESSAGES, MessageSchema } from "../message.ts";
+import { MESSAGES } from "../message.ts";
 import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
 
 const tags = ["Passwords"];
@@ -21,7 +21,7 @@ export const forgot = createRoute({
   description:
     "Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one code a minute " +
     "per address. The answer is the same, in about the same time, whether or not the address has an account.",
-  request: jsonBody(z.strictObject({ email: EmailSchema }).openapi("ForgotPasswordRequest"), { email: "ada@example.com" }),
+  request: jsonBody(ForgotPasswordRequestSchema, { email: "ada@example.com" }),
   responses: {
     202: { description: "Accepted", content: jsonContent(MessageSchema, { message: MESSAGES.resetCodeSent }) },
     ...problemResponses(...PASSWORD_PROBLEMS),
@@ -40,10 +40,11 @@ export const reset = createRoute({
     "the address, so an account not yet verified becomes verified. Every failure answers alike (`code_invalid`); the " +
     "address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes). The " +
     "address is told of the reset.",
-  request: jsonBody(
-    z.strictObject({ email: EmailSchema, code: CodeSchema, new_password: NewPasswordSchema }).openapi("ResetPasswordRequest"),
-    { email: "ada@example.com", code: "123456", new_password: "a new and longer passphrase" },
-  ),
+  request: jsonBody(ResetPasswordRequestSchema, {
+    email: "ada@example.com",
+    code: "123456",
+    new_password: "a new and longer passphrase",
+  }),
   responses: {
     200: {
       description: "Password reset: log in with the new one",
@@ -64,10 +65,10 @@ export const change = createRoute({
   description:
     "Needs the current password (a wrong one counts against the address like a failed login). Every other session ends; " +
     "this one goes on, with the fresh token pair in the answer. The address is told of the change.",
-  request: jsonBody(
-    z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema }).openapi("ChangePasswordRequest"),
-    { current_password: "correct horse battery staple", new_password: "a new and longer passphrase" },
-  ),
+  request: jsonBody(ChangePasswordRequestSchema, {
+    current_password: "correct horse battery staple",
+    new_password: "a new and longer passphrase",
+  }),
   responses: {
     200: { description: "Changed; the new tokens of this session", content: jsonContent(TokenPairSchema, exampleTokens) },
     ...problemResponses(...PASSWORD_PROBLEMS, ...SIGNED_IN_PROBLEMS, "invalid_credentials"),

@@ -1,4 +1,4 @@
-import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { endAllSessions, endOwnSession, listOwnSessions, listUserSessions } from "../../services/account-sessions.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./sessions.routes.ts";

@@ -1,4 +1,4 @@
-import type { AppRouteHandler as Handler } from "../../app-env.ts";
+import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { getOwnUser, getUser, listUsersPage, patchUser, removeUser } from "../../services/users.ts";
 import { serviceContext } from "../service-context.ts";
 import { linkNextPage } from "../cursor.ts";

@@ -1,13 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  EMAIL_MAX_OCTETS,
-  EmailSchema,
-  NameSchema,
-  PresentedPasswordSchema,
-  UserRoleSchema,
-  UserSchema,
-  UserStatusSchema,
-} from "../../schemas/user.ts";
+import { EMAIL_MAX_OCTETS, UserRoleSchema, UserSchema, UserPatchSchema, UserStatusSchema } from "../../schemas/user.ts";
 import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
 import {
   ADMIN_PROBLEMS,
@@ -107,20 +99,7 @@ export const patch = createRoute({
     "admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute.",
   request: {
     params: UserIdParamSchema,
-    ...jsonBody(
-      z
-        .strictObject({
-          first_name: NameSchema.optional(),
-          last_name: NameSchema.optional(),
-          email: EmailSchema.optional(),
-          role: UserRoleSchema.optional(),
-          status: UserStatusSchema.optional(),
-          current_password: PresentedPasswordSchema.optional().openapi({ description: "Required to change your own email" }),
-        })
-        .refine((patch) => Object.keys(patch).some((key) => key !== "current_password"), "Nothing to change")
-        .openapi("UserPatch"),
-      { first_name: "Ada", last_name: "King" },
-    ),
+    ...jsonBody(UserPatchSchema, { first_name: "Ada", last_name: "King" }),
   },
   responses: {
     200: { description: "The user after the change", content: userBody },

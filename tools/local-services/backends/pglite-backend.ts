@@ -39,15 +39,22 @@ export async function pgliteBackend(db: PGlite): Promise<SqlBackend> {
   }
 
   return {
-    run: (query) => inTurn(() => runOn(db, query)),
-    runBatch: (queries, settings) =>
-      inTurn(() =>
+    // A gate before a request holds it before its turn; one inside a batch holds the one connection, and
+    // with it every other request: interleavings inside transactions need the PostgreSQL server.
+    run: async (query, gate) => {
+      await gate?.(0);
+      return inTurn(() => runOn(db, query));
+    },
+    runBatch: async (queries, settings, gate) => {
+      await gate?.(0);
+      return inTurn(() =>
         db.transaction(async (tx) => {
           const modes = transactionModes(settings);
           if (modes !== "") await tx.exec(`set transaction ${modes}`);
-          return runInOrder(queries, (query) => runOn(tx, query));
+          return runInOrder(queries, (query) => runOn(tx, query), gate && ((index) => (index > 0 ? gate(index) : Promise.resolve())));
         }),
-      ),
+      );
+    },
     migrations: { inTransaction: (work) => turn.runExclusive(() => migrations.inTransaction(work)) },
   };
 }

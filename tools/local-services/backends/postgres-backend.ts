@@ -29,10 +29,14 @@ export function createPostgresPool(databaseUrl: string): Pool {
 /** Serves a real Postgres: requests run side by side on the pool, each batch on a connection of its own. */
 export function postgresBackend(pool: Pool): SqlBackend {
   return {
-    run: (query) => reportingPostgresErrors(DatabaseError, () => withClient(pool, (client) => runOn(client, query))),
-    runBatch: (queries, settings) =>
+    run: (query, gate) =>
+      reportingPostgresErrors(DatabaseError, async () => {
+        await gate?.(0);
+        return withClient(pool, (client) => runOn(client, query));
+      }),
+    runBatch: (queries, settings, gate) =>
       reportingPostgresErrors(DatabaseError, () =>
-        inTransaction(pool, `begin ${transactionModes(settings)}`, (client) => runInOrder(queries, (query) => runOn(client, query))),
+        inTransaction(pool, `begin ${transactionModes(settings)}`, (client) => runInOrder(queries, (query) => runOn(client, query), gate)),
       ),
     migrations: postgresMigrationExecutor(pool),
   };

@@ -1,4 +1,5 @@
 import type { MigrationExecutor } from "../../migrations/executor.ts";
+import type { GateHook } from "../sql-gates.ts";
 
 /** One statement as Neon's protocol carries it: parameters are text (or NULL) for Postgres to type. */
 export interface SqlQuery {
@@ -59,16 +60,22 @@ export function transactionModes({ isolationLevel, readOnly, deferrable }: Batch
 /** Where the local SQL endpoint runs statements: PGlite in-process, or a real Postgres. */
 export interface SqlBackend {
   /** Runs one statement on its own (autocommit), as Neon runs a single HTTP query. */
-  run(query: SqlQuery): Promise<SqlResult>;
+  run(query: SqlQuery, gate?: GateHook): Promise<SqlResult>;
   /** Runs the statements in order in one transaction; any failure rolls back all of them. */
-  runBatch(queries: SqlQuery[], settings: BatchSettings): Promise<SqlResult[]>;
+  runBatch(queries: SqlQuery[], settings: BatchSettings, gate?: GateHook): Promise<SqlResult[]>;
   /** The same database for the migration runner, taking turns with the statements above. */
   readonly migrations: MigrationExecutor;
 }
 
-/** Runs the statements one after the other (a batch's statements must not overlap). */
-export async function runInOrder<T>(queries: SqlQuery[], run: (query: SqlQuery) => Promise<T>): Promise<T[]> {
+/**
+ * Runs the statements one after the other (a batch's statements must not overlap), stopping at a test's
+ * gate before the one it names.
+ */
+export async function runInOrder<T>(queries: SqlQuery[], run: (query: SqlQuery) => Promise<T>, gate?: GateHook): Promise<T[]> {
   const results: T[] = [];
-  for (const query of queries) results.push(await run(query));
+  for (const [index, query] of queries.entries()) {
+    await gate?.(index);
+    results.push(await run(query));
+  }
   return results;
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../app-env.ts";
+import type { AppEnv } from "../router.ts";
 import { HttpProblem } from "../problem-response.ts";
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -16,7 +16,7 @@ function hasBody(request: Request): boolean {
  * ignored by validation, and a JSON body that does not parse is a 400 before any route sees it.
  * The parsed body is cached by Hono, so the route's validator reuses it.
  */
-export function jsonBody(): MiddlewareHandler<AppEnv> {
+export function jsonOnly(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "";
     // nothing sent at all: the route's validation names the fields that are missing (422). A type
@@ -52,7 +52,7 @@ export function bodySizeLimit(): MiddlewareHandler<AppEnv> {
 /** The rules for a request body: its size first (413), then its type and syntax (415, 400). */
 export function requestBodyRules(): MiddlewareHandler<AppEnv> {
   const sizeLimit = bodySizeLimit();
-  const json = jsonBody();
+  const json = jsonOnly();
   return (c, next) =>
     sizeLimit(c, async () => {
       await json(c, next);

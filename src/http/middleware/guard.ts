@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import type { AppEnv } from "../router.ts";
+import { ApiError } from "../../errors.ts";
 import { HttpProblem } from "../problem-response.ts";
-import { EdgeUnavailableError, isSessionRevoked } from "../revocation.ts";
-import type { UserRole } from "../schemas/user.ts";
-import { InvalidTokenError, verifyAccessToken } from "../auth/tokens.ts";
+import { EdgeUnavailableError, isSessionRevoked } from "../../edge/revocations.ts";
+import type { UserRole } from "../../schemas/user.ts";
+import { InvalidTokenError, verifyAccessToken } from "../../auth/tokens.ts";
 
 const REALM = 'Bearer realm="coffee-shop"';
 

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env.ts";
-import { networkOf } from "../client-info.ts";
-import { ApiError } from "../errors.ts";
+import type { AppEnv } from "../router.ts";
+import { networkOf } from "../client-address.ts";
+import { ApiError } from "../../errors.ts";
 
 // Workers rate limits count in windows of this many seconds (wrangler.toml `period`).
 const WINDOW_SECONDS = 60;

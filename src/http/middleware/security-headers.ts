@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../app-env.ts";
-import type { Config } from "../config.ts";
+import type { AppEnv } from "../router.ts";
+import type { Config } from "../../config.ts";
 
 // JSON answers are never rendered as documents; a page that is (the docs) sets its own policy.
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";

@@ -1,8 +1,8 @@
 // The one place a failure becomes an HTTP answer: RFC 9457 problem+json, by the problem table.
 import type { Context } from "hono";
 import type { ZodError } from "zod";
-import { ApiError } from "./errors.ts";
-import { type FieldError, type Problem, type ProblemCode, problemTable, problemType } from "./schemas/problem.ts";
+import { ApiError } from "../errors.ts";
+import { type FieldError, type Problem, type ProblemCode, problemTable, problemType } from "../schemas/problem.ts";
 
 /** A problem found by the HTTP layer itself, which may name the failing fields and add headers. */
 export class HttpProblem extends ApiError {

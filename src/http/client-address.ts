@@ -1,12 +1,4 @@
-/** Who is calling, as far as a request tells. */
-export interface ClientInfo {
-  /** The client's IP address as Cloudflare saw it (CF-Connecting-IP); undefined when no edge set it. */
-  address: string | undefined;
-  /** What per-client limits and bindings key by: an IPv4 address or an IPv6 /64; "" when unknown. */
-  network: string;
-  /** The User-Agent header, cut to USER_AGENT_MAX_LENGTH. */
-  userAgent: string;
-}
+// Who is calling, from the headers: Cloudflare sets CF-Connecting-IP on every request it forwards.
 
 export const USER_AGENT_MAX_LENGTH = 256;
 

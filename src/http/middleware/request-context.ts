@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, Clock } from "../app-env.ts";
-import { getConfig } from "../config.ts";
-import { getDb } from "../db/client.ts";
-import { createLogger } from "../log.ts";
-import type { RevocationEdge } from "../revocation.ts";
+import type { AppEnv, Clock } from "../router.ts";
+import { getConfig } from "../../config.ts";
+import { getDb } from "../../db/client.ts";
+import { createLogger } from "../../log.ts";
+import type { RevocationEdge } from "../../edge/revocations.ts";
 
 export interface RequestDependencies {
   clock: Clock;
