@@ -1,7 +1,8 @@
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import pkg from "../package.json" with { type: "json" };
-import { createRouter } from "./http/router.ts";
+import type { ErrorHandler, NotFoundHandler } from "hono";
+import { type AppEnv, createRouter, type Router } from "./http/router.ts";
 import { isDatabaseUnavailable } from "./db/errors.ts";
 import { ApiError, databaseUnavailable } from "./errors.ts";
 import { describeError } from "./log.ts";
@@ -26,12 +27,11 @@ export type AppDependencies = RequestDependencies;
 
 const productionDependencies: AppDependencies = { clock: () => new Date(), revocationEdge: productionEdge };
 
-export function buildApp(overrides: Partial<AppDependencies> = {}) {
-  const app = createRouter();
-
+/** The middleware every request passes, in order. */
+function useMiddleware(app: Router, dependencies: AppDependencies): void {
   app.use(requestId());
   app.use(securityHeaders());
-  app.use(requestContext({ ...productionDependencies, ...overrides }));
+  app.use(requestContext(dependencies));
   app.use(corsFromConfig());
   const takesBody = bodyOperationsLookup(() =>
     app.openAPIRegistry.definitions.flatMap((definition) =>
@@ -43,18 +43,10 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
   app.use(bodyEndpointsOnly(takesBody, requestBodyRules()));
   // every /auth endpoint, whichever router holds it, counts against the client's allowance
   app.use("/auth/*", limitPerClientAddress());
+}
 
-  // chained, so the app's type carries every route: typed clients are built from it (clients/)
-  const api = app
-    .route("/", healthRouter)
-    .route("/", wellKnownRouter)
-    .route("/", authRouter)
-    .route("/", passwordsRouter)
-    .route("/", sessionsRouter)
-    .route("/", usersRouter)
-    .route("/", eventsRouter)
-    .route("/", docsRouter);
-
+/** The OpenAPI document at /openapi.json, with the bearer scheme the operations name. */
+function serveDocument(app: Router): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -70,38 +62,50 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
+}
 
+/** A path no route serves: 405 with Allow when another method would be served there, else 404. */
+function answerUnrouted(app: Router): NotFoundHandler<AppEnv> {
   const allowedMethods = allowedMethodsLookup(() => app.routes);
-  app.notFound((c) => {
+  return (c) => {
     const allowed = allowedMethods(c.req.path);
-    if (allowed.length > 0) {
-      return problemResponse(
-        c,
-        new HttpProblem("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}.`, {
-          headers: { Allow: allowed.join(", ") },
-        }),
-      );
-    }
-    return problemResponse(c, new ApiError("not_found", `There is nothing at ${c.req.path}.`));
-  });
+    if (allowed.length === 0) return problemResponse(c, new ApiError("not_found", `There is nothing at ${c.req.path}.`));
+    return problemResponse(
+      c,
+      new HttpProblem("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}.`, { headers: { Allow: allowed.join(", ") } }),
+    );
+  };
+}
 
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return problemResponse(c, error);
-    if (isDatabaseUnavailable(error)) {
-      // nothing was half-written: every use case is one statement or one transaction
-      c.var.log.error("database unavailable", { error: describeError(error) });
-      return problemResponse(c, databaseUnavailable());
-    }
-    if (error instanceof HTTPException && error.status < 500) {
-      return problemResponse(c, new ApiError("bad_request", error.message));
-    }
-    c.var.log.error("unhandled error", {
-      error: describeError(error),
-      stack: error instanceof Error ? error.stack : undefined,
-    });
-    return problemResponse(c, new ApiError("internal_error", "Something went wrong on our side. Try again later."));
-  });
+/** Every failure as problem+json: ours by its code, the database's as 503, anything else as 500 without its details. */
+const answerError: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof ApiError) return problemResponse(c, error);
+  if (isDatabaseUnavailable(error)) {
+    // nothing was half-written: every use case is one statement or one transaction
+    c.var.log.error("database unavailable", { error: describeError(error) });
+    return problemResponse(c, databaseUnavailable());
+  }
+  if (error instanceof HTTPException && error.status < 500) return problemResponse(c, new ApiError("bad_request", error.message));
+  c.var.log.error("unhandled error", { error: describeError(error), stack: error instanceof Error ? error.stack : undefined });
+  return problemResponse(c, new ApiError("internal_error", "Something went wrong on our side. Try again later."));
+};
 
+export function buildApp(overrides: Partial<AppDependencies> = {}) {
+  const app = createRouter();
+  useMiddleware(app, { ...productionDependencies, ...overrides });
+  // chained, so the app's type carries every route: typed clients are built from it (clients/)
+  const api = app
+    .route("/", healthRouter)
+    .route("/", wellKnownRouter)
+    .route("/", authRouter)
+    .route("/", passwordsRouter)
+    .route("/", sessionsRouter)
+    .route("/", usersRouter)
+    .route("/", eventsRouter)
+    .route("/", docsRouter);
+  serveDocument(app);
+  app.notFound(answerUnrouted(app));
+  app.onError(answerError);
   return api;
 }
 

@@ -22,8 +22,10 @@ export interface AppEnv {
   };
 }
 
+export type Router = OpenAPIHono<AppEnv>;
+
 /** Every router shares one validation hook, so every invalid input gets the same problem shape. */
-export function createRouter(): OpenAPIHono<AppEnv> {
+export function createRouter(): Router {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { UserIdSchema } from "../schemas/user.ts";
 
 export const UserIdParamSchema = z.object({
-  id: UserIdSchema.openapi({ param: { name: "id", in: "path" }, example: "42" }),
+  id: UserIdSchema.meta({ param: { name: "id", in: "path" }, example: "42" }),
 });
 
 /** The size of a page of a list: 50 unless asked, at most 100. */

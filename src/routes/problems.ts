@@ -27,9 +27,13 @@ const HEADERS: Partial<Record<ProblemCode, HeaderObjects>> = {
   service_unavailable: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } } },
 };
 
-// the one registration of the Problem schema: through zod-openapi, so that each narrowing below is
-// documented as the Problem schema plus its codes
-const DocumentedProblem = ProblemSchema.openapi("Problem");
+// The one registration of the Problem schema, through zod-openapi, so that each narrowing below is documented as
+// the Problem schema plus its codes. Built here from the contract's fields: schemas/ is plain zod, and a schema
+// made before zod-openapi extends zod has no .openapi of its own.
+const DocumentedProblem = z
+  .object(ProblemSchema.shape)
+  .meta(ProblemSchema.meta() ?? {})
+  .openapi("Problem");
 
 function problemSchemaFor(codes: ProblemCode[]) {
   return DocumentedProblem.extend({ code: z.enum(codes) });

@@ -14,7 +14,6 @@ import {
   seededUser,
   type TestUser,
   type Tokens,
-  verifiedUser,
 } from "./helpers.ts";
 
 const sessionsOf = (token: string, call: Call = api) => call("/auth/sessions", bearer(token));
@@ -39,7 +38,7 @@ describe("GET /auth/sessions", () => {
   it("lists the caller's live sessions, newest first, with where they came from and which is current, in one round trip", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const phone = await loginFrom(user, PHONE, call);
     clock.advance(60);
     const laptop = await loginFrom(user, LAPTOP, call);
@@ -70,7 +69,7 @@ describe("GET /auth/sessions", () => {
   });
 
   it("cuts a long user agent to 256 characters", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await loginFrom(user, { "User-Agent": "x".repeat(5000) });
     const [session] = await (await sessionsOf(access_token)).json<SessionView[]>();
     expect(session?.user_agent).toHaveLength(256);
@@ -79,7 +78,7 @@ describe("GET /auth/sessions", () => {
 
 describe("DELETE /auth/sessions/{id}", () => {
   it("lets the owner end a stolen session: its tokens stop working at once, in one round trip", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const owner = await loginFrom(user, LAPTOP);
     const thief = await loginFrom(user, PHONE);
     const { result: response, roundTrips } = await countRoundTrips((call) =>
@@ -96,7 +95,7 @@ describe("DELETE /auth/sessions/{id}", () => {
   });
 
   it("is 404 for another user's session, which goes on", async () => {
-    const [user, other] = [await verifiedUser(), await verifiedUser()];
+    const [user, other] = [await seededUser(), await seededUser()];
     const mine = await login(user);
     const theirs = await login(other);
     await expectProblem(
@@ -108,14 +107,14 @@ describe("DELETE /auth/sessions/{id}", () => {
   });
 
   it("is 422 for an id that is not a session id", async () => {
-    const { access_token } = await login(await verifiedUser());
+    const { access_token } = await login(await seededUser());
     await expectProblem(await api("/auth/sessions/not-a-uuid", bearer(access_token, { method: "DELETE" })), 422, "validation_failed");
   });
 });
 
 describe("POST /auth/logout/all", () => {
   it("ends every session of the caller, this one included, in one round trip", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const sessions = [await loginFrom(user, PHONE), await loginFrom(user, LAPTOP)];
     const { result: response, roundTrips } = await countRoundTrips((call) =>
       call("/auth/logout/all", bearer(sessions[0]?.access_token ?? "", { method: "POST" })),
@@ -133,7 +132,7 @@ describe("a user's sessions, for an admin", () => {
   it("lists and ends them, one round trip each", async () => {
     const admin = await seededUser("admin");
     const adminToken = (await login(admin)).access_token;
-    const user = await verifiedUser();
+    const user = await seededUser();
     const theirs = await loginFrom(user, PHONE);
     const listed = await countRoundTrips((call) => call(`/users/${user.id}/sessions`, bearer(adminToken)));
     expect(listed.result.status).toBe(200);
@@ -151,7 +150,7 @@ describe("a user's sessions, for an admin", () => {
     const adminToken = (await login(admin)).access_token;
     await expectProblem(await api("/users/999999999999/sessions", bearer(adminToken)), 404, "user_not_found");
     await expectProblem(await api("/users/999999999999/sessions", bearer(adminToken, { method: "DELETE" })), 404, "user_not_found");
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     await expectProblem(await api(`/users/${admin.id}/sessions`, bearer(access_token)), 403, "forbidden");
     await expectProblem(await api(`/users/${admin.id}/sessions`, bearer(access_token, { method: "DELETE" })), 403, "forbidden");

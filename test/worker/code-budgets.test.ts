@@ -18,7 +18,7 @@ import {
   PASSWORD,
   type TestUser,
   uniqueEmail,
-  verifiedUser,
+  seededUser,
 } from "./helpers.ts";
 
 const verify = (email: string, code: string, call: Call = api, headers: Record<string, string> = {}) =>
@@ -44,7 +44,7 @@ describe("the guessing budget of an address (OWASP ASVS 5.0 V6.6.3)", () => {
   it("is shared by every code sent there: a second account's code buys no more guesses (reproduced attack)", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const [first, second] = [await verifiedUser(call), await verifiedUser(call)];
+    const [first, second] = [await seededUser(), await seededUser()];
     const target = uniqueEmail("wanted");
     expect((await changeEmail(first, (await login(first, call)).access_token, target, call)).status).toBe(200);
     const firstCode = await latestCode(target);
@@ -110,7 +110,7 @@ describe("answers to a guess", () => {
     const code = await latestCode(pending);
     const wrong = await expectProblem(await verify(pending, wrongCodes(code)(), call), 400, "code_invalid");
     const unknown = await expectProblem(await verify(uniqueEmail("nobody"), "123456", call), 400, "code_invalid");
-    const { email: proved } = await verifiedUser(call);
+    const { email: proved } = await seededUser();
     const settled = await expectProblem(await verify(proved, "123456", call), 400, "code_invalid");
     clock.advance(11 * 60);
     const expired = await expectProblem(await verify(pending, code, call), 400, "code_invalid");
@@ -122,7 +122,7 @@ describe("issuing codes", () => {
   it("sends at most one code a minute to an address, whoever asks (no inbox flooding)", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const [user, other] = [await verifiedUser(call), await verifiedUser(call)];
+    const [user, other] = [await seededUser(), await seededUser()];
     const target = uniqueEmail("flooded");
     const { access_token } = await login(user, call);
     expect((await changeEmail(user, access_token, target, call)).status).toBe(200);
@@ -138,7 +138,7 @@ describe("issuing codes", () => {
   it("sends one user at most one email-change code a minute, whichever address they ask for", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const { access_token } = await login(user, call);
     const [first, second] = [uniqueEmail("first"), uniqueEmail("second")];
     expect((await changeEmail(user, access_token, first, call)).status).toBe(200);
@@ -153,7 +153,7 @@ describe("issuing codes", () => {
   });
 
   it("cancels a pending change when the user asks for their current address back", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const target = uniqueEmail("abandoned");
     expect((await changeEmail(user, access_token, target)).status).toBe(200);
@@ -184,7 +184,7 @@ describe("issuing codes", () => {
 
 describe("changing one's own email (OWASP ASVS 5.0 V7.5.1: re-authentication)", () => {
   it("needs the current password, so a stolen access token alone cannot move the account", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const target = uniqueEmail("thief");
     const patch = (body: unknown) => api(`/users/${user.id}`, bearer(access_token, json("PATCH", body)));
@@ -195,7 +195,7 @@ describe("changing one's own email (OWASP ASVS 5.0 V7.5.1: re-authentication)", 
   });
 
   it("tells the current address as soon as a change starts (V6.3.7)", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const target = uniqueEmail("elsewhere");
     const before = (await mailTo(user.email)).length;
@@ -208,7 +208,7 @@ describe("changing one's own email (OWASP ASVS 5.0 V7.5.1: re-authentication)", 
   });
 
   it("counts a wrong current password against the address like a failed login (V6.3.1)", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const patch = (password: string) =>
       api(`/users/${user.id}`, bearer(access_token, json("PATCH", { email: uniqueEmail(), current_password: password })));
@@ -225,7 +225,7 @@ describe("changing one's own email (OWASP ASVS 5.0 V7.5.1: re-authentication)", 
 
 describe("writes to /users (API4:2023 Unrestricted Resource Consumption)", () => {
   it("are limited to 30 a minute per user", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const statuses: number[] = [];
     for (let write = 0; write <= 60 && !statuses.includes(429); write++) {

@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import type { TokenPair } from "../../src/schemas/tokens.ts";
-import { api, armGate, bearer, clientAs, json, login, mailTo, PASSWORD, seededUser, uniqueEmail, verifiedUser } from "./helpers.ts";
+import { api, armGate, bearer, clientAs, json, login, mailTo, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 function roleOf(accessToken: string): string {
   return String(JSON.parse(atob(accessToken.split(".")[1] ?? "")).role);
@@ -11,7 +11,7 @@ function roleOf(accessToken: string): string {
 // separate connections; on PGlite they are serialised and the same answers must still come out.
 describe("requests racing each other", () => {
   it("ten refreshes of one token never yield two different live successors", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { refresh_token } = await login(user);
     const responses = await Promise.all(Array.from({ length: 10 }, () => api("/auth/refresh", json("POST", { refresh_token }))));
     const statuses = responses.map((response) => response.status);

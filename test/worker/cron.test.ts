@@ -19,7 +19,7 @@ import {
   manualClock,
   PASSWORD,
   uniqueEmail,
-  verifiedUser,
+  seededUser,
 } from "./helpers.ts";
 
 // The cron's purges act on the whole database at the time it is told, so these tests run on a
@@ -62,7 +62,7 @@ function refreshTokenRow(userId: number, sessionId: string, expiresAt: Date) {
 
 /** A verified user with `count` refresh tokens, each of a session of its own, that expired a second ago. */
 async function expiredTokensOfANewUser(clock: Clock, count: number): Promise<void> {
-  const user = await verifiedUser(client({ clock, env: isolated }), servicesUrl);
+  const user = await seededUser("user", isolated.DATABASE_URL);
   const expired = new Date(clock().getTime() - 1000);
   await db
     .insertInto("refresh_tokens")
@@ -118,7 +118,7 @@ describe("the scheduled maintenance", () => {
   it("deletes expired refresh tokens and blacklist rows, and dead codes", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
-    const user = await verifiedUser(call, servicesUrl);
+    const user = await seededUser("user", isolated.DATABASE_URL);
     const tokens = await login(user, call);
     await login(user, call);
     expect((await call("/auth/logout", json("POST", { refresh_token: tokens.refresh_token }))).status).toBe(204);
@@ -150,7 +150,7 @@ describe("the scheduled maintenance", () => {
   it("ends a session with its last refresh token, not before", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
-    const user = await verifiedUser(call, servicesUrl);
+    const user = await seededUser("user", isolated.DATABASE_URL);
     const { refresh_token, access_token } = await login(user, call);
     const session = sessionOf(access_token);
     const sessionRows = async () => (await db.selectFrom("sessions").select("id").where("id", "=", session).execute()).length;
@@ -213,7 +213,7 @@ describe("the scheduled maintenance", () => {
   it("copies recent revocations into KV again, so a failed KV write is repaired", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
-    const { access_token } = await login(await verifiedUser(call, servicesUrl), call);
+    const { access_token } = await login(await seededUser("user", isolated.DATABASE_URL), call);
     const sessionId = sessionOf(access_token);
     // what logout leaves when Postgres committed the revocation but the KV write failed
     await db
@@ -251,7 +251,7 @@ describe("the scheduled maintenance", () => {
   it("gives up a message after 8 tries", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });
-    const [user, admin] = [await verifiedUser(call, servicesUrl), await verifiedUser(call, servicesUrl)];
+    const [user, admin] = [await seededUser("user", isolated.DATABASE_URL), await seededUser("user", isolated.DATABASE_URL)];
     await db.updateTable("users").set({ role: "admin" }).where("id", "=", String(admin.id)).execute();
     const adminToken = (await login(admin, call)).access_token;
     await failNextMail(100, servicesUrl);
@@ -335,8 +335,7 @@ describe("the scheduled maintenance", () => {
 describe("a run cut off midway", () => {
   it("between two purge batches: no session outlives its last token, and the next run purges the rest", async () => {
     const clock = manualClock();
-    const call = client({ clock, env: isolated });
-    const user = await verifiedUser(call, servicesUrl);
+    const user = await seededUser("user", isolated.DATABASE_URL);
     // a year ago, so these come first in the purge's order whatever else the database holds
     const expiredAt = (second: number) => new Date(clock().getTime() - 365 * 24 * HOUR * 1000 + second * 1000);
     const sessions = { ended: crypto.randomUUID(), active: crypto.randomUUID(), untouched: crypto.randomUUID() };
@@ -475,14 +474,14 @@ describe("the last active admin", () => {
           others.map((row) => row.id),
         )
         .execute();
-    const last = await verifiedUser(call, servicesUrl);
+    const last = await seededUser("user", isolated.DATABASE_URL);
     await setAdmin(last.id);
     const { access_token } = await login(last, call);
     const patch = (id: number, body: unknown, token: string) => call(`/users/${id}`, bearer(token, json("PATCH", body)));
     await expectProblem(await patch(last.id, { role: "user" }, access_token), 409, "last_admin");
     expect((await call("/users/me", bearer(access_token))).status).toBe(200);
     // with a second active admin, either may demote the other, but not disable themself
-    const second = await verifiedUser(call, servicesUrl);
+    const second = await seededUser("user", isolated.DATABASE_URL);
     await setAdmin(second.id);
     const secondToken = (await login(second, call)).access_token;
     await expectProblem(await patch(second.id, { status: "disabled" }, secondToken), 409, "cannot_disable_self");
@@ -494,7 +493,7 @@ describe("the last active admin", () => {
   // this file, so no other test changes its admins meanwhile.
   it("cannot disable each other at the same moment: one wins, the other is refused as the last active admin", async () => {
     const call = client({ env: isolated });
-    const [first, second] = [await verifiedUser(call, servicesUrl), await verifiedUser(call, servicesUrl)];
+    const [first, second] = [await seededUser("user", isolated.DATABASE_URL), await seededUser("user", isolated.DATABASE_URL)];
     const ids = [String(first.id), String(second.id)];
     await db.updateTable("users").set({ role: "admin" }).where("id", "in", ids).execute();
     const [firstToken, secondToken] = [(await login(first, call)).access_token, (await login(second, call)).access_token];

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import worker from "../../src/index.ts";
-import { api, bearer, expectProblem, json, login, PASSWORD, seededUser, type TestUser, type Tokens, verifiedUser } from "./helpers.ts";
+import { api, bearer, expectProblem, json, login, PASSWORD, seededUser, type TestUser, type Tokens } from "./helpers.ts";
 
 const patchUser = (id: number, body: unknown, token: string) => api(`/users/${id}`, bearer(token, json("PATCH", body)));
 const loginAs = (user: TestUser, password = user.password) => api("/auth/login", json("POST", { email: user.email, password }));
@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 describe("disabling an account", () => {
   it("ends its sessions at once and refuses refresh; login says so only to the right password", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const session: Tokens = await login(user);
     const disabled = await patchUser(user.id, { status: "disabled" }, adminToken);
     expect(disabled.status).toBe(200);
@@ -32,7 +32,7 @@ describe("disabling an account", () => {
   });
 
   it("is undone by re-enabling: login works again", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     expect((await patchUser(user.id, { status: "disabled" }, adminToken)).status).toBe(200);
     await expectProblem(await loginAs(user), 403, "account_disabled");
     expect((await patchUser(user.id, { status: "verified" }, adminToken)).status).toBe(200);
@@ -56,7 +56,7 @@ describe("disabling an account", () => {
   });
 
   it("is for admins only", async () => {
-    const [user, other] = [await verifiedUser(), await verifiedUser()];
+    const [user, other] = [await seededUser(), await seededUser()];
     const { access_token } = await login(user);
     await expectProblem(await patchUser(other.id, { status: "disabled" }, access_token), 403, "forbidden");
     await expectProblem(await patchUser(user.id, { status: "disabled" }, access_token), 403, "forbidden");
@@ -73,7 +73,7 @@ describe("the admins themselves", () => {
 });
 
 it("keeps the password rules of signup for a login of a disabled account: a wrong password is counted", async () => {
-  const user = await verifiedUser();
+  const user = await seededUser();
   expect((await patchUser(user.id, { status: "disabled" }, adminToken)).status).toBe(200);
   await expectProblem(
     await api("/auth/login", json("POST", { email: user.email, password: PASSWORD.toUpperCase() })),

@@ -25,7 +25,6 @@ import {
   type TestUser,
   type Tokens,
   uniqueEmail,
-  verifiedUser,
 } from "./helpers.ts";
 
 /** Short enough to keep the suite quick; the production default is 5 s. */
@@ -98,7 +97,7 @@ describe("the database failing", () => {
     ["dropping the connection", { mode: "drop" }, 2_000],
     ["hanging past the timeout", { mode: "hang", ms: 5_000 }, TIMEOUT_MS + 2_000],
   ] as const)("%s: every endpoint that needs it answers 503 with Retry-After, in time", async (_, fault, bound) => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const tokens = await login(user);
     const call = await failing(fault);
     vi.spyOn(console, "error").mockImplementation(() => {});
@@ -122,7 +121,7 @@ describe("the database failing", () => {
   });
 
   it("leaves a refresh token unspent when its rotation failed: the client can try again", async () => {
-    const { refresh_token } = await login(await verifiedUser());
+    const { refresh_token } = await login(await seededUser());
     const call = await failing({ mode: "fail-query" });
     vi.spyOn(console, "error").mockImplementation(() => {});
     expect((await call("/auth/refresh", json("POST", { refresh_token }))).status).toBe(503);
@@ -131,7 +130,7 @@ describe("the database failing", () => {
   });
 
   it("lets a rotation that landed after the Worker gave up count as spent: the retry past the grace ends the session", async () => {
-    const tokens = await login(await verifiedUser());
+    const tokens = await login(await seededUser());
     const clock = manualClock();
     // held 600 ms, then run: the Worker gives up at 400 ms and answers 503, the rotation commits after
     const call = await failing({ mode: "hang", ms: 600, count: 1 }, clock);
@@ -193,7 +192,7 @@ function failingStores(which: "kv" | "cache" | "both", cache: RevocationEdge["ca
 
 describe("the edge's revocation stores failing", () => {
   it("logout still ends the session in Postgres, answers 204 and logs that the edge copy failed", async () => {
-    const tokens = await login(await verifiedUser());
+    const tokens = await login(await seededUser());
     const errors: string[] = [];
     vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
     const call = client({ revocationEdge: () => failingStores("both", caches.default) });
@@ -204,7 +203,7 @@ describe("the edge's revocation stores failing", () => {
   });
 
   it("refresh still rotates, and still ends a reused session, deciding from Postgres", async () => {
-    const tokens = await login(await verifiedUser());
+    const tokens = await login(await seededUser());
     vi.spyOn(console, "error").mockImplementation(() => {});
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const call = client({ revocationEdge: () => failingStores("both", caches.default) });
@@ -221,7 +220,7 @@ describe("the edge's revocation stores failing", () => {
   });
 
   it("refuses signed-in requests with 503 when it cannot tell whether the session ended (fails closed), and logs it", async () => {
-    const tokens = await login(await verifiedUser());
+    const tokens = await login(await seededUser());
     const errors: string[] = [];
     vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
     for (const which of ["kv", "cache", "both"] as const) {
@@ -232,7 +231,7 @@ describe("the edge's revocation stores failing", () => {
   });
 
   it("still refuses a revoked session when one store fails and the other knows it ended", async () => {
-    const tokens = await login(await verifiedUser());
+    const tokens = await login(await seededUser());
     expect((await api("/auth/logout", json("POST", { refresh_token: tokens.refresh_token }))).status).toBe(204);
     // KV down; this location's cache holds the revocation
     const call = client({ revocationEdge: () => failingStores("kv", caches.default) });

@@ -142,12 +142,19 @@ export async function verifiedUser(call: Call = api, servicesUrl = inject("local
   return { id, email, password: PASSWORD };
 }
 
-/** An admin, made the way `npm run users -- create --role admin` makes one. */
-export async function seededUser(role: UserRole): Promise<TestUser> {
+// One hash of PASSWORD per test file: a seeded user is where the test starts, not what it tests.
+let passwordHash: Promise<string> | undefined;
+
+/**
+ * A verified user (or an admin), made the way `npm run users -- create` makes one, with PASSWORD: for tests
+ * whose subject is not signing up.
+ */
+export async function seededUser(role: UserRole = "user", databaseUrl = inject("databaseUrl")): Promise<TestUser> {
   const email = uniqueEmail(role);
-  const created = await insertUser(getDb(inject("databaseUrl")), {
+  passwordHash ??= hashPassword(PASSWORD);
+  const created = await insertUser(getDb(databaseUrl), {
     email,
-    passwordHash: await hashPassword(PASSWORD),
+    passwordHash: await passwordHash,
     firstName: null,
     lastName: null,
     status: "verified",

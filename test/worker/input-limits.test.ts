@@ -2,7 +2,7 @@
 // the per-client limit of IPv6 clients.
 import { describe, expect, it } from "vitest";
 import { networkOf } from "../../src/http/client-address.ts";
-import { api, bearer, expectProblem, json, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
+import { api, bearer, expectProblem, json, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 const signup = (email: string) => api("/auth/signup", json("POST", { email, password: PASSWORD }));
 
@@ -37,7 +37,7 @@ describe("email addresses (RFC 5321 §4.5.3.1)", () => {
 
   it("is normalised one way everywhere: the address a user signs up with is the one login and verify match", async () => {
     const email = uniqueEmail("Mixed");
-    const user = await verifiedUser();
+    const user = await seededUser();
     expect((await api("/auth/login", json("POST", { email: `  ${user.email.toUpperCase()}  `, password: PASSWORD }))).status).toBe(200);
     expect((await signup(` ${email.toUpperCase()}`)).status).toBe(201);
   });
@@ -45,7 +45,7 @@ describe("email addresses (RFC 5321 §4.5.3.1)", () => {
 
 describe("caching (RFC 6749 §5.1, RFC 9111)", () => {
   it("forbids storing any answer that carries a token, a code or a user", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const loginResponse = await api("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
     const tokens = await loginResponse.clone().json<{ access_token: string; refresh_token: string }>();
     const answers = [

@@ -2,7 +2,7 @@ import { inject } from "vitest";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import { unseal } from "../../src/mail/seal.ts";
-import { bearer, client, failNextMail, json, login, manualClock, PASSWORD, uniqueEmail, verifiedUser } from "./helpers.ts";
+import { bearer, client, failNextMail, json, login, manualClock, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -37,7 +37,7 @@ describe("the Worker's logs", () => {
   it("are JSON lines with the request id, without passwords, codes, tokens or query strings", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const tokens = await login(user, call);
     const email = uniqueEmail("logged");
     const secrets: string[] = [PASSWORD, tokens.access_token, tokens.refresh_token, "access_token="];

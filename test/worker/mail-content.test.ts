@@ -1,7 +1,7 @@
 // Every message the API sends, as a person's mail client gets it: a clear subject with the product's
 // name, a plain-text part and a simple HTML part, from the configured sender; codes in the body only.
 import { describe, expect, it } from "vitest";
-import { bearer, client, json, latestCode, login, mailTo, PASSWORD, seededUser, uniqueEmail, verifiedUser } from "./helpers.ts";
+import { bearer, client, json, latestCode, login, mailTo, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 const PRODUCT = "Bean There";
 const SENDER = "Bean There <hello@bean.test>";
@@ -42,7 +42,7 @@ describe("the mail the API sends", () => {
   });
 
   it("an email change: the code to the new address, a notice to the old one when it starts and when it is done", async () => {
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const { access_token } = await login(user, call);
     const next = uniqueEmail("moved");
     const started = await call(`/users/${user.id}`, bearer(access_token, json("PATCH", { email: next, current_password: PASSWORD })));

@@ -16,7 +16,7 @@ import {
   PASSWORD,
   type Tokens,
   uniqueEmail,
-  verifiedUser,
+  seededUser,
 } from "./helpers.ts";
 
 const NEW_PASSWORD = "a brand new passphrase";
@@ -42,7 +42,7 @@ function otherCode(code: string): string {
 
 describe("POST /auth/password/forgot", () => {
   it("answers 202 alike for a verified, an unverified and an unknown address, and mails only the registered ones", async () => {
-    const verified = await verifiedUser();
+    const verified = await seededUser();
     const unverified = uniqueEmail("pending");
     await api("/auth/signup", json("POST", { email: unverified, password: PASSWORD }));
     const unknown = uniqueEmail("nobody");
@@ -57,7 +57,7 @@ describe("POST /auth/password/forgot", () => {
   });
 
   it("costs one round trip before the answer, whether or not the address has an account", async () => {
-    const { email } = await verifiedUser();
+    const { email } = await seededUser();
     const clock = { clock: manualClock(new Date(Date.now() + 61_000)) };
     const known = await countRoundTrips((call) => forgot(email, call), clock);
     const unknown = await countRoundTrips((call) => forgot(uniqueEmail("nobody"), call), clock);
@@ -69,7 +69,7 @@ describe("POST /auth/password/forgot", () => {
   it("mails at most one code a minute to an address", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const { email } = await verifiedUser(call);
+    const { email } = await seededUser();
     clock.advance(61);
     const before = (await mailTo(email)).length;
     expect((await forgot(email, call)).status).toBe(202);
@@ -83,7 +83,7 @@ describe("POST /auth/password/forgot", () => {
 
 describe("POST /auth/password/reset", () => {
   it("sets the new password, spends the code and ends every session at once, in one round trip", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const sessions: Tokens[] = [await login(user), await login(user)];
     const clock = { clock: manualClock(new Date(Date.now() + 61_000)) };
     await forgot(user.email, client(clock));
@@ -115,7 +115,7 @@ describe("POST /auth/password/reset", () => {
   });
 
   it("refuses a code sent to another address (codes are bound to their address)", async () => {
-    const [victim, attacker] = [await verifiedUser(), await verifiedUser()];
+    const [victim, attacker] = [await seededUser(), await seededUser()];
     const later = aMinuteLater();
     await forgot(attacker.email, later);
     await forgot(victim.email, later);
@@ -125,7 +125,7 @@ describe("POST /auth/password/reset", () => {
   });
 
   it("refuses even the right code after 5 wrong tries", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const later = aMinuteLater();
     await forgot(user.email, later);
     const code = await latestCode(user.email);
@@ -151,7 +151,7 @@ describe("POST /auth/password/reset", () => {
   });
 
   it("refuses a code older than 10 minutes, and leaves the password as it was", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const clock = manualClock(new Date(Date.now() + 61_000));
     const call = client({ clock });
     await forgot(user.email, call);
@@ -162,7 +162,7 @@ describe("POST /auth/password/reset", () => {
   });
 
   it("holds the new password to the signup rules", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const problem = await expectProblem(await reset(user.email, "123456", "short"), 422, "validation_failed");
     expect(problem.errors?.map((error) => error.field)).toEqual(["new_password"]);
   });
@@ -173,7 +173,7 @@ describe("POST /auth/password/change", () => {
     call("/auth/password/change", bearer(token, json("POST", { current_password: current, new_password: next })));
 
   it("needs the current password, ends every other session, and answers a fresh pair for this one, in two round trips", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const [here, elsewhere] = [await login(user), await login(user)];
     const { result: response, roundTrips } = await countRoundTrips((call) => change(here.access_token, PASSWORD, NEW_PASSWORD, call));
     expect(response.status).toBe(200);
@@ -191,7 +191,7 @@ describe("POST /auth/password/change", () => {
   });
 
   it("is 401 for a wrong current password, which counts against the address like a failed login", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     await expectProblem(await change(access_token, "not my password"), 401, "invalid_credentials");
     let refused = false;
@@ -201,7 +201,7 @@ describe("POST /auth/password/change", () => {
   });
 
   it("mails the address a notice of the change, with no code in it", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     expect((await change(access_token, PASSWORD)).status).toBe(200);
     const [notice] = await mailTo(user.email);
@@ -218,7 +218,7 @@ describe("POST /auth/password/change", () => {
   });
 
   it("leaves a stolen session ended by the change unable to refresh, even with the old password in hand", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const [owner, thief] = [await login(user), await login(user)];
     expect((await change(owner.access_token, PASSWORD)).status).toBe(200);
     await expectProblem(await refresh(thief.refresh_token), 401, "invalid_token");

@@ -19,7 +19,6 @@ import {
   PASSWORD,
   seededUser,
   uniqueEmail,
-  verifiedUser,
 } from "./helpers.ts";
 
 const me = (token: string, call = api) => call("/users/me", bearer(token));
@@ -34,7 +33,7 @@ function decodePart(token: string, index: number): Record<string, unknown> {
 
 describe("POST /auth/login", () => {
   it("answers a token pair in two round trips", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { result: response, roundTrips } = await countRoundTrips((call) =>
       call("/auth/login", json("POST", { email: user.email.toUpperCase(), password: PASSWORD })),
     );
@@ -49,7 +48,7 @@ describe("POST /auth/login", () => {
   });
 
   it("issues an access token with the documented claims, signed by a published key", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const header = decodePart(access_token, 0);
     const claims = decodePart(access_token, 1);
@@ -72,7 +71,7 @@ describe("POST /auth/login", () => {
   });
 
   it("gives the same answer for an unknown email and a wrong password", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const wrong = await expectProblem(
       await api("/auth/login", json("POST", { email: user.email, password: "wrong password" })),
       401,
@@ -166,7 +165,7 @@ describe("the first login of an old hash", () => {
 
 describe("bearer tokens", () => {
   it("let a verified user read /users/me in one round trip", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const { result: response, roundTrips } = await countRoundTrips((call) => me(access_token, call));
     expect(response.status).toBe(200);
@@ -189,7 +188,7 @@ describe("bearer tokens", () => {
   });
 
   it("refuses a forged, tampered, expired, or refresh token, costing no SQL", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token, refresh_token } = await login(user);
     const [header, payload, signature] = access_token.split(".");
     const elevated = btoa(JSON.stringify({ ...decodePart(access_token, 1), role: "admin" })).replace(/=+$/, "");
@@ -217,13 +216,13 @@ describe("bearer tokens", () => {
     if (!("privateKey" in pair)) throw new Error("expected a key pair");
     const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
     const stranger = client({ env: { JWT_PRIVATE_KEYS: JSON.stringify([{ ...jwk, kid: "stranger" }]) } });
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user, stranger);
     await expectProblem(await me(access_token), 401, "invalid_token");
   });
 
   it("is not accepted as a refresh token", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     await expectProblem(await refresh(access_token), 401, "invalid_token");
   });
@@ -233,7 +232,7 @@ describe("POST /auth/refresh", () => {
   it("rotates: a new pair in one round trip, and the old refresh token is spent (RFC 9700 §4.14.2)", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const first = await login(user, call);
     const { result: response, roundTrips } = await countRoundTrips((counted) => refresh(first.refresh_token, counted), {
       clock,
@@ -253,7 +252,7 @@ describe("POST /auth/refresh", () => {
   it("returns the same successor to the same client's replay within the grace window, and records it (RFC 9700 §4.14.2)", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const { refresh_token } = await login(user, call);
     const tab = { "User-Agent": "Browser/1.0", "CF-Connecting-IP": "2001:db8:5:6::1" };
     const a = await (await refresh(refresh_token, call, tab)).json<{ refresh_token: string }>();
@@ -278,7 +277,7 @@ describe("POST /auth/refresh", () => {
     ["another user agent", { "User-Agent": "Thief/2.0", "CF-Connecting-IP": "192.0.2.10" }],
     ["another network", { "User-Agent": "Browser/1.0", "CF-Connecting-IP": "192.0.2.77" }],
   ])("treats a replay from %s within the grace window as reuse, ending the session (RFC 9700 §4.14.2)", async (_, thief) => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { refresh_token } = await login(user);
     const victim = { "User-Agent": "Browser/1.0", "CF-Connecting-IP": "192.0.2.10" };
     const rotated = await (await refresh(refresh_token, api, victim)).json<{ access_token: string; refresh_token: string }>();
@@ -288,7 +287,7 @@ describe("POST /auth/refresh", () => {
   });
 
   it("treats a replay of an older token as reuse even within the grace window (RFC 9700 §4.14.2)", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const t1 = (await login(user)).refresh_token;
     const t2 = (await (await refresh(t1)).json<{ refresh_token: string }>()).refresh_token;
     const t3 = (await (await refresh(t2)).json<{ refresh_token: string }>()).refresh_token;
@@ -299,7 +298,7 @@ describe("POST /auth/refresh", () => {
   it("refuses unknown, expired and malformed tokens", async () => {
     const clock = manualClock();
     const call = client({ clock });
-    const user = await verifiedUser(call);
+    const user = await seededUser();
     const { refresh_token } = await login(user, call);
     await expectProblem(await refresh("made-up-token", call), 401, "invalid_token");
     clock.advance(30 * 24 * 60 * 60 + 1);
@@ -311,7 +310,7 @@ describe("POST /auth/refresh", () => {
 
 describe("POST /auth/logout", () => {
   it("ends the session in one round trip: refresh and access tokens stop working", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const tokens = await login(user);
     const other = await login(user);
     const { result: response, roundTrips } = await countRoundTrips((call) => logout(tokens.refresh_token, call));
@@ -325,7 +324,7 @@ describe("POST /auth/logout", () => {
   });
 
   it("refuses the session's access tokens at once here, even while KV still answers from its cache", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const tokens = await login(user);
     expect((await logout(tokens.refresh_token)).status).toBe(204);
     // what a location sees while KV still serves the miss it cached before the logout

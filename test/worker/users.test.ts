@@ -16,7 +16,6 @@ import {
   seededUser,
   type TestUser,
   uniqueEmail,
-  verifiedUser,
 } from "./helpers.ts";
 
 /** Asserts the exact public shape of a user (nothing else, no password hash) and returns it. */
@@ -78,7 +77,7 @@ beforeAll(async () => {
 
 describe("GET /users/me", () => {
   it("answers the token's own user, only its public fields, in one round trip", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const { result: response, roundTrips } = await countRoundTrips((call) => me(access_token, call));
     expect(response.status).toBe(200);
@@ -379,7 +378,7 @@ describe("PATCH /users/{id}", () => {
   });
 
   it("changes a user's own email only once the code mailed to the new address is verified", async () => {
-    const user = await verifiedUser();
+    const user = await seededUser();
     const { access_token } = await login(user);
     const newEmail = uniqueEmail("moved");
     const response = await patchUser(user.id, { email: ` ${newEmail.toUpperCase()} `, current_password: user.password }, access_token);
@@ -419,7 +418,7 @@ describe("PATCH /users/{id}", () => {
   });
 
   it("is 409 email_taken for a user taking an address already registered, whatever its case, mailing nothing", async () => {
-    const [attacker, victim] = await Promise.all([seededUser("user"), verifiedUser()]);
+    const [attacker, victim] = await Promise.all([seededUser("user"), seededUser()]);
     const { access_token } = await login(attacker);
     const mailsBefore = (await mailTo(victim.email)).length;
     const password = attacker.password;
