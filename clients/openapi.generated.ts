@@ -72,7 +72,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account
-         * @description Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default).
+         * @description Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default). An address nobody has proved yet belongs to nobody: a signup for it starts that account over with this signup's password and names, and whoever proves the address must give the password of the latest signup. An address gets one code a minute and 10 messages an hour at most; within that, the code already sent stays the one to enter.
          */
         post: operations["signup"];
         delete?: never;
@@ -92,7 +92,7 @@ export interface paths {
         put?: never;
         /**
          * Prove an email address with its code
-         * @description Completes a signup, or a change of email address started with PATCH /users/{id}. Every failure answers alike (`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients together 20 times, per address within 10 minutes; a new code does not bring new tries.
+         * @description Completes a signup (with the `password` of the latest signup for the address: the code alone would hand the account to whoever chose it), or a change of email address started with PATCH /users/{id}. Every failure of the code answers alike (`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients together 20 times, per address within 10 minutes; a new code does not bring new tries. After 100 wrong codes in a row the address's codes pause for 12 hours (the address is told), and each further wrong one pauses them again. A right code with another password is `signup_password_mismatch`: sign up again with the password you want, then enter the newest code.
          */
         post: operations["verifyEmail"];
         delete?: never;
@@ -112,7 +112,7 @@ export interface paths {
         put?: never;
         /**
          * Send a new verification code
-         * @description The previous code stops working. At most one code a minute per address. The answer is the same whether or not the address is registered.
+         * @description The previous code stops working. At most one code a minute, and 10 messages an hour, per address. The answer is the same whether or not the address is registered.
          */
         post: operations["resendVerificationCode"];
         delete?: never;
@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Each address may be tried 10 times a minute.
+         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset.
          */
         post: operations["login"];
         delete?: never;
@@ -192,7 +192,7 @@ export interface paths {
         put?: never;
         /**
          * Ask for a password-reset code
-         * @description Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one code a minute per address. The answer is the same, in about the same time, whether or not the address has an account.
+         * @description Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one reset code a minute and 10 messages an hour per address. The answer is the same, in about the same time, whether or not the address has an account.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -212,7 +212,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with the emailed code
-         * @description Sets the new password, spends the code and ends every session of the account, at once. The code proves control of the address, so an account not yet verified becomes verified. Every failure answers alike (`code_invalid`); the address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes). The address is told of the reset.
+         * @description Sets the new password, spends the code and ends every session of the account, at once. The code proves control of the address, so an account not yet verified becomes verified, a lock after wrong passwords lifts, and a pause of the address's codes ends. The code is checked before any password work. Every failure answers alike (`code_invalid`); the address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes; 100 wrong in a row pause reset codes for 12 hours). The address is told of the reset.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -232,7 +232,7 @@ export interface paths {
         put?: never;
         /**
          * Change your password
-         * @description Needs the current password (a wrong one counts against the address like a failed login). Every other session ends; this one goes on, with the fresh token pair in the answer. The address is told of the change.
+         * @description Needs the current password (a wrong one counts against the account like a failed login, and an account waiting out its wrong passwords refuses even the right one). Every session of the account ends, this one too: the answer is a fresh session's token pair. The address is told of the change.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -292,7 +292,7 @@ export interface paths {
         put?: never;
         /**
          * Log out everywhere
-         * @description Ends every session of yours, this one included.
+         * @description Ends every session of yours, this one included: one entry at the edge refuses every access token of yours, however many sessions you had (at once at this edge location; elsewhere within about a minute).
          */
         post: operations["logoutEverywhere"];
         delete?: never;
@@ -381,7 +381,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a user (admin)
-         * @description Their sessions and tokens stop working at once. An admin cannot delete themself.
+         * @description Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot be deleted. The caller must still be an active admin as the database has them now, whatever the token says.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -472,7 +472,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "email_not_verified" | "account_disabled" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "last_admin" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "email_not_verified" | "account_disabled" | "account_locked" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "last_admin" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -533,6 +533,11 @@ export interface components {
             email: string;
             /** @example 123456 */
             code: string;
+            /**
+             * @description Completing a signup: the password of the signup, checked against the latest signup for the address. Not needed to prove a new address of an email change.
+             * @example correct horse battery
+             */
+            password?: string;
         };
         ResendCodeRequest: {
             /**
@@ -669,7 +674,7 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused";
     };
     responses: never;
     parameters: never;
@@ -1031,7 +1036,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description `malformed_json`: Malformed JSON; `code_invalid`: Wrong, expired or used-up code */
+            /** @description `malformed_json`: Malformed JSON; `code_invalid`: Wrong, expired or used-up code; `signup_password_mismatch`: Not the password of the latest signup */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1049,7 +1054,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "malformed_json" | "code_invalid";
+                        code?: "malformed_json" | "code_invalid" | "signup_password_mismatch";
                     };
                 };
             };
@@ -1455,7 +1460,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `email_not_verified`: Email address not verified; `account_disabled`: Account disabled */
+            /** @description `email_not_verified`: Email address not verified; `account_disabled`: Account disabled; `account_locked`: Too many wrong passwords */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1473,7 +1478,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "email_not_verified" | "account_disabled";
+                        code?: "email_not_verified" | "account_disabled" | "account_locked";
                     };
                 };
             };
@@ -2369,7 +2374,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Changed; the new tokens of this session */
+            /** @description Changed; the tokens of a fresh session */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2429,6 +2434,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unauthorized" | "invalid_token" | "invalid_credentials";
+                    };
+                };
+            };
+            /** @description `account_locked`: Too many wrong passwords */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:account-locked",
+                     *       "code": "account_locked",
+                     *       "title": "Too many wrong passwords",
+                     *       "status": 403,
+                     *       "detail": "Too many wrong passwords.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "account_locked";
                     };
                 };
             };
@@ -2847,6 +2874,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
                     };
                 };
             };
@@ -3690,7 +3739,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `cannot_delete_self`: Cannot delete yourself */
+            /** @description `cannot_delete_self`: Cannot delete yourself; `last_admin`: The last active admin */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3708,7 +3757,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "cannot_delete_self";
+                        code?: "cannot_delete_self" | "last_admin";
                     };
                 };
             };
@@ -3878,7 +3927,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `account_locked`: Too many wrong passwords; `forbidden`: Forbidden */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3886,17 +3935,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "urn:coffee-shop:problem:forbidden",
-                     *       "code": "forbidden",
-                     *       "title": "Forbidden",
+                     *       "type": "urn:coffee-shop:problem:account-locked",
+                     *       "code": "account_locked",
+                     *       "title": "Too many wrong passwords",
                      *       "status": 403,
-                     *       "detail": "Forbidden.",
+                     *       "detail": "Too many wrong passwords.",
                      *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "account_locked" | "forbidden";
                     };
                 };
             };

@@ -1,5 +1,4 @@
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
 import pkg from "../package.json" with { type: "json" };
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { type AppEnv, createRouter, type Router } from "./http/router.ts";
@@ -8,7 +7,7 @@ import { ApiError, databaseUnavailable } from "./errors.ts";
 import { describeError } from "./log.ts";
 import { requestBodyRules } from "./http/middleware/request-body.ts";
 import { limitPerClientAddress } from "./http/middleware/rate-limit.ts";
-import { requestContext, type RequestDependencies } from "./http/middleware/request-context.ts";
+import { requestContext, type RequestDependencies, serverRequestId } from "./http/middleware/request-context.ts";
 import { allowedMethodsLookup, bodyEndpointsOnly, bodyOperationsLookup } from "./http/middleware/routing.ts";
 import { corsFromConfig, securityHeaders } from "./http/middleware/security-headers.ts";
 import { HttpProblem, problemResponse } from "./http/problem-response.ts";
@@ -29,7 +28,7 @@ const productionDependencies: AppDependencies = { clock: () => new Date(), revoc
 
 /** The middleware every request passes, in order. */
 function useMiddleware(app: Router, dependencies: AppDependencies): void {
-  app.use(requestId());
+  app.use(serverRequestId());
   app.use(securityHeaders());
   app.use(requestContext(dependencies));
   app.use(corsFromConfig());

@@ -3,15 +3,15 @@ import type { Db } from "./db/client.ts";
 import { nothingPurged, PURGED, type PurgeCounts, purgeExpired } from "./db/maintenance.ts";
 import { claimDueMail } from "./db/outbox.ts";
 import { describeError, type Logger } from "./log.ts";
-import { recopyRecentRevocations, type RevocationEdge } from "./edge/revocations.ts";
+import { recopyRecentEndings, type RevocationEdge } from "./edge/revocations.ts";
 import { secondsAfter } from "./services/context.ts";
 import { deliverMail } from "./services/mail-delivery.ts";
 
 const MAIL_BATCH_SIZE = 50;
 const MAIL_LEASE_SECONDS = 5 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
-// each one costs a KV write and a Cache API write: two of a Worker's subrequests
-const RECOPY_BATCH_SIZE = 200;
+// of each kind (ended sessions, users whose every session ended); each costs a KV write and a Cache API write
+const RECOPY_BATCH_SIZE = 100;
 // each batch is a subrequest too; a paid Worker has 1,000 per invocation
 const MAX_PURGE_BATCHES = 200;
 
@@ -44,6 +44,7 @@ async function purgeWithinBudget(
     codesDeadBefore: secondsAfter(now, -DAY_SECONDS),
     mailKeptSince: secondsAfter(now, -30 * DAY_SECONDS),
     eventsKeptSince: secondsAfter(now, -config.AUDIT_RETENTION_DAYS * DAY_SECONDS),
+    guessRunsKeptSince: secondsAfter(now, -365 * DAY_SECONDS),
     batchSize: config.PURGE_BATCH_SIZE,
   };
   const started = Date.now();
@@ -96,11 +97,11 @@ export async function runMaintenance(db: Db, edge: RevocationEdge, config: Confi
   const recopied = await step(
     "recopy revocations",
     () =>
-      recopyRecentRevocations(db, edge, {
+      recopyRecentEndings(db, edge, {
         // an access token lives ACCESS_TOKEN_TTL_SECONDS, so older revocations have no token left to refuse
         since: secondsAfter(now, -config.ACCESS_TOKEN_TTL_SECONDS),
-        now,
         limit: RECOPY_BATCH_SIZE,
+        accessTokenSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       }),
     0,
   );

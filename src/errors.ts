@@ -28,6 +28,11 @@ const FAILURES = {
     detail: "The code is wrong, has expired or was used up. Use the newest code we sent, or ask for a new one.",
   },
   wrong_current_password: { code: "invalid_credentials", detail: "The current password is wrong." },
+  signup_password_mismatch: {
+    code: "signup_password_mismatch",
+    detail:
+      "The code is right, but the password is not the one of the latest signup for this address. Sign up again with the password you want and enter the newest code, or choose a password with “Forgot password”.",
+  },
   email_taken: { code: "email_taken", detail: "An account with this email address already exists." },
 } as const satisfies Record<string, { code: ProblemCode; detail: string }>;
 

@@ -36,6 +36,7 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", shared.databaseUrl);
   project.provide("isolatedServicesUrl", isolated.services.url);
   project.provide("isolatedDatabaseUrl", isolated.databaseUrl);
+  project.provide("postgresServer", process.env.TEST_DATABASE_URL !== undefined);
   const secrets = newSecretSettings();
   project.provide("jwtPrivateKeys", secrets.JWT_PRIVATE_KEYS);
   project.provide("hashSecret", secrets.HASH_SECRET);

@@ -6,6 +6,8 @@ declare module "vitest" {
     /** A second database and mail catcher, for tests that must not share their data. */
     isolatedDatabaseUrl: string;
     isolatedServicesUrl: string;
+    /** True when the tests run on the PostgreSQL server (TEST_DATABASE_URL), where requests really run at once. */
+    postgresServer: boolean;
     jwtPrivateKeys: string;
     hashSecret: string;
   }

@@ -12,6 +12,8 @@ export interface AccessClaims {
   userId: string;
   role: UserRole;
   sessionId: string;
+  /** The user's session generation when the session was made: ending every session of a user moves it on. */
+  generation: number;
   tokenId: string;
   expiresAt: Date;
 }
@@ -59,15 +61,14 @@ export async function publicJwks(config: Config): Promise<Jwks> {
   return (await keyRing(config)).publicJwks;
 }
 
-export async function issueAccessToken(
-  config: Config,
-  subject: { userId: string; role: UserRole; sessionId: string },
-  now: Date,
-): Promise<{ token: string; expiresIn: number }> {
+/** Who an access token speaks for: the user, their role and the session, with its generation. */
+export type TokenSubject = Pick<AccessClaims, "userId" | "role" | "sessionId" | "generation">;
+
+export async function issueAccessToken(config: Config, subject: TokenSubject, now: Date): Promise<{ token: string; expiresIn: number }> {
   const { signer } = await keyRing(config);
   const issuedAt = Math.floor(now.getTime() / 1000);
   const expiresIn = config.ACCESS_TOKEN_TTL_SECONDS;
-  const token = await new SignJWT({ scope: ACCESS_SCOPE, sid: subject.sessionId, role: subject.role })
+  const token = await new SignJWT({ scope: ACCESS_SCOPE, sid: subject.sessionId, gen: subject.generation, role: subject.role })
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "at+jwt" })
     .setIssuer(config.JWT_ISSUER)
     .setAudience(config.JWT_AUDIENCE)
@@ -92,6 +93,8 @@ const AccessPayload = z.object({
   exp: z.number(),
   role: UserRoleSchema,
   scope: z.literal(ACCESS_SCOPE),
+  // absent from tokens signed before generations existed: those are of the first
+  gen: z.number().int().min(0).default(0),
 });
 
 /**
@@ -117,10 +120,10 @@ export async function verifyAccessToken(config: Config, token: string, now: Date
   }
   const claims = AccessPayload.safeParse(payload);
   if (!claims.success) throw new InvalidTokenError("The token is not an access token.");
-  const { sub, sid, jti, iat, exp, role } = claims.data;
+  const { sub, sid, jti, iat, exp, role, gen } = claims.data;
   // jose checks iat only against a maximum age; a token from the future was not made by this API's clock
   if (iat > now.getTime() / 1000 + ISSUED_AT_SKEW_SECONDS) throw new InvalidTokenError("The access token is invalid or expired.");
-  return { userId: sub, role, sessionId: sid, tokenId: jti, expiresAt: new Date(exp * 1000) };
+  return { userId: sub, role, sessionId: sid, generation: gen, tokenId: jti, expiresAt: new Date(exp * 1000) };
 }
 
 export interface RefreshTokenPair {

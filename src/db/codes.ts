@@ -1,9 +1,9 @@
-// One-time codes: issuing them (one live code per user and purpose, with the mail that carries it) and
-// judging guesses at them against the budget of the address they were sent to.
-import { type AliasableExpression, type Expression, expressionBuilder, type SqlBool } from "kysely";
-import { jsonBuildObject } from "kysely/helpers/postgres";
+// One-time codes: issuing them (one live code per user and purpose, with the mail that carries it, within
+// what an address may be sent) and checking guesses at them against the budgets of the address they were
+// sent to. A right guess is only found here; what it proves is applied by the statement of that proof.
+import { type AliasableExpression, type Expression, expressionBuilder, sql, type SqlBool } from "kysely";
 import type { AuthEventType } from "../schemas/events.ts";
-import { type AddressProofPurpose, AddressProofPurposeSchema, type CodePurpose, type CodeScope } from "../schemas/codes.ts";
+import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import type { Db } from "./client.ts";
 import { type EventContext, type EventRow, noRowDetails, recordEvents } from "./events.ts";
 import { type MailPart, type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
@@ -16,6 +16,19 @@ export interface CodeToIssue {
   mail: MailToQueue;
 }
 
+/**
+ * How much code mail an address may be sent: one code of a purpose per interval (so a reset asked for right
+ * after a signup's code still arrives), and a few codes an hour whatever their purpose (so nobody can flood
+ * an inbox, or buy fresh guesses, by asking again and again).
+ */
+export interface MailAllowance {
+  /** No code of the same purpose to the address after this. */
+  notIssuedSince: Date;
+  /** At most `perHour` messages to the address after this. */
+  hourStart: Date;
+  perHour: number;
+}
+
 export interface CodeIssue {
   /** Selects the user the code is for (none: no code). */
   owner: () => AliasableExpression<{ user_id: string }>;
@@ -23,31 +36,49 @@ export interface CodeIssue {
   /** The address the code is sent to, and proves. */
   address: string;
   code: CodeToIssue;
+  allowance: MailAllowance;
   now: Date;
 }
 
-interface GuessRow {
-  id: string;
+/** A live code a guess matched, and the account it belongs to. */
+export interface MatchedCode {
+  code_id: string;
   user_id: string;
   purpose: CodePurpose;
   address: string;
-  old_email: string;
+  /** The account's address now (an email change's code is for another one). */
+  email: string;
+  password_hash: string;
 }
 
 const codeParts = partBuilder<{
   issued: { user_id: string; address: string };
   charged: { attempts: number };
   others: { attempts: number };
-  candidate: GuessRow;
-  consumed: Pick<GuessRow, "user_id" | "purpose" | "address">;
+  streak: { failures: number; paused: boolean };
+  candidate: MatchedCode;
+  counted: { failures: number; paused_until: Date | null };
 }>();
 
-/**
- * True when a code was sent to `address` after `since`, whoever asked for it: at most one code a minute
- * reaches an address, so nobody can flood an inbox with codes or buy fresh guesses.
- */
-export function codeSentSince(address: string, since: Date) {
-  return codeParts.selectFrom("one_time_codes").select("id").where("address", "=", address).where("created_at", ">", since);
+/** A code of this purpose reached the address after `since`, whoever asked for it. */
+export function codeSentSince(address: string, purpose: CodePurpose, since: Date) {
+  return codeParts
+    .selectFrom("one_time_codes")
+    .select("id")
+    .where("address", "=", address)
+    .where("purpose", "=", purpose)
+    .where("created_at", ">", since);
+}
+
+/** True while the address may be sent a code of this purpose (see MailAllowance). */
+export function mayMailCode(address: string, purpose: CodePurpose, allowance: MailAllowance): Expression<SqlBool> {
+  const eb = expressionBuilder<object, never>();
+  const sentThisHour = codeParts
+    .selectFrom("email_outbox")
+    .select((eb) => eb.fn.countAll<number>().as("sent"))
+    .where("to_address", "=", address)
+    .where("created_at", ">", allowance.hourStart);
+  return eb.and([eb.not(eb.exists(codeSentSince(address, purpose, allowance.notIssuedSince))), eb(sentThisHour, "<", allowance.perHour)]);
 }
 
 /** A code a statement issues: the step that stores it and queues its mail, and what it issued. */
@@ -60,47 +91,52 @@ export interface IssuedCode {
   wasIssued(): Expression<SqlBool>;
 }
 
+/** The code itself, replacing the owner's live code of the same purpose (one live code per user and purpose). */
+function storeCode(issue: CodeIssue) {
+  const { owner, purpose, address, code, allowance, now } = issue;
+  return codeParts
+    .insertInto("one_time_codes")
+    .columns(["user_id", "purpose", "code_hash", "address", "expires_at", "created_at"])
+    .expression((eb) =>
+      eb
+        .selectFrom(owner().as("owner"))
+        .select((eb) => [
+          "owner.user_id",
+          eb.val(purpose).as("purpose"),
+          eb.val(code.hash).as("code_hash"),
+          eb.val(address).as("address"),
+          eb.val(code.expiresAt).as("expires_at"),
+          eb.val(now).as("created_at"),
+        ])
+        .where(mayMailCode(address, purpose, allowance)),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(["user_id", "purpose"])
+        .where("consumed_at", "is", null)
+        .doUpdateSet((eb) => ({
+          code_hash: eb.ref("excluded.code_hash"),
+          address: eb.ref("excluded.address"),
+          expires_at: eb.ref("excluded.expires_at"),
+          created_at: eb.ref("excluded.created_at"),
+        }))
+        // judged on the live code as it is now, not as this statement's snapshot saw it: of requests for one
+        // user and purpose at the same moment, only the first replaces the code (and mails it)
+        .where("one_time_codes.created_at", "<=", allowance.notIssuedSince),
+    )
+    .returning(["user_id", "address"]);
+}
+
 /**
- * Issues a code to the user `owner` selects, replacing their live code of the same purpose (one live code
- * per user and purpose: the old one stops working), and queues the mail that carries it to the address.
+ * Issues a code to the user `owner` selects, if the address may be sent one, replacing their live code of
+ * the same purpose (the old one stops working), and queues the mail that carries it to the address.
  */
 export function issueCode(issue: CodeIssue): IssuedCode {
-  const { owner, purpose, address, code, now } = issue;
-  const mail = queueMail("mail", { recipients: () => codeParts.selectFrom("issued").select("address as to_address"), mail: code.mail });
-  const store: Step = (statement) =>
-    statement.with(
-      "issued",
-      () =>
-        new QueryRows(
-          codeParts
-            .insertInto("one_time_codes")
-            .columns(["user_id", "purpose", "code_hash", "address", "expires_at", "created_at"])
-            .expression((eb) =>
-              eb
-                .selectFrom(owner().as("owner"))
-                .select((eb) => [
-                  "owner.user_id",
-                  eb.val(purpose).as("purpose"),
-                  eb.val(code.hash).as("code_hash"),
-                  eb.val(address).as("address"),
-                  eb.val(code.expiresAt).as("expires_at"),
-                  eb.val(now).as("created_at"),
-                ]),
-            )
-            .onConflict((oc) =>
-              oc
-                .columns(["user_id", "purpose"])
-                .where("consumed_at", "is", null)
-                .doUpdateSet((eb) => ({
-                  code_hash: eb.ref("excluded.code_hash"),
-                  address: eb.ref("excluded.address"),
-                  expires_at: eb.ref("excluded.expires_at"),
-                  created_at: eb.ref("excluded.created_at"),
-                })),
-            )
-            .returning(["user_id", "address"]),
-        ),
-    );
+  const mail = queueMail("mail", {
+    recipients: () => codeParts.selectFrom("issued").select("address as to_address"),
+    mail: issue.code.mail,
+  });
+  const store: Step = (statement) => statement.with("issued", () => new QueryRows(storeCode(issue)));
   return {
     step: (statement) => withSteps(statement, store, mail.step),
     mail,
@@ -112,11 +148,11 @@ export function issueCode(issue: CodeIssue): IssuedCode {
 /** A code for whichever user has this address, if `owner` admits them, with its mail; the mail queued, or null. */
 async function issueCodeTo(
   db: Db,
-  request: { email: string; purpose: CodePurpose; code: CodeToIssue; now: Date },
+  request: { email: string; purpose: CodePurpose; code: CodeToIssue; allowance: MailAllowance; now: Date },
   owner: () => AliasableExpression<{ user_id: string }>,
   recorded?: { context: EventContext; type: AuthEventType },
 ): Promise<QueuedMail | null> {
-  const code = issueCode({ owner, purpose: request.purpose, address: request.email, code: request.code, now: request.now });
+  const code = issueCode({ ...request, owner, address: request.email });
   const row = await withSteps(db, code.step, recorded && recordEvents(recorded.context, { type: recorded.type, rows: () => code.events() }))
     .selectNoFrom(() => code.mail.queued().as("mail"))
     .executeTakeFirst();
@@ -124,50 +160,36 @@ async function issueCodeTo(
 }
 
 /**
- * Replaces the live verification code of an unverified user (the old one dies) and queues its mail,
- * unless a code reached the address since `notIssuedSince`. Yields nothing for an unknown, verified or
- * too-recently-served address.
+ * Replaces the live verification code of an unverified user (the old one dies) and queues its mail, if the
+ * address may be sent one. Yields nothing for an unknown, verified or too-recently-served address.
  */
 export function reissueVerificationCode(
   db: Db,
-  request: { email: string; code: CodeToIssue; notIssuedSince: Date; now: Date },
+  request: { email: string; code: CodeToIssue; allowance: MailAllowance; now: Date },
 ): Promise<QueuedMail | null> {
-  const { email, notIssuedSince } = request;
   return issueCodeTo(db, { ...request, purpose: "verify_email" }, () =>
-    codeParts
-      .selectFrom("users")
-      .select("id as user_id")
-      .where("email", "=", email)
-      .where("status", "=", "unverified")
-      .where((eb) => eb.not(eb.exists(codeSentSince(email, notIssuedSince)))),
+    codeParts.selectFrom("users").select("id as user_id").where("email", "=", request.email).where("status", "=", "unverified"),
   );
 }
 
 /**
- * Issues a password-reset code to the account with this address (not a disabled one), unless a code
- * reached the address since `notIssuedSince`, with its mail and event. Yields nothing otherwise, and
- * costs the same either way.
+ * Issues a password-reset code to the account with this address (not a disabled one), if the address may be
+ * sent one, with its mail and event. Yields nothing otherwise, and costs the same either way.
  */
 export function issueResetCode(
   db: Db,
-  request: { email: string; code: CodeToIssue; notIssuedSince: Date; events: EventContext },
+  request: { email: string; code: CodeToIssue; allowance: MailAllowance; events: EventContext },
 ): Promise<QueuedMail | null> {
-  const { email, notIssuedSince, events } = request;
+  const { email, events } = request;
   return issueCodeTo(
     db,
     { ...request, purpose: "reset_password", now: events.now },
-    () =>
-      codeParts
-        .selectFrom("users")
-        .select("id as user_id")
-        .where("email", "=", email)
-        .where("status", "<>", "disabled")
-        .where((eb) => eb.not(eb.exists(codeSentSince(email, notIssuedSince)))),
+    () => codeParts.selectFrom("users").select("id as user_id").where("email", "=", email).where("status", "<>", "disabled"),
     { context: events, type: "password_reset_requested" },
   );
 }
 
-/** A guess at the code sent to an address, charged to the address's budget for its scope. */
+/** A guess at the code sent to an address, charged to the address's budgets for its scope. */
 export interface CodeGuess {
   address: string;
   hash: Uint8Array;
@@ -182,21 +204,13 @@ export interface CodeGuess {
   perAddress: number;
   /** The window a first guess opens; later guesses within it share its budget. */
   windowEndsAt: Date;
+  /** After this many wrong guesses in a row, whatever the windows, codes of the scope pause until `pausedUntil`; each further wrong one pauses them again. */
+  pauseAfter: number;
+  pausedUntil: Date;
   now: Date;
 }
 
-/** A guess a statement judges: the step that charges and judges it, and the code it consumed, if right. */
-export interface JudgedGuess {
-  step: Step;
-  /** The user whose code the guess consumed (none for a wrong guess). */
-  consumedBy(): ReturnType<typeof consumerOf>;
-}
-
-function consumerOf() {
-  return codeParts.selectFrom("consumed").select("user_id");
-}
-
-/** The guess, counted before it is judged, so concurrent guesses cannot overspend the budget. */
+/** The guess, counted in its window before it is judged, so concurrent guesses cannot overspend the budget. */
 function chargeGuess(guess: CodeGuess) {
   const { address, scope, network, windowEndsAt, now } = guess;
   return codeParts
@@ -235,16 +249,36 @@ function othersSpent(guess: CodeGuess) {
     .where("window_ends_at", ">", guess.now);
 }
 
+/** The address's run of wrong guesses for the scope, and whether its codes are paused now. */
+function currentStreak(guess: CodeGuess) {
+  return codeParts
+    .selectFrom("code_failures")
+    .select((eb) => ["failures", eb("paused_until", ">", guess.now).as("paused")])
+    .where("address", "=", guess.address)
+    .where("scope", "=", guess.scope);
+}
+
+/** Whether the guess is judged at all: within both window budgets, and while the scope's codes are not paused. */
+function judged(guess: CodeGuess): Expression<SqlBool> {
+  const eb = expressionBuilder<{ charged: { attempts: number }; others: { attempts: number }; streak: { paused: boolean } }, never>();
+  const charged = eb.selectFrom("charged").select("attempts");
+  return eb.and([
+    eb(charged, "<=", guess.perNetwork),
+    eb(eb(charged, "+", eb.selectFrom("others").select("attempts")), "<=", guess.perAddress),
+    eb.not(eb.exists(eb.selectFrom("streak").select("paused").where("paused", "=", true))),
+  ]);
+}
+
 /**
- * The live code the guess matches, if the budget allows. Codes are stored as HMACs bound to their address,
- * so a guess can only match a code sent to that address.
+ * The live code the guess matches, if it is judged. Codes are stored as HMACs bound to their address, so a
+ * guess can only match a code sent to that address.
  */
 function matchingCode(guess: CodeGuess) {
   return (
     codeParts
       .selectFrom("one_time_codes as c")
       .innerJoin("users as u", "u.id", "c.user_id")
-      .select(["c.id", "c.user_id", "c.purpose", "c.address", "u.email as old_email"])
+      .select(["c.id as code_id", "c.user_id", "c.purpose", "c.address", "u.email", "u.password_hash"])
       .where("c.address", "=", guess.address)
       .where("c.code_hash", "=", guess.hash)
       .where("c.purpose", "in", guess.purposes)
@@ -253,117 +287,117 @@ function matchingCode(guess: CodeGuess) {
       // a signup's or a reset's code proves the address the account still has
       .where((eb) => eb.or([eb("c.purpose", "=", "change_email"), eb("u.email", "=", eb.ref("c.address"))]))
       .where((eb) => eb.or([eb("c.purpose", "<>", "verify_email"), eb("u.status", "=", "unverified")]))
-      .where((eb) => eb(eb.selectFrom("charged").select("attempts"), "<=", guess.perNetwork))
-      .where((eb) =>
-        eb(eb(eb.selectFrom("charged").select("attempts"), "+", eb.selectFrom("others").select("attempts")), "<=", guess.perAddress),
-      )
+      .where(judged(guess))
       .limit(1)
-      .forUpdate("c")
   );
 }
 
 /**
- * Charges and judges a guess: `charged` (the guess), `others` (what other networks spent), `candidate` (the
- * live code it matches, within budget) and `consumed` (that code, spent before its effect can be seen, so it
- * can never be used twice).
+ * The run of wrong guesses, judged ones only: a right guess ends it, a wrong one lengthens it, and from
+ * `pauseAfter` on each wrong one pauses the scope's codes again. Guesses refused unjudged (over a window's
+ * budget, or while paused) learn nothing and count for nothing.
  */
-export function judgeGuess(guess: CodeGuess): JudgedGuess {
-  return {
-    step: (statement) =>
-      statement
-        .with("charged", () => new QueryRows(chargeGuess(guess)))
-        .with("others", () => othersSpent(guess))
-        .with("candidate", () => matchingCode(guess))
-        .with(
-          "consumed",
-          () =>
-            new QueryRows(
-              codeParts
-                .updateTable("one_time_codes")
-                .set({ consumed_at: guess.now })
-                .where("id", "in", codeParts.selectFrom("candidate").select("id"))
-                .returning(["user_id", "purpose", "address"]),
-            ),
-        ),
-    consumedBy: consumerOf,
-  };
+function countGuess(guess: CodeGuess) {
+  const { address, scope, pauseAfter, pausedUntil, now } = guess;
+  return codeParts
+    .insertInto("code_failures")
+    .columns(["address", "scope", "failures", "paused_until", "last_failure_at"])
+    .expression(
+      codeParts
+        .selectNoFrom((eb) => [
+          eb.val(address).as("address"),
+          eb.val(scope).as("scope"),
+          eb
+            .case()
+            .when(eb.exists(eb.selectFrom("candidate").select("code_id")))
+            .then(0)
+            .else(1)
+            .end()
+            .as("failures"),
+          eb.val<Date | null>(null).as("paused_until"),
+          eb.val(now).as("last_failure_at"),
+        ])
+        .where(judged(guess)),
+    )
+    .onConflict((oc) =>
+      oc.columns(["address", "scope"]).doUpdateSet((eb) => {
+        const right = eb.exists(eb.selectFrom("candidate").select("code_id"));
+        const failures = eb("code_failures.failures", "+", 1);
+        return {
+          failures: eb.case().when(right).then(0).else(failures).end(),
+          paused_until: eb
+            .case()
+            .when(right)
+            .then(eb.val<Date | null>(null))
+            .when(failures, ">=", pauseAfter)
+            .then(eb.val<Date | null>(pausedUntil))
+            .else(eb.ref("code_failures.paused_until"))
+            .end(),
+          last_failure_at: now,
+        };
+      }),
+    )
+    .returning(["failures", "paused_until"]);
 }
 
-export interface AddressProof {
-  guess: CodeGuess;
-  /** Sent to the old address when an email change completes, so a hijack does not go unnoticed. */
-  changeNotice: MailToQueue;
+/** When a guess pauses the scope's codes: the address is told, if an account or a code belongs to it, and the pause is recorded. */
+export interface PauseNotice {
+  mail: MailToQueue;
   events: EventContext;
 }
 
-export interface AddressProofResult {
-  /** What the right code proved, or undefined for any failure (wrong, expired, none, over budget). */
-  proved: AddressProofPurpose | undefined;
+export interface CodeCheck {
+  /** The live code the guess matched, if right; undefined for any failure (wrong, expired, none, over budget, paused). */
+  matched: MatchedCode | undefined;
+  /** The notice queued when this guess paused the address's codes. */
   notice: QueuedMail | null;
 }
 
-/** A signup's code proves the address: the account is verified. */
-const markVerified =
-  (now: Date): Step =>
-  (statement) =>
-    statement.with(
-      "verified",
-      () =>
-        new QueryRows(
-          codeParts
-            .updateTable("users")
-            .set((eb) => ({ status: "verified", verified_at: eb.fn.coalesce("verified_at", eb.val(now)), updated_at: now }))
-            .where("id", "in", codeParts.selectFrom("consumed").select("user_id").where("purpose", "=", "verify_email"))
-            .returning("id"),
-        ),
-    );
-
-/** An email change's code proves the new address: the account moves there. */
-const moveToProvedAddress =
-  (now: Date): Step =>
-  (statement) =>
-    statement.with(
-      "moved",
-      () =>
-        new QueryRows(
-          codeParts
-            .updateTable("users")
-            .from("consumed")
-            .set((eb) => ({ email: eb.ref("consumed.address"), updated_at: now }))
-            .whereRef("users.id", "=", "consumed.user_id")
-            .where("consumed.purpose", "=", "change_email")
-            .returning("users.id"),
-        ),
-    );
-
 /**
- * Checks a guess at the code sent to an address and, if right, consumes it and applies its purpose (mark
- * the user verified, or move them to the new address, telling the old one), all in one statement.
+ * Checks a guess at the codes sent to an address, in one statement: the guess is charged to the window
+ * budgets and the run of wrong guesses before it is judged, and a right one is only found, not spent: what
+ * it proves is applied (and the code spent) by the statement of that proof, after any work it needs.
  */
-export async function proveAddress(db: Db, proof: AddressProof): Promise<AddressProofResult> {
-  const { guess, changeNotice, events } = proof;
-  const consumedFor = (purpose: AddressProofPurpose) => codeParts.selectFrom("consumed").where("purpose", "=", purpose);
+export async function checkCode(db: Db, guess: CodeGuess, pause: PauseNotice): Promise<CodeCheck> {
+  const paused = () => codeParts.selectFrom("counted").where("failures", "=", guess.pauseAfter);
+  const owner = () =>
+    codeParts
+      .selectFrom("users")
+      .select("id as user_id")
+      .where("email", "=", guess.address)
+      .where(expressionBuilder<object, never>().exists(paused().select("failures")));
   const notice = queueMail("notice", {
-    recipients: () => codeParts.selectFrom("candidate").select("old_email as to_address").where("purpose", "=", "change_email"),
-    mail: changeNotice,
+    recipients: () =>
+      paused()
+        .select(sql.val(guess.address).as("to_address"))
+        .where((eb) =>
+          eb.or([
+            eb.exists(eb.selectFrom("users").select("id").where("email", "=", guess.address)),
+            eb.exists(eb.selectFrom("one_time_codes").select("id").where("address", "=", guess.address).where("consumed_at", "is", null)),
+          ]),
+        ),
+    mail: pause.mail,
   });
-  const row = await withSteps(
+  const statement = withSteps(
     db,
-    judgeGuess(guess).step,
-    markVerified(guess.now),
-    moveToProvedAddress(guess.now),
+    (statement) =>
+      statement
+        .with("charged", () => new QueryRows(chargeGuess(guess)))
+        .with("others", () => othersSpent(guess))
+        .with("streak", () => currentStreak(guess))
+        .with("candidate", () => matchingCode(guess))
+        .with("counted", () => new QueryRows(countGuess(guess))),
     notice.step,
-    recordEvents(events, { type: "email_verified", rows: () => consumedFor("verify_email").select(["user_id", noRowDetails()]) }),
-    recordEvents(events, {
-      type: "email_changed",
-      details: { by: "owner" },
-      rows: () => consumedFor("change_email").select((eb) => ["user_id", jsonBuildObject({ to: eb.ref("address") }).as("row_details")]),
-    }),
+    recordEvents(pause.events, { type: "codes_paused", details: { scope: guess.scope }, rows: () => owner().select(noRowDetails()) }),
   )
-    .selectNoFrom((eb) => [
-      eb.selectFrom(codeParts.selectFrom("consumed").select("purpose").limit(1).as("c")).select("c.purpose").as("proved"),
-      notice.queued().as("notice"),
-    ])
-    .executeTakeFirstOrThrow();
-  return { proved: AddressProofPurposeSchema.safeParse(row.proved).data, notice: row.notice };
+    .selectFrom(codeParts.selectNoFrom([notice.queued().as("notice")]).as("effects"))
+    .leftJoin(codeParts.selectFrom("candidate").selectAll().as("candidate"), (join) => join.onTrue())
+    .selectAll();
+  const row = await statement.executeTakeFirstOrThrow();
+  const { code_id, user_id, purpose, address, email, password_hash } = row;
+  const matched =
+    code_id !== null && user_id !== null && purpose !== null && address !== null && email !== null && password_hash !== null
+      ? { code_id, user_id, purpose, address, email, password_hash }
+      : undefined;
+  return { matched, notice: row.notice };
 }

@@ -1,27 +1,48 @@
-// Ending sessions, in Postgres: a session ends when its refresh tokens leave the whitelist and the
-// session joins the blacklist (revoked_tokens), in the statement of whatever ended it. The edge copies
-// of the blacklist are written by src/edge/revocations.ts, which alone hands out a SessionEnder.
-import { type AliasableExpression, expressionBuilder, type OperandExpression, type QueryCreator, sql } from "kysely";
+// Ending sessions, in Postgres, in the statement of whatever ends them. One session ends when its refresh
+// tokens leave the whitelist and it joins the blacklist (revoked_tokens). Every session of a user ends at
+// once when the user's session generation moves on: their tokens and sessions go, and every access token
+// of an older generation is refused. The edge's copies are written by src/edge/revocations.ts, which alone
+// hands out a SessionEnder.
+import {
+  type AliasableExpression,
+  type ExpressionBuilder,
+  expressionBuilder,
+  type OperandExpression,
+  type QueryCreator,
+  sql,
+} from "kysely";
 import { jsonArrayFrom, jsonBuildObject } from "kysely/helpers/postgres";
 import type { Db } from "./client.ts";
 import { partBuilder, QueryRows, type Step } from "./parts.ts";
 import type { DB } from "./schema.ts";
 
+/** A session that ended by itself: the edge refuses its access tokens by its id. */
 export interface EndedSession {
   sessionId: string;
-  /** When the session's last refresh token would have expired: no token of it is valid after. */
-  expiresAt: Date;
 }
+
+/** A user whose every session ended: the edge refuses access tokens of a generation below this one. */
+export interface EndedGeneration {
+  userId: string;
+  generation: number;
+}
+
+/** What a statement ended, for the edge to record. */
+export interface Endings {
+  sessions: EndedSession[];
+  generations: EndedGeneration[];
+}
+
+export const NOTHING_ENDED: Endings = { sessions: [], generations: [] };
 
 /** Sessions are blacklisted under this prefix and their id: tokens carry their session, not an id of their own. */
 const SESSION_TOKEN_PREFIX = "session:";
 
-interface EndedSessionRow {
-  session_id: string;
-  expires_at: Date;
-}
-
-const revocationParts = partBuilder<{ revoked: EndedSessionRow; ended: EndedSessionRow; closed: { id: string; user_id: string } }>();
+const revocationParts = partBuilder<{
+  ended: { session_id: string };
+  closed: { id: string; user_id: string };
+  advanced: { id: string; session_generation: number };
+}>();
 
 /** The blacklist id of a session, in SQL: `session:` and the session's id. */
 function blacklistId(sessionId: OperandExpression<string>) {
@@ -30,77 +51,138 @@ function blacklistId(sessionId: OperandExpression<string>) {
 }
 
 /**
- * The blacklist entry of the session that `sessionId` yields, if that session has ended: a statement that
- * would extend a session (a rotation) checks it, so a session ended by another statement stays ended.
+ * The blacklist entry of the session that `sessionId` yields, if that session has ended: a rotation checks
+ * it, so a session ended by another statement stays ended.
  */
 export function blacklistEntryOf(sessionId: OperandExpression<string>) {
   return revocationParts.selectFrom("revoked_tokens").select("token_id").where("token_id", "=", blacklistId(sessionId));
 }
 
-/** The sessions one statement ends: the step that ends them, and what it ended. */
-export interface EndingPart {
-  step: Step | undefined;
-  /** One row per session ended, as a JSON array for the statement's result (read back by `SessionEnder.parse`). */
-  ended(): AliasableExpression<{ session_id: string; expires_at: string }[]>;
-  /** The user and session of each session ended, as event rows (`{ session_id }` as their details). */
-  closedSessionEvents(): ClosedSessionEvents;
-}
-
-/** The user and session of each session a statement ended, as event rows. */
+/** The user and session of each session a statement ended, as event rows (`{ session_id }` as their details). */
 function closedSessionEvents() {
   return revocationParts.selectFrom("closed").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]);
 }
 
-type ClosedSessionEvents = ReturnType<typeof closedSessionEvents>;
+/**
+ * The columns of a user's row that end all their sessions, for a statement that updates the row anyway: the
+ * generation moves on, and the cron knows to copy the ending to the edge again.
+ */
+export function advanceGeneration(eb: ExpressionBuilder<DB, "users">, now: Date) {
+  return { session_generation: eb("session_generation", "+", 1), sessions_ended_at: now };
+}
+
+/** Users and their generation, as JSON: ids as text, as every id leaves the database. */
+function generationsOf(from: "advanced" | "users") {
+  return revocationParts.selectFrom(from).select((eb) => [eb.cast<string>("id", "text").as("id"), "session_generation"]);
+}
+
+/** The sessions or generations one statement ends: the step that ends them, and what it ended. */
+export interface EndingPart {
+  step: Step;
+  /** What the statement ended, as JSON for its result (read back by `endingsFrom`). */
+  ended(): AliasableExpression<EndedJson>;
+  closedSessionEvents: typeof closedSessionEvents;
+}
+
+/** What `ended` selects. */
+export interface EndedJson {
+  sessions: { session_id: string }[];
+  generations: { id: string; session_generation: number }[];
+}
 
 /** Takes part in one statement that ends sessions; only `endingSessions` (src/edge/revocations.ts) makes one. */
 export class SessionEnder {
   readonly #now: Date;
+  readonly #blacklistUntil: Date;
 
-  constructor(now: Date) {
+  /** `blacklistUntil`: when every token a session has now would have expired (a refresh token's lifetime from now). */
+  constructor(now: Date, blacklistUntil: Date) {
     this.#now = now;
+    this.#blacklistUntil = blacklistUntil;
   }
 
   /**
-   * Ends the sessions `sessionIds` selects: their refresh tokens leave the whitelist (`revoked`), their rows
-   * in sessions go (`closed`), and each joins the blacklist (`blacklisted`) until its last token would have
-   * expired. Nothing when `sessionIds` is undefined.
+   * Ends the sessions `sessionIds` selects: their refresh tokens leave the whitelist, their rows in sessions go
+   * (`closed`), and each joins the blacklist for as long as any token of it could be presented.
    */
-  endSessions(sessionIds: ((q: QueryCreator<DB>) => OperandExpression<string>) | undefined): EndingPart {
-    if (!sessionIds) {
-      return { step: undefined, ended: () => sql<{ session_id: string; expires_at: string }[]>`'[]'::json`, closedSessionEvents };
-    }
+  endSessions(sessionIds: (q: QueryCreator<DB>) => OperandExpression<string>): EndingPart {
     return {
       step: (statement) =>
         statement
           .with(
-            "revoked",
+            "ended",
             (q) =>
-              new QueryRows(
-                revocationParts
-                  .deleteFrom("refresh_tokens")
-                  .where("session_id", "in", sessionIds(q))
-                  .returning(["session_id", "expires_at"]),
-              ),
-          )
-          .with("ended", () =>
-            revocationParts
-              .selectFrom("revoked")
-              .select((eb) => ["session_id", eb.fn.max("expires_at").as("expires_at")])
-              .groupBy("session_id"),
+              new QueryRows(revocationParts.deleteFrom("refresh_tokens").where("session_id", "in", sessionIds(q)).returning("session_id")),
           )
           .with(
             "closed",
-            () =>
-              new QueryRows(
-                revocationParts
-                  .deleteFrom("sessions")
-                  .where("id", "in", revocationParts.selectFrom("ended").select("session_id"))
-                  .returning(["id", "user_id"]),
-              ),
+            (q) => new QueryRows(revocationParts.deleteFrom("sessions").where("id", "in", sessionIds(q)).returning(["id", "user_id"])),
           )
           .with("blacklisted", () => new QueryRows(this.#blacklist())),
-      ended: () => jsonArrayFrom(revocationParts.selectFrom("ended").select(["session_id", "expires_at"])),
+      ended: () =>
+        sql<EndedJson>`json_build_object('sessions', ${jsonArrayFrom(revocationParts.selectFrom("ended").select("session_id").distinct())}, 'generations', '[]'::json)`,
+      closedSessionEvents,
+    };
+  }
+
+  /**
+   * Ends every session of the users `userIds` selects: their generation moves on (so every access token of
+   * theirs is refused at the edge, whatever the number of sessions), and their refresh tokens and sessions go.
+   * For a statement that does not otherwise update those users' rows (a row is updated once per statement).
+   */
+  endAllSessionsOf(userIds: (q: QueryCreator<DB>) => OperandExpression<string>): EndingPart {
+    const now = this.#now;
+    return this.endAllSessionsAdvancedBy((statement) =>
+      statement.with(
+        "advanced",
+        (q) =>
+          new QueryRows(
+            revocationParts
+              .updateTable("users")
+              .set((eb) => advanceGeneration(eb, now))
+              .where("id", "in", userIds(q))
+              .returning(["id", "session_generation"]),
+          ),
+      ),
+    );
+  }
+
+  /**
+   * Ends every session of the users whose generation the statement's own update of their row moved on (with
+   * `advanceGeneration`): `advance` adds `advanced`, those users with their new generation. Their refresh
+   * tokens and sessions go.
+   */
+  endAllSessionsAdvancedBy(advance: Step): EndingPart {
+    const advancedIds = () => revocationParts.selectFrom("advanced").select("id");
+    return {
+      step: (statement) =>
+        advance(statement)
+          .with(
+            "ended",
+            () => new QueryRows(revocationParts.deleteFrom("refresh_tokens").where("user_id", "in", advancedIds()).returning("session_id")),
+          )
+          .with(
+            "closed",
+            () => new QueryRows(revocationParts.deleteFrom("sessions").where("user_id", "in", advancedIds()).returning(["id", "user_id"])),
+          ),
+      ended: () => sql<EndedJson>`json_build_object('sessions', '[]'::json, 'generations', ${jsonArrayFrom(generationsOf("advanced"))})`,
+      closedSessionEvents,
+    };
+  }
+
+  /**
+   * For users deleted by the statement (their tokens and sessions go with their row): the edge refuses their
+   * access tokens by the generation after their last. `deleted` selects each user's id and generation.
+   */
+  forgetSessionsOf(deleted: () => AliasableExpression<{ id: string; session_generation: number }>): EndingPart {
+    return {
+      step: (statement) =>
+        statement.with("advanced", () =>
+          revocationParts
+            .selectFrom(deleted().as("deleted"))
+            .select((eb) => ["deleted.id", eb("deleted.session_generation", "+", 1).as("session_generation")]),
+        ),
+      ended: () => sql<EndedJson>`json_build_object('sessions', '[]'::json, 'generations', ${jsonArrayFrom(generationsOf("advanced"))})`,
       closedSessionEvents,
     };
   }
@@ -112,8 +194,14 @@ export class SessionEnder {
       .columns(["token_id", "expires_at", "revoked_at"])
       .expression((eb) =>
         eb
-          .selectFrom("ended")
-          .select((eb) => [blacklistId(eb.ref("session_id")).as("token_id"), "expires_at", eb.val(this.#now).as("revoked_at")]),
+          // once per session (it had several tokens), distinct before the values join: DISTINCT would read
+          // the untyped time parameters as text
+          .selectFrom(revocationParts.selectFrom("ended").select("session_id").distinct().as("ended"))
+          .select((eb) => [
+            blacklistId(eb.ref("ended.session_id")).as("token_id"),
+            eb.val(this.#blacklistUntil).as("expires_at"),
+            eb.val(this.#now).as("revoked_at"),
+          ]),
       )
       .onConflict((oc) =>
         oc.column("token_id").doUpdateSet((eb) => ({
@@ -121,26 +209,36 @@ export class SessionEnder {
         })),
       );
   }
+}
 
-  /** Reads back what `ended` selected. */
-  parse(rows: { session_id: string; expires_at: string }[]): EndedSession[] {
-    return rows.map((row) => ({ sessionId: row.session_id, expiresAt: new Date(row.expires_at) }));
-  }
+/** Reads back what an `ended` selected (nothing, when the statement did not run). */
+export function endingsFrom(ended: EndedJson | undefined): Endings {
+  if (!ended) return NOTHING_ENDED;
+  return {
+    sessions: ended.sessions.map((row) => ({ sessionId: row.session_id })),
+    generations: ended.generations.map((row) => ({ userId: row.id, generation: row.session_generation })),
+  };
 }
 
 /**
- * The sessions blacklisted since `since` whose tokens could still be presented, newest first and at most
- * `limit`: what the cron copies to the edge again, in case an edge write failed after Postgres committed.
+ * The sessions blacklisted, and the users whose sessions all ended, since `since`, newest first and at most
+ * `limit` of each, in one statement: what the cron copies to the edge again, in case an edge write failed
+ * after Postgres committed.
  */
-export async function recentRevocations(db: Db, window: { since: Date; now: Date; limit: number }): Promise<EndedSession[]> {
-  const rows = await db
+export async function recentEndings(db: Db, window: { since: Date; limit: number }): Promise<Endings> {
+  const sessions = revocationParts
     .selectFrom("revoked_tokens")
-    .select(["token_id", "expires_at"])
+    .select((eb) => eb.fn<string>("substr", ["token_id", eb.val(SESSION_TOKEN_PREFIX.length + 1)]).as("session_id"))
     .where("token_id", "like", `${SESSION_TOKEN_PREFIX}%`)
     .where("revoked_at", ">", window.since)
-    .where("expires_at", ">", window.now)
     .orderBy("revoked_at", "desc")
-    .limit(window.limit)
-    .execute();
-  return rows.map((row) => ({ sessionId: row.token_id.slice(SESSION_TOKEN_PREFIX.length), expiresAt: row.expires_at }));
+    .limit(window.limit);
+  const generations = generationsOf("users")
+    .where("sessions_ended_at", ">", window.since)
+    .orderBy("sessions_ended_at", "desc")
+    .limit(window.limit);
+  const row = await db
+    .selectNoFrom(() => [jsonArrayFrom(sessions).as("sessions"), jsonArrayFrom(generations).as("generations")])
+    .executeTakeFirstOrThrow();
+  return endingsFrom(row);
 }

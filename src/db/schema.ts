@@ -8,8 +8,9 @@ import type { AuthEventType } from "../schemas/events.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { ColumnType } from "kysely";
 
-export type Generated<T> =
-  T extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : ColumnType<T, T | undefined, T>;
+export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
+  ? ColumnType<S, I | undefined, U>
+  : ColumnType<T, T | undefined, T>;
 
 export type Int8 = ColumnType<string, bigint | number | string, bigint | number | string>;
 
@@ -47,6 +48,14 @@ export interface CodeAttempts {
   window_ends_at: Timestamp;
 }
 
+export interface CodeFailures {
+  address: string;
+  failures: number;
+  last_failure_at: Timestamp;
+  paused_until: Timestamp | null;
+  scope: CodeScope;
+}
+
 export interface EmailOutbox {
   attempts: Generated<number>;
   created_at: Timestamp;
@@ -61,6 +70,11 @@ export interface EmailOutbox {
   subject: string;
   text_body: string;
   to_address: string;
+}
+
+export interface ImportedUsers {
+  id: Int8;
+  imported_at: Timestamp;
 }
 
 export interface OneTimeCodes {
@@ -104,8 +118,12 @@ export interface Users {
   first_name: string | null;
   id: Generated<Int8>;
   last_name: string | null;
+  login_blocked_until: Timestamp | null;
+  login_failures: Generated<number>;
   password_hash: string;
   role: Generated<UserRole>;
+  session_generation: Generated<number>;
+  sessions_ended_at: Timestamp | null;
   status: Generated<UserStatus>;
   updated_at: Timestamp;
   verified_at: Timestamp | null;
@@ -114,7 +132,9 @@ export interface Users {
 export interface DB {
   auth_events: AuthEvents;
   code_attempts: CodeAttempts;
+  code_failures: CodeFailures;
   email_outbox: EmailOutbox;
+  imported_users: ImportedUsers;
   one_time_codes: OneTimeCodes;
   refresh_tokens: RefreshTokens;
   revoked_tokens: RevokedTokens;

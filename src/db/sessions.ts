@@ -1,11 +1,14 @@
 // Sessions and their refresh tokens: starting one at login, listing them, rotating a token, ending them.
+import type { QueryCreator } from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { EndedBy } from "../schemas/events.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
 import { type EventContext, recordEvents } from "./events.ts";
 import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
-import { blacklistEntryOf, type EndedSession, type SessionEnder } from "./revocations.ts";
+import { type Actor, actorStands } from "./actor.ts";
+import { blacklistEntryOf, type Endings, endingsFrom, NOTHING_ENDED, type SessionEnder } from "./revocations.ts";
+import type { DB } from "./schema.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
 export type RotationOutcome = "rotated" | "replayed" | "reused" | "expired" | "revoked";
@@ -19,7 +22,7 @@ interface PresentedToken {
 }
 
 const sessionParts = partBuilder<{
-  owner: { id: string; role: UserRole; status: UserStatus };
+  owner: { id: string; role: UserRole; status: UserStatus; session_generation: number };
   opened: { id: string; user_id: string };
   token: { user_id: string };
   presented: PresentedToken;
@@ -47,7 +50,11 @@ function openSession(session: NewSession): Step {
   return (statement) =>
     statement
       .with("owner", (q) =>
-        q.selectFrom("users").select(["id", "role", "status"]).where("id", "=", userId).where("password_hash", "=", verifiedHash),
+        q
+          .selectFrom("users")
+          .select(["id", "role", "status", "session_generation"])
+          .where("id", "=", userId)
+          .where("password_hash", "=", verifiedHash),
       )
       .with(
         "opened",
@@ -94,20 +101,44 @@ function openSession(session: NewSession): Step {
       );
 }
 
+/** The right password breaks a run of wrong ones: the account's failures are cleared. */
+function clearLoginFailures(userId: string): Step {
+  return (statement) =>
+    statement.with(
+      "cleared",
+      () =>
+        new QueryRows(
+          sessionParts
+            .updateTable("users")
+            .set({ login_failures: 0, login_blocked_until: null })
+            .where("id", "=", userId)
+            .where((eb) => eb.or([eb("login_failures", ">", 0), eb("login_blocked_until", "is not", null)]))
+            .returning("id"),
+        ),
+    );
+}
+
+/** What a session started with: the role, status and generation its tokens carry, as its write saw them. */
+export interface SessionStart {
+  role: UserRole;
+  status: UserStatus;
+  generation: number;
+  started: boolean;
+}
+
 /**
- * Starts a session for a user whose password was just checked, and returns the role and status its
- * tokens must carry, as this statement sees them under the user's row lock (shared): a role or status
- * change racing the login either commits first, and is seen here, or waits for this statement and then
- * ends the session it started. Only a verified account gets a session. Returns undefined when the user
- * is gone or the password changed since it was checked.
+ * Starts a session for a user whose password was just checked, and returns the role, status and generation
+ * its tokens must carry, as this statement sees them under the user's row lock: a role or status change
+ * racing the login either commits first, and is seen here, or waits for this statement and then ends the
+ * session it started. Only a verified account gets a session; the right password clears the account's
+ * failures (so the lock is the changing kind: two logins of one user take turns). Returns undefined when
+ * the user is gone or the password changed since it was checked.
  */
-export async function startSession(
-  db: Db,
-  session: NewSession,
-): Promise<{ role: UserRole; status: UserStatus; started: boolean } | undefined> {
+export async function startSession(db: Db, session: NewSession): Promise<SessionStart | undefined> {
   const statement = withSteps(
     db,
     openSession(session),
+    clearLoginFailures(session.userId),
     recordEvents(session.events, {
       type: "login_succeeded",
       rows: () =>
@@ -115,9 +146,14 @@ export async function startSession(
     }),
   )
     .selectFrom(sessionParts.selectFrom("owner").selectAll().as("owner"))
-    .select((eb) => ["owner.role", "owner.status", eb.exists(sessionParts.selectFrom("token").select("user_id")).as("started")]);
-  const [row] = await afterLockingUsers(db, { users: { ids: [session.userId] }, mode: "share" }, statement);
-  return row && { role: row.role, status: row.status, started: row.started === true };
+    .select((eb) => [
+      "owner.role",
+      "owner.status",
+      "owner.session_generation",
+      eb.exists(sessionParts.selectFrom("token").select("user_id")).as("started"),
+    ]);
+  const [row] = await afterLockingUsers(db, { users: { ids: [session.userId] }, mode: "change" }, statement);
+  return row && { role: row.role, status: row.status, generation: row.session_generation, started: row.started === true };
 }
 
 /** A session as its owner sees it in "where am I logged in". */
@@ -166,6 +202,7 @@ export interface Rotation {
   userId: string;
   role: UserRole;
   status: UserStatus;
+  generation: number;
 }
 
 export interface RotationRequest {
@@ -287,17 +324,19 @@ function verdictEvents(outcome: RotationOutcome) {
 }
 
 /**
- * Spends a refresh token and stores its successor, in one statement. A reused token ends its whole
- * session; a session on the blacklist never rotates. `rotation` is undefined for a token that is not (or
- * no longer) in the whitelist, or whose user is gone.
+ * Spends a refresh token and stores its successor, in one statement, after taking its user's row lock
+ * (shared: rotations of one user run side by side, and anything that ends sessions waits for them, or they
+ * for it, and then sees the other). A reused token ends its whole session; a session on the blacklist never
+ * rotates. `rotation` is undefined for a token that is not (or no longer) in the whitelist, or whose user is
+ * gone.
  */
 export async function rotateRefreshToken(
   db: Db,
   ender: SessionEnder,
   request: RotationRequest,
-): Promise<{ rotation: Rotation | undefined; endedSessions: EndedSession[] }> {
+): Promise<{ rotation: Rotation | undefined; endings: Endings }> {
   const ending = ender.endSessions(() => sessionParts.selectFrom("verdict").select("session_id").where("outcome", "=", "reused"));
-  const row = await withSteps(
+  const statement = withSteps(
     db,
     spendToken(request),
     judgePresentation(request),
@@ -309,56 +348,70 @@ export async function rotateRefreshToken(
       sessionParts
         .selectFrom("verdict")
         .innerJoin("users", "users.id", "verdict.user_id")
-        .select(["verdict.outcome", "verdict.session_id", "verdict.user_id", "users.role", "users.status"])
+        .select(["verdict.outcome", "verdict.session_id", "verdict.user_id", "users.role", "users.status", "users.session_generation"])
         .as("judged"),
     )
-    .select(["judged.outcome", "judged.session_id", "judged.user_id", "judged.role", "judged.status"])
-    .select(() => ending.ended().as("ended_sessions"))
-    .executeTakeFirst();
-  if (!row) return { rotation: undefined, endedSessions: [] };
-  const { outcome, session_id, user_id, role, status } = row;
-  return { rotation: { outcome, sessionId: session_id, userId: user_id, role, status }, endedSessions: ender.parse(row.ended_sessions) };
+    .selectAll("judged")
+    .select(() => ending.ended().as("ended"));
+  const [row] = await afterLockingUsers(db, { users: { refreshTokenHash: request.tokenHash }, mode: "share" }, statement);
+  if (!row) return { rotation: undefined, endings: NOTHING_ENDED };
+  const { outcome, session_id, user_id, role, status, session_generation } = row;
+  return {
+    rotation: { outcome, sessionId: session_id, userId: user_id, role, status, generation: session_generation },
+    endings: endingsFrom(row.ended),
+  };
 }
 
-/** Ends the session a live refresh token belongs to; `endedSessions` is empty when the token is unknown or expired. */
+/**
+ * Ends the session a live refresh token belongs to, after taking its user's row lock, so a rotation of the
+ * same session either comes first, and its successor ends here, or comes after and finds nothing to rotate.
+ * Nothing ends when the token is unknown or expired.
+ */
 export async function endSessionOfToken(
   db: Db,
   ender: SessionEnder,
   tokenHash: Uint8Array,
   events: EventContext,
-): Promise<{ endedSessions: EndedSession[] }> {
+): Promise<{ endings: Endings }> {
   const ending = ender.endSessions((q) =>
     q.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash).where("expires_at", ">", events.now),
   );
-  const row = await withSteps(db, ending.step, recordEvents(events, { type: "logged_out", rows: () => ending.closedSessionEvents() }))
-    .selectNoFrom(() => ending.ended().as("ended_sessions"))
-    .executeTakeFirstOrThrow();
-  return { endedSessions: ender.parse(row.ended_sessions) };
+  const statement = withSteps(
+    db,
+    ending.step,
+    recordEvents(events, { type: "logged_out", rows: () => ending.closedSessionEvents() }),
+  ).selectNoFrom(() => ending.ended().as("ended"));
+  const [row] = await afterLockingUsers(db, { users: { refreshTokenHash: tokenHash }, mode: "change" }, statement);
+  return { endings: endingsFrom(row?.ended) };
 }
 
 /**
- * Ends sessions of a user, chosen by `which`: one of them (by id) or all. Every ended session is recorded
- * as `session_ended`. The user's row is locked first, in the same transaction, so a login racing it is
- * ended too, or comes after.
+ * Ends sessions of a user, chosen by `which`: one of them (by id), or all (the user's generation moves on).
+ * Every ended session is recorded as `session_ended`. The user's row (and an admin actor's) is locked first,
+ * in the same transaction, so a login or rotation racing it is ended too, or comes after. An admin acting on
+ * another user must still be an active admin as the database has them now.
  */
 export async function endUserSessions(
   db: Db,
   ender: SessionEnder,
-  request: { userId: string; which: { sessionId: string } | "all"; by: EndedBy; events: EventContext },
-): Promise<{ userFound: boolean; endedSessions: EndedSession[] }> {
-  const { userId, which, by, events } = request;
-  const ending = ender.endSessions((q) => {
-    const ofUser = q.selectFrom("sessions").select("id").where("user_id", "=", userId);
-    return which === "all" ? ofUser : ofUser.where("id", "=", which.sessionId);
-  });
+  request: { userId: string; which: { sessionId: string } | "all"; by: EndedBy; actor: Actor; events: EventContext },
+): Promise<{ userFound: boolean; allowed: boolean; endings: Endings }> {
+  const { userId, which, by, actor, events } = request;
+  const allowed = actorStands(actor);
+  const ofUser = (q: QueryCreator<DB>) => q.selectFrom("users").select("id").where("id", "=", userId).where(allowed);
+  const ending =
+    which === "all"
+      ? ender.endAllSessionsOf(ofUser)
+      : ender.endSessions((q) => q.selectFrom("sessions").select("id").where("id", "=", which.sessionId).where("user_id", "in", ofUser(q)));
   const statement = withSteps(
     db,
     ending.step,
     recordEvents(events, { type: "session_ended", details: { by, all: which === "all" }, rows: () => ending.closedSessionEvents() }),
   ).selectNoFrom((eb) => [
     eb.exists(eb.selectFrom("users").select("id").where("id", "=", userId)).as("user_found"),
-    ending.ended().as("ended_sessions"),
+    allowed.as("allowed"),
+    ending.ended().as("ended"),
   ]);
-  const [row] = await afterLockingUsers(db, { users: { ids: [userId] }, mode: "change" }, statement);
-  return { userFound: row?.user_found === true, endedSessions: ender.parse(row?.ended_sessions ?? []) };
+  const [row] = await afterLockingUsers(db, { users: { ids: [userId, actor.id] }, mode: "change" }, statement);
+  return { userFound: row?.user_found === true, allowed: row?.allowed === true, endings: endingsFrom(row?.ended) };
 }

@@ -1,27 +1,36 @@
 // Accounts: creating them (a signup, or an operator), reading and listing them, changing and deleting them.
-import { type AliasableExpression, type Expression, expressionBuilder, type Selectable, type SqlBool } from "kysely";
+import {
+  type AliasableExpression,
+  type Expression,
+  type ExpressionBuilder,
+  expressionBuilder,
+  type Selectable,
+  sql,
+  type SqlBool,
+} from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
-import { type CodeToIssue, codeSentSince, issueCode } from "./codes.ts";
+import { type CodeToIssue, issueCode, type MailAllowance, mayMailCode } from "./codes.ts";
 import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
-import type { EndedSession, SessionEnder } from "./revocations.ts";
+import { type Actor, actorStands } from "./actor.ts";
+import { advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
-import { afterLockingUsers } from "./user-lock.ts";
+import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
 const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at"] as const;
 
 export type UserRow = Pick<Selectable<Users>, (typeof USER_COLUMNS)[number]>;
 
-type UserBefore = Pick<UserRow, "id" | "email" | "role" | "status">;
+type UserBefore = Pick<UserRow, "id" | "email" | "role" | "status"> & { session_generation: number };
 
 const userParts = partBuilder<{
-  created: UserRow & { verified_at: Date | null };
+  created: UserRow;
   before: UserBefore;
-  updated: UserRow;
-  deleted: { id: string };
+  updated: UserRow & { session_generation: number };
+  deleted: { id: string; session_generation: number };
 }>();
 
 export interface NewUser {
@@ -81,92 +90,78 @@ export async function insertUser(db: Db, user: NewUser): Promise<UserRow | undef
     .executeTakeFirst();
 }
 
-/** A signup: the new user's code, and when the address last got one that a new signup must not undercut. */
+/** A signup: the new user's code, what the address may be sent, and who signed up from where. */
 export interface SignupCode {
   code: CodeToIssue;
-  /** A signup for an address no one ever proved replaces that account, unless a code reached it after this. */
-  notIssuedSince: Date;
+  allowance: MailAllowance;
   events: EventContext;
 }
 
 export type Registration =
   | { outcome: "created"; user: UserRow; mail: QueuedMail | null }
   /** The address belongs to an account that has proved it. */
-  | { outcome: "taken" }
-  /** A signup for the same never-proved address came moments ago: nothing changed. */
-  | { outcome: "unchanged"; user: UserRow };
+  | { outcome: "taken" };
 
 /**
- * The insert of a signup. Every conflict updates, so the row (locked, as a concurrent signup just wrote
- * it) is always returned; it changes only when nobody proved the address and no code reached it lately:
- * whoever registered an address first cannot wait for its owner to verify it into their hands.
+ * The insert of a signup. An address nobody ever proved belongs to nobody yet: a signup for it starts the
+ * account over (this signup's password, names and time, so its answer shows nothing an earlier signer typed;
+ * the id stays the pending account's), and whoever proves the address must present the password of the
+ * latest signup. An address some account proved is not touched: no row comes back.
  */
-function upsertSignup(db: Db, user: NewUser, signup: SignupCode) {
+function upsertSignup(db: Db, user: NewUser) {
   return db.with("created", (q) =>
     q
       .insertInto("users")
       .values(newUserRow(user))
       .onConflict((oc) =>
-        oc.column("email").doUpdateSet((eb) => {
-          const replace = eb.and([
-            eb("users.status", "=", "unverified"),
-            eb("users.verified_at", "is", null),
-            eb("users.created_at", "<=", signup.notIssuedSince),
-            eb.not(eb.exists(codeSentSince(user.email, signup.notIssuedSince))),
-          ]);
-          const newer = <C extends "password_hash" | "first_name" | "last_name" | "created_at" | "updated_at">(column: C) =>
-            eb
-              .case()
-              .when(replace)
-              .then(eb.ref(`excluded.${column}`))
-              .else(eb.ref(`users.${column}`))
-              .end();
-          return {
-            password_hash: newer("password_hash"),
-            first_name: newer("first_name"),
-            last_name: newer("last_name"),
-            created_at: newer("created_at"),
-            updated_at: newer("updated_at"),
-          };
-        }),
+        oc
+          .column("email")
+          .doUpdateSet((eb) => ({
+            password_hash: eb.ref("excluded.password_hash"),
+            first_name: eb.ref("excluded.first_name"),
+            last_name: eb.ref("excluded.last_name"),
+            created_at: eb.ref("excluded.created_at"),
+            updated_at: eb.ref("excluded.updated_at"),
+          }))
+          .where("users.status", "=", "unverified")
+          .where("users.verified_at", "is", null),
       )
-      .returning([...USER_COLUMNS, "verified_at"]),
+      .returning(USER_COLUMNS),
   );
 }
 
 /**
- * Creates an unverified user, or takes over the account of an address nobody ever proved (new password,
- * names and code; the earlier code dies), with its verification code, the mail carrying it and the event,
- * in one statement. A taken address yields `taken` without an exception, which also settles concurrent
- * signups.
+ * Creates an unverified user, or starts the account of an address nobody ever proved over, with its
+ * verification code (if the address may be sent one: otherwise the code already sent stays live), the mail
+ * carrying it and the event, in one statement. A taken address yields `taken` without an exception, which
+ * also settles concurrent signups.
  */
 export async function registerUser(db: Db, user: NewUser, signup: SignupCode): Promise<Registration> {
-  // a new account, or one this signup took over: its created_at is this signup's
-  const madeNow = () => userParts.selectFrom("created").where("created_at", "=", user.now).where("verified_at", "is", null);
+  const created = () => userParts.selectFrom("created");
   const code = issueCode({
-    owner: () => madeNow().select("id as user_id"),
+    owner: () => created().select("id as user_id"),
     purpose: "verify_email",
     address: user.email,
     code: signup.code,
+    allowance: signup.allowance,
     now: user.now,
   });
   const row = await withSteps(
-    upsertSignup(db, user, signup),
+    upsertSignup(db, user),
     code.step,
     recordEvents(signup.events, {
       type: "signed_up",
       details: { by: "signup" },
-      rows: () => madeNow().select(["id as user_id", noRowDetails()]),
+      rows: () => created().select(["id as user_id", noRowDetails()]),
     }),
   )
-    .selectFrom(userParts.selectFrom("created").selectAll().as("created"))
+    .selectFrom(created().selectAll().as("created"))
     .selectAll()
     .select(() => code.mail.queued().as("mail"))
-    .executeTakeFirstOrThrow();
-  const { verified_at, mail, ...created } = row;
-  if (verified_at !== null || created.status !== "unverified") return { outcome: "taken" };
-  if (created.created_at.getTime() !== user.now.getTime()) return { outcome: "unchanged", user: created };
-  return { outcome: "created", user: created, mail };
+    .executeTakeFirst();
+  if (!row) return { outcome: "taken" };
+  const { mail, ...createdUser } = row;
+  return { outcome: "created", user: createdUser, mail };
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
@@ -214,11 +209,13 @@ export type UserChanges = Omit<UserPatch, "current_password">;
 export interface EmailChangeStart {
   newEmail: string;
   code: CodeToIssue;
-  /** No code if one reached the new address, or this user asked for a change, after this. */
-  notIssuedSince: Date;
+  /** What the new address may be sent; and no change starts if this user started one since `notIssuedSince`. */
+  allowance: MailAllowance;
 }
 
 export interface UpdateOptions {
+  /** Who makes the change, and the standing it needs: an admin for anyone else's account or a role or status. */
+  actor: Actor;
   events: EventContext;
   /** A user moving their own account to a new address: a code to prove it. */
   emailChange?: EmailChangeStart | undefined;
@@ -227,22 +224,27 @@ export interface UpdateOptions {
 }
 
 /** Why an update changed nothing. */
-export type UpdateRefusal = "email_taken" | "last_admin" | "too_soon";
+export type UpdateRefusal = "forbidden" | "email_taken" | "last_admin" | "too_soon";
 
 export type UserUpdate =
-  | { outcome: "updated"; user: UserRow; mail: QueuedMail | null; notice: QueuedMail | null; endedSessions: EndedSession[] }
-  | { outcome: UpdateRefusal | "not_found"; endedSessions: EndedSession[] };
+  | { outcome: "updated"; user: UserRow; mail: QueuedMail | null; notice: QueuedMail | null; endings: Endings }
+  | { outcome: UpdateRefusal | "not_found"; endings: Endings };
 
 /** A rule that, when it holds, stops an update, and the refusal it answers with. */
-interface Guard {
-  refusal: UpdateRefusal;
+interface Guard<R extends string> {
+  refusal: R;
   holds: Expression<SqlBool>;
 }
 
 const guardBuilder = expressionBuilder<DB & { before: UserBefore }, never>();
 
+/** The actor is no longer what the write needs, as the database has them now (whatever their token says). */
+function actorGuard(actor: Actor): Guard<"forbidden"> {
+  return { refusal: "forbidden", holds: guardBuilder.not(actorStands(actor)) };
+}
+
 /** The address asked for belongs to another user. */
-function emailTakenGuard(id: string, email: string): Guard {
+function emailTakenGuard(id: string, email: string): Guard<"email_taken"> {
   return {
     refusal: "email_taken",
     holds: guardBuilder.exists(guardBuilder.selectFrom("users").select("id").where("email", "=", email).where("id", "<>", id)),
@@ -250,39 +252,36 @@ function emailTakenGuard(id: string, email: string): Guard {
 }
 
 /**
- * The change would leave no active admin. The statement runs with every active admin's row locked, so
- * two admins demoting each other at once cannot both see the other as the one left.
+ * The write would leave no active admin. The statement runs with every active admin's row locked, so two
+ * admins demoting, disabling or deleting each other at once cannot both see the other as the one left.
  */
-function lastAdminGuard(id: string): Guard {
+function lastAdminGuard(id: string): Guard<"last_admin"> {
   const eb = guardBuilder;
-  const otherAdmins = eb
-    .selectFrom("users")
-    .select("id")
-    .where("role", "=", "admin")
-    .where("status", "=", "verified")
-    .where("id", "<>", id);
-  const wasAdmin = eb.selectFrom("before").select("id").where("role", "=", "admin").where("status", "=", "verified");
-  return { refusal: "last_admin", holds: eb.and([eb.exists(wasAdmin), eb.not(eb.exists(otherAdmins))]) };
+  const activeAdmins = () => eb.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified");
+  return {
+    refusal: "last_admin",
+    holds: eb.and([eb.exists(activeAdmins().where("id", "=", id)), eb.not(eb.exists(activeAdmins().where("id", "<>", id)))]),
+  };
 }
 
 /**
- * A code reached the new address, or this user started a change, moments ago: at most one code a minute
- * reaches an address, and each user starts at most one change a minute. Asking for the current address
- * back (a cancellation) sends nothing, so it is never too soon.
+ * The new address may not be sent a code now (one an interval per purpose, a few an hour), or this user
+ * started a change moments ago. Asking for the current address back (a cancellation) sends nothing, so it
+ * is never too soon.
  */
-function tooSoonGuard(id: string, change: EmailChangeStart): Guard {
+function tooSoonGuard(id: string, change: EmailChangeStart): Guard<"too_soon"> {
   const eb = guardBuilder;
   const recentChange = eb
     .selectFrom("one_time_codes")
     .select("id")
     .where("user_id", "=", id)
     .where("purpose", "=", "change_email")
-    .where("created_at", ">", change.notIssuedSince);
+    .where("created_at", ">", change.allowance.notIssuedSince);
   return {
     refusal: "too_soon",
     holds: eb.and([
       eb.not(eb.exists(eb.selectFrom("before").select("id").where("email", "=", change.newEmail))),
-      eb.or([eb.exists(codeSentSince(change.newEmail, change.notIssuedSince)), eb.exists(recentChange)]),
+      eb.or([eb.not(mayMailCode(change.newEmail, "change_email", change.allowance)), eb.exists(recentChange)]),
     ]),
   };
 }
@@ -293,20 +292,40 @@ function mayRemoveAdmin(changes: UserChanges): boolean {
 }
 
 /** The guards of these changes, in the order their refusals are told. */
-function guardsOf(id: string, changes: UserChanges, emailChange: EmailChangeStart | undefined): Guard[] {
+function guardsOf(id: string, changes: UserChanges, options: UpdateOptions): Guard<UpdateRefusal>[] {
+  const { actor, emailChange } = options;
   const wantedEmail = emailChange?.newEmail ?? changes.email;
   return [
+    actorGuard(actor),
     ...(wantedEmail === undefined ? [] : [emailTakenGuard(id, wantedEmail)]),
     ...(mayRemoveAdmin(changes) ? [lastAdminGuard(id)] : []),
     ...(emailChange ? [tooSoonGuard(id, emailChange)] : []),
   ];
 }
 
+/**
+ * Tokens carry the role and status: a change of either ends every session of the user, by moving their
+ * generation on in the update itself (a row is updated once per statement). Nothing when neither changes.
+ */
+function endsSessions(eb: ExpressionBuilder<DB, "users">, changes: UserChanges, now: Date) {
+  const { role, status } = changes;
+  const differs = [
+    ...(role === undefined ? [] : [eb("role", "is distinct from", role)]),
+    ...(status === undefined ? [] : [eb("status", "is distinct from", status)]),
+  ];
+  if (differs.length === 0) return {};
+  const advanced = advanceGeneration(eb, now);
+  return {
+    session_generation: eb.case().when(eb.or(differs)).then(advanced.session_generation).else(eb.ref("session_generation")).end(),
+    sessions_ended_at: eb.case().when(eb.or(differs)).then(eb.val<Date | null>(now)).else(eb.ref("sessions_ended_at")).end(),
+  };
+}
+
 /** The update itself, unless a guard holds. */
-function applyChanges(id: string, changes: UserChanges, guards: Guard[], now: Date): Step {
+function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefusal>[], now: Date): Step {
   return (statement) =>
     statement
-      .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status"]).where("id", "=", id))
+      .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status", "session_generation"]).where("id", "=", id))
       .with(
         "updated",
         () =>
@@ -321,16 +340,17 @@ function applyChanges(id: string, changes: UserChanges, guards: Guard[], now: Da
                 status: changes.status,
                 verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
                 updated_at: now,
+                ...endsSessions(eb, changes, now),
               }))
               .where("id", "=", id)
-              .$if(guards.length > 0, (qb) => qb.where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds)))))
-              .returning(USER_COLUMNS),
+              .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
+              .returning([...USER_COLUMNS, "session_generation"]),
           ),
       );
 }
 
 /** The refusal of the first guard that holds, or null. */
-function refusalOf(guards: Guard[]): AliasableExpression<UpdateRefusal | null> {
+function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRefusal | null> {
   const eb = guardBuilder;
   const [first, ...rest] = guards;
   if (!first) return eb.val<UpdateRefusal | null>(null);
@@ -355,6 +375,24 @@ function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): S
             .where("purpose", "=", "change_email")
             .where("consumed_at", "is", null)
             .where((eb) => eb.exists(eb.selectFrom("updated").select("id").where("email", "=", change.newEmail)))
+            .returning("id"),
+        ),
+    );
+}
+
+/** A disabled account proves nothing more: its pending codes (a signup's, a reset's, an email change's) stop working. */
+function endPendingCodes(id: string, now: Date): Step {
+  return (statement) =>
+    statement.with(
+      "codes_ended",
+      () =>
+        new QueryRows(
+          userParts
+            .updateTable("one_time_codes")
+            .set({ consumed_at: now })
+            .where("user_id", "=", id)
+            .where("consumed_at", "is", null)
+            .where((eb) => eb.exists(eb.selectFrom("updated").select("id").where("status", "=", "disabled")))
             .returning("id"),
         ),
     );
@@ -398,21 +436,14 @@ function changeEvents(events: EventContext, changes: UserChanges): (Step | false
   ];
 }
 
-/** The sessions of the user, when the update changed their role or status: their tokens carry both. */
-function sessionsOfDemoted(id: string) {
-  return userParts
-    .selectFrom("refresh_tokens")
-    .select("session_id")
-    .where("user_id", "=", id)
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom(["updated", "before"])
-          .select("updated.id")
-          .where((eb) => eb.or([eb("updated.role", "<>", eb.ref("before.role")), eb("updated.status", "<>", eb.ref("before.status"))])),
-      ),
-    );
-}
+/** The user with their new generation, when the update moved it on (it changed their role or status). */
+const demoted: Step = (statement) =>
+  statement.with("advanced", () =>
+    userParts
+      .selectFrom(["updated", "before"])
+      .select(["updated.id", "updated.session_generation"])
+      .whereRef("updated.session_generation", "<>", "before.session_generation"),
+  );
 
 /** A code to the new address of a user who starts an email change (none when they asked for their current one back). */
 function emailChangeCode(change: EmailChangeStart, now: Date) {
@@ -421,6 +452,7 @@ function emailChangeCode(change: EmailChangeStart, now: Date) {
     purpose: "change_email",
     address: change.newEmail,
     code: change.code,
+    allowance: change.allowance,
     now,
   });
 }
@@ -432,11 +464,12 @@ function oldAddressRecipients(code: ReturnType<typeof emailChangeCode> | undefin
 }
 
 /**
- * Applies `changes` and, if asked, starts an email change (a code to the new address, a notice to the
- * old one); all or nothing. Asking to change back to the current address cancels a pending change. When
- * the role or status changed, the user's sessions end, so tokens carrying the old role stop working.
- * The user's row is locked first, in the same transaction (one round trip): a login racing this change
- * either finishes first, and its session is ended here, or waits, and sees the change.
+ * Applies `changes` and, if asked, starts an email change (a code to the new address, a notice to the old
+ * one); all or nothing, and only while the actor may. Asking for the current address back cancels a pending
+ * change. A change of role or status ends every session of the user (their generation moves on), and
+ * disabling ends their pending codes. The user's and the actor's rows are locked first, in the same
+ * transaction (one round trip): a login or rotation racing this change either finishes first, and its
+ * session is ended here, or waits, and sees the change; an actor demoted meanwhile changes nothing.
  */
 export async function updateUser(
   db: Db,
@@ -445,10 +478,10 @@ export async function updateUser(
   changes: UserChanges,
   options: UpdateOptions,
 ): Promise<UserUpdate> {
-  const { events, emailChange, oldAddressNotice } = options;
+  const { actor, events, emailChange, oldAddressNotice } = options;
   const now = events.now;
-  const guards = guardsOf(id, changes, emailChange);
-  const ending = ender.endSessions(changes.role !== undefined || changes.status !== undefined ? () => sessionsOfDemoted(id) : undefined);
+  const guards = guardsOf(id, changes, options);
+  const ending = ender.endAllSessionsAdvancedBy(demoted);
   const code = emailChange && emailChangeCode(emailChange, now);
   const codeMail = code?.mail ?? queueMail("mail", undefined);
   const notice = queueMail("notice", oldAddressNotice && { recipients: () => oldAddressRecipients(code), mail: oldAddressNotice });
@@ -456,7 +489,8 @@ export async function updateUser(
     db,
     applyChanges(id, changes, guards, now),
     emailChange && cancelPendingChange(id, emailChange, now),
-    ending.step,
+    changes.status === "disabled" && endPendingCodes(id, now),
+    (changes.role !== undefined || changes.status !== undefined) && ending.step,
     code?.step,
     notice.step,
     ...changeEvents(events, changes),
@@ -470,35 +504,54 @@ export async function updateUser(
           refusalOf(guards).as("refusal"),
           codeMail.queued().as("mail"),
           notice.queued().as("notice"),
-          ending.ended().as("ended_sessions"),
+          (changes.role !== undefined || changes.status !== undefined ? ending.ended() : sql<EndedJson>`null`).as("ended"),
         ])
         .as("effects"),
     )
     .leftJoin(userParts.selectFrom("updated").selectAll().as("updated"), (join) => join.onTrue())
     .selectAll("effects")
     .select(USER_COLUMNS.map((column) => `updated.${column}` as const));
-  const [row] = await afterLockingUsers(db, { users: { ids: [id] }, mode: "change", activeAdmins: mayRemoveAdmin(changes) }, statement);
-  const endedSessions = ender.parse(row?.ended_sessions ?? []);
-  if (row?.refusal) return { outcome: row.refusal, endedSessions };
+  const locked: UserLock = { users: { ids: [id, actor.id] }, mode: "change", activeAdmins: mayRemoveAdmin(changes) };
+  const [row] = await afterLockingUsers(db, locked, statement);
+  const endings = endingsFrom(row?.ended ?? undefined);
+  if (row?.refusal) return { outcome: row.refusal, endings };
   const user = row && userFrom(row);
-  if (!user) return { outcome: "not_found", endedSessions };
-  return { outcome: "updated", user, mail: row.mail, notice: row.notice, endedSessions };
+  if (!user) return { outcome: "not_found", endings };
+  return { outcome: "updated", user, mail: row.mail, notice: row.notice, endings };
 }
 
-/** Deletes the user (codes and tokens go with it) and ends their sessions, after taking the user's row lock. */
+/**
+ * Deletes the user (codes, tokens and sessions go with the row), if the actor is still an active admin and
+ * the user is not the last one, after locking both rows and every active admin's. Their access tokens are
+ * refused at the edge by the generation after their last.
+ */
 export async function deleteUser(
   db: Db,
   ender: SessionEnder,
-  id: string,
-  events: EventContext,
-): Promise<{ deleted: boolean; endedSessions: EndedSession[] }> {
-  const ending = ender.endSessions((q) => q.selectFrom("refresh_tokens").select("session_id").where("user_id", "=", id));
+  request: { id: string; actor: Actor; events: EventContext },
+): Promise<{ outcome: "deleted" | "not_found" | UpdateRefusal; endings: Endings }> {
+  const { id, actor, events } = request;
+  const guards = [actorGuard(actor), lastAdminGuard(id)];
+  const ending = ender.forgetSessionsOf(() => userParts.selectFrom("deleted").select(["id", "session_generation"]));
   const statement = withSteps(
     db,
+    (statement) =>
+      statement.with("deleted", (q) =>
+        q
+          .deleteFrom("users")
+          .where("id", "=", id)
+          .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
+          .returning(["id", "session_generation"]),
+      ),
     ending.step,
-    (statement) => statement.with("deleted", (q) => q.deleteFrom("users").where("id", "=", id).returning("id")),
     recordEvents(events, { type: "user_deleted", rows: () => userParts.selectFrom("deleted").select(["id as user_id", noRowDetails()]) }),
-  ).selectNoFrom((eb) => [eb.exists(userParts.selectFrom("deleted").select("id")).as("deleted"), ending.ended().as("ended_sessions")]);
-  const [row] = await afterLockingUsers(db, { users: { ids: [id] }, mode: "change" }, statement);
-  return { deleted: row?.deleted === true, endedSessions: ender.parse(row?.ended_sessions ?? []) };
+  ).selectNoFrom((eb) => [
+    eb.exists(userParts.selectFrom("deleted").select("id")).as("deleted"),
+    refusalOf(guards).as("refusal"),
+    ending.ended().as("ended"),
+  ]);
+  const [row] = await afterLockingUsers(db, { users: { ids: [id, actor.id] }, mode: "change", activeAdmins: true }, statement);
+  const endings = endingsFrom(row?.ended);
+  if (row?.refusal) return { outcome: row.refusal, endings };
+  return { outcome: row?.deleted === true ? "deleted" : "not_found", endings };
 }

@@ -1,13 +1,15 @@
 // The edge's copy of the blacklist. Postgres keeps the record (src/db/revocations.ts); the edge answers
-// "is this session over?" on every authenticated request without a round trip to the database, from two
-// copies written right after the statement that ended the session:
+// "is this token's session over?" on every authenticated request without a round trip to the database,
+// from an entry per ended session and one per user whose every session ended, in two copies written
+// right after the statement that ended them:
 // - KV, shared by every location, but eventually consistent: a location that recently read a key as
 //   missing keeps that answer for up to a minute (KV caches misses too), even after a write;
 // - the Cache API of this location, which sees a revocation made here at once.
 // A statement can only end sessions with a SessionEnder, and only `endingSessions` hands one out, after
 // which it writes both edge copies: no caller can do one without the other.
 import type { Db } from "../db/client.ts";
-import { type EndedSession, recentRevocations, SessionEnder } from "../db/revocations.ts";
+import type { Config } from "../config.ts";
+import { type Endings, recentEndings, SessionEnder } from "../db/revocations.ts";
 import { describeError, type Logger } from "../log.ts";
 
 /**
@@ -42,79 +44,121 @@ const KV_MIN_TTL_SECONDS = 60;
 // Only a cache key: nothing is ever fetched from this host.
 const LOCAL_CACHE_ORIGIN = "https://revocations.coffee-shop.internal/";
 
-function edgeKey(sessionId: string): string {
+/** The edge's entries: one per ended session, and one per user whose every session ended (its generation). */
+type EdgeEntry = { key: string; value: string };
+
+function entriesOf(endings: Endings): EdgeEntry[] {
+  return [
+    ...endings.sessions.map((session) => ({ key: sessionKey(session.sessionId), value: "ended" })),
+    ...endings.generations.map((ended) => ({ key: userKey(ended.userId), value: String(ended.generation) })),
+  ];
+}
+
+function sessionKey(sessionId: string): string {
   return `session:${sessionId}`;
 }
 
-function localCacheKey(sessionId: string): Request {
-  return new Request(`${LOCAL_CACHE_ORIGIN}${edgeKey(sessionId)}`);
+function userKey(userId: string): string {
+  return `user:${userId}`;
 }
 
-async function recordAtEdge(edge: RevocationEdge, sessions: EndedSession[], now: Date): Promise<void> {
-  await Promise.all(
-    sessions.flatMap((session) => {
-      const remaining = Math.max(KV_MIN_TTL_SECONDS, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000));
-      return [
-        edge.kv.put(edgeKey(session.sessionId), "1", { expirationTtl: remaining }),
-        edge.cache.put(localCacheKey(session.sessionId), new Response("revoked", { headers: { "Cache-Control": `max-age=${remaining}` } })),
-      ];
-    }),
-  );
+function localCacheKey(key: string): Request {
+  return new Request(`${LOCAL_CACHE_ORIGIN}${key}`);
 }
 
 /**
- * Runs a statement that may end sessions, then records every session it ended at the edge, for as long
- * as a token of theirs could still be presented. Postgres decided: if the edge cannot be written, the
- * failure is logged and the cron's re-copy (`recopyRecentRevocations`) repairs it within minutes; the
- * request does not fail for it.
+ * Writes the entries to both stores for as long as an access token issued before them can be presented:
+ * no access token of an ended session is issued after its end, so one access-token lifetime is enough.
  */
-export async function endingSessions<T extends { endedSessions: EndedSession[] }>(
-  context: { edge: RevocationEdge; now: Date; log: Logger },
+async function recordAtEdge(edge: RevocationEdge, endings: Endings, accessTokenSeconds: number): Promise<void> {
+  const ttl = Math.max(KV_MIN_TTL_SECONDS, accessTokenSeconds);
+  await Promise.all(
+    entriesOf(endings).flatMap(({ key, value }) => [
+      edge.kv.put(key, value, { expirationTtl: ttl }),
+      edge.cache.put(localCacheKey(key), new Response(value, { headers: { "Cache-Control": `max-age=${ttl}` } })),
+    ]),
+  );
+}
+
+/** What ending sessions needs from the request: the edge, the clock, the token lifetimes and a logger. */
+export interface EndingContext {
+  edge: RevocationEdge;
+  now: Date;
+  config: Pick<Config, "ACCESS_TOKEN_TTL_SECONDS" | "REFRESH_TOKEN_TTL_SECONDS">;
+  log: Logger;
+}
+
+/**
+ * Runs a statement that may end sessions, then records what it ended at the edge. Postgres decided: if the
+ * edge cannot be written, the failure is logged and the cron's re-copy (`recopyRecentEndings`) repairs it
+ * within minutes; the request does not fail for it.
+ */
+export async function endingSessions<T extends { endings: Endings }>(
+  context: EndingContext,
   statement: (ender: SessionEnder) => Promise<T>,
 ): Promise<T> {
-  const result = await statement(new SessionEnder(context.now));
+  const { now, config } = context;
+  const result = await statement(new SessionEnder(now, new Date(now.getTime() + config.REFRESH_TOKEN_TTL_SECONDS * 1000)));
   try {
-    await recordAtEdge(context.edge, result.endedSessions, context.now);
+    await recordAtEdge(context.edge, result.endings, config.ACCESS_TOKEN_TTL_SECONDS);
   } catch (error) {
     context.log.error("revocation not copied to the edge; the cron will copy it again", {
-      sessions: result.endedSessions.length,
+      sessions: result.endings.sessions.length,
+      users: result.endings.generations.length,
       error: describeError(error),
     });
   }
   return result;
 }
 
-/** The edge stores could not say whether a session has ended. */
+/** The edge stores could not say whether a token is revoked. */
 export class EdgeUnavailableError extends Error {
   override name = "EdgeUnavailableError";
 }
 
+/** What an access token says of the session it belongs to. */
+export interface TokenSession {
+  userId: string;
+  sessionId: string;
+  generation: number;
+}
+
+/** Both stores' answers for one key: a value, none, or a failure. */
+async function lookUp(edge: RevocationEdge, key: string): Promise<PromiseSettledResult<string | null>[]> {
+  return Promise.allSettled([
+    edge.cache.match(localCacheKey(key)).then((response) => (response ? response.text() : null)),
+    edge.kv.get(key),
+  ]);
+}
+
 /**
- * Whether the session has ended, as far as this location can tell without the database. Either store
- * saying "ended" is enough; if a store fails and the other does not say "ended", nobody can tell, and
- * this throws: a token that may be revoked is never honoured (the caller answers 503).
+ * Whether the token's session has ended, by itself or with every session of its user, as far as this
+ * location can tell without the database. Any store saying "ended" is enough; if a store fails and none
+ * says "ended", nobody can tell, and this throws: a token that may be revoked is never honoured (the caller
+ * answers 503).
  */
-export async function isSessionRevoked(edge: RevocationEdge, sessionId: string): Promise<boolean> {
-  const [here, everywhere] = await Promise.allSettled([edge.cache.match(localCacheKey(sessionId)), edge.kv.get(edgeKey(sessionId))]);
-  const revoked =
-    (here.status === "fulfilled" && here.value !== undefined) || (everywhere.status === "fulfilled" && everywhere.value !== null);
-  if (revoked) return true;
-  if (here.status === "rejected") throw new EdgeUnavailableError(describeError(here.reason));
-  if (everywhere.status === "rejected") throw new EdgeUnavailableError(describeError(everywhere.reason));
+export async function isAccessRevoked(edge: RevocationEdge, token: TokenSession): Promise<boolean> {
+  const [session, user] = await Promise.all([lookUp(edge, sessionKey(token.sessionId)), lookUp(edge, userKey(token.userId))]);
+  const ended =
+    session.some((answer) => answer.status === "fulfilled" && answer.value !== null) ||
+    user.some((answer) => answer.status === "fulfilled" && answer.value !== null && Number(answer.value) > token.generation);
+  if (ended) return true;
+  const failed = [...session, ...user].find((answer) => answer.status === "rejected");
+  if (failed) throw new EdgeUnavailableError(describeError(failed.reason));
   return false;
 }
 
 /**
- * Copies the sessions blacklisted since `since`, whose tokens could still be presented, to the edge
- * again: this repairs an edge write that failed after Postgres had committed. Newest first and at most
- * `limit`, so one run stays within a Worker's subrequest budget. Returns how many it copied.
+ * Copies what ended since `since` to the edge again: this repairs an edge write that failed after Postgres
+ * had committed. Newest first and at most `limit` of each kind, so one run stays within a Worker's
+ * subrequest budget. Returns how many entries it copied.
  */
-export async function recopyRecentRevocations(
+export async function recopyRecentEndings(
   db: Db,
   edge: RevocationEdge,
-  window: { since: Date; now: Date; limit: number },
+  window: { since: Date; limit: number; accessTokenSeconds: number },
 ): Promise<number> {
-  const sessions = await recentRevocations(db, window);
-  await recordAtEdge(edge, sessions, window.now);
-  return sessions.length;
+  const endings = await recentEndings(db, window);
+  await recordAtEdge(edge, endings, window.accessTokenSeconds);
+  return endings.sessions.length + endings.generations.length;
 }

@@ -155,8 +155,35 @@ export function passwordChangedNotice(how: "reset" | "changed"): Letter {
     compose(product, {
       subject: how === "reset" ? `Your ${product} password was reset` : `Your ${product} password was changed`,
       lines: [
-        `The password of your ${product} account was ${how}, and you were logged out everywhere else.`,
+        `The password of your ${product} account was ${how}, and you were logged out everywhere${how === "changed" ? " else" : ""}.`,
         "If you did not do this, reset your password at once and contact us.",
+      ],
+    });
+}
+
+/** To an address whose codes of one kind were paused after many wrong guesses at them. */
+export function codesPausedNotice(what: "verify" | "reset_password", pausedHours: number): Letter {
+  const kind = what === "verify" ? "verification" : "password-reset";
+  return (product) =>
+    compose(product, {
+      subject: `${product}: ${kind} codes for this address are paused`,
+      lines: [
+        `Someone entered many wrong ${kind} codes for this address, so ${kind} codes sent here will not be accepted for the next ${pausedHours} hours.`,
+        what === "verify"
+          ? "If you were signing up, you can still set your password with “Forgot password”, which proves the address another way."
+          : "If this was not you, nothing was changed: your password is still the one you know, and you can log in with it.",
+      ],
+    });
+}
+
+/** To an account locked after a hundred wrong passwords in a row. */
+export function accountLockedNotice(): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} account is locked`,
+      lines: [
+        `Someone entered a wrong password for your ${product} account a hundred times in a row, so it no longer accepts a password.`,
+        "To open it again, choose a new password with “Forgot password”: a code will be sent to this address.",
       ],
     });
 }

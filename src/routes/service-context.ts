@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/router.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { networkOf, USER_AGENT_MAX_LENGTH } from "../http/client-address.ts";
-import { enforceRateLimit } from "../http/middleware/rate-limit.ts";
 import type { ClientInfo, ServiceContext } from "../services/context.ts";
 
 /** Who is calling: Cloudflare sets CF-Connecting-IP on every request it forwards. */
@@ -34,8 +33,6 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
       requestId: c.get("requestId"),
       now,
     },
-    // guessing one account's password from many addresses still meets this limit
-    limitPasswordGuesses: (email) => enforceRateLimit(c.env.LOGIN_EMAIL_LIMITER, `login:${email}`),
     defer: (work) => c.executionCtx.waitUntil(work),
     log: c.var.log,
   };

@@ -19,6 +19,7 @@ export const AuthEventTypeSchema = z
     "role_changed",
     "status_changed",
     "user_deleted",
+    "codes_paused",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;
@@ -28,7 +29,7 @@ export const EndedBySchema = z.enum(["owner", "admin"]);
 export type EndedBy = z.infer<typeof EndedBySchema>;
 
 /** Why a login failed, in its event; clients only ever see the problem code. */
-export const LoginFailureSchema = z.enum(["unknown_address", "wrong_password", "unverified", "disabled", "rate_limited"]);
+export const LoginFailureSchema = z.enum(["unknown_address", "wrong_password", "unverified", "disabled", "throttled", "locked"]);
 export type LoginFailure = z.infer<typeof LoginFailureSchema>;
 
 export const AuthEventSchema = z

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CodeSchema } from "./codes.ts";
-import { EmailSchema, NameSchema, NewPasswordSchema } from "./user.ts";
+import { EmailSchema, NameSchema, NewPasswordSchema, PresentedPasswordSchema } from "./user.ts";
 
 export const SignupRequestSchema = z
   .strictObject({
@@ -12,7 +12,16 @@ export const SignupRequestSchema = z
   .meta({ id: "SignupRequest" });
 export type SignupRequest = z.infer<typeof SignupRequestSchema>;
 
-export const VerifyRequestSchema = z.strictObject({ email: EmailSchema, code: CodeSchema }).meta({ id: "VerifyRequest" });
+export const VerifyRequestSchema = z
+  .strictObject({
+    email: EmailSchema,
+    code: CodeSchema,
+    password: PresentedPasswordSchema.optional().meta({
+      description:
+        "Completing a signup: the password of the signup, checked against the latest signup for the address. Not needed to prove a new address of an email change.",
+    }),
+  })
+  .meta({ id: "VerifyRequest" });
 export type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
 
 export const ResendCodeRequestSchema = z.strictObject({ email: EmailSchema }).meta({ id: "ResendCodeRequest" });

@@ -35,20 +35,32 @@ export async function listUserSessions(ctx: ServiceContext, userId: string): Pro
 
 /** Ends one of the caller's own sessions; another user's session is not found, as if it did not exist. */
 export async function endOwnSession(ctx: ServiceContext, actor: AccessClaims, sessionId: string): Promise<void> {
-  const { endedSessions } = await endingSessions(ctx, (ender) =>
-    endUserSessions(ctx.db, ender, { userId: actor.userId, which: { sessionId }, by: "owner", events: ctx.events }),
+  const { endings } = await endingSessions(ctx, (ender) =>
+    endUserSessions(ctx.db, ender, {
+      userId: actor.userId,
+      which: { sessionId },
+      by: "owner",
+      actor: { id: actor.userId, needs: "user" },
+      events: ctx.events,
+    }),
   );
-  if (endedSessions.length === 0) throw new ApiError("session_not_found", "You have no live session with this id.");
+  if (endings.sessions.length === 0) throw new ApiError("session_not_found", "You have no live session with this id.");
 }
 
 /**
  * Ends every session of a user: the caller's own (logout everywhere) or, for an admin, anyone's (404 for
  * no such user).
  */
-export async function endAllSessions(ctx: ServiceContext, userId: string, by: EndedBy): Promise<number> {
-  const { userFound, endedSessions } = await endingSessions(ctx, (ender) =>
-    endUserSessions(ctx.db, ender, { userId, which: "all", by, events: ctx.events }),
+export async function endAllSessions(ctx: ServiceContext, actor: AccessClaims, userId: string, by: EndedBy): Promise<void> {
+  const { userFound, allowed } = await endingSessions(ctx, (ender) =>
+    endUserSessions(ctx.db, ender, {
+      userId,
+      which: "all",
+      by,
+      actor: { id: actor.userId, needs: by === "admin" ? "admin" : "user" },
+      events: ctx.events,
+    }),
   );
   if (!userFound) throw by === "admin" ? failure("user_not_found") : failure("user_gone");
-  return endedSessions.length;
+  if (!allowed) throw new ApiError("forbidden", "Your account no longer allows this.");
 }

@@ -24,11 +24,6 @@ export interface ServiceContext {
   client: ClientInfo;
   /** Who is acting, from where, for the audit trail. */
   events: EventContext;
-  /**
-   * Counts a password guess against the account's address, from anywhere (login, re-authentication);
-   * throws a too_many_requests ApiError once its allowance is used up.
-   */
-  limitPasswordGuesses: (email: string) => Promise<void>;
   /** Work to finish after the response (waitUntil on Workers). */
   defer: (work: Promise<unknown>) => void;
   log: Logger;

@@ -1,17 +1,17 @@
 import { verifyPassword } from "../auth/passwords.ts";
-import { recordEvent } from "../db/events.ts";
 import { findPasswordHolder } from "../db/passwords.ts";
 import { failure } from "../errors.ts";
 import type { ServiceContext } from "./context.ts";
+import { recordFailure, waitingError } from "./password-failures.ts";
 
 /** What re-authentication was for, in the `login_failed` event of a wrong password. */
 export type Reauthentication = "password_change" | "email_change";
 
 /**
  * Proves the caller still knows their password before a change that could take the account away (a new
- * password, a new login address): one round trip, and a guess that counts against the address like a
- * login's; a wrong one is recorded as a failed login. Returns the hash it checked, so the change can make
- * sure it is still the stored one.
+ * password, a new login address): one round trip, under the account's rule for wrong passwords (a wrong one
+ * is counted and recorded as a failed login after the answer; an account that waits refuses even the right
+ * one). Returns the hash it checked, so the change can make sure it is still the stored one.
  */
 export async function reauthenticate(
   ctx: ServiceContext,
@@ -19,12 +19,12 @@ export async function reauthenticate(
   password: string,
   during: Reauthentication,
 ): Promise<{ passwordHash: string }> {
-  const { holder } = await findPasswordHolder(ctx.db, { id: userId });
+  const { holder } = await findPasswordHolder(ctx.db, userId, ctx.now);
   if (!holder) throw failure("user_gone");
-  await ctx.limitPasswordGuesses(holder.email);
+  if (holder.waiting) throw waitingError(holder.waiting);
   const { valid } = await verifyPassword(password, holder.password_hash);
   if (!valid) {
-    ctx.defer(recordEvent(ctx.db, ctx.events, { type: "login_failed", userId: holder.id, details: { reason: "wrong_password", during } }));
+    recordFailure(ctx, holder, "add", { reason: "wrong_password", during });
     throw failure("wrong_current_password");
   }
   return { passwordHash: holder.password_hash };

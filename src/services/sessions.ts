@@ -1,22 +1,17 @@
 import { sha256 } from "../auth/crypto.ts";
 import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
-import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
+import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf, type TokenSubject } from "../auth/tokens.ts";
 import { recordEvent } from "../db/events.ts";
-import { findPasswordHolder, upgradePasswordHash } from "../db/passwords.ts";
+import { chargePasswordTry, type HolderRead, type PasswordHolder, upgradePasswordHash } from "../db/passwords.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
 import { ApiError, failure } from "../errors.ts";
 import { endingSessions } from "../edge/revocations.ts";
-import type { LoginFailure } from "../schemas/events.ts";
 import type { LoginRequest, RefreshRequest, TokenPair } from "../schemas/tokens.ts";
-import type { UserRole } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
+import { recordFailure, waitingError } from "./password-failures.ts";
 
 /** An access token and a refresh token for a session. */
-export async function tokenPair(
-  ctx: ServiceContext,
-  subject: { userId: string; role: UserRole; sessionId: string },
-  refreshToken: string,
-): Promise<TokenPair> {
+export async function tokenPair(ctx: ServiceContext, subject: TokenSubject, refreshToken: string): Promise<TokenPair> {
   const access = await issueAccessToken(ctx.config, subject, ctx.now);
   return { access_token: access.token, refresh_token: refreshToken, token_type: "bearer", expires_in: access.expiresIn };
 }
@@ -26,53 +21,51 @@ const notVerified = () => new ApiError("email_not_verified", "Verify your email 
 const disabled = () => new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
 
 /**
- * Records a failed login in the audit trail after the response: the write is the login's second round
- * trip, and an unknown address costs the same as a known one.
+ * Checks a login's password against its account (the try already counted), or spends the same work for an
+ * unknown address. Throws the answer for every failure, recording it after the answer; the account's state
+ * (waiting, unverified, disabled) is named only as its rule allows: waiting before the password is checked,
+ * so the right one is refused alike; unverified and disabled only after it proved right.
  */
-function recordLoginFailure(ctx: ServiceContext, reason: LoginFailure, account: { userId: string } | { email: string }): void {
-  ctx.defer(
-    recordEvent(ctx.db, ctx.events, {
-      type: "login_failed",
-      userId: "userId" in account ? account.userId : null,
-      details: "email" in account ? { reason, email: account.email } : { reason },
-    }),
-  );
-}
-
-/**
- * Two round trips: read the hash, then write the session (or, for a failure, its event). Every guess
- * counts against the address's allowance; an unknown email spends the same password work as a wrong
- * password, and the account's state (unverified, disabled) is only named after the password proved
- * right. The token carries the role that the session's write saw, not the one read before the password
- * work.
- */
-export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
-  try {
-    await ctx.limitPasswordGuesses(input.email);
-  } catch (error) {
-    recordLoginFailure(ctx, "rate_limited", { email: input.email });
-    throw error;
-  }
-  const { holder, imported } = await findPasswordHolder(ctx.db, { email: input.email });
+async function checkLoginPassword(
+  ctx: ServiceContext,
+  input: LoginRequest,
+  read: HolderRead,
+): Promise<PasswordHolder & { needsRehash: boolean }> {
+  const { holder, imported } = read;
   if (!holder) {
     await spendPasswordCheckTime(input.password, imported);
-    recordLoginFailure(ctx, "unknown_address", { email: input.email });
+    ctx.defer(
+      recordEvent(ctx.db, ctx.events, { type: "login_failed", userId: null, details: { reason: "unknown_address", email: input.email } }),
+    );
     throw wrongCredentials();
   }
-  const account = { userId: holder.id };
+  if (holder.waiting) {
+    recordFailure(ctx, holder, "counted", { reason: holder.waiting === "locked" ? "locked" : "throttled" });
+    throw waitingError(holder.waiting);
+  }
   const { valid, needsRehash } = await verifyPassword(input.password, holder.password_hash, imported);
   if (!valid) {
-    recordLoginFailure(ctx, "wrong_password", account);
+    recordFailure(ctx, holder, "counted", { reason: "wrong_password" });
     throw wrongCredentials();
   }
   if (holder.status === "disabled") {
-    recordLoginFailure(ctx, "disabled", account);
+    recordFailure(ctx, holder, "clear", { reason: "disabled" });
     throw disabled();
   }
   if (holder.status !== "verified") {
-    recordLoginFailure(ctx, "unverified", account);
+    recordFailure(ctx, holder, "clear", { reason: "unverified" });
     throw notVerified();
   }
+  return { ...holder, needsRehash };
+}
+
+/**
+ * Two round trips: read the hash (counting the try), then write the session (or, for a failure, its event,
+ * after the answer). An unknown email spends the same password work as a wrong password. The token carries
+ * the role and generation that the session's write saw, not the ones read before the password work.
+ */
+export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
+  const holder = await checkLoginPassword(ctx, input, await chargePasswordTry(ctx.db, input.email, ctx.now));
   const sessionId = crypto.randomUUID();
   const refresh = await newRefreshToken();
   const session = await startSession(ctx.db, {
@@ -90,11 +83,11 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<T
   if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
   // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would
   // make the first login of an old hash take longer than any other, which timing would tell.
-  if (needsRehash) {
+  if (holder.needsRehash) {
     const from = holder.password_hash;
     ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
   }
-  return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId }, refresh.token);
+  return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId, generation: session.generation }, refresh.token);
 }
 
 /** What binds a replay within the grace window to the client that spent the token. */
@@ -134,12 +127,16 @@ export async function refresh(ctx: ServiceContext, input: RefreshRequest): Promi
   }
   if (rotation.outcome === "expired" || rotation.outcome === "revoked" || rotation.status !== "verified")
     throw failure("refresh_token_invalid");
-  return tokenPair(ctx, { userId: rotation.userId, role: rotation.role, sessionId: rotation.sessionId }, successor.token);
+  return tokenPair(
+    ctx,
+    { userId: rotation.userId, role: rotation.role, sessionId: rotation.sessionId, generation: rotation.generation },
+    successor.token,
+  );
 }
 
 /** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */
 export async function logout(ctx: ServiceContext, input: RefreshRequest): Promise<void> {
   const tokenHash = await refreshTokenHash(input.refresh_token);
-  const { endedSessions } = await endingSessions(ctx, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.events));
-  if (endedSessions.length === 0) throw failure("refresh_token_invalid");
+  const { endings } = await endingSessions(ctx, (ender) => endSessionOfToken(ctx.db, ender, tokenHash, ctx.events));
+  if (endings.sessions.length === 0) throw failure("refresh_token_invalid");
 }

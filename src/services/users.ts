@@ -1,10 +1,11 @@
 import type { AccessClaims } from "../auth/tokens.ts";
+import type { Actor } from "../db/actor.ts";
 import { deleteUser, findUserById, listUsers, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError, failure } from "../errors.ts";
 import { emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import type { PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
-import { codeToIssue, issuingInterval } from "./codes.ts";
+import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
 import { reauthenticate } from "./reauthentication.ts";
@@ -76,13 +77,15 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   }
   const changes: UserChanges = { ...rest, ...(email !== undefined && !isSelf ? { email } : {}) };
   const emailChange = selfEmailChange
-    ? { newEmail: email, code: await codeToIssue(ctx, email, emailChangeMail), notIssuedSince: issuingInterval(ctx) }
+    ? { newEmail: email, code: await codeToIssue(ctx, email, emailChangeMail), allowance: mailAllowance(ctx) }
     : undefined;
   const oldAddressNotice =
     email === undefined ? undefined : await mailToQueue(ctx, selfEmailChange ? emailChangeStartedNotice(email) : emailChangedNotice(email));
 
   const updated = await translateEmailTaken(
-    endingSessions(ctx, (ender) => updateUser(ctx.db, ender, id, changes, { events: ctx.events, emailChange, oldAddressNotice })),
+    endingSessions(ctx, (ender) =>
+      updateUser(ctx.db, ender, id, changes, { actor: standing(actor, id, changes), events: ctx.events, emailChange, oldAddressNotice }),
+    ),
   );
   if (updated.outcome !== "updated") throw refusedUpdate(ctx, updated.outcome);
   deliverLater(ctx, updated.mail);
@@ -90,9 +93,20 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   return publicUser(updated.user);
 }
 
+/**
+ * The standing a change needs of its actor, as the database has them when it runs: an admin for another
+ * user's account or for a role or status; an active user for their own names and address.
+ */
+function standing(actor: AccessClaims, id: string, changes: UserChanges): Actor {
+  const admin = actor.userId !== id || changes.role !== undefined || changes.status !== undefined;
+  return { id: actor.userId, needs: admin ? "admin" : "user" };
+}
+
 /** Why a change was refused, in the client's words. */
 function refusedUpdate(ctx: ServiceContext, refusal: UpdateRefusal | "not_found"): ApiError {
   switch (refusal) {
+    case "forbidden":
+      return new ApiError("forbidden", "Your account no longer allows this.");
     case "not_found":
       return failure("user_not_found");
     case "email_taken":
@@ -106,8 +120,11 @@ function refusedUpdate(ctx: ServiceContext, refusal: UpdateRefusal | "not_found"
   }
 }
 
+/** Deletes a user, while the actor is still an active admin and the user not the last one. */
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
   if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
-  const { deleted } = await endingSessions(ctx, (ender) => deleteUser(ctx.db, ender, id, ctx.events));
-  if (!deleted) throw failure("user_not_found");
+  const { outcome } = await endingSessions(ctx, (ender) =>
+    deleteUser(ctx.db, ender, { id, actor: { id: actor.userId, needs: "admin" }, events: ctx.events }),
+  );
+  if (outcome !== "deleted") throw refusedUpdate(ctx, outcome);
 }

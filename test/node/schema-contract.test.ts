@@ -33,6 +33,7 @@ it.each([
   ["users_role_check", UserRoleSchema.options],
   ["one_time_codes_purpose_check", CodePurposeSchema.options],
   ["code_attempts_scope_check", CodeScopeSchema.options],
+  ["code_failures_scope_check", CodeScopeSchema.options],
   ["auth_events_type_check", AuthEventTypeSchema.options],
 ])("%s allows exactly the contract's values", async (constraint, options) => {
   expect(await allowedValues(constraint)).toEqual([...options].sort());

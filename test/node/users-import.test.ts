@@ -124,7 +124,7 @@ it("a dry run says what the import would do, and writes nothing", async () => {
   const from = new URL(old.url);
   expect(run.stdout.trimEnd().split("\n")).toEqual([
     `Dry run, nothing written: would import 3 users of the 9 read from ${from.host}${from.pathname} into local services at ${new URL(target.services.url).host}, ids kept; new accounts would start after #50.`,
-    "  already there: 0",
+    "  imported before (left as they are; one deleted since stays deleted): 0",
     ...LEFT_OUT,
   ]);
   expect(await targetState()).toEqual(before);
@@ -134,7 +134,7 @@ it("imports the rest with their ids and bcrypt hashes, emails normalised, and mo
   const run = await users(["import", "--from", old.url, "--database-url", target.database.url]);
   expect(run.code, run.stderr).toBe(0);
   expect(run.stdout).toMatch(
-    /^Imported 3 users of the 9 read from .* ids kept; new accounts now start after #50\.\n {2}already there: 0\n/,
+    /^Imported 3 users of the 9 read from .* ids kept; new accounts now start after #50\.\n {2}imported before \(left as they are; one deleted since stays deleted\): 0\n/,
   );
   expect(run.stdout.trimEnd().split("\n").slice(2)).toEqual(LEFT_OUT);
   // the progress bar counts the rows that went to the target, taken ones too
@@ -197,11 +197,23 @@ it("run again, changes nothing and says so", async () => {
   const run = await users(["import", "--from", old.url, "--services-url", target.services.url]);
   expect(run.code, run.stderr).toBe(0);
   expect(run.stdout.trimEnd().split("\n")).toEqual([
-    expect.stringMatching(/^Nothing to import: every importable user read from .* is already in local services at .*; nothing changed\.$/),
-    "  already there: 3",
+    expect.stringMatching(
+      /^Nothing to import: every importable user read from .* was imported into local services at .* before; nothing changed\.$/,
+    ),
+    "  imported before (left as they are; one deleted since stays deleted): 3",
     ...LEFT_OUT,
   ]);
   expect(await targetState()).toEqual(before);
+});
+
+it("run again after an imported user was deleted, never brings them back", async () => {
+  await neonClient(target.services)`delete from users where id = 7`;
+  const before = await targetState();
+  const run = await users(["import", "--from", old.url, "--services-url", target.services.url]);
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout.trimEnd().split("\n")[1]).toBe("  imported before (left as they are; one deleted since stays deleted): 3");
+  expect(await targetState()).toEqual(before);
+  expect(before.rows.map((row) => row.id)).not.toContain("7");
 });
 
 it("refuses an import without --from, and an old database without a users table, without a stack trace", async () => {

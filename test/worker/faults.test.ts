@@ -65,7 +65,7 @@ beforeAll(async () => {
 function databaseEndpoints(tokens: Tokens, user: TestUser): [string, (call: Call) => Promise<Response>][] {
   return [
     ["POST /auth/signup", (call) => call("/auth/signup", json("POST", { email: uniqueEmail(), password: PASSWORD }))],
-    ["POST /auth/verify", (call) => call("/auth/verify", json("POST", { email: user.email, code: "123456" }))],
+    ["POST /auth/verify", (call) => call("/auth/verify", json("POST", { email: user.email, code: "123456", password: PASSWORD }))],
     ["POST /auth/verify/resend", (call) => call("/auth/verify/resend", json("POST", { email: uniqueEmail() }))],
     ["POST /auth/login", (call) => call("/auth/login", json("POST", { email: user.email, password: PASSWORD }))],
     ["POST /auth/refresh", (call) => call("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token }))],
@@ -159,10 +159,10 @@ describe("the database failing", () => {
     const code = await latestCode(email);
     const call = await failing({ mode: "status", status: 502 });
     vi.spyOn(console, "error").mockImplementation(() => {});
-    expect((await call("/auth/verify", json("POST", { email, code }))).status).toBe(503);
+    expect((await call("/auth/verify", json("POST", { email, code, password: PASSWORD }))).status).toBe(503);
     expect(await db.selectFrom("users").select("status").where("email", "=", email).executeTakeFirst()).toEqual({ status: "unverified" });
     await clearSqlFault();
-    expect((await api("/auth/verify", json("POST", { email, code }))).status).toBe(200);
+    expect((await api("/auth/verify", json("POST", { email, code, password: PASSWORD }))).status).toBe(200);
   });
 
   it("rolls a whole transaction back when one of its statements fails: a demotion changes nothing", async () => {

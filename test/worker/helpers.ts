@@ -137,7 +137,7 @@ export async function verifiedUser(call: Call = api, servicesUrl = inject("local
   const signup = await call("/auth/signup", json("POST", { email, password: PASSWORD }));
   expect(signup.status).toBe(201);
   const { id } = await signup.json<{ id: number }>();
-  const verify = await call("/auth/verify", json("POST", { email, code: await latestCode(email, servicesUrl) }));
+  const verify = await call("/auth/verify", json("POST", { email, code: await latestCode(email, servicesUrl), password: PASSWORD }));
   expect(verify.status).toBe(200);
   return { id, email, password: PASSWORD };
 }

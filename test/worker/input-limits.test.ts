@@ -53,7 +53,7 @@ describe("caching (RFC 6749 §5.1, RFC 9111)", () => {
       await api("/auth/refresh", json("POST", { refresh_token: tokens.refresh_token })),
       await api("/users/me", bearer(tokens.access_token)),
       await signup(uniqueEmail()),
-      await api("/auth/verify", json("POST", { email: user.email, code: "123456" })),
+      await api("/auth/verify", json("POST", { email: user.email, code: "123456", password: PASSWORD })),
       await api("/users/me"),
       await api("/nowhere"),
     ];

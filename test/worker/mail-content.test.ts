@@ -50,7 +50,7 @@ describe("the mail the API sends", () => {
     const code = await latestCode(next);
     expectReadable(await newestTo(next), /Confirm your new .* email address/, code);
     expectReadable(await newestTo(user.email), /Someone asked to change your .* email address/);
-    expect((await call("/auth/verify", json("POST", { email: next, code }))).status).toBe(200);
+    expect((await call("/auth/verify", json("POST", { email: next, code, password: PASSWORD }))).status).toBe(200);
     expectReadable(await newestTo(user.email), /email address was changed/);
   });
 

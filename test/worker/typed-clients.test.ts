@@ -23,7 +23,7 @@ describe("typed clients", () => {
     const created = await signup.json();
     expect(created).toMatchObject({ email, first_name: "Ada", status: "unverified" });
 
-    const verified = await client.auth.verify.$post({ json: { email, code: await latestCode(email) } });
+    const verified = await client.auth.verify.$post({ json: { email, code: await latestCode(email), password: PASSWORD } });
     expect(verified.status).toBe(200);
 
     const login = await client.auth.login.$post({ json: { email, password: PASSWORD } });
@@ -45,10 +45,10 @@ describe("typed clients", () => {
     expect(signup.response.status).toBe(201);
     expect(signup.data?.email).toBe(email);
 
-    const wrong = await client.POST("/auth/verify", { body: { email, code: "000000" } });
+    const wrong = await client.POST("/auth/verify", { body: { email, code: "000000", password: PASSWORD } });
     expect(wrong.error?.code).toBe("code_invalid");
 
-    const verified = await client.POST("/auth/verify", { body: { email, code: await latestCode(email) } });
+    const verified = await client.POST("/auth/verify", { body: { email, code: await latestCode(email), password: PASSWORD } });
     expect(verified.data?.message).toEqual(expect.any(String));
 
     const login = await client.POST("/auth/login", { body: { email, password: PASSWORD } });

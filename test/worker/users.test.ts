@@ -188,7 +188,9 @@ describe("GET /users", () => {
     const unverified = await signup(`${prefix}-u@coffee.test`);
     const verifiedEmail = `${prefix}-v@coffee.test`;
     const verified = await signup(verifiedEmail);
-    expect((await api("/auth/verify", json("POST", { email: verifiedEmail, code: await latestCode(verifiedEmail) }))).status).toBe(200);
+    expect(
+      (await api("/auth/verify", json("POST", { email: verifiedEmail, code: await latestCode(verifiedEmail), password: PASSWORD }))).status,
+    ).toBe(200);
     const promoted = await signup(`${prefix}-a@coffee.test`);
     expect((await patchUser(promoted.id, { role: "admin", status: "verified" }, adminToken)).status).toBe(200);
 
@@ -391,7 +393,7 @@ describe("PATCH /users/{id}", () => {
     expect((await loginAs(newEmail)).status).toBe(401);
 
     const noticesBefore = (await mailTo(user.email)).length;
-    const verify = await api("/auth/verify", json("POST", { email: newEmail, code }));
+    const verify = await api("/auth/verify", json("POST", { email: newEmail, code, password: PASSWORD }));
     expect(verify.status).toBe(200);
     expectUser(await (await me(access_token)).json(), { id: user.id, email: newEmail });
     // the old address hears of it, so a hijacked session cannot move the account away unnoticed
@@ -403,7 +405,7 @@ describe("PATCH /users/{id}", () => {
     expect((await loginAs(newEmail)).status).toBe(200);
     await expectProblem(await loginAs(user.email), 401, "invalid_credentials");
     // the code is spent
-    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code })), 400, "code_invalid");
+    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code, password: PASSWORD })), 400, "code_invalid");
   });
 
   it("does not change the email for a wrong code", async () => {
@@ -413,7 +415,7 @@ describe("PATCH /users/{id}", () => {
     expect((await patchUser(user.id, { email: newEmail, current_password: user.password }, access_token)).status).toBe(200);
     const code = await latestCode(newEmail);
     const wrong = code === "000000" ? "111111" : "000000";
-    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code: wrong })), 400, "code_invalid");
+    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code: wrong, password: PASSWORD })), 400, "code_invalid");
     expectUser(await (await me(access_token)).json(), { email: user.email });
   });
 
@@ -470,7 +472,7 @@ describe("PATCH /users/{id}", () => {
     const code = await latestCode(newEmail);
     // someone else registers the address while the code is on its way
     await signup(newEmail);
-    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code })), 409, "email_taken");
+    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code, password: PASSWORD })), 409, "email_taken");
     expectUser(await (await me(access_token)).json(), { email: user.email });
   });
 

@@ -33,6 +33,7 @@ const CONTRACT_TYPES = {
       "users.status": "Generated<UserStatus>",
       "one_time_codes.purpose": "CodePurpose",
       "code_attempts.scope": "CodeScope",
+      "code_failures.scope": "CodeScope",
       "auth_events.type": "AuthEventType",
     },
   },

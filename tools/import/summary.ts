@@ -23,7 +23,7 @@ function headline({ plan, written, dryRun, from, into, identity }: ImportRun): s
   const what = `${users(written.imported)} of the ${count(plan.read)} read from ${from} into ${into}, ids kept${ids}`;
   if (dryRun) return `Dry run, nothing written: would import ${what}.`;
   if (written.imported === 0 && !moved) {
-    return `Nothing to import: every importable user read from ${from} is already in ${into}; nothing changed.`;
+    return `Nothing to import: every importable user read from ${from} was imported into ${into} before; nothing changed.`;
   }
   return `Imported ${what}.`;
 }
@@ -31,7 +31,7 @@ function headline({ plan, written, dryRun, from, into, identity }: ImportRun): s
 /** The lines to print, the headline first. */
 export function summary(run: ImportRun): string[] {
   const { plan, written } = run;
-  const lines = [headline(run), `  already there: ${count(written.alreadyThere)}`];
+  const lines = [headline(run), `  imported before (left as they are; one deleted since stays deleted): ${count(written.alreadyThere)}`];
   const colliding = plan.collisions.reduce((total, collision) => total + collision.ids.length, 0);
   lines.push(
     `  collisions, none of them imported (one address once normalised): ${count(plan.collisions.length)} address${plan.collisions.length === 1 ? "" : "es"}, ${users(colliding)}`,

@@ -2,7 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "../../src/db/client.ts";
 import { noRowDetails, recordEvents } from "../../src/db/events.ts";
-import { partBuilder, withSteps } from "../../src/db/parts.ts";
+import { partBuilder, type Step, withSteps } from "../../src/db/parts.ts";
 import type { ImportedUser } from "./plan.ts";
 
 /** Users per statement: about 2.5 MB of JSON, within the 10 MB Neon's HTTP endpoint (and the local services) take. */
@@ -11,7 +11,7 @@ const BATCH_SIZE = 10_000;
 export interface Written {
   /** Written, or with `dryRun` would be. */
   imported: number;
-  /** The same id with the same address is there: an earlier run's, left as it is (its owner may have logged in since). */
+  /** An earlier run imported this id: left as it is (its owner may have logged in since), or gone for good if deleted since. */
   alreadyThere: number;
   /** The id or the address belongs to another account of the target: not imported. */
   taken: ImportedUser[];
@@ -45,18 +45,18 @@ function writeBatch(db: Db, users: ImportedUser[], dryRun: boolean) {
         .selectFrom("batch")
         .selectAll("batch")
         .select((eb) => [
+          // an earlier run wrote it: still there, or deleted since (a deleted user never comes back)
+          eb.exists(eb.selectFrom("imported_users").select("imported_users.id").whereRef("imported_users.id", "=", "batch.id")).as("there"),
           eb
-            .exists(
-              eb.selectFrom("users").select("users.id").whereRef("users.id", "=", "batch.id").whereRef("users.email", "=", "batch.email"),
-            )
-            .as("there"),
-          eb
-            .exists(
-              eb
-                .selectFrom("users")
-                .select("users.id")
-                .where((eb) => eb.or([eb("users.id", "=", eb.ref("batch.id")), eb("users.email", "=", eb.ref("batch.email"))])),
-            )
+            .or([
+              eb.exists(eb.selectFrom("imported_users").select("imported_users.id").whereRef("imported_users.id", "=", "batch.id")),
+              eb.exists(
+                eb
+                  .selectFrom("users")
+                  .select("users.id")
+                  .where((eb) => eb.or([eb("users.id", "=", eb.ref("batch.id")), eb("users.email", "=", eb.ref("batch.email"))])),
+              ),
+            ])
             .as("in_the_way"),
         ]),
     );
@@ -78,8 +78,17 @@ function writeBatch(db: Db, users: ImportedUser[], dryRun: boolean) {
       .returning("id"),
   );
   const events = { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: new Date() };
+  const recorded: Step = (statement) =>
+    statement.with("recorded", (q) =>
+      q
+        .insertInto("imported_users")
+        .columns(["id", "imported_at"])
+        .expression(importParts.selectFrom("written").select((eb) => ["id", eb.val(events.now).as("imported_at")]))
+        .returning("id"),
+    );
   return withSteps(
     written,
+    recorded,
     recordEvents(events, {
       type: "signed_up",
       details: { by: "import" },

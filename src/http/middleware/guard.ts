@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../router.ts";
 import { ApiError } from "../../errors.ts";
 import { HttpProblem } from "../problem-response.ts";
-import { EdgeUnavailableError, isSessionRevoked } from "../../edge/revocations.ts";
+import { EdgeUnavailableError, isAccessRevoked, type TokenSession } from "../../edge/revocations.ts";
 import type { UserRole } from "../../schemas/user.ts";
 import { InvalidTokenError, verifyAccessToken } from "../../auth/tokens.ts";
 
@@ -15,13 +15,13 @@ function unauthorized(code: "unauthorized" | "invalid_token", detail: string): H
 }
 
 /**
- * Asks the edge whether the session has ended. When it cannot tell (KV or the Cache API failing), the
+ * Asks the edge whether the token's session has ended, by itself or with every session of its user. When it cannot tell (KV or the Cache API failing), the
  * request is refused with 503, not admitted on the signature alone: a token that may have been revoked
  * is never honoured, at the price of signed-in requests failing while the edge stores do.
  */
-async function sessionEnded(c: Context<AppEnv>, sessionId: string): Promise<boolean> {
+async function sessionEnded(c: Context<AppEnv>, token: TokenSession): Promise<boolean> {
   try {
-    return await isSessionRevoked(c.var.edge, sessionId);
+    return await isAccessRevoked(c.var.edge, token);
   } catch (error) {
     if (!(error instanceof EdgeUnavailableError)) throw error;
     c.var.log.error("revocation stores unavailable: signed-in requests refused", { error: error.message });
@@ -45,7 +45,7 @@ export function requireAuth(options: { roles?: UserRole[] } = {}): MiddlewareHan
       if (error instanceof InvalidTokenError) throw unauthorized("invalid_token", error.message);
       throw error;
     }
-    if (await sessionEnded(c, claims.sessionId)) throw unauthorized("invalid_token", "The session of this token has ended.");
+    if (await sessionEnded(c, claims)) throw unauthorized("invalid_token", "The session of this token has ended.");
     if (options.roles && !options.roles.includes(claims.role)) {
       throw new ApiError("forbidden", "Your role does not allow this.");
     }

@@ -27,3 +27,16 @@ export function requestContext({ clock, revocationEdge }: RequestDependencies): 
     return next();
   };
 }
+
+/**
+ * Every request gets an id made here, answered in X-Request-Id: never one a client chose, since the logs and
+ * the audit trail trust it to tell requests apart.
+ */
+export function serverRequestId(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const id = crypto.randomUUID();
+    c.set("requestId", id);
+    c.header("X-Request-Id", id);
+    await next();
+  };
+}

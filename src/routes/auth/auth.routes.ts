@@ -20,7 +20,11 @@ export const signup = createRoute({
   tags,
   security: [],
   summary: "Create an account",
-  description: "Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default).",
+  description:
+    "Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default). An address " +
+    "nobody has proved yet belongs to nobody: a signup for it starts that account over with this signup's password and " +
+    "names, and whoever proves the address must give the password of the latest signup. An address gets one code a " +
+    "minute and 10 messages an hour at most; within that, the code already sent stays the one to enter.",
   request: jsonBody(SignupRequestSchema, {
     email: "ada@example.com",
     password: "correct horse battery staple",
@@ -41,16 +45,20 @@ export const verify = createRoute({
   security: [],
   summary: "Prove an email address with its code",
   description:
-    "Completes a signup, or a change of email address started with PATCH /users/{id}. Every failure answers alike " +
-    "(`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, and all clients " +
-    "together 20 times, per address within 10 minutes; a new code does not bring new tries.",
+    "Completes a signup (with the `password` of the latest signup for the address: the code alone would hand the " +
+    "account to whoever chose it), or a change of email address started with PATCH /users/{id}. Every failure of the " +
+    "code answers alike (`code_invalid`): a wrong, expired or used code, or none at all. Each client may try 5 times, " +
+    "and all clients together 20 times, per address within 10 minutes; a new code does not bring new tries. After 100 " +
+    "wrong codes in a row the address's codes pause for 12 hours (the address is told), and each further wrong one " +
+    "pauses them again. A right code with another password is `signup_password_mismatch`: sign up again with the " +
+    "password you want, then enter the newest code.",
   request: jsonBody(VerifyRequestSchema, {
     email: "ada@example.com",
     code: "123456",
   }),
   responses: {
     200: { description: "Verified", content: jsonContent(MessageSchema, { message: "Email address verified. You can log in now." }) },
-    ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "email_taken"),
+    ...problemResponses(...AUTH_PROBLEMS, "code_invalid", "signup_password_mismatch", "email_taken"),
   },
 });
 
@@ -62,7 +70,7 @@ export const resendCode = createRoute({
   security: [],
   summary: "Send a new verification code",
   description:
-    "The previous code stops working. At most one code a minute per address. The answer is the same whether or not the address is registered.",
+    "The previous code stops working. At most one code a minute, and 10 messages an hour, per address. The answer is the same whether or not the address is registered.",
   request: jsonBody(ResendCodeRequestSchema, { email: "ada@example.com" }),
   responses: {
     202: { description: "Accepted", content: jsonContent(MessageSchema, { message: MESSAGES.codeResent }) },
@@ -81,14 +89,16 @@ export const login = createRoute({
     "Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) " +
     "and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); " +
     "an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password " +
-    "only). Each address may be tried 10 times a minute.",
+    "only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up " +
+    "to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 " +
+    "`account_locked`, the owner is told) until its password is reset.",
   request: jsonBody(LoginRequestSchema, {
     email: "ada@example.com",
     password: "correct horse battery staple",
   }),
   responses: {
     200: { description: "Logged in", content: jsonContent(TokenPairSchema, exampleTokens) },
-    ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified", "account_disabled"),
+    ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified", "account_disabled", "account_locked"),
   },
 });
 

@@ -19,8 +19,9 @@ export const forgot = createRoute({
   security: [],
   summary: "Ask for a password-reset code",
   description:
-    "Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one code a minute " +
-    "per address. The answer is the same, in about the same time, whether or not the address has an account.",
+    "Mails a 6-digit code (valid 10 minutes) to the account with this address, verified or not, at most one reset code a " +
+    "minute and 10 messages an hour per address. The answer is the same, in about the same time, whether or not the " +
+    "address has an account.",
   request: jsonBody(ForgotPasswordRequestSchema, { email: "ada@example.com" }),
   responses: {
     202: { description: "Accepted", content: jsonContent(MessageSchema, { message: MESSAGES.resetCodeSent }) },
@@ -37,9 +38,10 @@ export const reset = createRoute({
   summary: "Set a new password with the emailed code",
   description:
     "Sets the new password, spends the code and ends every session of the account, at once. The code proves control of " +
-    "the address, so an account not yet verified becomes verified. Every failure answers alike (`code_invalid`); the " +
-    "address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes). The " +
-    "address is told of the reset.",
+    "the address, so an account not yet verified becomes verified, a lock after wrong passwords lifts, and a pause of " +
+    "the address's codes ends. The code is checked before any password work. Every failure answers alike " +
+    "(`code_invalid`); the address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per " +
+    "10 minutes; 100 wrong in a row pause reset codes for 12 hours). The address is told of the reset.",
   request: jsonBody(ResetPasswordRequestSchema, {
     email: "ada@example.com",
     code: "123456",
@@ -63,14 +65,15 @@ export const change = createRoute({
   middleware: [anyUser] as const,
   summary: "Change your password",
   description:
-    "Needs the current password (a wrong one counts against the address like a failed login). Every other session ends; " +
-    "this one goes on, with the fresh token pair in the answer. The address is told of the change.",
+    "Needs the current password (a wrong one counts against the account like a failed login, and an account waiting out " +
+    "its wrong passwords refuses even the right one). Every session of the account ends, this one too: the answer is a " +
+    "fresh session's token pair. The address is told of the change.",
   request: jsonBody(ChangePasswordRequestSchema, {
     current_password: "correct horse battery staple",
     new_password: "a new and longer passphrase",
   }),
   responses: {
-    200: { description: "Changed; the new tokens of this session", content: jsonContent(TokenPairSchema, exampleTokens) },
-    ...problemResponses(...PASSWORD_PROBLEMS, ...SIGNED_IN_PROBLEMS, "invalid_credentials"),
+    200: { description: "Changed; the tokens of a fresh session", content: jsonContent(TokenPairSchema, exampleTokens) },
+    ...problemResponses(...PASSWORD_PROBLEMS, ...SIGNED_IN_PROBLEMS, "invalid_credentials", "account_locked"),
   },
 });

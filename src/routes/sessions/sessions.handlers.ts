@@ -12,7 +12,7 @@ export const endOwnHandler: Handler<typeof routes.endOwn> = async (c) => {
 };
 
 export const endAllOwnHandler: Handler<typeof routes.endAllOwn> = async (c) => {
-  await endAllSessions(serviceContext(c), c.var.auth.userId, "owner");
+  await endAllSessions(serviceContext(c), c.var.auth, c.var.auth.userId, "owner");
   return c.body(null, 204);
 };
 
@@ -20,6 +20,6 @@ export const listUsersHandler: Handler<typeof routes.listUsers> = async (c) =>
   c.json(await listUserSessions(serviceContext(c), c.req.valid("param").id), 200);
 
 export const endAllOfUserHandler: Handler<typeof routes.endAllOfUser> = async (c) => {
-  await endAllSessions(serviceContext(c), c.req.valid("param").id, "admin");
+  await endAllSessions(serviceContext(c), c.var.auth, c.req.valid("param").id, "admin");
   return c.body(null, 204);
 };

@@ -62,10 +62,12 @@ export const endAllOwn = createRoute({
   security,
   middleware: [anyUser] as const,
   summary: "Log out everywhere",
-  description: "Ends every session of yours, this one included.",
+  description:
+    "Ends every session of yours, this one included: one entry at the edge refuses every access token of yours, however " +
+    "many sessions you had (at once at this edge location; elsewhere within about a minute).",
   responses: {
     204: { description: "Every session ended" },
-    ...problemResponses(...SIGNED_IN_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS),
+    ...problemResponses(...SIGNED_IN_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "forbidden"),
   },
 });
 

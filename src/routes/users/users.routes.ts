@@ -110,6 +110,7 @@ export const patch = createRoute({
       ...DATABASE_PROBLEMS,
       ...LIMITED_PROBLEMS,
       "invalid_credentials",
+      "account_locked",
       "forbidden",
       "user_not_found",
       "email_taken",
@@ -127,7 +128,9 @@ export const remove = createRoute({
   security,
   middleware: [adminOnly, userWrites] as const,
   summary: "Delete a user (admin)",
-  description: "Their sessions and tokens stop working at once. An admin cannot delete themself.",
+  description:
+    "Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot " +
+    "be deleted. The caller must still be an active admin as the database has them now, whatever the token says.",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Deleted" },
@@ -138,6 +141,7 @@ export const remove = createRoute({
       ...LIMITED_PROBLEMS,
       "user_not_found",
       "cannot_delete_self",
+      "last_admin",
     ),
   },
 });
