@@ -77,7 +77,7 @@ async function account(api: string, services: Services, label: string): Promise<
   const signup = await post(`${api}/auth/signup`, { email, password: PASSWORD });
   if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${await signup.text()}`);
   const { id } = z.object({ id: z.number() }).parse(await signup.json());
-  const verify = await post(`${api}/auth/verify`, { email, code: await mailedCode(services, email) });
+  const verify = await post(`${api}/auth/verify`, { email, code: await mailedCode(services, email), password: PASSWORD });
   if (verify.status !== 200) throw new Error(`verify: ${verify.status} ${await verify.text()}`);
   return { id, email, ...(await signIn(api, email)) };
 }

@@ -63,10 +63,10 @@ post() { curl -fsS "$api$1" -H 'content-type: application/json' -d "$2"; }
 field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
 
 email="smoke-$RANDOM-$$@coffee.test"
-password="correct horse battery staple"
+password="oat flat white at dawn"
 post /auth/signup "{\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null
 code=$(curl -fsS "http://127.0.0.1:8788/emails?to=$email" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(/\b(\d{6})\b/.exec(JSON.parse(s)[0].text)[1]))')
-post /auth/verify "{\"email\":\"$email\",\"code\":\"$code\"}" >/dev/null
+post /auth/verify "{\"email\":\"$email\",\"code\":\"$code\",\"password\":\"$password\"}" >/dev/null
 token=$(post /auth/login "{\"email\":\"$email\",\"password\":\"$password\"}" | field access_token)
 curl -fsS "$api/users/me" -H "authorization: Bearer $token" | grep -qF "\"email\":\"$email\""
 echo "ok: signup, emailed code, verify, login, /users/me"
