@@ -97,10 +97,10 @@ describe("sending", () => {
 });
 
 describe("simulated failures", () => {
-  async function failNext(count: number, status: number) {
+  async function failNext(count: number, status: number, to?: string) {
     const response = await fetch(`${env.services.url}/emails/failures`, {
       method: "POST",
-      body: JSON.stringify({ count, status }),
+      body: JSON.stringify({ count, status, ...(to === undefined ? {} : { to }) }),
     });
     expect(response.status).toBe(200);
   }
@@ -117,6 +117,13 @@ describe("simulated failures", () => {
     const retried = await resend.emails.send(message("ann@example.com"), { idempotencyKey: "outbox-7" });
     expect(retried.error).toBeNull();
     expect(await listEmails()).toHaveLength(1);
+  });
+
+  it("fails only the sends to the address named, when one is (tests running at once keep theirs apart)", async () => {
+    await failNext(1, 500, "Bob@Example.com");
+    expect((await resend.emails.send(message("ann@example.com"))).error).toBeNull();
+    expect((await resend.emails.send(message("bob@example.com"))).error).toMatchObject({ statusCode: 500 });
+    expect((await resend.emails.send(message("bob@example.com"))).error).toBeNull();
   });
 
   it("answers a rate limit as Resend does", async () => {

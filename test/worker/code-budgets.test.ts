@@ -166,7 +166,7 @@ describe("issuing codes", () => {
 
   it("never keeps a code in plaintext: not in the subject, sealed in the outbox, scrubbed once sent", async () => {
     const email = uniqueEmail();
-    await failNextMail(1);
+    await failNextMail(1, undefined, email);
     await api("/auth/signup", json("POST", { email, password: PASSWORD }));
     const db = getDb(inject("databaseUrl"));
     const stored = await db.selectFrom("email_outbox").selectAll().where("to_address", "=", email).executeTakeFirstOrThrow();

@@ -173,9 +173,12 @@ export async function login(user: TestUser, call: Call = api): Promise<Tokens> {
   return response.json();
 }
 
-/** Makes the mail catcher refuse the next `count` messages, as Resend does when it is down. */
-export async function failNextMail(count: number, servicesUrl = inject("localServicesUrl")): Promise<void> {
-  const response = await fetch(`${servicesUrl}/emails/failures`, json("POST", { count, status: 500 }));
+/**
+ * Makes the mail catcher refuse the next `count` messages (to `to`, if given: files running at once must not
+ * meet each other's failures), as Resend does when it is down.
+ */
+export async function failNextMail(count: number, servicesUrl = inject("localServicesUrl"), to?: string): Promise<void> {
+  const response = await fetch(`${servicesUrl}/emails/failures`, json("POST", { count, status: 500, ...(to === undefined ? {} : { to }) }));
   expect(response.ok).toBe(true);
 }
 

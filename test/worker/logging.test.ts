@@ -43,7 +43,7 @@ describe("the Worker's logs", () => {
     const secrets: string[] = [PASSWORD, tokens.access_token, tokens.refresh_token, "access_token="];
     const lines = await captureLogs(async () => {
       // a message that could not be sent is logged, and it carries a code
-      await failNextMail(1);
+      await failNextMail(1, undefined, email);
       await call("/auth/signup", json("POST", { email, password: PASSWORD }));
       await call(`/users/me?access_token=${tokens.access_token}`, bearer(tokens.access_token));
       await call("/auth/login", json("POST", { email: user.email, password: PASSWORD }));

@@ -88,7 +88,7 @@ describe("POST /auth/signup", () => {
 
   it("still signs up when email cannot be sent, and keeps the message for a retry", async () => {
     const email = uniqueEmail();
-    await failNextMail(1);
+    await failNextMail(1, undefined, email);
     const response = await signup({ email, password: PASSWORD });
     expect(response.status).toBe(201);
     expect(await mailTo(email)).toEqual([]);

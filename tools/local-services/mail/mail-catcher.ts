@@ -17,7 +17,7 @@ export interface MailCatcher {
   list: Handler;
   /** DELETE /emails: forgets the messages, their idempotency keys and any armed failures. */
   clear: Handler;
-  /** POST /emails/failures {"count", "status"}: the next `count` sends fail with `status`. */
+  /** POST /emails/failures {"count", "status", "to"?}: the next `count` sends (to `to`, if given) fail with `status`. */
   failNext: Handler;
   /** GET /: the messages as a page a developer reads (e.g. for the code a signup sent). */
   page: Handler;
@@ -41,18 +41,18 @@ export function createMailCatcher(log: (line: string) => void): MailCatcher {
   let emails: CapturedEmail[] = [];
   // Resend answers a repeated key with the first answer and sends nothing more.
   let firstReplies = new Map<string, Reply>();
-  let failures = { remaining: 0, status: 500 };
+  let failures: Failures = { remaining: 0, status: 500, to: undefined };
 
   async function send(request: IncomingMessage): Promise<Reply> {
-    if (failures.remaining > 0) {
-      failures.remaining -= 1;
-      return resendError(failures.status, "Simulated failure (armed with POST /emails/failures)");
-    }
     const key = headerValue(request, "Idempotency-Key");
     if (key !== undefined && key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       throw new HttpError(422, `Idempotency-Key longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`);
     }
     const email = parseOutgoingEmail(await readJsonBody(request));
+    if (failures.remaining > 0 && (failures.to === undefined || email.to.some((entry) => addressOf(entry) === failures.to))) {
+      failures.remaining -= 1;
+      return resendError(failures.status, "Simulated failure (armed with POST /emails/failures)");
+    }
     const firstReply = key === undefined ? undefined : firstReplies.get(key);
     if (firstReply !== undefined) return firstReply;
     const captured = { id: randomUUID(), ...email, created_at: new Date().toISOString() };
@@ -74,7 +74,7 @@ export function createMailCatcher(log: (line: string) => void): MailCatcher {
     clear: async () => {
       emails = [];
       firstReplies = new Map();
-      failures = { remaining: 0, status: 500 };
+      failures = { remaining: 0, status: 500, to: undefined };
       return emptyReply();
     },
     failNext: (request) =>
@@ -86,16 +86,25 @@ export function createMailCatcher(log: (line: string) => void): MailCatcher {
   };
 }
 
-function parseFailures(body: unknown): { remaining: number; status: number } {
+/** Sends armed to fail: how many more, with which status, and only those to this address when one is named. */
+interface Failures {
+  remaining: number;
+  status: number;
+  to: string | undefined;
+}
+
+function parseFailures(body: unknown): Failures {
   const count = isRecord(body) ? body.count : undefined;
   const status = isRecord(body) ? (body.status ?? 500) : undefined;
+  const to = isRecord(body) ? body.to : undefined;
+  if (to !== undefined && typeof to !== "string") throw new HttpError(422, "`to` must be an email address.");
   if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
     throw new HttpError(422, "`count` must be a whole number of sends to fail.");
   }
   if (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 599) {
     throw new HttpError(422, "`status` must be an HTTP error status (400-599).");
   }
-  return { remaining: count, status };
+  return { remaining: count, status, to: to === undefined ? undefined : addressOf(to) };
 }
 
 /** Answers refusals in Resend's error shape, which the SDK hands back as `error`. */
