@@ -192,6 +192,15 @@ describe("the admin console", () => {
     expect(await page.locator("main").textContent()).not.toContain(target.email);
   });
 
+  it("ends the session at the API when the page is reloaded, and shows the sign-in form", async () => {
+    await signIn(admin);
+    await page.getByRole("navigation", { name: "Console" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const token = await login(otherAdmin);
+    await eventually(async () => (await (await api(`/users/${await adminId(token)}/sessions`, { token })).json()) as unknown[]).toEqual([]);
+  });
+
   it("refuses a non-admin in words; the API answers them 403 on admin routes", async () => {
     await signIn(barista);
     await eventually(() => page.getByRole("alert").textContent()).toContain(`${barista.email} is not an admin account`);
