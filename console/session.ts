@@ -7,7 +7,8 @@ import { createApi, perform, type TokenPair } from "./api.ts";
 import { watchIdle } from "./idle.ts";
 
 /** Signed out after this long without a key press, click or touch. */
-export const IDLE_LIMIT_MINUTES = 15;
+const IDLE_LIMIT_MINUTES = 15;
+const SESSION_ENDED = "Your session has ended: sign in again.";
 // renew a little before the access token expires, so a request never leaves with a dying one
 const RENEW_BEFORE_EXPIRY_MS = 30_000;
 
@@ -88,7 +89,7 @@ function renew(): Promise<boolean> {
         return true;
       }
       if (response.status === 400 || response.status === 401 || response.status === 403) {
-        forget("Your session has ended: sign in again.");
+        forget(SESSION_ENDED);
       }
       return false;
     } catch {
@@ -101,7 +102,8 @@ function renew(): Promise<boolean> {
   return renewing;
 }
 
-export class SignedOut extends Error {
+/** A request made after the session ended; the view that made it is gone by then. */
+class SignedOut extends Error {
   constructor() {
     super("Signed out.");
     this.name = "SignedOut";
@@ -126,6 +128,6 @@ async function authorizedFetch(request: Request): Promise<Response> {
   // the access token was refused: renew once and try again; a second refusal means the session is over
   if (!(await renew()) || !tokens) return response;
   const retried = await fetch(withBearer(spare, tokens.accessToken));
-  if (retried.status === 401) forget("Your session has ended: sign in again.");
+  if (retried.status === 401) forget(SESSION_ENDED);
   return retried;
 }

@@ -21,7 +21,7 @@ export async function renderEvents(main: HTMLElement, query: URLSearchParams, si
     select("Event type", "type", filterOptions(EVENT_LABELS, "Any event"), isEventType(type) ? type : ""),
     field(
       "Account id",
-      h("input", { name: "user_id", type: "text", inputmode: "numeric", pattern: "[0-9]*", value: userId ?? "", autocomplete: "off", size: 10 }),
+      h("input", { name: "user_id", type: "text", inputmode: "numeric", pattern: "[0-9]*", title: "Digits only: the id shown on the account's page", value: userId ?? "", autocomplete: "off", size: 10 }),
     ),
     h("button", { type: "submit" }, "Filter"),
   );

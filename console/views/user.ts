@@ -1,8 +1,8 @@
 // One user: their details, what an admin can do to the account, their live sessions and their events.
-import { type AuthEvent, perform, read, readPage, type Session, type User } from "../api.ts";
+import { type AuthEvent, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
 import { actionButton, fill, h, viewHeading } from "../dom.ts";
 import { fullName, when } from "../format.ts";
-import { ROLE_LABELS } from "../labels.ts";
+import { isUserRole, ROLE_LABELS } from "../labels.ts";
 import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
 import { confirmAction } from "./confirm.ts";
@@ -88,7 +88,7 @@ function accountActions(view: UserView, user: User): HTMLElement {
   }
   const problemBox = problemSlot();
   const act = acting(view, problemBox);
-  const patch = (body: { status?: User["status"]; role?: User["role"] }) => read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body }));
+  const patch = (body: { status?: UserStatus; role?: UserRole }) => read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body }));
 
   const status =
     user.status === "disabled"
@@ -96,21 +96,20 @@ function accountActions(view: UserView, user: User): HTMLElement {
       : actionButton("Disable account", () => act(() => patch({ status: "disabled" }), "Disabled: their sessions have ended and they cannot log in."));
   const enableHint = user.status === "disabled" ? h("p", { class: "hint" }, "Enabling also marks the address as verified.") : null;
 
-  const roleForm = h(
-    "form",
-    { class: "inline", method: "post" },
-    select("Role", "role", Object.entries(ROLE_LABELS), user.role),
-    h("button", { type: "submit" }, "Change role"),
-  );
+  const changeRole = h("button", { type: "submit" }, "Change role");
+  const roleForm = h("form", { class: "inline", method: "post" }, select("Role", "role", Object.entries(ROLE_LABELS), user.role), changeRole);
   roleForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const role = new FormData(roleForm).get("role");
-    if (role !== "user" && role !== "admin") return;
+    if (typeof role !== "string" || !isUserRole(role)) return;
     if (role === user.role) {
       report(problemBox, `${user.email} already has the ${ROLE_LABELS[role]} role.`);
       return;
     }
-    void act(() => patch({ role }), `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`);
+    changeRole.disabled = true;
+    void act(() => patch({ role }), `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`).finally(() => {
+      changeRole.disabled = false;
+    });
   });
 
   const remove = actionButton(
