@@ -82,8 +82,15 @@ export async function startDevStack(): Promise<DevStack> {
   wrangler.stdout?.on("data", keep);
   wrangler.stderr?.on("data", keep);
 
+  // should this process end without stop() (a crash, a runner that gives up), take workerd with it
+  const killOnExit = () => {
+    if (wrangler.pid !== undefined && wrangler.exitCode === null) process.kill(-wrangler.pid, "SIGKILL");
+  };
+  process.once("exit", killOnExit);
+
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
+    process.off("exit", killOnExit);
     await stopGroup(wrangler);
     await services.close();
     rmSync(scratch, { recursive: true, force: true });
