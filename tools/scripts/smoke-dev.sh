@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts `npm run dev` as a newcomer would and checks, within a minute, that the API answers /health,
-# serves /docs with its assets and /openapi.json, and that the mail catcher answers; then walks a
-# client through signup, the emailed code, login and /users/me, and an admin made with
-# `npm run users` through the user list. Stops it after.
+# serves /docs with its assets, /openapi.json and the admin console (/admin), and that the mail catcher
+# answers; then walks a client through signup, the emailed code, login and /users/me, and an admin made
+# with `npm run users` through the user list. Stops it after.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -41,6 +41,8 @@ check http://127.0.0.1:8787/health '"database":"ok"'
 check http://127.0.0.1:8787/docs 'swagger-ui-bundle.js'
 check http://127.0.0.1:8787/docs/swagger-ui-bundle.js 'SwaggerUIBundle'
 check http://127.0.0.1:8787/openapi.json '"openapi":"3.1.0"'
+check http://127.0.0.1:8787/admin '/admin/console.js'
+check http://127.0.0.1:8787/admin/console.js 'Sign in'
 check http://127.0.0.1:8788/emails '['
 
 # Swagger UI must run in a real browser with nothing from the internet: the page's CSP, its nonce and

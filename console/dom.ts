@@ -1,0 +1,57 @@
+// Builds the page node by node: text is always text (textContent), never parsed as HTML, which the CSP's
+// Trusted Types rule enforces anyway.
+
+export type Child = Node | string | number | null | undefined | false;
+type Attributes = Record<string, string | number | boolean | undefined>;
+
+/** An element with attributes (false or undefined: left out; true: present) and children. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    element.setAttribute(name, value === true ? "" : String(value));
+  }
+  element.append(...nodes(children));
+  return element;
+}
+
+function nodes(children: Child[]): (Node | string)[] {
+  return children.flatMap((child) =>
+    child === null || child === undefined || child === false ? [] : [typeof child === "number" ? String(child) : child],
+  );
+}
+
+/** Replaces an element's children. */
+export function fill(element: Element, ...children: Child[]): void {
+  element.replaceChildren(...nodes(children));
+}
+
+/** The element with this id, of the expected kind; the page's shell is fixed, so anything else is a bug. */
+export function byId<T extends HTMLElement>(id: string, kind: new () => T): T {
+  const element = document.getElementById(id);
+  if (!(element instanceof kind)) throw new Error(`#${id} is missing from the page`);
+  return element;
+}
+
+/** A button that runs `action` when pressed, disabled (and marked busy) until the action settles. */
+export function actionButton(label: string, action: () => Promise<void>, attributes: Attributes = {}): HTMLButtonElement {
+  const button = h("button", { type: "button", ...attributes }, label);
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    void action().finally(() => {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    });
+  });
+  return button;
+}
+
+/** A heading that receives focus when its view opens, so keyboard and screen reader users start there. */
+export function viewHeading(text: string): HTMLHeadingElement {
+  return h("h1", { tabindex: -1 }, text);
+}

@@ -1,0 +1,256 @@
+// One user: their details, what an admin can do to the account, their live sessions and their events.
+import { type AuthEvent, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
+import { actionButton, fill, h, viewHeading } from "../dom.ts";
+import { fullName, when } from "../format.ts";
+import { isUserRole, ROLE_LABELS } from "../labels.ts";
+import { links } from "../router.ts";
+import { adminApi, signOut } from "../session.ts";
+import { confirmAction } from "./confirm.ts";
+import { eventTable } from "./event-table.ts";
+import {
+  type Column,
+  empty,
+  loading,
+  notice,
+  problem,
+  problemSlot,
+  report,
+  roleBadge,
+  select,
+  setFlash,
+  statusBadge,
+  table,
+} from "./parts.ts";
+
+const EVENTS_PAGE_SIZE = 20;
+
+interface UserView {
+  main: HTMLElement;
+  id: string;
+  /** The signed-in admin. */
+  me: User;
+  signal: AbortSignal;
+}
+
+export async function renderUser(view: UserView, done?: string): Promise<void> {
+  const { main, id, signal } = view;
+  const back = h("p", { class: "back" }, h("a", { href: links.users() }, "← All users"));
+  fill(main, back, loading("Loading the user…"));
+  let user: User;
+  try {
+    user = await read(adminApi.GET("/users/{id}", { params: { path: { id } }, signal }));
+  } catch (error) {
+    if (signal.aborted) return;
+    const heading = viewHeading(`User #${id}`);
+    fill(main, back, heading, problem(error));
+    heading.focus();
+    return;
+  }
+  if (signal.aborted) return;
+
+  document.title = `${user.email} — Coffee Shop admin`;
+  const heading = viewHeading(user.email);
+  const doneNotice = done === undefined ? undefined : notice(done);
+  fill(
+    main,
+    back,
+    heading,
+    doneNotice,
+    section("Details", details(user)),
+    section("Account", accountActions(view, user)),
+    section("Sessions", sessions(view, user)),
+    section("Events", events(view)),
+  );
+  (doneNotice ?? heading).focus();
+}
+
+function section(title: string, ...content: Node[]): HTMLElement {
+  const id = `section-${title.toLowerCase()}`;
+  return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...content);
+}
+
+function details(user: User): HTMLDListElement {
+  const rows: [string, Node | string][] = [
+    ["Id", String(user.id)],
+    ["Email", user.email],
+    ["Name", fullName(user)],
+    ["Status", statusBadge(user.status)],
+    ["Role", roleBadge(user.role)],
+    ["Created", when(user.created_at)],
+  ];
+  return h("dl", { class: "details" }, ...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+/** Runs an action, then shows the user again with what it did; a refusal is shown in the API's words. */
+function acting(view: UserView, problemBox: HTMLElement) {
+  return async (work: () => Promise<unknown>, done: string): Promise<void> => {
+    try {
+      await work();
+      if (!view.signal.aborted) await renderUser(view, done);
+    } catch (error) {
+      if (view.signal.aborted) return;
+      report(problemBox, error);
+    }
+  };
+}
+
+function accountActions(view: UserView, user: User): HTMLElement {
+  const { id } = view;
+  if (String(view.me.id) === id) {
+    return h("p", {}, "This is your own account: only another admin can disable it, change its role or delete it.");
+  }
+  const problemBox = problemSlot();
+  const act = acting(view, problemBox);
+  const patch = (body: { status?: UserStatus; role?: UserRole }) => read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body }));
+
+  const status =
+    user.status === "disabled"
+      ? actionButton("Enable account", () => act(() => patch({ status: "verified" }), "Enabled: they can log in again."))
+      : actionButton("Disable account", () =>
+          act(() => patch({ status: "disabled" }), "Disabled: their sessions have ended and they cannot log in."),
+        );
+  const enableHint = user.status === "disabled" ? h("p", { class: "hint" }, "Enabling also marks the address as verified.") : null;
+
+  const changeRole = h("button", { type: "submit" }, "Change role");
+  const roleForm = h(
+    "form",
+    { class: "inline", method: "post" },
+    select("Role", "role", Object.entries(ROLE_LABELS), user.role),
+    changeRole,
+  );
+  roleForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const role = new FormData(roleForm).get("role");
+    if (typeof role !== "string" || !isUserRole(role)) return;
+    if (role === user.role) {
+      report(problemBox, `${user.email} already has the ${ROLE_LABELS[role]} role.`);
+      return;
+    }
+    changeRole.disabled = true;
+    void act(
+      () => patch({ role }),
+      `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`,
+    ).finally(() => {
+      changeRole.disabled = false;
+    });
+  });
+
+  const remove = actionButton(
+    "Delete user…",
+    async () => {
+      const confirmed = await confirmAction({
+        title: `Delete ${user.email}?`,
+        message: "Their account goes at once, with every session and token. This cannot be undone.",
+        confirm: "Delete user",
+      });
+      if (!confirmed) return;
+      try {
+        await perform(adminApi.DELETE("/users/{id}", { params: { path: { id } } }));
+        setFlash(`Deleted ${user.email}.`);
+        location.hash = links.users();
+      } catch (error) {
+        if (view.signal.aborted) return;
+        report(problemBox, error);
+      }
+    },
+    { class: "danger" },
+  );
+
+  return h("div", {}, problemBox, h("div", { class: "actions" }, status, remove), enableHint, roleForm);
+}
+
+function sessions(view: UserView, user: User): HTMLElement {
+  const box = h("div", { "aria-live": "polite" }, loading("Loading sessions…"));
+  void (async () => {
+    const self = String(view.me.id) === view.id;
+    try {
+      const list = self
+        ? await read(adminApi.GET("/auth/sessions", { signal: view.signal }))
+        : await read(adminApi.GET("/users/{id}/sessions", { params: { path: { id: view.id } }, signal: view.signal }));
+      if (view.signal.aborted) return;
+      fill(box, ...(self ? ownSessions(view, list) : userSessions(view, user, list)));
+    } catch (error) {
+      if (!view.signal.aborted) fill(box, problem(error));
+    }
+  })();
+  return box;
+}
+
+function sessionColumns(): Column<Session>[] {
+  return [
+    { label: "Started", cell: (session) => when(session.created_at) },
+    { label: "Last refreshed", cell: (session) => when(session.last_refreshed_at) },
+    { label: "Device", cell: (session) => h("span", { class: "agent" }, session.user_agent || "—") },
+    { label: "From", cell: (session) => session.client_address ?? "—" },
+  ];
+}
+
+function userSessions(view: UserView, user: User, list: Session[]): Node[] {
+  if (list.length === 0) return [empty("No live sessions.")];
+  const problemBox = problemSlot();
+  const act = acting(view, problemBox);
+  const endAll = actionButton("End all sessions", () =>
+    act(
+      () => perform(adminApi.DELETE("/users/{id}/sessions", { params: { path: { id: view.id } } })),
+      `Every session of ${user.email} has ended.`,
+    ),
+  );
+  return [problemBox, table(`Live sessions of ${user.email}`, sessionColumns(), list), h("div", { class: "actions" }, endAll)];
+}
+
+/** The admin's own sessions: each can be ended on its own (the API offers that for one's own only). */
+function ownSessions(view: UserView, list: Session[]): Node[] {
+  const problemBox = problemSlot();
+  const act = acting(view, problemBox);
+  const end = (session: Session) =>
+    session.current
+      ? h("span", { class: "hint" }, "This browser")
+      : actionButton(
+          "End",
+          () =>
+            act(() => perform(adminApi.DELETE("/auth/sessions/{id}", { params: { path: { id: session.id } } })), "That session has ended."),
+          {
+            "aria-label": `End the session started ${new Date(session.created_at).toLocaleString()}`,
+          },
+        );
+  const everywhere = actionButton("Sign out everywhere", async () => {
+    try {
+      await perform(adminApi.POST("/auth/logout/all"));
+      await signOut("You signed out of every session.");
+    } catch (error) {
+      report(problemBox, error);
+    }
+  });
+  return [
+    problemBox,
+    table("Your live sessions", [...sessionColumns(), { label: "End", cell: end }], list),
+    h("div", { class: "actions" }, everywhere),
+  ];
+}
+
+function events(view: UserView): HTMLElement {
+  const box = h("div", { "aria-live": "polite" }, loading("Loading events…"));
+  const shown: AuthEvent[] = [];
+  const load = async (cursor?: string) => {
+    try {
+      const page = await readPage(
+        adminApi.GET("/users/{id}/events", {
+          params: { path: { id: view.id }, query: { limit: EVENTS_PAGE_SIZE, cursor } },
+          signal: view.signal,
+        }),
+      );
+      if (view.signal.aborted) return;
+      shown.push(...page.items);
+      const more = page.next;
+      fill(
+        box,
+        shown.length === 0 ? empty("No events about this account.") : eventTable(shown, false),
+        more ? actionButton("Show older events", () => load(more)) : null,
+      );
+    } catch (error) {
+      if (!view.signal.aborted) box.append(problem(error));
+    }
+  };
+  void load();
+  return box;
+}

@@ -1,0 +1,238 @@
+// The admin console in a real browser (Debian's Chromium through playwright-core) against `wrangler dev`:
+// an admin signs in, finds a user by email prefix, disables them and sees the audit event, and that
+// user's access token stops working; a non-admin is refused in words; the page's CSP is strict and
+// nothing on it violates it. Run by .ci/run (`npm run test:browser`), not by `npm test`: a fresh machine
+// has no Chromium. CONSOLE_SCREENSHOTS=docs/images also writes the README's screenshots.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevStack, type NewUser, startDevStack } from "./dev-stack.ts";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const PASSWORD = "correct horse battery staple";
+const user = (email: string, firstName: string, lastName: string, role: NewUser["role"] = "user"): NewUser => ({
+  email,
+  password: PASSWORD,
+  role,
+  firstName,
+  lastName,
+});
+
+const admin = user("admin@coffee.test", "Ada", "Lovelace", "admin");
+const target = user("grace.hopper@coffee.test", "Grace", "Hopper");
+const barista = user("alan.turing@coffee.test", "Alan", "Turing");
+const otherAdmin = user("margaret.hamilton@coffee.test", "Margaret", "Hamilton", "admin");
+const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin];
+
+let stack: DevStack;
+let browser: Browser;
+let page: Page;
+let screenshots: string;
+/** The target's access token, from a login through the API before the admin disables them. */
+let targetToken: string;
+const cspViolations: string[] = [];
+const scriptErrors: string[] = [];
+
+// a login alone takes a good part of a second (the password hash), more on a busy machine
+const WAIT_MS = 15_000;
+const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: WAIT_MS });
+
+async function api(path: string, init: { token?: string; body?: unknown; method?: string } = {}): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const method = init.method ?? (init.body === undefined ? "GET" : "POST");
+  return fetch(`${stack.url}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+}
+
+async function login(who: NewUser): Promise<string> {
+  const response = await api("/auth/login", { body: { email: who.email, password: who.password } });
+  expect(response.status).toBe(200);
+  const { access_token: token } = (await response.json()) as { access_token: string };
+  return token;
+}
+
+async function adminId(token: string): Promise<number> {
+  const [found] = (await (await api(`/users?email=${admin.email}`, { token })).json()) as { id: number }[];
+  if (!found) throw new Error(`${admin.email} not found`);
+  return found.id;
+}
+
+async function signIn(who: NewUser, password = who.password): Promise<void> {
+  await page.getByLabel("Email", { exact: true }).fill(who.email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  // the keyboard is enough: Enter submits
+  await page.getByLabel("Password", { exact: true }).press("Enter");
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`);
+  stack = await startDevStack();
+  await Promise.all([admin, target, barista, ...others].map((each) => stack.createUser(each)));
+  // a signup that never proved its address, so the table shows every status
+  expect((await api("/auth/signup", { body: { email: "new.customer@coffee.test", password: PASSWORD } })).status).toBe(201);
+  targetToken = await login(target);
+  screenshots = process.env.CONSOLE_SCREENSHOTS ?? join(stack.scratch, "screenshots");
+  mkdirSync(screenshots, { recursive: true });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  // a viewer far from UTC, to see dates in their own time zone
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: "America/New_York", locale: "en-US" });
+  // the page's clock, moved on to see the idle sign-out without waiting for it
+  await context.clock.install();
+  page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  // CSP violations, whether the browser reports them to the page or only to its console
+  await page.exposeFunction("reportCspViolation", (violation: string) => cspViolations.push(violation));
+  await page.addInitScript({
+    content: `document.addEventListener("securitypolicyviolation", (event) => reportCspViolation(event.violatedDirective + " " + event.blockedURI));`,
+  });
+  page.on("console", (message) => {
+    if (/Content.Security.Policy|Trusted Type/i.test(message.text())) cspViolations.push(message.text());
+  });
+  page.on("pageerror", (error) => scriptErrors.push(error.message));
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe("the admin console", () => {
+  it("is served with a strict CSP, frame-ancestors 'none' and no-store, and has no inline script", async () => {
+    for (const path of ["/admin", "/admin/console.js", "/admin/console.css"]) {
+      const response = await fetch(`${stack.url}${path}`);
+      expect(response.status, path).toBe(200);
+      const csp = response.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("default-src 'none'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain("require-trusted-types-for 'script'");
+      expect(csp, path).not.toMatch(/unsafe-|https?:|\*/);
+      expect(response.headers.get("cache-control"), path).toBe("no-store");
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+      if (path === "/admin") expect(await response.text()).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=/i);
+    }
+  });
+
+  it("shows the API's words when the password is wrong, then signs the admin in", async () => {
+    const response = await page.goto(`${stack.url}/admin`);
+    expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
+    await eventually(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+
+    await signIn(admin, "not the password");
+    await eventually(() => page.getByRole("alert").textContent()).toBe("The email or password is wrong.");
+
+    await signIn(admin);
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    expect(await page.locator("header").textContent()).toContain(admin.email);
+    expect(await page.locator("tbody tr").count()).toBe(6);
+    expect(await page.locator("footer").textContent()).toContain("America/New_York");
+    await page.screenshot({ path: join(screenshots, "console-users.png") });
+  });
+
+  it("finds a user by email prefix and opens their page", async () => {
+    await page.getByLabel("Email starts with").fill("grace");
+    await page.getByLabel("Email starts with").press("Enter");
+    await eventually(() => page.locator("tbody tr").count()).toBe(1);
+    await page.getByRole("link", { name: target.email }).click();
+    await page.getByRole("heading", { name: target.email, level: 1 }).waitFor();
+    expect(await page.locator(".details").textContent()).toContain("Verified");
+    // the session of the API login above
+    await eventually(() =>
+      page
+        .getByRole("table", { name: `Live sessions of ${target.email}` })
+        .locator("tbody tr")
+        .count(),
+    ).toBe(1);
+  });
+
+  it("disables them, shows the status_changed event, and their access token stops working", async () => {
+    expect((await api("/users/me", { token: targetToken })).status).toBe(200);
+    await page.getByRole("button", { name: "Disable account" }).click();
+    await eventually(() => page.getByRole("status").first().textContent()).toContain("Disabled");
+    expect(await page.locator(".details").textContent()).toContain("Disabled");
+    const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
+    await eventually(() => event.count()).toBe(1);
+    expect(await event.textContent()).toContain("verified → disabled");
+    await page.getByText("No live sessions.").waitFor();
+    await page.getByRole("heading", { name: target.email, level: 1 }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshots, "console-user.png"), fullPage: true });
+
+    const me = await api("/users/me", { token: targetToken });
+    expect(me.status).toBe(401);
+  });
+
+  it("lists the event in the audit trail, filtered by type", async () => {
+    await page.getByRole("link", { name: "Events" }).click();
+    await page.getByRole("heading", { name: "Events" }).waitFor();
+    await page.getByLabel("Event type").selectOption("status_changed");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await eventually(() => page.locator("tbody tr").count()).toBe(1);
+    expect(await page.locator("tbody tr").textContent()).toContain("Status changed");
+  });
+
+  it("signs out with the button, which ends the session at the API", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const token = await login(otherAdmin);
+    await eventually(async () => (await (await api(`/users/${await adminId(token)}/sessions`, { token })).json()) as unknown[]).toEqual([]);
+  });
+
+  it("signs out, in words, when the session is ended elsewhere", async () => {
+    await signIn(admin);
+    await page.getByRole("navigation", { name: "Console" }).waitFor();
+    const token = await login(otherAdmin);
+    expect((await api(`/users/${await adminId(token)}/sessions`, { token, method: "DELETE" })).status).toBe(204);
+
+    await page.getByRole("link", { name: "Users" }).click();
+    await eventually(() => page.getByRole("alert").textContent()).toBe("Your session has ended: sign in again.");
+    expect(await page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+    expect(await page.getByRole("navigation", { name: "Console" }).isVisible()).toBe(false);
+  });
+
+  it("signs out after 15 minutes without activity", async () => {
+    await signIn(admin);
+    await page.getByRole("navigation", { name: "Console" }).waitFor();
+    await page.clock.fastForward("15:30");
+    await eventually(() => page.getByRole("alert").textContent()).toBe("You were signed out after 15 minutes without activity.");
+    expect(await page.locator("main").textContent()).not.toContain(target.email);
+  });
+
+  it("ends the session at the API when the page is reloaded, and shows the sign-in form", async () => {
+    await signIn(admin);
+    await page.getByRole("navigation", { name: "Console" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const token = await login(otherAdmin);
+    await eventually(async () => (await (await api(`/users/${await adminId(token)}/sessions`, { token })).json()) as unknown[]).toEqual([]);
+  });
+
+  it("refuses a non-admin in words; the API answers them 403 on admin routes", async () => {
+    await signIn(barista);
+    await eventually(() => page.getByRole("alert").textContent()).toContain(`${barista.email} is not an admin account`);
+    expect(await page.getByRole("navigation", { name: "Console" }).isVisible()).toBe(false);
+
+    const refused = await api("/users", { token: await login(barista) });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ code: "forbidden" });
+  });
+
+  it("saw no CSP violation and no script error", () => {
+    expect(cspViolations).toEqual([]);
+    expect(scriptErrors).toEqual([]);
+  });
+});
