@@ -1,7 +1,7 @@
 import { parseFlags } from "../command-line.ts";
 import { DEFAULT_SERVICES_PORT, startLocalServices } from "./server.ts";
 
-const USAGE = `npm run services -- [flags]: the local services (Neon-protocol SQL endpoint, mail catcher) in the foreground
+const USAGE = `npm run services -- [flags]: the local services (Neon-protocol SQL endpoint, mail catcher, Pwned Passwords range API) in the foreground
   --port N             default ${DEFAULT_SERVICES_PORT}; 0 picks a free port
   --database-url URL   serve this real Postgres instead of the embedded PGlite
   --data-dir DIR       PGlite's data folder (default .local/pglite; memory:// for a throwaway database)
@@ -42,6 +42,7 @@ try {
   SQL endpoint (Neon protocol)  ${url}/sql
   Mail catcher                  ${url}/
   Captured emails (JSON)        ${url}/emails
+  Pwned Passwords range API     ${url}/range/{prefix}
   Request counts                ${url}/stats
 DATABASE_URL for the Worker:    postgres://local:local@127.0.0.1:${services.port}/coffee
 Ctrl-C stops.`);

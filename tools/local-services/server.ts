@@ -9,6 +9,7 @@ import { createPostgresPool, postgresBackend } from "./backends/postgres-backend
 import type { SqlBackend } from "./backends/sql-backend.ts";
 import { emptyReply, HttpError, jsonReply, textReply, type Handler, type Reply } from "./http-reply.ts";
 import { createMailCatcher } from "./mail/mail-catcher.ts";
+import { createPwnedPasswords, RANGE_ROUTE, rangeRouteOf } from "./pwned-passwords/range-endpoint.ts";
 import { sqlEndpoint, sqlFaultsEndpoints, sqlGatesEndpoints } from "./sql-endpoint.ts";
 import { createSqlGates } from "./sql-gates.ts";
 import { createSqlFaults } from "./sql-faults.ts";
@@ -51,9 +52,9 @@ interface OpenDatabase {
 }
 
 /**
- * Starts the local stand-ins for Neon and Resend in one HTTP server: the Neon-protocol SQL endpoint,
- * the mail catcher, request counts and a migrations trigger. Opens the database and applies the
- * migrations before it listens.
+ * Starts the local stand-ins for Neon, Resend and Pwned Passwords in one HTTP server: the Neon-protocol SQL
+ * endpoint, the mail catcher, the breached-password range API, request counts and a migrations trigger.
+ * Opens the database and applies the migrations before it listens.
  */
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
   const log = options.log ?? (() => {});
@@ -120,6 +121,7 @@ function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stat
   const faultSwitch = sqlFaultsEndpoints(faults);
   const gates = createSqlGates();
   const gateSwitch = sqlGatesEndpoints(gates);
+  const pwned = createPwnedPasswords();
   return new Map([
     ["POST /sql", sqlEndpoint(backend, stats, faults, gates, sqlLatencyMs)],
     ["POST /sql/gates", gateSwitch.arm],
@@ -131,6 +133,9 @@ function createEndpoints(backend: SqlBackend, migrationsDir: string, stats: Stat
     ["GET /emails", mail.list],
     ["DELETE /emails", mail.clear],
     ["POST /emails/failures", mail.failNext],
+    [RANGE_ROUTE, pwned.range],
+    ["POST /range/faults", pwned.armFault],
+    ["DELETE /range/faults", pwned.clearFault],
     ["GET /", mail.page],
     ["POST /migrate", migrateEndpoint(backend, migrationsDir, log)],
   ]);
@@ -151,7 +156,7 @@ function migrateEndpoint(backend: SqlBackend, migrationsDir: string, log: Log): 
 
 async function dispatch(request: IncomingMessage, endpoints: Map<string, Handler>, stats: Stats, log: Log): Promise<Reply> {
   const url = new URL(request.url ?? "/", "http://localhost");
-  const route = `${request.method} ${url.pathname}`;
+  const route = rangeRouteOf(request.method, url.pathname) ?? `${request.method} ${url.pathname}`;
   // The counts themselves are not counted: reading them must not change them.
   if (route === "GET /stats") return jsonReply(200, stats.snapshot());
   if (route === "DELETE /stats") {
