@@ -1,4 +1,6 @@
+import { sql } from "kysely";
 import type { TestProject } from "vitest/node";
+import { getDb } from "../src/db/client.ts";
 import { createScratchDatabase } from "../tools/local-services/scratch-database.ts";
 import { type LocalServices, startLocalServices } from "../tools/local-services/server.ts";
 import { newSecretSettings } from "../tools/secrets.ts";
@@ -32,6 +34,9 @@ async function freshServices(): Promise<{ services: LocalServices; databaseUrl: 
  */
 export default async function setup(project: TestProject) {
   const [shared, isolated] = await Promise.all([freshServices(), freshServices()]);
+  // The edge stores (KV, the Cache API) are one for every test file, and hold entries by user id: the
+  // isolated database's users get ids of their own, so an ending there never meets a user of the other.
+  await sql`alter table users alter column id restart with 1000000000`.execute(getDb(isolated.databaseUrl));
   project.provide("localServicesUrl", shared.services.url);
   project.provide("databaseUrl", shared.databaseUrl);
   project.provide("isolatedServicesUrl", isolated.services.url);
