@@ -14,6 +14,7 @@ export function workersPool() {
         HASH_SECRET: inject("hashSecret"),
         RESEND_API_KEY: "re_test_key",
         RESEND_BASE_URL: inject("localServicesUrl"),
+        PWNED_PASSWORDS_RANGE_URL: `${inject("localServicesUrl")}/range`,
         MAIL_FROM: "Coffee Shop <no-reply@coffee.test>",
       },
     },

@@ -72,7 +72,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account
-         * @description Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default). An address nobody has proved yet belongs to nobody: a signup for it starts that account over with this signup's password and names, and whoever proves the address must give the password of the latest signup. An address gets one code a minute and 10 messages an hour at most; within that, the code already sent stays the one to enter.
+         * @description Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default). An address nobody has proved yet belongs to nobody: a signup for it starts that account over with this signup's password and names, and whoever proves the address must give the password of the latest signup. An address gets one code a minute and 10 messages an hour at most; within that, the code already sent stays the one to enter. A password found in known data breaches (Have I Been Pwned) is refused (`password_breached`).
          */
         post: operations["signup"];
         delete?: never;
@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset.
+         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset. For an account with a second factor the right password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa.
          */
         post: operations["login"];
         delete?: never;
@@ -212,7 +212,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with the emailed code
-         * @description Sets the new password, spends the code and ends every session of the account, at once. The code proves control of the address, so an account not yet verified becomes verified, a lock after wrong passwords lifts, and a pause of the address's codes ends. The code is checked before any password work. Every failure answers alike (`code_invalid`); the address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes; 100 wrong in a row pause reset codes for 12 hours). The address is told of the reset.
+         * @description Sets the new password, spends the code and ends every session of the account, at once. The code proves control of the address, so an account not yet verified becomes verified, a lock after wrong passwords lifts, and a pause of the address's codes ends. The code is checked before any password work. Every failure answers alike (`code_invalid`); the address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per 10 minutes; 100 wrong in a row pause reset codes for 12 hours). The address is told of the reset. A second factor stays on: the next login still needs it. A password found in known data breaches is refused (`password_breached`).
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -232,7 +232,7 @@ export interface paths {
         put?: never;
         /**
          * Change your password
-         * @description Needs the current password (a wrong one counts against the account like a failed login, and an account waiting out its wrong passwords refuses even the right one). Every session of the account ends, this one too: the answer is a fresh session's token pair. The address is told of the change.
+         * @description Needs the current password (a wrong one counts against the account like a failed login, and an account waiting out its wrong passwords refuses even the right one). Every session of the account ends, this one too: the answer is a fresh session's token pair. The address is told of the change. Needs a recent sign-in (`reauthentication_required`), and refuses a password found in known data breaches (`password_breached`).
          */
         post: operations["changePassword"];
         delete?: never;
@@ -317,9 +317,129 @@ export interface paths {
         post?: never;
         /**
          * End every session of a user (admin)
-         * @description Their refresh and access tokens stop working at once (at this edge location; elsewhere within about a minute).
+         * @description Their refresh and access tokens stop working at once (at this edge location; elsewhere within about a minute). Needs a recent sign-in (`reauthentication_required`).
          */
         delete: operations["endUserSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling an authenticator app
+         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) as an `otpauth://` URI, its QR code as SVG, and the secret in base32 for apps that cannot scan. Nothing changes until a first code confirms it (POST /auth/mfa/totp/confirm); starting again replaces a pending enrolment. Needs a recent sign-in.
+         */
+        post: operations["startTotpEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the authenticator app on with its first code
+         * @description The factor is on from now: every other session of the account ends, and this one goes on as a fresh session made with both factors (its tokens are in the answer). The answer holds 10 recovery codes, shown this once: each logs in once in place of the app. The address is told.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the authenticator app off
+         * @description Needs the current password and a current code of the app (a wrong password counts as a failed login, a wrong code as a wrong code). The recovery codes stop working with it. The address is told.
+         */
+        post: operations["disableTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a login with the second factor
+         * @description With the challenge token of a login's `mfa_required` answer (single use, 5 minutes) and the code the app shows now (one 30-second step of clock drift is accepted either way; each code works once), or an unused recovery code (the address is told it was used). A wrong code counts against the account: after 100 in a row its codes pause for 12 hours. A challenge stops working when the password changes or the account's sessions are ended.
+         */
+        post: operations["loginWithSecondFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove it is you again, without logging out
+         * @description For operations answering `reauthentication_required`: the password, and a code of the app when a second factor is on. The answer is an access token of the same session with a fresh `auth_time`; sensitive operations accept it for 10 minutes. The refresh token stays as it was (tokens it yields carry the new time too).
+         */
+        post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Reset a user's second factor (admin)
+         * @description For a user who lost their device: the factor and its recovery codes are removed, every session of the user ends, and the user is told. They log in with the password alone and can enrol again.
+         */
+        delete: operations["resetUserSecondFactor"];
         options?: never;
         head?: never;
         patch?: never;
@@ -381,14 +501,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a user (admin)
-         * @description Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot be deleted. The caller must still be an active admin as the database has them now, whatever the token says.
+         * @description Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot be deleted. The caller must still be an active admin as the database has them now, whatever the token says. Needs a recent sign-in (`reauthentication_required`).
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change a user (the user, or an admin)
-         * @description A user may change their own first_name, last_name and email; an admin may also set role and status, and anyone's email. Changing one's own email needs `current_password` (a wrong one counts against the address like a failed login); the new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current address is told at once. Asking for the current address back cancels a pending change. At most one code a minute reaches an address, and each user may start one change a minute. Changing a user's role or status ends their sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). The last active admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute.
+         * @description A user may change their own first_name, last_name and email; an admin may also set role and status, and anyone's email. Changing one's own email needs `current_password` (a wrong one counts against the address like a failed login); the new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current address is told at once. Asking for the current address back cancels a pending change. At most one code a minute reaches an address, and each user may start one change a minute. Changing a user's role or status ends their sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). The last active admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute. An email change and every admin change need a recent sign-in (`reauthentication_required`).
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -472,7 +592,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "email_not_verified" | "account_disabled" | "account_locked" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "last_admin" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -560,6 +680,16 @@ export interface components {
              */
             expires_in: number;
         };
+        MfaChallenge: {
+            /** @description Single use; send it to POST /auth/login/mfa with a code */
+            token: string;
+            /**
+             * @description Seconds the challenge lives
+             * @example 300
+             */
+            expires_in: number;
+            methods: ("totp" | "recovery_code")[];
+        };
         LoginRequest: {
             /**
              * Format: email
@@ -625,6 +755,77 @@ export interface components {
             /** @description The session of the access token making this request */
             current: boolean;
         };
+        TotpEnrolment: {
+            /**
+             * @description The shared secret in base32, for apps that cannot read the QR code
+             * @example JBSWY3DPEHPK3PXP
+             */
+            secret: string;
+            /** @example otpauth://totp/Coffee%20Shop:ada%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Coffee%20Shop&algorithm=SHA1&digits=6&period=30 */
+            otpauth_uri: string;
+            /** @description An SVG image of the QR code of `otpauth_uri` */
+            qr_svg: string;
+        };
+        TotpEnabled: {
+            /** @description A JWT for the Authorization: Bearer header */
+            access_token: string;
+            /** @description Single use: each refresh returns a new one */
+            refresh_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /**
+             * @description Seconds until the access token expires
+             * @example 900
+             */
+            expires_in: number;
+            /**
+             * @description Ten single-use codes, shown this once: each stands in for the app once
+             * @example [
+             *       "7K2QF-9XM4D",
+             *       "Q3N8V-1HT6W"
+             *     ]
+             */
+            recovery_codes: string[];
+        };
+        ConfirmTotpRequest: {
+            /** @example 492039 */
+            code: string;
+        };
+        DisableTotpRequest: {
+            /** @example correct horse battery */
+            current_password: string;
+            /** @example 492039 */
+            code: string;
+        };
+        MfaLoginRequest: {
+            challenge_token: string;
+            /** @example 492039 */
+            code: string;
+        } | {
+            challenge_token: string;
+            /** @example 7K2QF-9XM4D */
+            recovery_code: string;
+        };
+        AccessToken: {
+            /** @description A JWT for the Authorization: Bearer header */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /**
+             * @description Seconds until the access token expires
+             * @example 900
+             */
+            expires_in: number;
+        };
+        ReauthenticateRequest: {
+            /** @example correct horse battery */
+            password: string;
+            /**
+             * @description Required when a second factor is on
+             * @example 492039
+             */
+            code?: string;
+        };
         UserPatch: {
             first_name?: string | null;
             last_name?: string | null;
@@ -674,7 +875,7 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated";
     };
     responses: never;
     parameters: never;
@@ -924,7 +1125,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `validation_failed`: Validation failed */
+            /** @description `validation_failed`: Validation failed; `password_breached`: Password found in data breaches */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -949,7 +1150,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "validation_failed";
+                        code?: "validation_failed" | "password_breached";
                     };
                 };
             };
@@ -1438,7 +1639,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_credentials`: Wrong email or password */
+            /** @description `invalid_credentials`: Wrong email or password; `mfa_required`: Second factor required */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1456,7 +1657,8 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "invalid_credentials";
+                        code?: "invalid_credentials" | "mfa_required";
+                        challenge?: components["schemas"]["MfaChallenge"];
                     };
                 };
             };
@@ -2276,7 +2478,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `validation_failed`: Validation failed */
+            /** @description `validation_failed`: Validation failed; `password_breached`: Password found in data breaches */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2301,7 +2503,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "validation_failed";
+                        code?: "validation_failed" | "password_breached";
                     };
                 };
             };
@@ -2413,7 +2615,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `invalid_credentials`: Wrong email or password */
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required; `invalid_credentials`: Wrong email or password */
             401: {
                 headers: {
                     /** @description The Bearer challenge (RFC 6750) */
@@ -2433,7 +2635,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "unauthorized" | "invalid_token" | "invalid_credentials";
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required" | "invalid_credentials";
                     };
                 };
             };
@@ -2503,7 +2705,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `validation_failed`: Validation failed */
+            /** @description `validation_failed`: Validation failed; `password_breached`: Password found in data breaches */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2528,7 +2730,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "validation_failed";
+                        code?: "validation_failed" | "password_breached";
                     };
                 };
             };
@@ -3013,7 +3215,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3031,7 +3233,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };
@@ -3130,7 +3332,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
             401: {
                 headers: {
                     /** @description The Bearer challenge (RFC 6750) */
@@ -3150,7 +3352,553 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "unauthorized" | "invalid_token";
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    startTotpEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Scan the QR code, then confirm with the code the app shows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                     *       "otpauth_uri": "otpauth://totp/Coffee%20Shop:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Coffee%20Shop&algorithm=SHA1&digits=6&period=30",
+                     *       "qr_svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" …/>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `mfa_already_enabled`: Second factor already on */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:mfa-already-enabled",
+                     *       "code": "mfa_already_enabled",
+                     *       "title": "Second factor already on",
+                     *       "status": 409,
+                     *       "detail": "Second factor already on.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "mfa_already_enabled";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ConfirmTotpRequest"];
+            };
+        };
+        responses: {
+            /** @description On; keep the recovery codes somewhere safe */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+                     *       "refresh_token": "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 900,
+                     *       "recovery_codes": [
+                     *         "7K2QF-9XM4D",
+                     *         "Q3N8V-1HT6W"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TotpEnabled"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json";
+                    };
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required; `mfa_code_invalid`: Wrong second-factor code */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required" | "mfa_code_invalid";
+                    };
+                };
+            };
+            /** @description `mfa_not_enabled`: No second factor */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:mfa-not-enabled",
+                     *       "code": "mfa_not_enabled",
+                     *       "title": "No second factor",
+                     *       "status": 409,
+                     *       "detail": "No second factor.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "mfa_not_enabled";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery staple",
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DisableTotpRequest"];
+            };
+        };
+        responses: {
+            /** @description Off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json";
+                    };
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required; `mfa_code_invalid`: Wrong second-factor code; `invalid_credentials`: Wrong email or password */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required" | "mfa_code_invalid" | "invalid_credentials";
                     };
                 };
             };
@@ -3176,25 +3924,642 @@ export interface operations {
                     };
                 };
             };
-            /** @description `user_not_found`: User not found */
-            404: {
+            /** @description `mfa_not_enabled`: No second factor */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     /**
                      * @example {
-                     *       "type": "urn:coffee-shop:problem:user-not-found",
-                     *       "code": "user_not_found",
-                     *       "title": "User not found",
-                     *       "status": 404,
-                     *       "detail": "User not found.",
+                     *       "type": "urn:coffee-shop:problem:mfa-not-enabled",
+                     *       "code": "mfa_not_enabled",
+                     *       "title": "No second factor",
+                     *       "status": 409,
+                     *       "detail": "No second factor.",
                      *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "user_not_found";
+                        code?: "mfa_not_enabled";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    loginWithSecondFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "q9v0Yb3K1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9Ty",
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+                     *       "refresh_token": "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 900
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json";
+                    };
+                };
+            };
+            /** @description `mfa_code_invalid`: Wrong second-factor code; `invalid_token`: Invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:mfa-code-invalid",
+                     *       "code": "mfa_code_invalid",
+                     *       "title": "Wrong second-factor code",
+                     *       "status": 401,
+                     *       "detail": "Wrong second-factor code.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "mfa_code_invalid" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    reauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery staple",
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReauthenticateRequest"];
+            };
+        };
+        responses: {
+            /** @description A fresh access token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 900
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessToken"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json";
+                    };
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `mfa_code_invalid`: Wrong second-factor code; `invalid_credentials`: Wrong email or password; `mfa_required`: Second factor required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "mfa_code_invalid" | "invalid_credentials" | "mfa_required";
+                        challenge?: components["schemas"]["MfaChallenge"];
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    resetUserSecondFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `mfa_not_enabled`: No second factor */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:mfa-not-enabled",
+                     *       "code": "mfa_not_enabled",
+                     *       "title": "No second factor",
+                     *       "status": 409,
+                     *       "detail": "No second factor.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "mfa_not_enabled";
                     };
                 };
             };
@@ -3422,7 +4787,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3440,7 +4805,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };
@@ -3554,7 +4919,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3572,7 +4937,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };
@@ -3671,7 +5036,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
             401: {
                 headers: {
                     /** @description The Bearer challenge (RFC 6750) */
@@ -3691,11 +5056,11 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "unauthorized" | "invalid_token";
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3713,7 +5078,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };
@@ -3903,7 +5268,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `invalid_credentials`: Wrong email or password */
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required; `invalid_credentials`: Wrong email or password */
             401: {
                 headers: {
                     /** @description The Bearer challenge (RFC 6750) */
@@ -3923,11 +5288,11 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "unauthorized" | "invalid_token" | "invalid_credentials";
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required" | "invalid_credentials";
                     };
                 };
             };
-            /** @description `account_locked`: Too many wrong passwords; `forbidden`: Forbidden */
+            /** @description `account_locked`: Too many wrong passwords; `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3945,7 +5310,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "account_locked" | "forbidden";
+                        code?: "account_locked" | "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };
@@ -4184,7 +5549,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4202,7 +5567,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };
@@ -4330,7 +5695,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4348,7 +5713,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };

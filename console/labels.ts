@@ -31,6 +31,12 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   status_changed: "Status changed",
   user_deleted: "User deleted",
   codes_paused: "Codes paused",
+  mfa_enabled: "Second factor on",
+  mfa_disabled: "Second factor off",
+  mfa_reset: "Second factor reset",
+  mfa_failed: "Wrong second-factor code",
+  recovery_code_used: "Recovery code used",
+  reauthenticated: "Signed in again",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

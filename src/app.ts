@@ -16,6 +16,7 @@ import { authRouter } from "./routes/auth/index.ts";
 import { docsRouter } from "./routes/docs.ts";
 import { eventsRouter } from "./routes/events/index.ts";
 import { healthRouter } from "./routes/health.ts";
+import { mfaRouter } from "./routes/mfa/index.ts";
 import { passwordsRouter } from "./routes/passwords/index.ts";
 import { sessionsRouter } from "./routes/sessions/index.ts";
 import { usersRouter } from "./routes/users/index.ts";
@@ -99,6 +100,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     .route("/", authRouter)
     .route("/", passwordsRouter)
     .route("/", sessionsRouter)
+    .route("/", mfaRouter)
     .route("/", usersRouter)
     .route("/", eventsRouter)
     .route("/", docsRouter);

@@ -68,6 +68,20 @@ const ConfigSchema = z.object({
   // The audit trail (auth_events) is kept this long.
   AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(90),
 
+  // Second factor. A login's challenge lives this long; sensitive operations need an authentication this
+  // recent (step-up); in production no admin route answers an admin whose session lacks a second factor.
+  MFA_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
+  STEP_UP_MAX_AGE_SECONDS: seconds(10 * 60),
+  ADMIN_MFA_REQUIRED: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
+
+  // New passwords are checked against Have I Been Pwned's range API (k-anonymity: 5 hex digits of the
+  // SHA-1 leave the Worker); when it does not answer in time, the password is let through and it is logged.
+  PWNED_PASSWORDS_RANGE_URL: z.url().default("https://api.pwnedpasswords.com/range"),
+  PWNED_PASSWORDS_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(1500),
+
   RESEND_API_KEY: z.string().min(1),
   RESEND_BASE_URL: z.url().default("https://api.resend.com"),
   MAIL_FROM: z.string().min(3),

@@ -9,11 +9,14 @@ export class ApiError extends Error {
   readonly code: ProblemCode;
   /** When trying again may succeed: the client is told to wait this long. */
   readonly retryAfterSeconds: number | undefined;
+  /** What the client needs to go on, as extension members of the problem (RFC 9457 §3.2): a login's challenge. */
+  readonly members: Record<string, unknown>;
 
-  constructor(code: ProblemCode, detail: string, options: { retryAfterSeconds?: number } = {}) {
+  constructor(code: ProblemCode, detail: string, options: { retryAfterSeconds?: number; members?: Record<string, unknown> } = {}) {
     super(detail);
     this.code = code;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.members = options.members ?? {};
   }
 }
 

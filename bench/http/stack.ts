@@ -148,6 +148,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         `HASH_SECRET=${secrets.HASH_SECRET}`,
         "RESEND_API_KEY=re_bench",
         `RESEND_BASE_URL=${services.url}`,
+        `PWNED_PASSWORDS_RANGE_URL=${services.url}/range`,
         "MAIL_FROM=Coffee Shop <bench@coffee.test>",
       ].join("\n"),
     );

@@ -2,6 +2,7 @@ import { base64url, createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jos
 import { z } from "zod";
 import type { Config, PrivateJwk } from "../config.ts";
 import type { Jwks, PublicJwk } from "../schemas/keys.ts";
+import { type AuthMethod, AuthMethodSchema } from "../schemas/mfa.ts";
 import { type UserRole, UserRoleSchema } from "../schemas/user.ts";
 import { hmacSha256, randomToken, sha256 } from "./crypto.ts";
 
@@ -14,6 +15,9 @@ export interface AccessClaims {
   sessionId: string;
   /** The user's session generation when the session was made: ending every session of a user moves it on. */
   generation: number;
+  /** How the session's person last proved who they are (RFC 8176), and when: step-up asks for both. */
+  amr: AuthMethod[];
+  authTime: Date;
   tokenId: string;
   expiresAt: Date;
 }
@@ -62,13 +66,20 @@ export async function publicJwks(config: Config): Promise<Jwks> {
 }
 
 /** Who an access token speaks for: the user, their role and the session, with its generation. */
-export type TokenSubject = Pick<AccessClaims, "userId" | "role" | "sessionId" | "generation">;
+export type TokenSubject = Pick<AccessClaims, "userId" | "role" | "sessionId" | "generation" | "amr" | "authTime">;
 
 export async function issueAccessToken(config: Config, subject: TokenSubject, now: Date): Promise<{ token: string; expiresIn: number }> {
   const { signer } = await keyRing(config);
   const issuedAt = Math.floor(now.getTime() / 1000);
   const expiresIn = config.ACCESS_TOKEN_TTL_SECONDS;
-  const token = await new SignJWT({ scope: ACCESS_SCOPE, sid: subject.sessionId, gen: subject.generation, role: subject.role })
+  const token = await new SignJWT({
+    scope: ACCESS_SCOPE,
+    sid: subject.sessionId,
+    gen: subject.generation,
+    role: subject.role,
+    amr: subject.amr,
+    auth_time: Math.floor(subject.authTime.getTime() / 1000),
+  })
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "at+jwt" })
     .setIssuer(config.JWT_ISSUER)
     .setAudience(config.JWT_AUDIENCE)
@@ -95,6 +106,9 @@ const AccessPayload = z.object({
   scope: z.literal(ACCESS_SCOPE),
   // absent from tokens signed before generations existed: those are of the first
   gen: z.number().int().min(0).default(0),
+  // absent from tokens signed before the second factor: a password, at the token's own time
+  amr: z.array(AuthMethodSchema).min(1).default(["pwd"]),
+  auth_time: z.number().optional(),
 });
 
 /**
@@ -120,10 +134,19 @@ export async function verifyAccessToken(config: Config, token: string, now: Date
   }
   const claims = AccessPayload.safeParse(payload);
   if (!claims.success) throw new InvalidTokenError("The token is not an access token.");
-  const { sub, sid, jti, iat, exp, role, gen } = claims.data;
+  const { sub, sid, jti, iat, exp, role, gen, amr, auth_time } = claims.data;
   // jose checks iat only against a maximum age; a token from the future was not made by this API's clock
   if (iat > now.getTime() / 1000 + ISSUED_AT_SKEW_SECONDS) throw new InvalidTokenError("The access token is invalid or expired.");
-  return { userId: sub, role, sessionId: sid, generation: gen, tokenId: jti, expiresAt: new Date(exp * 1000) };
+  return {
+    userId: sub,
+    role,
+    sessionId: sid,
+    generation: gen,
+    amr,
+    authTime: new Date((auth_time ?? iat) * 1000),
+    tokenId: jti,
+    expiresAt: new Date(exp * 1000),
+  };
 }
 
 export interface RefreshTokenPair {

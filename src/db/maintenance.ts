@@ -28,6 +28,7 @@ export const PURGED = [
   "one_time_codes",
   "code_attempts",
   "code_failures",
+  "mfa_challenges",
   "unverified_users",
   "old_mail",
   "mail_died",
@@ -46,6 +47,7 @@ export function nothingPurged(): PurgeCounts {
     one_time_codes: 0,
     code_attempts: 0,
     code_failures: 0,
+    mfa_challenges: 0,
     unverified_users: 0,
     old_mail: 0,
     mail_died: 0,
@@ -183,6 +185,23 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
             .limit(batchSize),
         )
         .returning("id"),
+    ),
+  // a login's challenge is spent or dead five minutes after its password was checked
+  mfa_challenges: ({ now, batchSize }) =>
+    new QueryRows(
+      purgeParts
+        .deleteFrom("mfa_challenges")
+        .where(
+          "token_hash",
+          "in",
+          purgeParts
+            .selectFrom("mfa_challenges")
+            .select("token_hash")
+            .where("expires_at", "<=", now)
+            .orderBy("expires_at")
+            .limit(batchSize),
+        )
+        .returning("token_hash as id"),
     ),
   old_mail: ({ mailKeptSince, batchSize }) =>
     new QueryRows(

@@ -9,6 +9,7 @@ import { type EventContext, type EventDetails, noRowDetails, recordEvents } from
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
 import { advanceGeneration, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
+import { type FreshSession, openSessionFor } from "./sessions.ts";
 import type { Users } from "./schema.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
@@ -20,8 +21,12 @@ export const PASSWORD_FAILURES = { free: 4, maxWaitSeconds: 60 * 60, lockAt: 100
 
 /** The account a password is checked against, and its run of wrong passwords. */
 export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures"> & {
+  /** The account's session generation: a login's challenge is bound to it. */
+  generation: number;
   /** Whether the account waits out its wrong passwords now: for some seconds, or until a reset (locked). */
   waiting: { seconds: number } | "locked" | undefined;
+  /** Whether a second factor is on: the right password then answers a challenge, not a session. */
+  secondFactor: boolean;
 };
 
 type ChangedUser = Pick<Selectable<Users>, "id" | "email" | "role" | "session_generation">;
@@ -62,9 +67,13 @@ function holderColumns(now: Date) {
     "status",
     "role",
     "login_failures",
+    "session_generation",
     sql<boolean>`coalesce(login_blocked_until = 'infinity'::timestamptz, false)`.as("locked"),
     sql<number | null>`case when login_blocked_until > ${now}::timestamptz and login_blocked_until < 'infinity'::timestamptz
       then ceil(extract(epoch from login_blocked_until - ${now}::timestamptz))::integer end`.as("wait_seconds"),
+    sql<boolean>`exists (select 1 from totp_factors where totp_factors.user_id = users.id and totp_factors.confirmed_at is not null)`.as(
+      "second_factor",
+    ),
   ] as const;
 }
 
@@ -75,16 +84,29 @@ export interface HolderRead {
 }
 
 type HolderRow = { [K in "id" | "email" | "password_hash" | "status" | "role" | "login_failures"]: PasswordHolder[K] | null } & {
+  session_generation: number | null;
   locked: boolean | null;
   wait_seconds: number | null;
+  second_factor: boolean | null;
 };
 
 function holderFrom(row: HolderRow): PasswordHolder | undefined {
-  const { id, email, password_hash, status, role, login_failures, locked, wait_seconds } = row;
+  const { id, email, password_hash, status, role, login_failures, session_generation, locked, wait_seconds, second_factor } = row;
   if (id === null || email === null || password_hash === null || status === null || role === null || login_failures === null)
     return undefined;
+  if (session_generation === null) return undefined;
   const waiting = locked ? "locked" : wait_seconds === null ? undefined : { seconds: wait_seconds };
-  return { id, email, password_hash, status, role, login_failures, waiting };
+  return {
+    id,
+    email,
+    password_hash,
+    status,
+    role,
+    login_failures,
+    generation: session_generation,
+    waiting,
+    secondFactor: second_factor === true,
+  };
 }
 
 /**
@@ -211,15 +233,6 @@ export async function upgradePasswordHash(db: Db, upgrade: { userId: string; fro
     .execute();
 }
 
-/** A new session for the account, started by the statement that changed its password: what it needs. */
-export interface FreshSession {
-  id: string;
-  tokenHash: Uint8Array;
-  expiresAt: Date;
-  userAgent: string;
-  clientAddress: string | null;
-}
-
 export interface PasswordChange {
   userId: string;
   /** The session the change is made from: it must still be live. */
@@ -255,51 +268,6 @@ function setCheckedPassword(change: PasswordChange): Step {
     );
 }
 
-/** The caller's new session and its first refresh token, in the generation the change moved the account to. */
-function startFreshSession(fresh: FreshSession, now: Date): Step {
-  const changed = () => passwordParts.selectFrom("changed");
-  return (statement) =>
-    statement
-      .with(
-        "fresh",
-        () =>
-          new QueryRows(
-            passwordParts
-              .insertInto("sessions")
-              .columns(["id", "user_id", "created_at", "user_agent", "client_address"])
-              .expression((eb) =>
-                changed().select([
-                  eb.val(fresh.id).as("id"),
-                  "id",
-                  eb.val(now).as("created_at"),
-                  eb.val(fresh.userAgent).as("user_agent"),
-                  eb.val(fresh.clientAddress).as("client_address"),
-                ]),
-              )
-              .returning("id"),
-          ),
-      )
-      .with(
-        "fresh_token",
-        () =>
-          new QueryRows(
-            passwordParts
-              .insertInto("refresh_tokens")
-              .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
-              .expression((eb) =>
-                changed().select([
-                  eb.val(fresh.tokenHash).as("token_hash"),
-                  eb.val(fresh.id).as("session_id"),
-                  "id",
-                  eb.val(fresh.expiresAt).as("expires_at"),
-                  eb.val(now).as("created_at"),
-                ]),
-              )
-              .returning("session_id"),
-          ),
-      );
-}
-
 /** The account hears of a new password, without the password. */
 function passwordNotice(notice: MailToQueue) {
   return queueMail("notice", { recipients: () => passwordParts.selectFrom("changed").select("email as to_address"), mail: notice });
@@ -328,7 +296,7 @@ export async function changePassword(
     db,
     setCheckedPassword(change),
     ending.step,
-    startFreshSession(change.fresh, change.events.now),
+    openSessionFor(changedUsers, change.fresh, change.events.now),
     notice.step,
     recordEvents(change.events, {
       type: "password_changed",

@@ -5,6 +5,7 @@
 
 import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import type { AuthEventType } from "../schemas/events.ts";
+import type { AuthMethod } from "../schemas/mfa.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { ColumnType } from "kysely";
 
@@ -77,6 +78,16 @@ export interface ImportedUsers {
   imported_at: Timestamp;
 }
 
+export interface MfaChallenges {
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  generation: number;
+  password_hash: string;
+  token_hash: Uint8Array;
+  used_at: Timestamp | null;
+  user_id: Int8;
+}
+
 export interface OneTimeCodes {
   address: string;
   code_hash: Uint8Array;
@@ -85,6 +96,13 @@ export interface OneTimeCodes {
   expires_at: Timestamp;
   id: Generated<Int8>;
   purpose: CodePurpose;
+  user_id: Int8;
+}
+
+export interface RecoveryCodes {
+  code_hash: Uint8Array;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
   user_id: Int8;
 }
 
@@ -105,10 +123,22 @@ export interface RevokedTokens {
 }
 
 export interface Sessions {
+  amr: Generated<AuthMethod[]>;
+  auth_time: Timestamp;
   client_address: string | null;
   created_at: Timestamp;
   id: string;
   user_agent: string;
+  user_id: Int8;
+}
+
+export interface TotpFactors {
+  confirmed_at: Timestamp | null;
+  created_at: Timestamp;
+  failures: Generated<number>;
+  last_step: Int8 | null;
+  paused_until: Timestamp | null;
+  secret_sealed: string;
   user_id: Int8;
 }
 
@@ -135,9 +165,12 @@ export interface DB {
   code_failures: CodeFailures;
   email_outbox: EmailOutbox;
   imported_users: ImportedUsers;
+  mfa_challenges: MfaChallenges;
   one_time_codes: OneTimeCodes;
+  recovery_codes: RecoveryCodes;
   refresh_tokens: RefreshTokens;
   revoked_tokens: RevokedTokens;
   sessions: Sessions;
+  totp_factors: TotpFactors;
   users: Users;
 }

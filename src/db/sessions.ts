@@ -1,7 +1,8 @@
 // Sessions and their refresh tokens: starting one at login, listing them, rotating a token, ending them.
-import type { QueryCreator } from "kysely";
+import { type AliasableExpression, type Expression, expressionBuilder, type QueryCreator, type SqlBool } from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { EndedBy } from "../schemas/events.ts";
+import type { AuthMethod } from "../schemas/mfa.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
 import { type EventContext, recordEvents } from "./events.ts";
@@ -35,45 +36,54 @@ export interface NewSession {
   userId: string;
   /** The password hash the login was checked against: if it changed since, the login is void. */
   verifiedHash: string;
-  sessionId: string;
+  fresh: Omit<FreshSession, "amr">;
+  /**
+   * How the login proved who it is. A password alone starts a session only for an account without a second
+   * factor (one confirmed meanwhile voids the login); with the factor, only in the generation the challenge
+   * was made in (sessions ended meanwhile void it).
+   */
+  proof: { amr: ["pwd"] } | { amr: ["pwd", "otp"]; generation: number; factorProved: Expression<SqlBool> };
+  events: EventContext;
+}
+
+/** A session about to start: its id, its first refresh token, where it starts from, and how it was proved. */
+export interface FreshSession {
+  id: string;
   tokenHash: Uint8Array;
   expiresAt: Date;
   /** What the session list shows of where it was started. */
   userAgent: string;
   clientAddress: string | null;
-  events: EventContext;
+  amr: AuthMethod[];
 }
 
-/** The session of a login, and its first refresh token, for a verified owner whose password is still the one checked. */
-function openSession(session: NewSession): Step {
-  const { userId, verifiedHash, sessionId, tokenHash, expiresAt, userAgent, clientAddress, events } = session;
+/**
+ * Starts the session, with its first refresh token, for the user `owner` selects (none: no session), in the
+ * statement that decided it: `opened` and `token`.
+ */
+export function openSessionFor(owner: () => AliasableExpression<{ id: string }>, fresh: FreshSession, now: Date): Step {
+  const { id, tokenHash, expiresAt, userAgent, clientAddress, amr } = fresh;
   return (statement) =>
     statement
-      .with("owner", (q) =>
-        q
-          .selectFrom("users")
-          .select(["id", "role", "status", "session_generation"])
-          .where("id", "=", userId)
-          .where("password_hash", "=", verifiedHash),
-      )
       .with(
         "opened",
         () =>
           new QueryRows(
             sessionParts
               .insertInto("sessions")
-              .columns(["id", "user_id", "created_at", "user_agent", "client_address"])
+              .columns(["id", "user_id", "created_at", "user_agent", "client_address", "auth_time", "amr"])
               .expression((eb) =>
                 eb
-                  .selectFrom("owner")
+                  .selectFrom(owner().as("owner"))
                   .select((eb) => [
-                    eb.val(sessionId).as("id"),
-                    "id as user_id",
-                    eb.val(events.now).as("created_at"),
+                    eb.val(id).as("id"),
+                    "owner.id as user_id",
+                    eb.val(now).as("created_at"),
                     eb.val(userAgent).as("user_agent"),
                     eb.val(clientAddress).as("client_address"),
-                  ])
-                  .where("status", "=", "verified"),
+                    eb.val(now).as("auth_time"),
+                    eb.val(amr).as("amr"),
+                  ]),
               )
               .returning(["id", "user_id"]),
           ),
@@ -93,7 +103,7 @@ function openSession(session: NewSession): Step {
                     "id",
                     "user_id",
                     eb.val(expiresAt).as("expires_at"),
-                    eb.val(events.now).as("created_at"),
+                    eb.val(now).as("created_at"),
                   ]),
               )
               .returning("user_id"),
@@ -101,8 +111,46 @@ function openSession(session: NewSession): Step {
       );
 }
 
+/** The session the statement started, as an event row naming it. */
+export function openedSessionEvents() {
+  return sessionParts.selectFrom("opened").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]);
+}
+
+/** The owner a login's session was checked against (see `openSession`): the role and generation its tokens carry. */
+export function sessionOwner() {
+  return sessionParts.selectFrom("owner").select(["role", "status", "session_generation"]);
+}
+
+/** Whether the statement started its session. */
+export function sessionOpened(): AliasableExpression<SqlBool> {
+  return expressionBuilder<object, never>().exists(sessionParts.selectFrom("token").select("user_id"));
+}
+
+/** A login's session, for a verified owner whose password is still the one checked, proved as `proof` says. */
+export function openSession(session: NewSession): Step {
+  const { userId, verifiedHash, proof, events } = session;
+  const factor = (q: QueryCreator<DB>) =>
+    q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
+  const owner: Step = (statement) =>
+    statement.with("owner", (q) => {
+      const owner = q
+        .selectFrom("users")
+        .select(["id", "role", "status", "session_generation"])
+        .where("id", "=", userId)
+        .where("password_hash", "=", verifiedHash);
+      return "generation" in proof
+        ? owner
+            .where("session_generation", "=", proof.generation)
+            .where((eb) => eb.exists(factor(q)))
+            .where(proof.factorProved)
+        : owner.where((eb) => eb.not(eb.exists(factor(q))));
+    });
+  const verifiedOwner = () => sessionParts.selectFrom("owner").select("id").where("status", "=", "verified");
+  return (statement) => withSteps(statement, owner, openSessionFor(verifiedOwner, { ...session.fresh, amr: proof.amr }, events.now));
+}
+
 /** The right password breaks a run of wrong ones: the account's failures are cleared. */
-function clearLoginFailures(userId: string): Step {
+export function clearLoginFailures(userId: string): Step {
   return (statement) =>
     statement.with(
       "cleared",
@@ -139,19 +187,11 @@ export async function startSession(db: Db, session: NewSession): Promise<Session
     db,
     openSession(session),
     clearLoginFailures(session.userId),
-    recordEvents(session.events, {
-      type: "login_succeeded",
-      rows: () =>
-        sessionParts.selectFrom("opened").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]),
-    }),
+    recordEvents(session.events, { type: "login_succeeded", rows: openedSessionEvents }),
   )
-    .selectFrom(sessionParts.selectFrom("owner").selectAll().as("owner"))
-    .select((eb) => [
-      "owner.role",
-      "owner.status",
-      "owner.session_generation",
-      eb.exists(sessionParts.selectFrom("token").select("user_id")).as("started"),
-    ]);
+    .selectFrom(sessionOwner().as("owner"))
+    .select(["owner.role", "owner.status", "owner.session_generation"])
+    .select(() => sessionOpened().as("started"));
   const [row] = await afterLockingUsers(db, { users: { ids: [session.userId] }, mode: "change" }, statement);
   return row && { role: row.role, status: row.status, generation: row.session_generation, started: row.started === true };
 }
@@ -203,6 +243,9 @@ export interface Rotation {
   role: UserRole;
   status: UserStatus;
   generation: number;
+  /** How the session was made, and when its person last proved who they are: the successor's tokens carry both. */
+  amr: AuthMethod[];
+  authTime: Date;
 }
 
 export interface RotationRequest {
@@ -348,16 +391,26 @@ export async function rotateRefreshToken(
       sessionParts
         .selectFrom("verdict")
         .innerJoin("users", "users.id", "verdict.user_id")
-        .select(["verdict.outcome", "verdict.session_id", "verdict.user_id", "users.role", "users.status", "users.session_generation"])
+        .innerJoin("sessions", "sessions.id", "verdict.session_id")
+        .select([
+          "verdict.outcome",
+          "verdict.session_id",
+          "verdict.user_id",
+          "users.role",
+          "users.status",
+          "users.session_generation",
+          "sessions.amr",
+          "sessions.auth_time",
+        ])
         .as("judged"),
     )
     .selectAll("judged")
     .select(() => ending.ended().as("ended"));
   const [row] = await afterLockingUsers(db, { users: { refreshTokenHash: request.tokenHash }, mode: "share" }, statement);
   if (!row) return { rotation: undefined, endings: NOTHING_ENDED };
-  const { outcome, session_id, user_id, role, status, session_generation } = row;
+  const { outcome, session_id, user_id, role, status, session_generation, amr, auth_time } = row;
   return {
-    rotation: { outcome, sessionId: session_id, userId: user_id, role, status, generation: session_generation },
+    rotation: { outcome, sessionId: session_id, userId: user_id, role, status, generation: session_generation, amr, authTime: auth_time },
     endings: endingsFrom(row.ended),
   };
 }

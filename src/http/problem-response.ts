@@ -41,7 +41,7 @@ export function problemResponse(c: Context, error: ApiError): Response {
     request_id: c.get("requestId"),
     ...(error instanceof HttpProblem && error.errors ? { errors: error.errors } : {}),
   };
-  return c.body(JSON.stringify(problem), status, {
+  return c.body(JSON.stringify({ ...error.members, ...problem }), status, {
     ...(error instanceof HttpProblem ? error.headers : {}),
     ...(error.retryAfterSeconds === undefined ? {} : { "Retry-After": String(error.retryAfterSeconds) }),
     "Content-Type": "application/problem+json",

@@ -187,3 +187,43 @@ export function accountLockedNotice(): Letter {
       ],
     });
 }
+
+/** To the account when its second factor is turned on, off, or reset by an admin. */
+export function mfaChangedNotice(change: "enabled" | "disabled" | "reset"): Letter {
+  const what = {
+    enabled:
+      "A second factor (an authenticator app) was turned on for your account: logins now ask for its code, and you were logged out everywhere else.",
+    disabled: "The second factor of your account was turned off: logins now ask only for your password.",
+    reset:
+      "An administrator removed the second factor of your account, and you were logged out everywhere. Log in with your password and set one up again.",
+  }[change];
+  return (product) =>
+    compose(product, {
+      subject: `${product}: your second factor was ${change === "reset" ? "reset" : `turned ${change === "enabled" ? "on" : "off"}`}`,
+      lines: [what, "If you did not do this, reset your password at once and contact us."],
+    });
+}
+
+/** To the account whose authenticator codes were paused: whoever entered them knew the password. */
+export function factorPausedNotice(pausedHours: number): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: codes of your authenticator app are paused`,
+      lines: [
+        `Someone entered your password and then many wrong codes of your authenticator app, so its codes will not be accepted for the next ${pausedHours} hours.`,
+        "If this was not you, your password is known to someone: choose a new one with “Forgot password” now.",
+      ],
+    });
+}
+
+/** To the account when a recovery code was used to log in: one fewer is left, and someone may have the list. */
+export function recoveryCodeUsedNotice(): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: a recovery code was used to log in`,
+      lines: [
+        `A recovery code of your ${product} account was just used to log in in place of your authenticator app. It cannot be used again.`,
+        "If this was not you, reset your password at once, turn your second factor off and on again (which makes new recovery codes), and contact us.",
+      ],
+    });
+}

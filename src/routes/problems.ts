@@ -2,6 +2,7 @@
 // exactly the codes the operation can answer with, and a test holds every response the suite receives
 // to what its operation declares.
 import { type RouteConfig, z } from "@hono/zod-openapi";
+import { MfaChallengeSchema } from "../schemas/mfa.ts";
 import { type Problem, type ProblemCode, problemTable, ProblemSchema, problemType } from "../schemas/problem.ts";
 import { exampleRequestId } from "./examples.ts";
 
@@ -15,8 +16,10 @@ export const DATABASE_PROBLEMS = ["service_unavailable"] as const;
 export const LIMITED_PROBLEMS = ["too_many_requests"] as const;
 /** The operation needs an access token, checked against the edge's revocation stores (503 when they fail). */
 export const SIGNED_IN_PROBLEMS = ["unauthorized", "invalid_token", "service_unavailable"] as const;
-/** The operation needs an admin's access token. */
-export const ADMIN_PROBLEMS = [...SIGNED_IN_PROBLEMS, "forbidden"] as const;
+/** The operation needs an admin's access token (made with a second factor, where admins must use one). */
+export const ADMIN_PROBLEMS = [...SIGNED_IN_PROBLEMS, "forbidden", "mfa_enrollment_required"] as const;
+/** The operation is sensitive: the sign-in behind the token must be recent. */
+export const STEP_UP_PROBLEMS = ["reauthentication_required"] as const;
 
 type HeaderObjects = Record<string, { description: string; schema: { type: "string" | "integer" } }>;
 
@@ -35,8 +38,14 @@ const DocumentedProblem = z
   .meta(ProblemSchema.meta() ?? {})
   .openapi("Problem");
 
+/** Extension members a code's problem carries (RFC 9457 §3.2): what the client needs to go on. */
+const MEMBERS: Partial<Record<ProblemCode, Record<string, z.ZodType>>> = {
+  mfa_required: { challenge: MfaChallengeSchema.optional() },
+};
+
 function problemSchemaFor(codes: ProblemCode[]) {
-  return DocumentedProblem.extend({ code: z.enum(codes) });
+  const members = codes.reduce<Record<string, z.ZodType>>((all, code) => ({ ...all, ...MEMBERS[code] }), {});
+  return DocumentedProblem.extend({ code: z.enum(codes), ...members });
 }
 
 /** What the document shows for a status: its first code, as the API answers it. */

@@ -20,6 +20,12 @@ export const AuthEventTypeSchema = z
     "status_changed",
     "user_deleted",
     "codes_paused",
+    "mfa_enabled",
+    "mfa_disabled",
+    "mfa_reset",
+    "mfa_failed",
+    "recovery_code_used",
+    "reauthenticated",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;

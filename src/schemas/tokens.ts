@@ -12,7 +12,8 @@ export const TokenPairSchema = z
 
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
-export const RefreshTokenSchema = z.string().min(1).max(512);
+// ours are 43 characters; the bound leaves room for an access token sent by mistake, which is then refused as a token
+export const RefreshTokenSchema = z.string().min(1).max(2048);
 
 export const LoginRequestSchema = z.strictObject({ email: EmailSchema, password: PresentedPasswordSchema }).meta({ id: "LoginRequest" });
 export type LoginRequest = z.infer<typeof LoginRequestSchema>;

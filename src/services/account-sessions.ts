@@ -5,6 +5,7 @@ import { endingSessions } from "../edge/revocations.ts";
 import type { EndedBy } from "../schemas/events.ts";
 import type { SessionView } from "../schemas/sessions.ts";
 import type { ServiceContext } from "./context.ts";
+import { requireRecentAuthentication } from "./step-up.ts";
 
 /** A user's live sessions, newest first (one round trip); `current` marks the one `currentSessionId` names. */
 async function sessionsOf(ctx: ServiceContext, userId: string, currentSessionId: string | undefined): Promise<SessionView[] | undefined> {
@@ -52,6 +53,7 @@ export async function endOwnSession(ctx: ServiceContext, actor: AccessClaims, se
  * no such user).
  */
 export async function endAllSessions(ctx: ServiceContext, actor: AccessClaims, userId: string, by: EndedBy): Promise<void> {
+  if (by === "admin") requireRecentAuthentication(ctx, actor);
   const { userFound, allowed } = await endingSessions(ctx, (ender) =>
     endUserSessions(ctx.db, ender, {
       userId,

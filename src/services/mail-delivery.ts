@@ -4,7 +4,7 @@ import { type MailToQueue, markMailFailed, markMailSent, type QueuedMail } from 
 import { describeError, type Logger } from "../log.ts";
 import { sendMail } from "../mail/mailer.ts";
 import type { Letter } from "../mail/templates.ts";
-import { seal, unseal } from "../mail/seal.ts";
+import { seal, unseal } from "../auth/seal.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 
 /** How long a new message belongs to the request that queued it before the cron may retry it. */

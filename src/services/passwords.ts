@@ -9,10 +9,12 @@ import { passwordChangedNotice, passwordResetMail } from "../mail/templates.ts";
 import type { ChangePasswordRequest, ForgotPasswordRequest, ResetPasswordRequest } from "../schemas/passwords.ts";
 import type { TokenPair } from "../schemas/tokens.ts";
 import { checkGuess, codeToIssue, mailAllowance } from "./codes.ts";
-import { secondsAfter, type ServiceContext } from "./context.ts";
+import type { ServiceContext } from "./context.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
+import { refuseBreachedPassword } from "./breached-passwords.ts";
 import { reauthenticate } from "./reauthentication.ts";
-import { tokenPair } from "./sessions.ts";
+import { requireRecentAuthentication } from "./step-up.ts";
+import { freshSession, tokenPair } from "./tokens.ts";
 
 /**
  * Mails a reset code to the account with this address, if there is one (verified or not; not a disabled
@@ -39,6 +41,7 @@ export async function forgotPassword(ctx: ServiceContext, input: ForgotPasswordR
 export async function resetPassword(ctx: ServiceContext, input: ResetPasswordRequest): Promise<void> {
   const matched = await checkGuess(ctx, { address: input.email, code: input.code, scope: "reset_password", purposes: ["reset_password"] });
   if (!matched) throw failure("code_invalid");
+  await refuseBreachedPassword(ctx, input.new_password);
   const [passwordHash, notice] = await Promise.all([hashPassword(input.new_password), mailToQueue(ctx, passwordChangedNotice("reset"))]);
   const result = await endingSessions(ctx, (ender) => applyReset(ctx.db, ender, { matched, passwordHash, notice, events: ctx.events }));
   if (!result.reset) throw failure("code_invalid");
@@ -51,26 +54,22 @@ export async function resetPassword(ctx: ServiceContext, input: ResetPasswordReq
  * ends, this one too (whoever else held a token of it is out); the answer is a fresh session's token pair.
  */
 export async function changePassword(ctx: ServiceContext, actor: AccessClaims, input: ChangePasswordRequest): Promise<TokenPair> {
+  requireRecentAuthentication(ctx, actor);
   const checked = await reauthenticate(ctx, actor.userId, input.current_password, "password_change");
+  await refuseBreachedPassword(ctx, input.new_password);
   const [newHash, fresh, notice] = await Promise.all([
     hashPassword(input.new_password),
     newRefreshToken(),
     mailToQueue(ctx, passwordChangedNotice("changed")),
   ]);
-  const sessionId = crypto.randomUUID();
+  const session = freshSession(ctx, fresh.hash);
   const result = await endingSessions(ctx, (ender) =>
     applyChange(ctx.db, ender, {
       userId: actor.userId,
       sessionId: actor.sessionId,
       verifiedHash: checked.passwordHash,
       newHash,
-      fresh: {
-        id: sessionId,
-        tokenHash: fresh.hash,
-        expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS),
-        userAgent: ctx.client.userAgent,
-        clientAddress: ctx.client.address ?? null,
-      },
+      fresh: { ...session, amr: actor.amr },
       notice,
       events: ctx.events,
     }),
@@ -78,5 +77,6 @@ export async function changePassword(ctx: ServiceContext, actor: AccessClaims, i
   // the session ended, or the password changed elsewhere, while this one was being checked
   if (!result.changed) throw failure("session_ended");
   deliverLater(ctx, result.notice);
-  return tokenPair(ctx, { userId: actor.userId, role: result.changed.role, sessionId, generation: result.changed.generation }, fresh.token);
+  const { role, generation } = result.changed;
+  return tokenPair(ctx, { userId: actor.userId, role, sessionId: session.id, generation, amr: actor.amr, authTime: ctx.now }, fresh.token);
 }

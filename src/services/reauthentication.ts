@@ -5,7 +5,7 @@ import type { ServiceContext } from "./context.ts";
 import { recordFailure, waitingError } from "./password-failures.ts";
 
 /** What re-authentication was for, in the `login_failed` event of a wrong password. */
-export type Reauthentication = "password_change" | "email_change";
+export type Reauthentication = "password_change" | "email_change" | "mfa_change" | "step_up";
 
 /**
  * Proves the caller still knows their password before a change that could take the account away (a new

@@ -7,6 +7,7 @@ import { emailChangedNotice, verificationMail } from "../mail/templates.ts";
 import { AddressProofPurposeSchema } from "../schemas/codes.ts";
 import type { ResendCodeRequest, SignupRequest, VerifyRequest } from "../schemas/registration.ts";
 import type { PublicUser } from "../schemas/user.ts";
+import { refuseBreachedPassword } from "./breached-passwords.ts";
 import { checkGuess, codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
@@ -20,6 +21,7 @@ import { publicUser } from "./public-user.ts";
  * proved is taken (409).
  */
 export async function signup(ctx: ServiceContext, input: SignupRequest): Promise<PublicUser> {
+  await refuseBreachedPassword(ctx, input.password);
   const [passwordHash, code] = await Promise.all([hashPassword(input.password), codeToIssue(ctx, input.email, verificationMail)]);
   const creation = await registerUser(
     ctx.db,

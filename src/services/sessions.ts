@@ -1,6 +1,6 @@
 import { sha256 } from "../auth/crypto.ts";
 import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
-import { issueAccessToken, newRefreshToken, refreshTokenHash, successorOf, type TokenSubject } from "../auth/tokens.ts";
+import { newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
 import { recordEvent } from "../db/events.ts";
 import { chargePasswordTry, type HolderRead, type PasswordHolder, upgradePasswordHash } from "../db/passwords.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
@@ -8,13 +8,9 @@ import { ApiError, failure } from "../errors.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import type { LoginRequest, RefreshRequest, TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
+import { challengeLogin } from "./mfa.ts";
 import { recordFailure, waitingError } from "./password-failures.ts";
-
-/** An access token and a refresh token for a session. */
-export async function tokenPair(ctx: ServiceContext, subject: TokenSubject, refreshToken: string): Promise<TokenPair> {
-  const access = await issueAccessToken(ctx.config, subject, ctx.now);
-  return { access_token: access.token, refresh_token: refreshToken, token_type: "bearer", expires_in: access.expiresIn };
-}
+import { freshSession, tokenPair } from "./tokens.ts";
 
 const wrongCredentials = () => new ApiError("invalid_credentials", "The email or password is wrong.");
 const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
@@ -66,28 +62,30 @@ async function checkLoginPassword(
  */
 export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
   const holder = await checkLoginPassword(ctx, input, await chargePasswordTry(ctx.db, input.email, ctx.now));
-  const sessionId = crypto.randomUUID();
-  const refresh = await newRefreshToken();
-  const session = await startSession(ctx.db, {
-    userId: holder.id,
-    verifiedHash: holder.password_hash,
-    sessionId,
-    tokenHash: refresh.hash,
-    expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS),
-    userAgent: ctx.client.userAgent,
-    clientAddress: ctx.client.address ?? null,
-    events: ctx.events,
-  });
-  // gone, or its password changed while this one was being checked
-  if (!session) throw wrongCredentials();
-  if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
   // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would
   // make the first login of an old hash take longer than any other, which timing would tell.
   if (holder.needsRehash) {
     const from = holder.password_hash;
     ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
   }
-  return tokenPair(ctx, { userId: holder.id, role: session.role, sessionId, generation: session.generation }, refresh.token);
+  if (holder.secondFactor) return challengeLogin(ctx, holder);
+  const refresh = await newRefreshToken();
+  const fresh = freshSession(ctx, refresh.hash);
+  const session = await startSession(ctx.db, {
+    userId: holder.id,
+    verifiedHash: holder.password_hash,
+    fresh,
+    proof: { amr: ["pwd"] },
+    events: ctx.events,
+  });
+  // gone, or its password changed (or a second factor turned on) while this one was being checked
+  if (!session) throw wrongCredentials();
+  if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
+  return tokenPair(
+    ctx,
+    { userId: holder.id, role: session.role, sessionId: fresh.id, generation: session.generation, amr: ["pwd"], authTime: ctx.now },
+    refresh.token,
+  );
 }
 
 /** What binds a replay within the grace window to the client that spent the token. */
@@ -127,11 +125,8 @@ export async function refresh(ctx: ServiceContext, input: RefreshRequest): Promi
   }
   if (rotation.outcome === "expired" || rotation.outcome === "revoked" || rotation.status !== "verified")
     throw failure("refresh_token_invalid");
-  return tokenPair(
-    ctx,
-    { userId: rotation.userId, role: rotation.role, sessionId: rotation.sessionId, generation: rotation.generation },
-    successor.token,
-  );
+  const { userId, role, sessionId, generation, amr, authTime } = rotation;
+  return tokenPair(ctx, { userId, role, sessionId, generation, amr, authTime }, successor.token);
 }
 
 /** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */

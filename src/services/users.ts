@@ -1,5 +1,4 @@
 import type { AccessClaims } from "../auth/tokens.ts";
-import type { Actor } from "../db/actor.ts";
 import { deleteUser, findUserById, listUsers, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError, failure } from "../errors.ts";
 import { emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
@@ -9,6 +8,7 @@ import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
 import { reauthenticate } from "./reauthentication.ts";
+import { requireAdminFactor, requireRecentAuthentication } from "./step-up.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { publicUser } from "./public-user.ts";
 
@@ -69,6 +69,11 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   }
   const { email, current_password: currentPassword, ...rest } = patch;
   const selfEmailChange = email !== undefined && isSelf;
+  // another user's account, or a role or status, needs an admin (as the database has them when the change runs)
+  const asAdmin = !isSelf || patch.role !== undefined || patch.status !== undefined;
+  if (asAdmin) requireAdminFactor(ctx.config, actor);
+  // an admin's write, or an email change: sensitive, so the sign-in behind the token must be recent
+  if (selfEmailChange || asAdmin) requireRecentAuthentication(ctx, actor);
   if (selfEmailChange) {
     // a stolen access token alone cannot move the account to another address
     if (currentPassword === undefined)
@@ -84,22 +89,18 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
 
   const updated = await translateEmailTaken(
     endingSessions(ctx, (ender) =>
-      updateUser(ctx.db, ender, id, changes, { actor: standing(actor, id, changes), events: ctx.events, emailChange, oldAddressNotice }),
+      updateUser(ctx.db, ender, id, changes, {
+        actor: { id: actor.userId, needs: asAdmin ? "admin" : "user" },
+        events: ctx.events,
+        emailChange,
+        oldAddressNotice,
+      }),
     ),
   );
   if (updated.outcome !== "updated") throw refusedUpdate(ctx, updated.outcome);
   deliverLater(ctx, updated.mail);
   deliverLater(ctx, updated.notice);
   return publicUser(updated.user);
-}
-
-/**
- * The standing a change needs of its actor, as the database has them when it runs: an admin for another
- * user's account or for a role or status; an active user for their own names and address.
- */
-function standing(actor: AccessClaims, id: string, changes: UserChanges): Actor {
-  const admin = actor.userId !== id || changes.role !== undefined || changes.status !== undefined;
-  return { id: actor.userId, needs: admin ? "admin" : "user" };
 }
 
 /** Why a change was refused, in the client's words. */
@@ -123,6 +124,7 @@ function refusedUpdate(ctx: ServiceContext, refusal: UpdateRefusal | "not_found"
 /** Deletes a user, while the actor is still an active admin and the user not the last one. */
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
   if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
+  requireRecentAuthentication(ctx, actor);
   const { outcome } = await endingSessions(ctx, (ender) =>
     deleteUser(ctx.db, ender, { id, actor: { id: actor.userId, needs: "admin" }, events: ctx.events }),
   );

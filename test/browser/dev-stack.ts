@@ -65,6 +65,7 @@ export async function startDevStack(): Promise<DevStack> {
       `HASH_SECRET=${secrets.HASH_SECRET}`,
       "RESEND_API_KEY=re_console_test",
       `RESEND_BASE_URL=${services.url}`,
+      `PWNED_PASSWORDS_RANGE_URL=${services.url}/range`,
       "MAIL_FROM=Coffee Shop <no-reply@coffee.test>",
     ].join("\n"),
   );

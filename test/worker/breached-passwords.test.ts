@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { checkBreached } from "../../src/auth/breached-passwords.ts";
-import { json, PASSWORD } from "./helpers.ts";
+import { bearer, client, expectProblem, json, latestCode, login, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 const rangeUrl = `${inject("localServicesUrl")}/range`;
 const TIMEOUT_MS = 300;
@@ -119,5 +119,48 @@ describe("checkBreached's request and reading", () => {
       breached: undefined,
       reason: "the range API's answer was not a list of hash suffixes",
     });
+  });
+});
+
+describe("new passwords through the API", () => {
+  const call = client();
+
+  it("refuses a breached one at signup, reset and change; a refused reset keeps its code", async () => {
+    const email = uniqueEmail("breached");
+    await expectProblem(await call("/auth/signup", json("POST", { email, password: "P@ssw0rd" })), 422, "password_breached");
+    expect((await call("/auth/signup", json("POST", { email, password: PASSWORD }))).status).toBe(201);
+
+    const user = await seededUser();
+    await call("/auth/password/forgot", json("POST", { email: user.email }));
+    const code = await latestCode(user.email);
+    const reset = (new_password: string) => call("/auth/password/reset", json("POST", { email: user.email, code, new_password }));
+    await expectProblem(await reset("qwerty123"), 422, "password_breached");
+    // the code was not spent on the refused password
+    expect((await reset("a brand new passphrase")).status).toBe(200);
+
+    const other = await seededUser();
+    const { access_token } = await login(other, call);
+    const change = await call(
+      "/auth/password/change",
+      bearer(access_token, json("POST", { current_password: PASSWORD, new_password: "password" })),
+    );
+    await expectProblem(change, 422, "password_breached");
+    expect((await login(other, call)).access_token).toEqual(expect.any(String));
+  });
+
+  it("lets the password through, and says so in the log, when the service does not answer in time", async () => {
+    const { password, prefix } = await freshPassword();
+    await armRangeFault({ mode: "hang", prefix, ms: 3_000 });
+    const lines: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const started = Date.now();
+    const signup = await client({ env: { PWNED_PASSWORDS_TIMEOUT_MS: String(TIMEOUT_MS) } })(
+      "/auth/signup",
+      json("POST", { email: uniqueEmail("silent"), password }),
+    );
+    vi.restoreAllMocks();
+    expect(signup.status).toBe(201);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(lines.join("\n")).toContain("breached-password check unavailable");
   });
 });

@@ -2,7 +2,7 @@
 // issuing that cannot be used to flood an inbox or buy guesses, and answers that reveal nothing.
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
-import { unseal } from "../../src/mail/seal.ts";
+import { unseal } from "../../src/auth/seal.ts";
 import {
   api,
   bearer,

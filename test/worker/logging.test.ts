@@ -1,7 +1,7 @@
 import { inject } from "vitest";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
-import { unseal } from "../../src/mail/seal.ts";
+import { unseal } from "../../src/auth/seal.ts";
 import { bearer, client, failNextMail, json, login, manualClock, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 afterEach(() => {

@@ -45,7 +45,16 @@ describe("ending every session of a user with a thousand of them", () => {
     const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
     await db
       .insertInto("sessions")
-      .values(sessions.map((id) => ({ id, user_id: String(user.id), created_at: now, user_agent: "seeded", client_address: null })))
+      .values(
+        sessions.map((id) => ({
+          id,
+          user_id: String(user.id),
+          created_at: now,
+          auth_time: now,
+          user_agent: "seeded",
+          client_address: null,
+        })),
+      )
       .execute();
     await db
       .insertInto("refresh_tokens")

@@ -66,6 +66,8 @@ describe("POST /auth/login", () => {
       gen: 0,
       role: "user",
       scope: "access_token",
+      amr: ["pwd"],
+      auth_time: claims.iat,
     });
     expect(Number(claims.exp) - Number(claims.iat)).toBe(900);
     const jwks = await (await api("/.well-known/jwks.json")).json<{ keys: Record<string, unknown>[] }>();

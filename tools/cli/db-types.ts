@@ -26,6 +26,7 @@ const CONTRACT_TYPES = {
     CodePurpose: "../schemas/codes.ts#CodePurpose",
     CodeScope: "../schemas/codes.ts#CodeScope",
     AuthEventType: "../schemas/events.ts#AuthEventType",
+    AuthMethod: "../schemas/mfa.ts#AuthMethod",
   },
   overrides: {
     columns: {
@@ -35,6 +36,7 @@ const CONTRACT_TYPES = {
       "code_attempts.scope": "CodeScope",
       "code_failures.scope": "CodeScope",
       "auth_events.type": "AuthEventType",
+      "sessions.amr": "Generated<AuthMethod[]>",
     },
   },
 };

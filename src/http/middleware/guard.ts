@@ -5,6 +5,7 @@ import { HttpProblem } from "../problem-response.ts";
 import { EdgeUnavailableError, isAccessRevoked, type TokenSession } from "../../edge/revocations.ts";
 import type { UserRole } from "../../schemas/user.ts";
 import { InvalidTokenError, verifyAccessToken } from "../../auth/tokens.ts";
+import { requireAdminFactor } from "../../services/step-up.ts";
 
 const REALM = 'Bearer realm="coffee-shop"';
 
@@ -49,6 +50,7 @@ export function requireAuth(options: { roles?: UserRole[] } = {}): MiddlewareHan
     if (options.roles && !options.roles.includes(claims.role)) {
       throw new ApiError("forbidden", "Your role does not allow this.");
     }
+    if (options.roles?.includes("admin")) requireAdminFactor(c.var.config, claims);
     c.set("auth", claims);
     return next();
   };

@@ -24,7 +24,8 @@ export const signup = createRoute({
     "Creates an unverified user and emails a 6-digit code to prove the address (valid 10 minutes by default). An address " +
     "nobody has proved yet belongs to nobody: a signup for it starts that account over with this signup's password and " +
     "names, and whoever proves the address must give the password of the latest signup. An address gets one code a " +
-    "minute and 10 messages an hour at most; within that, the code already sent stays the one to enter.",
+    "minute and 10 messages an hour at most; within that, the code already sent stays the one to enter. A password " +
+    "found in known data breaches (Have I Been Pwned) is refused (`password_breached`).",
   request: jsonBody(SignupRequestSchema, {
     email: "ada@example.com",
     password: "correct horse battery staple",
@@ -33,7 +34,7 @@ export const signup = createRoute({
   }),
   responses: {
     201: { description: "Created; the code is on its way", content: jsonContent(UserSchema, { ...exampleUser, status: "unverified" }) },
-    ...problemResponses(...AUTH_PROBLEMS, "email_taken"),
+    ...problemResponses(...AUTH_PROBLEMS, "email_taken", "password_breached"),
   },
 });
 
@@ -91,14 +92,22 @@ export const login = createRoute({
     "an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password " +
     "only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up " +
     "to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 " +
-    "`account_locked`, the owner is told) until its password is reset.",
+    "`account_locked`, the owner is told) until its password is reset. For an account with a second factor the right " +
+    "password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa.",
   request: jsonBody(LoginRequestSchema, {
     email: "ada@example.com",
     password: "correct horse battery staple",
   }),
   responses: {
     200: { description: "Logged in", content: jsonContent(TokenPairSchema, exampleTokens) },
-    ...problemResponses(...AUTH_PROBLEMS, "invalid_credentials", "email_not_verified", "account_disabled", "account_locked"),
+    ...problemResponses(
+      ...AUTH_PROBLEMS,
+      "invalid_credentials",
+      "mfa_required",
+      "email_not_verified",
+      "account_disabled",
+      "account_locked",
+    ),
   },
 });
 

@@ -6,7 +6,7 @@ import { anyUser, bearerSecurity } from "../access.ts";
 import { exampleTokens } from "../examples.ts";
 import { jsonBody, jsonContent } from "../json-body.ts";
 import { MESSAGES } from "../message.ts";
-import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS } from "../problems.ts";
+import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses, SIGNED_IN_PROBLEMS, STEP_UP_PROBLEMS } from "../problems.ts";
 
 const tags = ["Passwords"];
 const PASSWORD_PROBLEMS = [...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS] as const;
@@ -41,7 +41,8 @@ export const reset = createRoute({
     "the address, so an account not yet verified becomes verified, a lock after wrong passwords lifts, and a pause of " +
     "the address's codes ends. The code is checked before any password work. Every failure answers alike " +
     "(`code_invalid`); the address's guessing budget is that of POST /auth/verify (5 tries per client, 20 in all, per " +
-    "10 minutes; 100 wrong in a row pause reset codes for 12 hours). The address is told of the reset.",
+    "10 minutes; 100 wrong in a row pause reset codes for 12 hours). The address is told of the reset. A second factor " +
+    "stays on: the next login still needs it. A password found in known data breaches is refused (`password_breached`).",
   request: jsonBody(ResetPasswordRequestSchema, {
     email: "ada@example.com",
     code: "123456",
@@ -52,7 +53,7 @@ export const reset = createRoute({
       description: "Password reset: log in with the new one",
       content: jsonContent(MessageSchema, { message: MESSAGES.passwordReset }),
     },
-    ...problemResponses(...PASSWORD_PROBLEMS, "code_invalid"),
+    ...problemResponses(...PASSWORD_PROBLEMS, "code_invalid", "password_breached"),
   },
 });
 
@@ -67,13 +68,21 @@ export const change = createRoute({
   description:
     "Needs the current password (a wrong one counts against the account like a failed login, and an account waiting out " +
     "its wrong passwords refuses even the right one). Every session of the account ends, this one too: the answer is a " +
-    "fresh session's token pair. The address is told of the change.",
+    "fresh session's token pair. The address is told of the change. Needs a recent sign-in (`reauthentication_required`), " +
+    "and refuses a password found in known data breaches (`password_breached`).",
   request: jsonBody(ChangePasswordRequestSchema, {
     current_password: "correct horse battery staple",
     new_password: "a new and longer passphrase",
   }),
   responses: {
     200: { description: "Changed; the tokens of a fresh session", content: jsonContent(TokenPairSchema, exampleTokens) },
-    ...problemResponses(...PASSWORD_PROBLEMS, ...SIGNED_IN_PROBLEMS, "invalid_credentials", "account_locked"),
+    ...problemResponses(
+      ...PASSWORD_PROBLEMS,
+      ...SIGNED_IN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      "invalid_credentials",
+      "account_locked",
+      "password_breached",
+    ),
   },
 });

@@ -11,6 +11,7 @@ import {
   PARAMETER_PROBLEMS,
   problemResponses,
   SIGNED_IN_PROBLEMS,
+  STEP_UP_PROBLEMS,
 } from "../problems.ts";
 
 const tags = ["Sessions"];
@@ -95,10 +96,19 @@ export const endAllOfUser = createRoute({
   security,
   middleware: [adminOnly, userWrites] as const,
   summary: "End every session of a user (admin)",
-  description: "Their refresh and access tokens stop working at once (at this edge location; elsewhere within about a minute).",
+  description:
+    "Their refresh and access tokens stop working at once (at this edge location; elsewhere within about a minute). " +
+    "Needs a recent sign-in (`reauthentication_required`).",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Every session of the user ended" },
-    ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "user_not_found"),
+    ...problemResponses(
+      ...ADMIN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "user_not_found",
+    ),
   },
 });

@@ -9,6 +9,7 @@ import {
   PARAMETER_PROBLEMS,
   problemResponses,
   SIGNED_IN_PROBLEMS,
+  STEP_UP_PROBLEMS,
 } from "../problems.ts";
 import { CursorSchema, NextPageHeaders } from "../cursor.ts";
 import { exampleUser } from "../examples.ts";
@@ -96,7 +97,8 @@ export const patch = createRoute({
     "address is told at once. Asking for the current address back cancels a pending change. At most one code a minute " +
     "reaches an address, and each user may start one change a minute. Changing a user's role or status ends their " +
     "sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). The last active " +
-    "admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute.",
+    "admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute. " +
+    "An email change and every admin change need a recent sign-in (`reauthentication_required`).",
   request: {
     params: UserIdParamSchema,
     ...jsonBody(UserPatchSchema, { first_name: "Ada", last_name: "King" }),
@@ -109,9 +111,11 @@ export const patch = createRoute({
       ...PARAMETER_PROBLEMS,
       ...DATABASE_PROBLEMS,
       ...LIMITED_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
       "invalid_credentials",
       "account_locked",
       "forbidden",
+      "mfa_enrollment_required",
       "user_not_found",
       "email_taken",
       "last_admin",
@@ -130,12 +134,14 @@ export const remove = createRoute({
   summary: "Delete a user (admin)",
   description:
     "Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot " +
-    "be deleted. The caller must still be an active admin as the database has them now, whatever the token says.",
+    "be deleted. The caller must still be an active admin as the database has them now, whatever the token says. Needs a " +
+    "recent sign-in (`reauthentication_required`).",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Deleted" },
     ...problemResponses(
       ...ADMIN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
       ...PARAMETER_PROBLEMS,
       ...DATABASE_PROBLEMS,
       ...LIMITED_PROBLEMS,
