@@ -62,12 +62,8 @@ async function checkLoginPassword(
  */
 export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
   const holder = await checkLoginPassword(ctx, input, await chargePasswordTry(ctx.db, input.email, ctx.now));
-  // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would
-  // make the first login of an old hash take longer than any other, which timing would tell.
-  if (holder.needsRehash) {
-    const from = holder.password_hash;
-    ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
-  }
+  // An account with a factor keeps an old hash until a login without one or a password change: its challenge is
+  // bound to the hash checked, which an upgrade would replace. (Enrolling takes a login, which upgrades first.)
   if (holder.secondFactor) return challengeLogin(ctx, holder);
   const refresh = await newRefreshToken();
   const fresh = freshSession(ctx, refresh.hash);
@@ -81,6 +77,13 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<T
   // gone, or its password changed (or a second factor turned on) while this one was being checked
   if (!session) throw wrongCredentials();
   if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
+  // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would make the
+  // first login of an old hash take longer than any other, which timing would tell. Only once the session is
+  // written, which checks that the hash is still the one verified: an upgrade landing first would fail that.
+  if (holder.needsRehash) {
+    const from = holder.password_hash;
+    ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
+  }
   return tokenPair(
     ctx,
     { userId: holder.id, role: session.role, sessionId: fresh.id, generation: session.generation, amr: ["pwd"], authTime: ctx.now },

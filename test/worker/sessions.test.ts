@@ -6,10 +6,12 @@ import { describe, expect, inject, it, vi } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import {
   api,
+  armGate,
   BASE_URL,
   bearer,
   type Call,
   client,
+  clientAs,
   countRoundTrips,
   expectProblem,
   json,
@@ -133,6 +135,23 @@ describe("the first login of an old hash", () => {
     expect(first.result.status).toBe(200);
     expect(first.roundTrips).toBe(3);
     expect((await countRoundTrips(logIn)).roundTrips).toBe(2);
+  });
+
+  it("upgrades only after its session is written: a login held before that write still answers 200", async () => {
+    const user = await seededUser("user");
+    const old = hashSync(PASSWORD, 4);
+    await getDb(inject("databaseUrl")).updateTable("users").set({ password_hash: old }).where("id", "=", String(user.id)).execute();
+    // the login's first statement reads the hash; the gate holds its second, which writes the session
+    const gate = await armGate({ skip: 1 });
+    const answer = clientAs(gate.user)("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
+    expect(await gate.reached()).toBe(true);
+    // time for an upgrade started with the answer to hash and land, were one started before the write
+    for (let waited = 0; waited < 1_500 && (await storedHashOf(user.email))?.password_hash === old; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await storedHashOf(user.email))?.password_hash).toBe(old);
+    await gate.release();
+    expect((await answer).status).toBe(200);
   });
 
   it("answers before it upgrades the hash, so it takes no longer than any other login (the upgrade follows, once)", async () => {
