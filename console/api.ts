@@ -13,6 +13,7 @@ export type Session = Schemas["Session"];
 export type AuthEvent = Schemas["AuthEvent"];
 export type AuthEventType = Schemas["AuthEventType"];
 export type TokenPair = Schemas["TokenPair"];
+export type MfaChallenge = Schemas["MfaChallenge"];
 export type Api = Client<paths>;
 
 /** A client of the API on this origin that sends every request through `send`. */
@@ -25,17 +26,24 @@ export function createApi(send: (request: Request) => Promise<Response>): Api {
 export class ApiProblem extends Error {
   readonly status: number;
   readonly code: string | undefined;
+  /** A login's second-factor challenge, when the problem is `mfa_required`. */
+  readonly challenge: MfaChallenge | undefined;
 
   constructor(response: Response, body: unknown) {
     super(problemDetail(response, body));
     this.name = "ApiProblem";
     this.status = response.status;
     this.code = isRecord(body) && typeof body.code === "string" ? body.code : undefined;
+    this.challenge = isRecord(body) && isChallenge(body.challenge) ? body.challenge : undefined;
   }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
+}
+
+function isChallenge(value: unknown): value is MfaChallenge {
+  return isRecord(value) && typeof value.token === "string" && typeof value.expires_in === "number" && Array.isArray(value.methods);
 }
 
 /** The problem's detail, with each invalid field's message; a plain sentence when the body is not a problem. */

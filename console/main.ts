@@ -1,10 +1,11 @@
 // The admin console's entry point: the page's shell (header, navigation, main area), signing in and
 // out, and which view the URL's fragment shows.
 import type { User } from "./api.ts";
+import { confirmIdentity } from "./confirm-identity.ts";
 import { byId, fill } from "./dom.ts";
 import { viewerTimeZone } from "./format.ts";
 import { followRoutes, type Route } from "./router.ts";
-import { onSessionEnd, signOut } from "./session.ts";
+import { onReauthenticationRequired, onSessionEnd, signOut } from "./session.ts";
 import { renderSignIn } from "./sign-in.ts";
 import { renderEvents } from "./views/events.ts";
 import { renderUser } from "./views/user.ts";
@@ -62,4 +63,5 @@ function signIn(reason?: string): void {
 }
 
 onSessionEnd(signIn);
+onReauthenticationRequired(confirmIdentity);
 signIn();

@@ -1,9 +1,10 @@
 // The signed-in operator's tokens, held in this module's memory only: never in localStorage,
 // sessionStorage, a cookie or the URL, so no other script, tab or later visitor of the browser can read
 // them, and a reload signs out (docs/SECURITY.md, "The admin console"). Every API call of the console
-// goes through `adminApi`, which adds the access token, renews it before it expires, and signs out
-// when the API says the session is over.
-import { createApi, perform, type TokenPair } from "./api.ts";
+// goes through `adminApi`, which adds the access token, renews it before it expires, asks the operator
+// to confirm who they are when a change needs a recent sign-in, and signs out when the API says the
+// session is over.
+import { ApiProblem, createApi, perform, type TokenPair } from "./api.ts";
 import { watchIdle } from "./idle.ts";
 
 /** Signed out after this long without a key press, click or touch. */
@@ -18,7 +19,21 @@ interface Tokens {
   accessExpiresAt: number;
 }
 
+/** What re-authenticating takes: the password, and a code of the app when the session was made with one. */
+export interface Reauthentication {
+  password: string;
+  code?: string;
+}
+
+/**
+ * Asks the operator to confirm who they are; answers whether they did (`reauthenticate` succeeded) or gave up.
+ * `withCode`: the session was made with a second factor, so a code of the app is asked for too.
+ */
+export type ReauthenticationPrompt = (withCode: boolean) => Promise<boolean>;
+
 let tokens: Tokens | undefined;
+let madeWithSecondFactor = false;
+let prompt: ReauthenticationPrompt | undefined;
 let renewing: Promise<boolean> | undefined;
 let stopIdleWatch: (() => void) | undefined;
 const endListeners: ((reason: string | undefined) => void)[] = [];
@@ -33,12 +48,34 @@ function held(pair: TokenPair): Tokens {
 }
 
 /** Holds a new session's tokens and starts the idle timer. */
-export function beginSession(pair: TokenPair): void {
+export function beginSession(pair: TokenPair, proof: { secondFactor: boolean }): void {
   tokens = held(pair);
+  madeWithSecondFactor = proof.secondFactor;
   stopIdleWatch?.();
   stopIdleWatch = watchIdle(IDLE_LIMIT_MINUTES * 60_000, () => {
     void signOut(`You were signed out after ${IDLE_LIMIT_MINUTES} minutes without activity.`);
   });
+}
+
+/** Who asks the operator when a change answers `reauthentication_required` (the page's dialog). */
+export function onReauthenticationRequired(ask: ReauthenticationPrompt): void {
+  prompt = ask;
+}
+
+/**
+ * Confirms the operator's password (and code) to the API: the session goes on with an access token of a fresh
+ * sign-in time. Answers the API's refusal, in words, or nothing when it worked. Not through `adminApi`: a wrong
+ * password's 401 is an answer to show here, not a sign that the session ended.
+ */
+export async function reauthenticate(proof: Reauthentication): Promise<ApiProblem | undefined> {
+  const token = await accessToken();
+  const { data, error, response } = await publicApi.POST("/auth/reauthenticate", {
+    body: proof,
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  if (!data) return new ApiProblem(response, error);
+  if (tokens) tokens = { ...tokens, accessToken: data.access_token, accessExpiresAt: Date.now() + data.expires_in * 1000 };
+  return undefined;
 }
 
 /** Called with the reason (none for a plain sign-out) whenever the session ends. */
@@ -121,10 +158,24 @@ function withBearer(request: Request, token: string): Request {
   return request;
 }
 
+/** The problem code of a refusal, read from a copy so the caller can still read the body. */
+async function problemCode(response: Response): Promise<string | undefined> {
+  const body: unknown = await response
+    .clone()
+    .json()
+    .catch(() => undefined);
+  return new ApiProblem(response, body).code;
+}
+
 async function authorizedFetch(request: Request): Promise<Response> {
   const spare = request.clone();
   const response = await fetch(withBearer(request, await accessToken()));
   if (response.status !== 401) return response;
+  // a change that needs a recent sign-in: ask, and send it again once the operator confirmed who they are
+  if ((await problemCode(response)) === "reauthentication_required") {
+    if (!prompt || !(await prompt(madeWithSecondFactor)) || !tokens) return response;
+    return fetch(withBearer(spare, tokens.accessToken));
+  }
   // the access token was refused: renew once and try again; a second refusal means the session is over
   if (!(await renew()) || !tokens) return response;
   const retried = await fetch(withBearer(spare, tokens.accessToken));

@@ -1,20 +1,31 @@
-// Signing in: the form, and the one function that reads the API's answer to a login.
-import { ApiProblem, read, type TokenPair, type User } from "./api.ts";
+// Signing in: the password form, the second factor's form when the account has one, and the one function
+// that reads the API's answer to either.
+import { ApiProblem, type MfaChallenge, read, type TokenPair, type User } from "./api.ts";
 import { fill, h, viewHeading } from "./dom.ts";
 import { adminApi, beginSession, publicApi, signOut } from "./session.ts";
 import { describeError } from "./views/parts.ts";
 
-/**
- * What a login answer means for the console. A second factor, once the API has one, is one more
- * outcome here (the answer asking for it) and one more step in `submit` below; the compiler then
- * points at every place that must handle it.
- */
-export type LoginOutcome = { kind: "signed_in"; tokens: TokenPair } | { kind: "refused"; message: string };
+/** What a login answer means for the console. */
+export type LoginOutcome =
+  | { kind: "signed_in"; tokens: TokenPair }
+  | { kind: "second_factor"; challenge: MfaChallenge }
+  /** `restart`: the challenge is gone (expired, used): the password form again. */
+  | { kind: "refused"; message: string; restart: boolean };
 
-/** Reads the answer to POST /auth/login. */
+/** Reads the answer to POST /auth/login or POST /auth/login/mfa. */
 export function handleLoginAnswer(answer: { data?: TokenPair; error?: unknown; response: Response }): LoginOutcome {
   if (answer.data) return { kind: "signed_in", tokens: answer.data };
-  return { kind: "refused", message: new ApiProblem(answer.response, answer.error).message };
+  const problem = new ApiProblem(answer.response, answer.error);
+  if (problem.code === "mfa_required" && problem.challenge) return { kind: "second_factor", challenge: problem.challenge };
+  return { kind: "refused", message: problem.message, restart: problem.code === "invalid_token" };
+}
+
+/** Six digits are the app's code; anything else is taken for a recovery code (the API reads its spellings). */
+function factorProof(challenge: MfaChallenge, typed: string) {
+  const compact = typed.replaceAll(/\s/g, "");
+  return /^[0-9]{6}$/.test(compact)
+    ? { challenge_token: challenge.token, code: compact }
+    : { challenge_token: challenge.token, recovery_code: typed };
 }
 
 function notAdmin(me: User): string {
@@ -45,17 +56,31 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
     autocomplete: "current-password",
     required: true,
   });
-  const button = h("button", { type: "submit" }, "Sign in");
-  // method="post": should the script ever not run, the browser must not put the password in the URL
-  const form = h(
-    "form",
-    { class: "sign-in", method: "post" },
+  const code = h("input", {
+    id: "sign-in-code",
+    name: "code",
+    autocomplete: "one-time-code",
+    spellcheck: "false",
+    "aria-describedby": "sign-in-code-hint",
+  });
+  const codeStep = h(
+    "div",
+    { class: "sign-in", hidden: true },
+    h("label", { for: code.id }, "Code from your authenticator app"),
+    code,
+    h("p", { id: "sign-in-code-hint", class: "hint" }, "Or one of your recovery codes, if the app is not at hand."),
+  );
+  const passwordStep = h(
+    "div",
+    { class: "sign-in" },
     h("label", { for: email.id }, "Email"),
     email,
     h("label", { for: password.id }, "Password"),
     password,
-    button,
   );
+  const button = h("button", { type: "submit" }, "Sign in");
+  // method="post": should the script ever not run, the browser must not put the password in the URL
+  const form = h("form", { class: "sign-in", method: "post" }, passwordStep, codeStep, button);
   const heading = viewHeading("Sign in");
   fill(
     main,
@@ -63,11 +88,24 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
   );
   email.focus();
 
-  const refuse = (message: string) => {
+  // the challenge of a login that asked for the second factor, until it is answered or gone
+  let challenge: MfaChallenge | undefined;
+  const askForCode = (next: MfaChallenge | undefined) => {
+    challenge = next;
+    passwordStep.hidden = next !== undefined;
+    codeStep.hidden = next === undefined;
+    code.required = next !== undefined;
+    email.required = password.required = next === undefined;
+    code.value = "";
+    (next ? code : password).focus();
+  };
+
+  const refuse = (message: string, restart = true) => {
     fill(alert, message);
     alert.hidden = false;
     password.value = "";
-    password.focus();
+    if (restart) askForCode(undefined);
+    else code.focus();
   };
 
   form.addEventListener("submit", (event) => {
@@ -79,13 +117,21 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
     button.disabled = true;
     fill(button, "Signing in…");
     try {
-      const outcome = handleLoginAnswer(await publicApi.POST("/auth/login", { body: { email: email.value, password: password.value } }));
+      const withFactor = challenge !== undefined;
+      const answer = challenge
+        ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, code.value) })
+        : await publicApi.POST("/auth/login", { body: { email: email.value, password: password.value } });
+      const outcome = handleLoginAnswer(answer);
       switch (outcome.kind) {
         case "refused":
-          refuse(outcome.message);
+          refuse(outcome.message, !withFactor || outcome.restart);
+          return;
+        case "second_factor":
+          alert.hidden = true;
+          askForCode(outcome.challenge);
           return;
         case "signed_in": {
-          beginSession(outcome.tokens);
+          beginSession(outcome.tokens, { secondFactor: withFactor });
           const me = await read(adminApi.GET("/users/me"));
           // the API refuses every admin route to others (403); say so before showing an empty console
           if (me.role !== "admin") await signOut(notAdmin(me));

@@ -1,13 +1,18 @@
 // The admin console in a real browser (Debian's Chromium through playwright-core) against `wrangler dev`:
 // an admin signs in, finds a user by email prefix, disables them and sees the audit event, and that
 // user's access token stops working; a non-admin is refused in words; the page's CSP is strict and
-// nothing on it violates it. Run by .ci/run (`npm run test:browser`), not by `npm test`: a fresh machine
+// nothing on it violates it; a change asks the admin to confirm who they are once the sign-in is older than the
+// stack's step-up window (5 s here, so the test waits it out instead of 10 minutes); an admin with an
+// authenticator app signs in with its code. Run by .ci/run (`npm run test:browser`), not by `npm test`: a fresh machine
 // has no Chromium. CONSOLE_SCREENSHOTS=docs/images also writes the README's screenshots.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevStack, type NewUser, startDevStack } from "./dev-stack.ts";
+// an authenticator app of someone else's making, so the console meets codes the API did not compute itself
+import { Secret, TOTP } from "otpauth";
+import { type DevStack, type NewUser, STEP_UP_MAX_AGE_SECONDS, startDevStack } from "./dev-stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const PASSWORD = "correct horse battery staple";
@@ -23,7 +28,8 @@ const admin = user("admin@coffee.test", "Ada", "Lovelace", "admin");
 const target = user("grace.hopper@coffee.test", "Grace", "Hopper");
 const barista = user("alan.turing@coffee.test", "Alan", "Turing");
 const otherAdmin = user("margaret.hamilton@coffee.test", "Margaret", "Hamilton", "admin");
-const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin];
+const factorAdmin = user("mary.jackson@coffee.test", "Mary", "Jackson", "admin");
+const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin];
 
 let stack: DevStack;
 let browser: Browser;
@@ -31,6 +37,10 @@ let page: Page;
 let screenshots: string;
 /** The target's access token, from a login through the API before the admin disables them. */
 let targetToken: string;
+/** The factor admin's authenticator app and the last time step whose code the API accepted. */
+let factor: { app: TOTP; lastStep: number };
+/** When the admin last signed in, for the step-up window. */
+let signedInAt = 0;
 const cspViolations: string[] = [];
 const scriptErrors: string[] = [];
 
@@ -50,6 +60,27 @@ async function login(who: NewUser): Promise<string> {
   expect(response.status).toBe(200);
   const { access_token: token } = (await response.json()) as { access_token: string };
   return token;
+}
+
+/** Turns an authenticator app on for `who` through the API, as the app would: the secret in, a first code out. */
+const stepNow = () => Math.floor(Date.now() / 1000 / 30);
+
+async function enrolFactor(who: NewUser): Promise<{ app: TOTP; lastStep: number }> {
+  const token = await login(who);
+  const started = await api("/auth/mfa/totp", { token, body: {} });
+  expect(started.status).toBe(201);
+  const { secret } = (await started.json()) as { secret: string };
+  const app = new TOTP({ secret: Secret.fromBase32(secret), algorithm: "SHA1", digits: 6, period: 30 });
+  const step = stepNow();
+  expect((await api("/auth/mfa/totp/confirm", { token, body: { code: app.generate({ timestamp: step * 30_000 }) } })).status).toBe(200);
+  return { app, lastStep: step };
+}
+
+/** A code the API has not accepted yet: the current step's, or the next one's (within the drift it allows). */
+function freshCode(): string {
+  const step = Math.max(stepNow(), factor.lastStep + 1);
+  factor.lastStep = step;
+  return factor.app.generate({ timestamp: step * 30_000 });
 }
 
 async function adminId(token: string): Promise<number> {
@@ -72,6 +103,7 @@ beforeAll(async () => {
   // a signup that never proved its address, so the table shows every status
   expect((await api("/auth/signup", { body: { email: "new.customer@coffee.test", password: PASSWORD } })).status).toBe(201);
   targetToken = await login(target);
+  factor = await enrolFactor(factorAdmin);
   screenshots = process.env.CONSOLE_SCREENSHOTS ?? join(stack.scratch, "screenshots");
   mkdirSync(screenshots, { recursive: true });
 
@@ -136,10 +168,11 @@ describe("the admin console", () => {
     await eventually(() => page.getByRole("alert").textContent()).toBe("The email or password is wrong.");
 
     await signIn(admin);
+    signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(6);
+    expect(await page.locator("tbody tr").count()).toBe(7);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
@@ -160,9 +193,19 @@ describe("the admin console", () => {
     ).toBe(1);
   });
 
-  it("disables them, shows the status_changed event, and their access token stops working", async () => {
+  it("disables them once the admin confirms who they are, shows the status_changed event, and their access token stops working", async () => {
     expect((await api("/users/me", { token: targetToken })).status).toBe(200);
+    // past the step-up window: the API answers reauthentication_required, and the console asks
+    await delay(Math.max(0, signedInAt + (STEP_UP_MAX_AGE_SECONDS + 1) * 1000 - Date.now()));
     await page.getByRole("button", { name: "Disable account" }).click();
+    const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+    await confirm.getByLabel("Password", { exact: true }).fill("not the password");
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await eventually(() => confirm.getByRole("alert").textContent()).toBe("The current password is wrong.");
+    expect(await page.locator(".details").textContent()).toContain("Verified");
+    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
+    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+    await confirm.waitFor({ state: "detached" });
     await eventually(() => page.getByRole("status").first().textContent()).toContain("Disabled");
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
@@ -229,6 +272,23 @@ describe("the admin console", () => {
     const refused = await api("/users", { token: await login(barista) });
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ code: "forbidden" });
+  });
+
+  it("signs an admin with an authenticator app in with its code, after a wrong one refused in words", async () => {
+    await signIn(factorAdmin);
+    const code = page.getByLabel("Code from your authenticator app");
+    await code.waitFor();
+    expect(await page.getByLabel("Password", { exact: true }).isVisible()).toBe(false);
+    const right = freshCode();
+    await code.fill(right === "000000" ? "111111" : "000000");
+    await code.press("Enter");
+    await eventually(() => page.getByRole("alert").textContent()).toContain("The code is wrong");
+    await code.fill(right);
+    await code.press("Enter");
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    expect(await page.locator("header").textContent()).toContain(factorAdmin.email);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
   });
 
   it("saw no CSP violation and no script error", () => {

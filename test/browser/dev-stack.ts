@@ -14,6 +14,12 @@ import { startNode, unusedPort } from "../node/support/child-process.ts";
 const ROOT = join(import.meta.dirname, "..", "..");
 const USERS_CLI = join(ROOT, "tools", "cli", "users.ts");
 
+/**
+ * Changes need a sign-in this recent (seconds). Short, so the browser test sees the console ask the admin to
+ * confirm who they are without waiting the production window (10 minutes) out.
+ */
+export const STEP_UP_MAX_AGE_SECONDS = 5;
+
 export interface NewUser {
   email: string;
   password: string;
@@ -67,6 +73,7 @@ export async function startDevStack(): Promise<DevStack> {
       `RESEND_BASE_URL=${services.url}`,
       `PWNED_PASSWORDS_RANGE_URL=${services.url}/range`,
       "MAIL_FROM=Coffee Shop <no-reply@coffee.test>",
+      `STEP_UP_MAX_AGE_SECONDS=${STEP_UP_MAX_AGE_SECONDS}`,
     ].join("\n"),
   );
   const [port, inspectorPort] = [await unusedPort(), await unusedPort()];

@@ -1,0 +1,83 @@
+// Confirming who one is, when a change needs a recent sign-in (the API's `reauthentication_required`): a modal
+// dialog asks for the password, and a code of the authenticator app when the session was made with one, and
+// keeps asking, with the API's words, until it works or the operator cancels. The session goes on either way.
+import { h } from "./dom.ts";
+import { reauthenticate } from "./session.ts";
+
+export function confirmIdentity(withCode: boolean): Promise<boolean> {
+  const password = h("input", {
+    id: "confirm-password",
+    name: "password",
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+    autofocus: true,
+  });
+  const code = withCode
+    ? h("input", {
+        id: "confirm-code",
+        name: "code",
+        inputmode: "numeric",
+        autocomplete: "one-time-code",
+        pattern: "[0-9]{6}",
+        maxlength: 6,
+        required: true,
+      })
+    : undefined;
+  const alert = h("div", { class: "problem", role: "alert", hidden: true });
+  const cancel = h("button", { type: "button", class: "quiet" }, "Cancel");
+  const submit = h("button", { type: "submit" }, "Confirm");
+  const form = h(
+    "form",
+    { class: "sign-in", method: "dialog" },
+    h("label", { for: password.id }, "Password"),
+    password,
+    code && h("label", { for: code.id }, "Code from your authenticator app"),
+    code,
+    h("div", { class: "actions" }, cancel, submit),
+  );
+  const dialog = h(
+    "dialog",
+    { class: "confirm", "aria-labelledby": "confirm-identity-title", "aria-describedby": "confirm-identity-message" },
+    h("h2", { id: "confirm-identity-title" }, "Confirm it is you"),
+    h(
+      "p",
+      { id: "confirm-identity-message" },
+      `This change needs a recent sign-in. Enter your password${withCode ? " and the code your authenticator app shows" : ""} to go on.`,
+    ),
+    alert,
+    form,
+  );
+  cancel.addEventListener("click", () => dialog.close("cancel"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void confirm();
+  });
+
+  async function confirm(): Promise<void> {
+    submit.disabled = true;
+    try {
+      const refused = await reauthenticate({ password: password.value, ...(code ? { code: code.value } : {}) });
+      if (!refused) {
+        dialog.close("confirmed");
+        return;
+      }
+      alert.textContent = refused.message;
+      alert.hidden = false;
+      password.value = "";
+      if (code) code.value = "";
+      password.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  document.body.append(dialog);
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "confirmed");
+    });
+  });
+}
