@@ -32,15 +32,23 @@ function notAdmin(me: User): string {
   return `${me.email} is not an admin account. This console is for the shop's admins: sign in with an admin account, or ask an admin to give yours the admin role.`;
 }
 
+/** Begins the session of a login's tokens, for an admin; anyone else is signed out with the reason. */
+async function enter(tokens: TokenPair, secondFactor: boolean, onSignedIn: (me: User) => void): Promise<void> {
+  beginSession(tokens, { secondFactor });
+  const me = await read(adminApi.GET("/users/me"));
+  // the API refuses every admin route to others (403); say so before showing an empty console
+  if (me.role !== "admin") await signOut(notAdmin(me));
+  else onSignedIn(me);
+}
+
 export interface SignInOptions {
   /** Why the form is shown again: an idle sign-out, an ended session, a refusal. */
   reason?: string | undefined;
   onSignedIn: (me: User) => void;
 }
 
-export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
-  document.title = "Sign in — Coffee Shop admin";
-  const alert = h("div", { class: "problem", role: "alert", hidden: options.reason === undefined }, options.reason);
+/** The form's fields: email and password first, the second factor's code in their place when asked for. */
+function signInFields() {
   const email = h("input", {
     id: "sign-in-email",
     name: "email",
@@ -78,6 +86,13 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
     h("label", { for: password.id }, "Password"),
     password,
   );
+  return { email, password, code, passwordStep, codeStep };
+}
+
+export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
+  document.title = "Sign in — Coffee Shop admin";
+  const alert = h("div", { class: "problem", role: "alert", hidden: options.reason === undefined }, options.reason);
+  const { email, password, code, passwordStep, codeStep } = signInFields();
   const button = h("button", { type: "submit" }, "Sign in");
   // method="post": should the script ever not run, the browser must not put the password in the URL
   const form = h("form", { class: "sign-in", method: "post" }, passwordStep, codeStep, button);
@@ -118,10 +133,11 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
     fill(button, "Signing in…");
     try {
       const withFactor = challenge !== undefined;
-      const answer = challenge
-        ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, code.value) })
-        : await publicApi.POST("/auth/login", { body: { email: email.value, password: password.value } });
-      const outcome = handleLoginAnswer(answer);
+      const outcome = handleLoginAnswer(
+        challenge
+          ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, code.value) })
+          : await publicApi.POST("/auth/login", { body: { email: email.value, password: password.value } }),
+      );
       switch (outcome.kind) {
         case "refused":
           refuse(outcome.message, !withFactor || outcome.restart);
@@ -130,14 +146,9 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
           alert.hidden = true;
           askForCode(outcome.challenge);
           return;
-        case "signed_in": {
-          beginSession(outcome.tokens, { secondFactor: withFactor });
-          const me = await read(adminApi.GET("/users/me"));
-          // the API refuses every admin route to others (403); say so before showing an empty console
-          if (me.role !== "admin") await signOut(notAdmin(me));
-          else options.onSignedIn(me);
+        case "signed_in":
+          await enter(outcome.tokens, withFactor, options.onSignedIn);
           return;
-        }
       }
     } catch (error) {
       const message = describeError(error);

@@ -463,6 +463,32 @@ export interface ChallengeCompletion {
 export type ChallengeOutcome =
   { outcome: "started"; role: UserRole; generation: number; notice: QueuedMail | null } | { outcome: "wrong_answer" | "gone" };
 
+/** The challenge of this token while it is live (unused, unexpired), as `live`. */
+function liveChallenge(tokenHash: Uint8Array, now: Date): Step {
+  return (statement) =>
+    statement.with("live", (q) =>
+      q
+        .selectFrom("mfa_challenges")
+        .select("user_id")
+        .where("token_hash", "=", tokenHash)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now),
+    );
+}
+
+/** The challenge spent, only once the factor was used: a wrong answer leaves it live for the next try. */
+function spendChallenge(tokenHash: Uint8Array, now: Date): Step {
+  return (statement) =>
+    statement.with("spent", (q) =>
+      q
+        .updateTable("mfa_challenges")
+        .set({ used_at: now })
+        .where("token_hash", "=", tokenHash)
+        .where((eb) => eb.exists(mfaParts.selectFrom("factor_used").select("user_id")))
+        .returning("user_id"),
+    );
+}
+
 /**
  * Completes a login with its second factor, after taking the user's row lock, in one statement: while the
  * challenge is live, the factor used (a code accepted once, or a recovery code spent), then the challenge spent
@@ -490,25 +516,9 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
   );
   const statement = withSteps(
     db,
-    (statement) =>
-      statement.with("live", (q) =>
-        q
-          .selectFrom("mfa_challenges")
-          .select("user_id")
-          .where("token_hash", "=", tokenHash)
-          .where("used_at", "is", null)
-          .where("expires_at", ">", now),
-      ),
+    liveChallenge(tokenHash, now),
     useFactor(userId, proof, now),
-    (statement) =>
-      statement.with("spent", (q) =>
-        q
-          .updateTable("mfa_challenges")
-          .set({ used_at: now })
-          .where("token_hash", "=", tokenHash)
-          .where((eb) => eb.exists(factorUsed()))
-          .returning("user_id"),
-      ),
+    spendChallenge(tokenHash, now),
     openSession(newSession),
     "recoveryHash" in proof && notice.step,
     "recoveryHash" in proof &&
