@@ -185,33 +185,44 @@ function sessionColumns(): Column<Session>[] {
   ];
 }
 
+/** A button that ends one session, named by when it started for those who cannot see its row. */
+function endButton(session: Session, end: () => Promise<void>): HTMLButtonElement {
+  return actionButton("End", end, { "aria-label": `End the session started ${new Date(session.created_at).toLocaleString()}` });
+}
+
 function userSessions(view: UserView, user: User, list: Session[]): Node[] {
   if (list.length === 0) return [empty("No live sessions.")];
   const problemBox = problemSlot();
   const act = acting(view, problemBox);
+  const end = (session: Session) =>
+    endButton(session, () =>
+      act(
+        () => perform(adminApi.DELETE("/users/{id}/sessions/{session_id}", { params: { path: { id: view.id, session_id: session.id } } })),
+        "That session has ended; their others go on.",
+      ),
+    );
   const endAll = actionButton("End all sessions", () =>
     act(
       () => perform(adminApi.DELETE("/users/{id}/sessions", { params: { path: { id: view.id } } })),
       `Every session of ${user.email} has ended.`,
     ),
   );
-  return [problemBox, table(`Live sessions of ${user.email}`, sessionColumns(), list), h("div", { class: "actions" }, endAll)];
+  return [
+    problemBox,
+    table(`Live sessions of ${user.email}`, [...sessionColumns(), { label: "End", cell: end }], list),
+    h("div", { class: "actions" }, endAll),
+  ];
 }
 
-/** The admin's own sessions: each can be ended on its own (the API offers that for one's own only). */
+/** The admin's own sessions: each can be ended on its own, and all of them at once with this one. */
 function ownSessions(view: UserView, list: Session[]): Node[] {
   const problemBox = problemSlot();
   const act = acting(view, problemBox);
   const end = (session: Session) =>
     session.current
       ? h("span", { class: "hint" }, "This browser")
-      : actionButton(
-          "End",
-          () =>
-            act(() => perform(adminApi.DELETE("/auth/sessions/{id}", { params: { path: { id: session.id } } })), "That session has ended."),
-          {
-            "aria-label": `End the session started ${new Date(session.created_at).toLocaleString()}`,
-          },
+      : endButton(session, () =>
+          act(() => perform(adminApi.DELETE("/auth/sessions/{id}", { params: { path: { id: session.id } } })), "That session has ended."),
         );
   const everywhere = actionButton("Sign out everywhere", async () => {
     try {

@@ -34,18 +34,30 @@ export async function listUserSessions(ctx: ServiceContext, userId: string): Pro
   return sessions;
 }
 
-/** Ends one of the caller's own sessions; another user's session is not found, as if it did not exist. */
-export async function endOwnSession(ctx: ServiceContext, actor: AccessClaims, sessionId: string): Promise<void> {
-  const { endings } = await endingSessions(ctx, (ender) =>
+/**
+ * Ends one session: one of the caller's own (a session that is not theirs is not found, as if it did not exist)
+ * or, for an admin, one of a user's (404 for no such user, or no such live session of theirs).
+ */
+export async function endOneSession(ctx: ServiceContext, actor: AccessClaims, owner: { userId: string; sessionId: string; by: EndedBy }) {
+  const { userId, sessionId, by } = owner;
+  if (by === "admin") requireRecentAuthentication(ctx, actor);
+  const { userFound, allowed, endings } = await endingSessions(ctx, (ender) =>
     endUserSessions(ctx.db, ender, {
-      userId: actor.userId,
+      userId,
       which: { sessionId },
-      by: "owner",
-      actor: { id: actor.userId, needs: "user" },
+      by,
+      actor: { id: actor.userId, needs: by === "admin" ? "admin" : "user" },
       events: ctx.events,
     }),
   );
-  if (endings.sessions.length === 0) throw new ApiError("session_not_found", "You have no live session with this id.");
+  if (by === "admin" && !userFound) throw failure("user_not_found");
+  if (by === "admin" && !allowed) throw new ApiError("forbidden", "Your account no longer allows this.");
+  if (endings.sessions.length === 0) {
+    throw new ApiError(
+      "session_not_found",
+      by === "admin" ? "This user has no live session with this id." : "You have no live session with this id.",
+    );
+  }
 }
 
 /**

@@ -35,8 +35,10 @@ let stack: DevStack;
 let browser: Browser;
 let page: Page;
 let screenshots: string;
-/** The target's access token, from a login through the API before the admin disables them. */
+/** The target's access tokens, from logins through the API: one the admin ends on its own, one that lives until the ban. */
 let targetToken: string;
+let phoneToken: string;
+const PHONE = "CoffeeApp/3.1 (iPhone)";
 /** The factor admin's authenticator app and the last time step whose code the API accepted. */
 let factor: { app: TOTP; lastStep: number };
 /** When the admin last signed in, for the step-up window. */
@@ -48,15 +50,18 @@ const scriptErrors: string[] = [];
 const WAIT_MS = 15_000;
 const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: WAIT_MS });
 
-async function api(path: string, init: { token?: string; body?: unknown; method?: string } = {}): Promise<Response> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+async function api(
+  path: string,
+  init: { token?: string; body?: unknown; method?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   const method = init.method ?? (init.body === undefined ? "GET" : "POST");
   return fetch(`${stack.url}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
 }
 
-async function login(who: NewUser): Promise<string> {
-  const response = await api("/auth/login", { body: { email: who.email, password: who.password } });
+async function login(who: NewUser, headers: Record<string, string> = {}): Promise<string> {
+  const response = await api("/auth/login", { body: { email: who.email, password: who.password }, headers });
   expect(response.status).toBe(200);
   const { access_token: token } = (await response.json()) as { access_token: string };
   return token;
@@ -103,6 +108,7 @@ beforeAll(async () => {
   // a signup that never proved its address, so the table shows every status
   expect((await api("/auth/signup", { body: { email: "new.customer@coffee.test", password: PASSWORD } })).status).toBe(201);
   targetToken = await login(target);
+  phoneToken = await login(target, { "user-agent": PHONE });
   factor = await enrolFactor(factorAdmin);
   screenshots = process.env.CONSOLE_SCREENSHOTS ?? join(stack.scratch, "screenshots");
   mkdirSync(screenshots, { recursive: true });
@@ -184,28 +190,41 @@ describe("the admin console", () => {
     await page.getByRole("link", { name: target.email }).click();
     await page.getByRole("heading", { name: target.email, level: 1 }).waitFor();
     expect(await page.locator(".details").textContent()).toContain("Verified");
-    // the session of the API login above
+    // the sessions of the API logins above
     await eventually(() =>
       page
         .getByRole("table", { name: `Live sessions of ${target.email}` })
         .locator("tbody tr")
         .count(),
-    ).toBe(1);
+    ).toBe(2);
   });
 
-  it("disables them once the admin confirms who they are, shows the status_changed event, and their access token stops working", async () => {
-    expect((await api("/users/me", { token: targetToken })).status).toBe(200);
+  it("ends one of their sessions once the admin confirms who they are; the other goes on", async () => {
     // past the step-up window: the API answers reauthentication_required, and the console asks
     await delay(Math.max(0, signedInAt + (STEP_UP_MAX_AGE_SECONDS + 1) * 1000 - Date.now()));
-    await page.getByRole("button", { name: "Disable account" }).click();
+    const sessions = page.getByRole("table", { name: `Live sessions of ${target.email}` });
+    await sessions
+      .getByRole("row")
+      .filter({ hasText: PHONE })
+      .getByRole("button", { name: /^End the session/ })
+      .click();
     const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
     await confirm.getByLabel("Password", { exact: true }).fill("not the password");
     await confirm.getByRole("button", { name: "Confirm" }).click();
     await eventually(() => confirm.getByRole("alert").textContent()).toBe("The current password is wrong.");
-    expect(await page.locator(".details").textContent()).toContain("Verified");
+    expect((await api("/users/me", { token: phoneToken })).status).toBe(200);
     await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
     await confirm.getByLabel("Password", { exact: true }).press("Enter");
     await confirm.waitFor({ state: "detached" });
+    await eventually(() => page.getByRole("status").first().textContent()).toContain("That session has ended");
+    await eventually(() => sessions.locator("tbody tr").count()).toBe(1);
+    expect((await api("/users/me", { token: phoneToken })).status).toBe(401);
+    expect((await api("/users/me", { token: targetToken })).status).toBe(200);
+  });
+
+  it("disables them (inside the window, without asking again), shows the status_changed event, and their access token stops working", async () => {
+    expect((await api("/users/me", { token: targetToken })).status).toBe(200);
+    await page.getByRole("button", { name: "Disable account" }).click();
     await eventually(() => page.getByRole("status").first().textContent()).toContain("Disabled");
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });

@@ -145,6 +145,36 @@ describe("a user's sessions, for an admin", () => {
     expect(await (await api(`/users/${user.id}/sessions`, bearer(adminToken))).json()).toEqual([]);
   });
 
+  it("ends one of them, in one round trip; the user's other sessions go on", async () => {
+    const adminToken = (await login(await seededUser("admin"))).access_token;
+    const user = await seededUser();
+    const [stolen, kept] = [await loginFrom(user, PHONE), await loginFrom(user, LAPTOP)];
+    const ended = await countRoundTrips((call) =>
+      call(`/users/${user.id}/sessions/${sessionIdOf(stolen.access_token)}`, bearer(adminToken, { method: "DELETE" })),
+    );
+    expect(ended.result.status).toBe(204);
+    expect(ended.roundTrips).toBe(1);
+    await expectProblem(await me(stolen.access_token), 401, "invalid_token");
+    await expectProblem(await refresh(stolen.refresh_token), 401, "invalid_token");
+    expect((await me(kept.access_token)).status).toBe(200);
+    expect((await (await api(`/users/${user.id}/sessions`, bearer(adminToken))).json<SessionView[]>()).map((one) => one.id)).toEqual([
+      sessionIdOf(kept.access_token),
+    ]);
+  });
+
+  it("ends one only for its own user: another user's session id is 404 and goes on; a non-admin is 403", async () => {
+    const admin = await seededUser("admin");
+    const adminToken = (await login(admin)).access_token;
+    const [user, other] = [await seededUser(), await seededUser()];
+    const theirs = await login(other);
+    const endAs = (token: string, userId: number) =>
+      api(`/users/${userId}/sessions/${sessionIdOf(theirs.access_token)}`, bearer(token, { method: "DELETE" }));
+    await expectProblem(await endAs(adminToken, user.id), 404, "session_not_found");
+    await expectProblem(await endAs(adminToken, 999999999999), 404, "user_not_found");
+    await expectProblem(await endAs((await login(user)).access_token, other.id), 403, "forbidden");
+    expect((await me(theirs.access_token)).status).toBe(200);
+  });
+
   it("is 404 for a user who does not exist, and 403 for a non-admin", async () => {
     const admin = await seededUser("admin");
     const adminToken = (await login(admin)).access_token;

@@ -7,4 +7,5 @@ export const sessionsRouter = createRouter()
   .openapi(routes.endOwn, handlers.endOwnHandler)
   .openapi(routes.endAllOwn, handlers.endAllOwnHandler)
   .openapi(routes.listUsers, handlers.listUsersHandler)
-  .openapi(routes.endAllOfUser, handlers.endAllOfUserHandler);
+  .openapi(routes.endAllOfUser, handlers.endAllOfUserHandler)
+  .openapi(routes.endOneOfUser, handlers.endOneOfUserHandler);

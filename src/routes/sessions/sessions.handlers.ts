@@ -1,5 +1,5 @@
 import type { AppRouteHandler as Handler } from "../../http/router.ts";
-import { endAllSessions, endOwnSession, listOwnSessions, listUserSessions } from "../../services/account-sessions.ts";
+import { endAllSessions, endOneSession, listOwnSessions, listUserSessions } from "../../services/account-sessions.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./sessions.routes.ts";
 
@@ -7,7 +7,8 @@ export const listOwnHandler: Handler<typeof routes.listOwn> = async (c) =>
   c.json(await listOwnSessions(serviceContext(c), c.var.auth), 200);
 
 export const endOwnHandler: Handler<typeof routes.endOwn> = async (c) => {
-  await endOwnSession(serviceContext(c), c.var.auth, c.req.valid("param").id);
+  const { auth } = c.var;
+  await endOneSession(serviceContext(c), auth, { userId: auth.userId, sessionId: c.req.valid("param").id, by: "owner" });
   return c.body(null, 204);
 };
 
@@ -21,5 +22,11 @@ export const listUsersHandler: Handler<typeof routes.listUsers> = async (c) =>
 
 export const endAllOfUserHandler: Handler<typeof routes.endAllOfUser> = async (c) => {
   await endAllSessions(serviceContext(c), c.var.auth, c.req.valid("param").id, "admin");
+  return c.body(null, 204);
+};
+
+export const endOneOfUserHandler: Handler<typeof routes.endOneOfUser> = async (c) => {
+  const { id, session_id: sessionId } = c.req.valid("param");
+  await endOneSession(serviceContext(c), c.var.auth, { userId: id, sessionId, by: "admin" });
   return c.body(null, 204);
 };

@@ -15,6 +15,7 @@ import {
 } from "../problems.ts";
 
 const tags = ["Sessions"];
+const sessionIdParam = (name: string) => z.uuid().openapi({ param: { name, in: "path" }, example: "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11" });
 const sessionList = jsonContent(z.array(SessionSchema), [
   exampleSession,
   { ...exampleSession, id: "5d0c6a8e-1f2b-4c3d-8e9f-0a1b2c3d4e5f", current: false, last_refreshed_at: null },
@@ -46,9 +47,7 @@ export const endOwn = createRoute({
   description:
     "Its refresh token and access tokens stop working at once (at this edge location; elsewhere within about a minute). " +
     "A session that is not yours is not found, as if it did not exist.",
-  request: {
-    params: z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11" }) }),
-  },
+  request: { params: z.object({ id: sessionIdParam("id") }) },
   responses: {
     204: { description: "Ended" },
     ...problemResponses(...SIGNED_IN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "session_not_found"),
@@ -109,6 +108,32 @@ export const endAllOfUser = createRoute({
       ...DATABASE_PROBLEMS,
       ...LIMITED_PROBLEMS,
       "user_not_found",
+    ),
+  },
+});
+
+export const endOneOfUser = createRoute({
+  method: "delete",
+  path: "/users/{id}/sessions/{session_id}",
+  operationId: "endUserSession",
+  tags,
+  security,
+  middleware: [adminOnly, userWrites] as const,
+  summary: "End one session of a user (admin)",
+  description:
+    "Its refresh token and access tokens stop working at once (at this edge location; elsewhere within about a minute); " +
+    "the user's other sessions go on. Needs a recent sign-in (`reauthentication_required`).",
+  request: { params: UserIdParamSchema.extend({ session_id: sessionIdParam("session_id") }) },
+  responses: {
+    204: { description: "Ended" },
+    ...problemResponses(
+      ...ADMIN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "user_not_found",
+      "session_not_found",
     ),
   },
 });
