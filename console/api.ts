@@ -14,6 +14,7 @@ export type AuthEvent = Schemas["AuthEvent"];
 export type AuthEventType = Schemas["AuthEventType"];
 export type TokenPair = Schemas["TokenPair"];
 export type MfaChallenge = Schemas["MfaChallenge"];
+export type TotpEnrolment = Schemas["TotpEnrolment"];
 export type Api = Client<paths>;
 
 /** A client of the API on this origin that sends every request through `send`. */

@@ -7,6 +7,7 @@ import { viewerTimeZone } from "./format.ts";
 import { followRoutes, type Route } from "./router.ts";
 import { onReauthenticationRequired, onSessionEnd, signOut } from "./session.ts";
 import { renderSignIn } from "./sign-in.ts";
+import { renderAccount } from "./views/account.ts";
 import { renderEvents } from "./views/events.ts";
 import { renderUser } from "./views/user.ts";
 import { renderUsers } from "./views/users.ts";
@@ -27,7 +28,7 @@ function show(route: Route, me: User): void {
   current = new AbortController();
   const { signal } = current;
   for (const link of nav.querySelectorAll("a")) {
-    const here = link.hash === `#/${route.view === "events" ? "events" : "users"}`;
+    const here = link.hash === `#/${route.view === "user" ? "users" : route.view}`;
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -40,6 +41,9 @@ function show(route: Route, me: User): void {
       return;
     case "events":
       void renderEvents(main, route.query, signal);
+      return;
+    case "account":
+      renderAccount(main, signal);
       return;
   }
 }

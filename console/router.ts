@@ -1,7 +1,11 @@
 // The console's places, kept in the URL's fragment (#/users?email=ada), so the back button, reloads of
 // a bookmark and links work with nothing but static files: the server never sees the fragment.
 
-export type Route = { view: "users"; query: URLSearchParams } | { view: "user"; id: string } | { view: "events"; query: URLSearchParams };
+export type Route =
+  | { view: "users"; query: URLSearchParams }
+  | { view: "user"; id: string }
+  | { view: "events"; query: URLSearchParams }
+  | { view: "account" };
 
 type Query = Record<string, string | undefined>;
 
@@ -13,6 +17,7 @@ export function routeOf(hash: string): Route | undefined {
   const user = /^\/users\/(\d{1,19})$/.exec(path);
   if (user?.[1]) return { view: "user", id: user[1] };
   if (path === "/events") return { view: "events", query };
+  if (path === "/account") return { view: "account" };
   return { view: "users", query };
 }
 
@@ -27,6 +32,7 @@ export const links = {
   users: (query: Query = {}) => withQuery("/users", query),
   user: (id: number | string) => `#/users/${id}`,
   events: (query: Query = {}) => withQuery("/events", query),
+  account: () => "#/account",
 };
 
 /** Goes to a place; going to the current one again renders it again (a search repeated, a list reloaded). */

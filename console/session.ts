@@ -57,6 +57,11 @@ export function beginSession(pair: TokenPair, proof: { secondFactor: boolean }):
   });
 }
 
+/** Whether this session was made with a second factor (the sign-in asked for a code, or the app was just turned on). */
+export function hasSecondFactor(): boolean {
+  return tokens !== undefined && madeWithSecondFactor;
+}
+
 /** Who asks the operator when a change answers `reauthentication_required` (the page's dialog). */
 export function onReauthenticationRequired(ask: ReauthenticationPrompt): void {
   prompt = ask;

@@ -29,7 +29,8 @@ const target = user("grace.hopper@coffee.test", "Grace", "Hopper");
 const barista = user("alan.turing@coffee.test", "Alan", "Turing");
 const otherAdmin = user("margaret.hamilton@coffee.test", "Margaret", "Hamilton", "admin");
 const factorAdmin = user("mary.jackson@coffee.test", "Mary", "Jackson", "admin");
-const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin];
+const enrolling = user("dorothy.vaughan@coffee.test", "Dorothy", "Vaughan", "admin");
+const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin, enrolling];
 
 let stack: DevStack;
 let browser: Browser;
@@ -69,13 +70,14 @@ async function login(who: NewUser, headers: Record<string, string> = {}): Promis
 
 /** Turns an authenticator app on for `who` through the API, as the app would: the secret in, a first code out. */
 const stepNow = () => Math.floor(Date.now() / 1000 / 30);
+const authenticatorApp = (secret: string) => new TOTP({ secret: Secret.fromBase32(secret), algorithm: "SHA1", digits: 6, period: 30 });
 
 async function enrolFactor(who: NewUser): Promise<{ app: TOTP; lastStep: number }> {
   const token = await login(who);
   const started = await api("/auth/mfa/totp", { token, body: {} });
   expect(started.status).toBe(201);
   const { secret } = (await started.json()) as { secret: string };
-  const app = new TOTP({ secret: Secret.fromBase32(secret), algorithm: "SHA1", digits: 6, period: 30 });
+  const app = authenticatorApp(secret);
   const step = stepNow();
   expect((await api("/auth/mfa/totp/confirm", { token, body: { code: app.generate({ timestamp: step * 30_000 }) } })).status).toBe(200);
   return { app, lastStep: step };
@@ -178,7 +180,7 @@ describe("the admin console", () => {
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(7);
+    expect(await page.locator("tbody tr").count()).toBe(8);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
@@ -308,6 +310,34 @@ describe("the admin console", () => {
     expect(await page.locator("header").textContent()).toContain(factorAdmin.email);
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  });
+
+  it("lets an admin turn an authenticator app on, shows the recovery codes once, and asks for a code at the next sign-in", async () => {
+    await signIn(enrolling);
+    await page.getByRole("link", { name: "Your account" }).click();
+    await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+    const secret = (await page.locator("#enrol-secret").textContent()) ?? "";
+    // the QR code is drawn, as an image, under the page's CSP
+    await eventually(() => page.locator("img.qr").evaluate((image: HTMLImageElement) => image.naturalWidth)).toBeGreaterThan(0);
+    await page.getByLabel("Code the app shows now").fill(authenticatorApp(secret).generate());
+    await page.getByLabel("Code the app shows now").press("Enter");
+    const list = page.getByRole("list", { name: "Recovery codes" });
+    await list.waitFor();
+    const codes = await list.locator("li").allTextContents();
+    expect(codes).toHaveLength(10);
+    // the session goes on (the API made it anew, with both factors): admin pages still answer
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    await signIn(enrolling);
+    const code = page.getByLabel("Code from your authenticator app");
+    await code.fill(codes[0] ?? "");
+    await code.press("Enter");
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    await page.getByRole("link", { name: "Your account" }).click();
+    await page.getByText("On: you signed in with a code").waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
   });
 
   it("saw no CSP violation and no script error", () => {
