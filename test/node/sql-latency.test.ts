@@ -23,21 +23,24 @@ afterAll(async () => {
   await database?.close();
 });
 
-async function elapsed(services: LocalServices): Promise<number> {
-  const started = performance.now();
-  await neonClient(services)`select 1 as one`;
-  return performance.now() - started;
+/** The quickest of three runs: a busy machine adds to some runs, never takes away from all of them. */
+async function quickest(run: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return Math.min(...times);
 }
 
 it("delays every answer by the latency asked, and only the endpoint that was asked", async () => {
-  await elapsed(near);
-  await elapsed(far);
-  const [fast, slow] = [await elapsed(near), await elapsed(far)];
+  const [fast, slow] = [await quickest(() => neonClient(near)`select 1 as one`), await quickest(() => neonClient(far)`select 1 as one`)];
   expect(slow).toBeGreaterThanOrEqual(LATENCY_MS - 5);
   expect(fast).toBeLessThan(LATENCY_MS / 2);
-  // a batch is one round trip: one delay, not one per statement
+  // a batch is one round trip: one delay, not one per statement (six would take 720 ms)
   const sql = neonClient(far);
-  const started = performance.now();
-  await sql.transaction([sql`select 1`, sql`select 2`, sql`select 3`]);
-  expect(performance.now() - started).toBeLessThan(LATENCY_MS * 2);
+  const batch = await quickest(() => sql.transaction([1, 2, 3, 4, 5, 6].map((n) => sql`select ${n}::int`)));
+  expect(batch).toBeGreaterThanOrEqual(LATENCY_MS - 5);
+  expect(batch).toBeLessThan(LATENCY_MS * 3);
 });
