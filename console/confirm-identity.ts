@@ -1,7 +1,7 @@
 // Confirming who one is, when a change needs a recent sign-in (the API's `reauthentication_required`): a modal
 // dialog asks for the password, and a code of the authenticator app when the session was made with one, and
 // keeps asking, with the API's words, until it works or the operator cancels. The session goes on either way.
-import { h } from "./dom.ts";
+import { h, showModal, totpCodeInput } from "./dom.ts";
 import { reauthenticate } from "./session.ts";
 
 export function confirmIdentity(withCode: boolean): Promise<boolean> {
@@ -13,17 +13,7 @@ export function confirmIdentity(withCode: boolean): Promise<boolean> {
     required: true,
     autofocus: true,
   });
-  const code = withCode
-    ? h("input", {
-        id: "confirm-code",
-        name: "code",
-        inputmode: "numeric",
-        autocomplete: "one-time-code",
-        pattern: "[0-9]{6}",
-        maxlength: 6,
-        required: true,
-      })
-    : undefined;
+  const code = withCode ? totpCodeInput("confirm-code") : undefined;
   const alert = h("div", { class: "problem", role: "alert", hidden: true });
   const cancel = h("button", { type: "button", class: "quiet" }, "Cancel");
   const submit = h("button", { type: "submit" }, "Confirm");
@@ -72,12 +62,5 @@ export function confirmIdentity(withCode: boolean): Promise<boolean> {
     }
   }
 
-  document.body.append(dialog);
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(dialog.returnValue === "confirmed");
-    });
-  });
+  return showModal(dialog).then((how) => how === "confirmed");
 }

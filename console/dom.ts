@@ -51,6 +51,31 @@ export function actionButton(label: string, action: () => Promise<void>, attribu
   return button;
 }
 
+/** A field for the six digits an authenticator app shows now. */
+export function totpCodeInput(id: string): HTMLInputElement {
+  return h("input", {
+    id,
+    name: "code",
+    inputmode: "numeric",
+    autocomplete: "one-time-code",
+    pattern: "[0-9]{6}",
+    maxlength: 6,
+    required: true,
+  });
+}
+
+/** Opens a modal dialog (the browser keeps focus inside it; Escape closes it) and answers how it was closed. */
+export function showModal(dialog: HTMLDialogElement): Promise<string> {
+  document.body.append(dialog);
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue);
+    });
+  });
+}
+
 /** A heading that receives focus when its view opens, so keyboard and screen reader users start there. */
 export function viewHeading(text: string): HTMLHeadingElement {
   return h("h1", { tabindex: -1 }, text);

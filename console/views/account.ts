@@ -1,7 +1,7 @@
 // The signed-in admin's own account: turning an authenticator app on. Where the API requires admins to use a
 // second factor, this is the one page that works for an admin without one, and the way to get one.
 import { read, type TotpEnrolment } from "../api.ts";
-import { fill, h, viewHeading } from "../dom.ts";
+import { fill, h, totpCodeInput, viewHeading } from "../dom.ts";
 import { adminApi, beginSession, hasSecondFactor } from "../session.ts";
 import { notice, problemSlot, report } from "./parts.ts";
 
@@ -46,15 +46,7 @@ function qrImage(enrolment: TotpEnrolment, signal: AbortSignal): HTMLImageElemen
 
 function confirmForm(enrolment: TotpEnrolment, box: HTMLElement, signal: AbortSignal): HTMLFormElement {
   const problemBox = problemSlot();
-  const code = h("input", {
-    id: "enrol-code",
-    name: "code",
-    inputmode: "numeric",
-    autocomplete: "one-time-code",
-    pattern: "[0-9]{6}",
-    maxlength: 6,
-    required: true,
-  });
+  const code = totpCodeInput("enrol-code");
   const button = h("button", { type: "submit" }, "Turn on");
   const form = h(
     "form",

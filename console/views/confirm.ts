@@ -1,6 +1,6 @@
 // Asks before an action that cannot be undone, in a modal dialog: the browser keeps focus inside it,
 // Escape cancels, and "Cancel" has the focus first so a stray Enter deletes nothing.
-import { h } from "../dom.ts";
+import { h, showModal } from "../dom.ts";
 
 export function confirmAction(options: { title: string; message: string; confirm: string }): Promise<boolean> {
   const cancel = h("button", { type: "button", autofocus: true }, "Cancel");
@@ -14,12 +14,5 @@ export function confirmAction(options: { title: string; message: string; confirm
   );
   cancel.addEventListener("click", () => dialog.close("cancel"));
   confirm.addEventListener("click", () => dialog.close("confirm"));
-  document.body.append(dialog);
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(dialog.returnValue === "confirm");
-    });
-  });
+  return showModal(dialog).then((how) => how === "confirm");
 }
