@@ -3,12 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { emptyReply, HttpError, htmlReply, jsonReply, type Handler, type Reply } from "../http-reply.ts";
 import { headerValue, isRecord, readJsonBody } from "../request-body.ts";
 import { renderMailPage } from "./mail-page.ts";
-import { parseOutgoingEmail, type OutgoingEmail } from "./outgoing-email.ts";
-
-export interface CapturedEmail extends OutgoingEmail {
-  id: string;
-  created_at: string;
-}
+import { type CapturedEmail, parseOutgoingEmail } from "./outgoing-email.ts";
 
 export interface MailCatcher {
   /** POST /emails: Resend's send endpoint. */

@@ -1,4 +1,4 @@
-import type { CapturedEmail } from "./mail-catcher.ts";
+import type { CapturedEmail } from "./outgoing-email.ts";
 
 /** The mail catcher's page: every captured message, newest first, all of its content escaped. */
 export function renderMailPage(emails: CapturedEmail[]): string {

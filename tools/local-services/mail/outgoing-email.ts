@@ -17,6 +17,12 @@ export interface OutgoingEmail {
 // Resend's limit; a bigger list is refused the same way here.
 const MAX_RECIPIENTS = 50;
 
+/** A message as the catcher keeps it: what was sent, with the id and time it was caught. */
+export interface CapturedEmail extends OutgoingEmail {
+  id: string;
+  created_at: string;
+}
+
 /** Checks a POST /emails body the way Resend does, with its messages (an HttpError 422 otherwise). */
 export function parseOutgoingEmail(body: unknown): OutgoingEmail {
   if (!isRecord(body)) throw invalid("The body must be a JSON object.");
