@@ -5,20 +5,8 @@ import { seal, unseal } from "../auth/seal.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { newRefreshToken } from "../auth/tokens.ts";
 import { base32Decode, base32Encode, matchTotp, newTotpSecret, totpUri } from "../auth/totp.ts";
-import {
-  completeChallenge,
-  confirmFactor,
-  createChallenge,
-  disableFactor,
-  type Factor,
-  type FactorProof,
-  findChallenge,
-  findFactor,
-  recordFactorFailure,
-  renewAuthentication,
-  resetFactor,
-  startEnrolment,
-} from "../db/mfa.ts";
+import { completeChallenge, createChallenge, type FactorProof, findChallenge, renewAuthentication } from "../db/mfa-challenges.ts";
+import { confirmFactor, disableFactor, type Factor, findFactor, recordFactorFailure, resetFactor, startEnrolment } from "../db/mfa.ts";
 import type { PasswordHolder } from "../db/passwords.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import { ApiError, failure } from "../errors.ts";
