@@ -13,6 +13,10 @@ export function empty(text: string): HTMLParagraphElement {
 
 /** What went wrong, in words: the API's own detail when it answered, or what to check when it did not. */
 export function describeError(error: unknown): string {
+  // the API names its own endpoint; here the way is a page of the console
+  if (error instanceof ApiProblem && error.code === "mfa_enrollment_required") {
+    return "Admins must use an authenticator app here: set one up under “Your account” above, and this page works at once.";
+  }
   if (error instanceof ApiProblem) return error.message;
   if (error instanceof TypeError) return "The API could not be reached. Check the connection and try again.";
   return "Something went wrong in the console. Reload the page and try again.";

@@ -28,7 +28,7 @@ export function requireAdminFactor(config: Config, actor: AccessClaims): void {
   if (config.ADMIN_MFA_REQUIRED && !actor.amr.includes("otp")) {
     throw new ApiError(
       "mfa_enrollment_required",
-      "Admins must sign in with a second factor: enrol one at POST /auth/mfa/totp, then sign in again.",
+      "Admins must sign in with a second factor: enrol one at POST /auth/mfa/totp; the session its confirmation answers has it.",
     );
   }
 }
