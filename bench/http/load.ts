@@ -33,6 +33,10 @@ export interface Endpoint {
    * queue each for ~6 s, past a run's end, and the run would see none answered.
    */
   maxConnections?: number;
+  /** At least this many seconds of load: a login queues for seconds at 20 connections, so 5 s would see few answers. */
+  minSeconds?: number;
+  /** autocannon's timeout per request (default 10 s). */
+  timeoutSeconds?: number;
 }
 
 export interface Measurement {
@@ -75,6 +79,7 @@ const SETTLE_MS = 1500;
 
 /** Load on one endpoint; it stops after `seconds`, or when `stop` is called. */
 function load(endpoint: Endpoint, connections: number, seconds: number): { result: Promise<autocannon.Result>; stop: () => void } {
+  const timeout = endpoint.timeoutSeconds === undefined ? {} : { timeout: endpoint.timeoutSeconds };
   endpoint.reset?.();
   let instance: autocannon.Instance | undefined;
   const result = new Promise<autocannon.Result>((resolve, reject) => {
@@ -83,6 +88,7 @@ function load(endpoint: Endpoint, connections: number, seconds: number): { resul
         url: endpoint.target.url,
         connections,
         duration: seconds,
+        ...timeout,
         requests: [
           {
             method: endpoint.method,
@@ -140,7 +146,7 @@ export async function measure(
   await load(endpoint, connections, 1).result;
   await delay(SETTLE_MS);
   const cpuBefore = cpuMs(endpoint.target.workerd);
-  const result = await load(endpoint, connections, options.seconds).result;
+  const result = await load(endpoint, connections, Math.max(options.seconds, endpoint.minSeconds ?? 0)).result;
   const cpuAfter = cpuMs(endpoint.target.workerd);
   const requests = result.requests.total;
   return {

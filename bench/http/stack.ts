@@ -34,6 +34,8 @@ export interface Worker {
   url: string;
   /** Its workerd processes, whose CPU time is the Worker's cost. */
   workerd: number[];
+  /** wrangler's inspector for the Worker (DevTools protocol at ws://127.0.0.1:PORT/ws). */
+  inspectorPort: number;
   /** The JSON log lines it printed (only with `workerLogs`). */
   logLines(): string[];
 }
@@ -98,7 +100,7 @@ async function startWorker(
     await delay(250);
   }
   const session = process.process.pid ?? 0;
-  return { worker: { url, workerd: workerdProcesses(session), logLines: process.logLines }, process };
+  return { worker: { url, workerd: workerdProcesses(session), inspectorPort, logLines: process.logLines }, process };
 }
 
 /** `npm run services` on a free port; answers once it serves. */
