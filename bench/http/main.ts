@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseFlags, wholeNumberFlag } from "../../tools/command-line.ts";
-import { endpointsFor } from "./endpoints.ts";
+import { endpointsFor, LOGIN_AT_20 } from "./endpoints.ts";
 import { type Measurement, measure } from "./load.ts";
 import { PEER_GET_SESSION, PEER_SIGN_IN, type PeerRow, type PeerRun, runPeer } from "./peer.ts";
 import { prepare } from "./prepare.ts";
@@ -24,7 +24,8 @@ const USAGE = `npm run bench -- [flags]: the API over HTTP under load
   --connections N      concurrent connections of that pass (default 20 without latency, 1 with)
   --duration S         seconds of load per endpoint (default 5)
   --only NAME          only the endpoints whose name contains NAME (the floor always runs)
-  --users N            verified users to prepare (default 100)
+  --users N            verified users to prepare (default 60: more than a page of the user list; each costs
+                       a signup, a verification and a login of password work, so more only lengthen the bench)
   --without-assets     both Workers without static assets: no local asset router in front (to compare
                        with a Worker that has none, such as the Better Auth peer)
   --no-peer            without the Better Auth peer (bench/peer.sh; skipped anyway when its folder is absent)
@@ -36,7 +37,7 @@ const flags = parseFlags(
     connections: { type: "string" },
     duration: { type: "string", default: "5" },
     only: { type: "string" },
-    users: { type: "string", default: "100" },
+    users: { type: "string", default: "60" },
     "without-assets": { type: "boolean", default: false },
     "no-peer": { type: "boolean", default: false },
   },
@@ -71,6 +72,8 @@ const passes: Pass[] =
 
 interface Row extends Measurement {
   ratio_to_floor: number;
+  /** False for a goal's measurement whose errors do not fail the bench. */
+  fails_bench?: false;
 }
 
 function print(pass: Pass, database: string, rows: Row[]): void {
@@ -103,11 +106,15 @@ async function run(pass: Pass): Promise<Row[]> {
   try {
     const fixtures = await prepare(stack.api.url, stack.services, users);
     const endpoints = await endpointsFor(stack, fixtures);
-    const chosen = endpoints.filter((endpoint) => !endpoint.usesDatabase || !flags.only || endpoint.name.includes(flags.only));
+    const chosen = endpoints.filter(
+      (endpoint) =>
+        (!endpoint.usesDatabase || !flags.only || endpoint.name.includes(flags.only)) && (endpoint.minConnections ?? 0) <= pass.connections,
+    );
     const measured: Measurement[] = [];
     for (const endpoint of chosen) measured.push(await measure(endpoint, stack.services, { connections: pass.connections, seconds }));
     const floor = measured.find((row) => row.endpoint === "floor Worker")?.rps ?? 0;
-    const rows = measured.map((row) => ({ ...row, ratio_to_floor: floor > 0 ? Math.round((row.rps / floor) * 100) / 100 : 0 }));
+    const rows: Row[] = measured.map((row) => ({ ...row, ratio_to_floor: floor > 0 ? Math.round((row.rps / floor) * 100) / 100 : 0 }));
+    for (const row of rows) if (chosen.find((endpoint) => endpoint.name === row.endpoint)?.failsBench === false) row.fails_bench = false;
     print(pass, stack.database, rows);
     return rows;
   } finally {
@@ -144,7 +151,7 @@ function goals(ours: Map<string, Row[]>, peer: Map<string, PeerRow[]>): Goal[] {
   const hash = hashing.get("hashPassword (SHA256 600k = 6 x 100k)");
   const check = hashing.get("verifyPassword, current PBKDF2, right");
   const loginSlow = find(ours.get("latency"), "POST /auth/login");
-  const loginFast = find(ours.get("throughput"), "POST /auth/login");
+  const loginFast = find(ours.get("throughput"), LOGIN_AT_20);
   const me = find(ours.get("throughput"), "GET /users/me");
   const signInSlow = find(peer.get("latency"), PEER_SIGN_IN);
   const signInFast = find(peer.get("throughput"), PEER_SIGN_IN);
@@ -223,7 +230,7 @@ try {
     const rows = await run(pass);
     timings.push(`ours ${pass.name} ${Math.round((Date.now() - started) / 1000)} s`);
     ours.set(pass.name, rows);
-    errors += rows.reduce((sum, row) => sum + row.errors, 0);
+    errors += rows.reduce((sum, row) => sum + (row.fails_bench === false ? 0 : row.errors), 0);
     let peerRows: PeerRow[] = [];
     if (!flags["no-peer"]) {
       started = Date.now();
@@ -243,6 +250,12 @@ try {
     `\ngoals (this invocation; a missed ratio is reported, not failed: the machine is shared)${flags["no-peer"] ? ", peer not run (--no-peer)" : peers.size === 0 ? ", peer skipped" : ""}:`,
   );
   console.table(goals(ours, peers));
+  const unfailed = [...ours.values()].flat().filter((row) => row.fails_bench === false && row.errors > 0);
+  for (const row of unfailed) {
+    console.log(
+      `${row.endpoint}: ${row.errors} errors, reported with the goals and not failed: each login holds the one workerd thread for its password check, so at ${row.connections} in flight each waits seconds for its turn (docs/BENCHMARKS.md, 2026-12-03)`,
+    );
+  }
   console.log(`\nHTTP bench: ${Math.round((Date.now() - benchStarted) / 1000)} s (${timings.join(", ")})`);
   if (errors > 0) {
     console.error(`${errors} requests failed under load`);

@@ -1,13 +1,14 @@
-// `npm run bench:profile`: where the Worker's CPU goes on one endpoint under load. Starts the stack as the
-// bench does (wrangler dev without assets, local services on PGlite or on BENCH_DATABASE_URL), then drives
-// the endpoint with autocannon while two profilers record:
-// - V8's sampling profiler in every isolate of the Worker's workerd (through workerd's own inspector, not
-//   wrangler's, which shows only the user Worker): the API, and miniflare's workers that emulate KV, the
-//   Cache API and the rate limiter locally;
-// - `perf record` on both workerd processes (when perf is installed), for the native side (the runtime's
-//   C++, the kernel, the SQLite under KV and the cache).
-// Prints each isolate's share and its top functions by self time, and perf's top symbols; writes the
-// .cpuprofile files (open them in Chrome DevTools) to --out.
+// `node bench/http/profile.ts`: where the Worker's CPU goes on one endpoint under load. Starts the stack as the
+// bench does (wrangler dev without assets, the API's bundle unminified for readable names, local services on
+// PGlite or on BENCH_DATABASE_URL), then drives the endpoint with autocannon twice:
+// 1. under `perf record` of both workerd processes (wrangler's proxy and the runtime), when perf is installed:
+//    the native side (the runtime's C++, V8, the kernel), with no V8 profiler running to skew it;
+// 2. under V8's sampling profiler in the API's isolate, through wrangler's inspector.
+// workerd runs every isolate on one thread and reports no idle time to V8, so a V8 profile cannot split the
+// time between the API and miniflare's workers that emulate KV and the Cache API locally (each isolate's
+// profile would cover the whole thread): read the API's own functions and its calls into the runtime
+// (KV get, cache match, fetch...), and measure the emulated stores apart (bench/revocation.bench.ts).
+// Prints the top symbols and functions; writes the .cpuprofile (open it in Chrome DevTools) and perf.data to --out.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ import { prepare } from "./prepare.ts";
 import { stopAll } from "./processes.ts";
 import { startStack } from "./stack.ts";
 
-const USAGE = `npm run bench:profile -- [flags]: CPU profile of one endpoint under load
+const USAGE = `node bench/http/profile.ts [flags]: CPU profile of one endpoint under load
   --endpoint NAME   the bench's endpoint name (default "GET /users/me")
   --connections N   default 20
   --duration S      seconds of load (default 5)
@@ -27,6 +28,7 @@ const USAGE = `npm run bench:profile -- [flags]: CPU profile of one endpoint und
   --top N           functions per isolate (default 15)
   --out DIR         where to write the profiles (default .local/profiles)
   --no-perf         without perf record
+  --minified        the API's bundle minified, as deployed (default: not, for readable names)
   BENCH_DATABASE_URL   a PostgreSQL server (else PGlite in memory)`;
 
 const flags = parseFlags(
@@ -38,6 +40,7 @@ const flags = parseFlags(
     top: { type: "string", default: "15" },
     out: { type: "string", default: join(import.meta.dirname, "..", "..", ".local", "profiles") },
     "no-perf": { type: "boolean", default: false },
+    minified: { type: "boolean", default: false },
   },
   USAGE,
 );
@@ -152,7 +155,12 @@ function perfSummary(file: string): string {
 }
 
 try {
-  const stack = await startStack({ serverUrl: process.env.BENCH_DATABASE_URL, sqlLatencyMs: 0, withoutAssets: true });
+  const stack = await startStack({
+    serverUrl: process.env.BENCH_DATABASE_URL,
+    sqlLatencyMs: 0,
+    withoutAssets: true,
+    unminified: !flags.minified,
+  });
   try {
     console.log("preparing users…");
     const fixtures = await prepare(stack.api.url, stack.services, wholeNumberFlag(flags.users, "users", USAGE));
