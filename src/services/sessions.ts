@@ -63,12 +63,18 @@ async function checkLoginPassword(
 export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
   const holder = await checkLoginPassword(ctx, input, await chargePasswordTry(ctx.db, input.email, ctx.now));
   // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would
-  // make the first login of an old hash take longer than any other, which timing would tell.
-  if (holder.needsRehash) {
+  // make the first login of an old hash take longer than any other, which timing would tell. Started only
+  // once the session is written: that statement checks the stored hash is still the one verified, and an
+  // upgrade committed first would make it refuse this very login.
+  const upgradeHash = () => {
+    if (!holder.needsRehash) return;
     const from = holder.password_hash;
     ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
+  };
+  if (holder.secondFactor) {
+    upgradeHash();
+    return challengeLogin(ctx, holder);
   }
-  if (holder.secondFactor) return challengeLogin(ctx, holder);
   const refresh = await newRefreshToken();
   const fresh = freshSession(ctx, refresh.hash);
   const session = await startSession(ctx.db, {
@@ -78,6 +84,7 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<T
     proof: { amr: ["pwd"] },
     events: ctx.events,
   });
+  upgradeHash();
   // gone, or its password changed (or a second factor turned on) while this one was being checked
   if (!session) throw wrongCredentials();
   if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
