@@ -11,5 +11,8 @@ export default defineConfig({
     include: ["bench/**/*.bench.ts"],
     globalSetup: ["./test/global-setup.ts"],
     fileParallelism: false,
+    // the hashing figures (each test's meta) for the goals bench/http/main.ts prints
+    reporters: ["default", "json"],
+    outputFile: { json: "bench/results-hashing.json" },
   },
 });

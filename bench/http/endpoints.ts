@@ -28,6 +28,7 @@ function once<T>(items: T[], what: string): () => T {
 }
 
 const JSON_BODY = { "Content-Type": "application/json" };
+export const LOGIN_AT_20 = "POST /auth/login (20 connections, for the goal)";
 const RotatedTokens = z.object({ refresh_token: z.string() });
 
 export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<Endpoint[]> {
@@ -44,13 +45,17 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
     expected: 200,
     next: () => ({ path, headers: { "CF-Connecting-IP": clientAddress(), ...headers() } }),
   });
-  const login = (name: string, email: () => string): Endpoint => ({
+  // A login is ~75–370 ms of CPU on one thread (370 while imported bcrypt hashes remain: every check then runs
+  // one bcrypt and one PBKDF2): 20 in flight would queue each for seconds, past a 5 s run, so the table's
+  // login runs at 4 connections. For the goal at 20 connections a run of its own: 15 s long (answers within
+  // it) with a 30 s timeout per request; its errors are reported with the goals, not failed (see main.ts).
+  const login = (name: string, email: () => string, options: Partial<Endpoint> = { maxConnections: 4 }): Endpoint => ({
     name,
     method: "POST",
     target: api,
     usesDatabase: true,
     expected: 200,
-    maxConnections: 4,
+    ...options,
     next: () => ({
       path: "/auth/login",
       headers: { ...JSON_BODY, "CF-Connecting-IP": clientAddress() },
@@ -123,8 +128,10 @@ export async function endpointsFor(stack: Stack, fixtures: Fixtures): Promise<En
       },
     },
     login("POST /auth/login", () => account().email),
-    // the same password work as the login above (see verifyPassword), plus the rehash to the current format
-    login("POST /auth/login (imported bcrypt user)", importedAccount),
+    login(LOGIN_AT_20, () => account().email, { minConnections: 20, minSeconds: 15, timeoutSeconds: 30, failsBench: false }),
+    // written only now, after the other logins (see prepare.ts): from here on every login's check runs one
+    // bcrypt and one PBKDF2 (see verifyPassword); a first login also rehashes to the current format after it
+    login("POST /auth/login (imported bcrypt user)", importedAccount, { maxConnections: 4, setup: fixtures.importAccounts }),
     get("GET /users (page 1)", `/users?limit=${PAGE_SIZE}`, () => admin),
     get(`GET /users (page ${deepPage.page.toLocaleString("en")})`, `/users?limit=${PAGE_SIZE}&cursor=${deepPage.cursor}`, () => admin),
     get("GET /users (email prefix)", `/users?limit=${PAGE_SIZE}&email=${encodeURIComponent(deepPage.emailPrefix)}`, () => admin),

@@ -34,6 +34,8 @@ export interface Worker {
   url: string;
   /** Its workerd processes, whose CPU time is the Worker's cost. */
   workerd: number[];
+  /** wrangler's inspector for the Worker (DevTools protocol at ws://127.0.0.1:PORT/ws). */
+  inspectorPort: number;
   /** The JSON log lines it printed (only with `workerLogs`). */
   logLines(): string[];
 }
@@ -53,6 +55,8 @@ export interface StackOptions {
    * request too, which costs its proxy CPU: not for the throughput figures.
    */
   workerLogs?: boolean;
+  /** The API's bundle not minified (wrangler.toml minifies it): for readable function names in a profile. */
+  unminified?: boolean;
 }
 
 /** A copy of a Worker's configuration, beside it (so its paths still resolve), without the [assets] table. */
@@ -78,6 +82,7 @@ async function startWorker(
   state: string,
   logLevel: "warn" | "log",
   envFile?: string,
+  extraArgs: string[] = [],
 ): Promise<{ worker: Worker; process: Started }> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = ["dev", "--config", configPath, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, name)];
@@ -85,6 +90,7 @@ async function startWorker(
   args.push("--inspector-port", String(inspectorPort));
   args.push("--log-level", logLevel, "--show-interactive-dev-session=false", "--test-scheduled");
   if (envFile) args.push("--env-file", envFile);
+  args.push(...extraArgs);
   const process = startGroup("wrangler", args, { cwd: ROOT, env: { WRANGLER_SEND_METRICS: "false" } });
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
@@ -98,7 +104,7 @@ async function startWorker(
     await delay(250);
   }
   const session = process.process.pid ?? 0;
-  return { worker: { url, workerd: workerdProcesses(session), logLines: process.logLines }, process };
+  return { worker: { url, workerd: workerdProcesses(session), inspectorPort, logLines: process.logLines }, process };
 }
 
 /** `npm run services` on a free port; answers once it serves. */
@@ -154,7 +160,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     );
     const [apiConfig = "", floorConfig = ""] = configs;
     const [api, floor] = await Promise.all([
-      startWorker("api", apiConfig, state, options.workerLogs ? "log" : "warn", envFile),
+      startWorker("api", apiConfig, state, options.workerLogs ? "log" : "warn", envFile, options.unminified ? ["--minify=false"] : []),
       startWorker("floor", floorConfig, state, "warn"),
     ]);
     started.push(api.process, floor.process);

@@ -18,7 +18,8 @@ import { describeError, type Logger } from "../log.ts";
  */
 export interface RevocationEdge {
   kv: {
-    get(key: string): Promise<string | null>;
+    /** KV's bulk read: several keys in one operation (a missing key maps to null). */
+    get(keys: string[], type: "text"): Promise<Map<string, string | null>>;
     put(key: string, value: string, options: { expirationTtl: number }): Promise<void>;
   };
   cache: {
@@ -123,27 +124,33 @@ export interface TokenSession {
   generation: number;
 }
 
-/** Both stores' answers for one key: a value, none, or a failure. */
-async function lookUp(edge: RevocationEdge, key: string): Promise<PromiseSettledResult<string | null>[]> {
-  return Promise.allSettled([
-    edge.cache.match(localCacheKey(key)).then((response) => (response ? response.text() : null)),
-    edge.kv.get(key),
-  ]);
+/** This location's cache: the entry's value, or null. */
+async function cached(edge: RevocationEdge, key: string): Promise<string | null> {
+  const response = await edge.cache.match(localCacheKey(key));
+  return response ? response.text() : null;
 }
 
 /**
  * Whether the token's session has ended, by itself or with every session of its user, as far as this
- * location can tell without the database. Any store saying "ended" is enough; if a store fails and none
+ * location can tell without the database. Both entries are read from KV in one bulk read and from this
+ * location's cache one by one, all at once. Any store saying "ended" is enough; if a store fails and none
  * says "ended", nobody can tell, and this throws: a token that may be revoked is never honoured (the caller
  * answers 503).
  */
 export async function isAccessRevoked(edge: RevocationEdge, token: TokenSession): Promise<boolean> {
-  const [session, user] = await Promise.all([lookUp(edge, sessionKey(token.sessionId)), lookUp(edge, userKey(token.userId))]);
-  const ended =
-    session.some((answer) => answer.status === "fulfilled" && answer.value !== null) ||
-    user.some((answer) => answer.status === "fulfilled" && answer.value !== null && Number(answer.value) > token.generation);
-  if (ended) return true;
-  const failed = [...session, ...user].find((answer) => answer.status === "rejected");
+  const session = sessionKey(token.sessionId);
+  const user = userKey(token.userId);
+  const [fromKv, sessionCached, userCached] = await Promise.allSettled([
+    edge.kv.get([session, user], "text"),
+    cached(edge, session),
+    cached(edge, user),
+  ]);
+  const ended = (value: string | null | undefined) => value !== null && value !== undefined;
+  const newerGeneration = (value: string | null | undefined) => ended(value) && Number(value) > token.generation;
+  if (fromKv.status === "fulfilled" && (ended(fromKv.value.get(session)) || newerGeneration(fromKv.value.get(user)))) return true;
+  if (sessionCached.status === "fulfilled" && ended(sessionCached.value)) return true;
+  if (userCached.status === "fulfilled" && newerGeneration(userCached.value)) return true;
+  const failed = [fromKv, sessionCached, userCached].find((answer) => answer.status === "rejected");
   if (failed) throw new EdgeUnavailableError(describeError(failed.reason));
   return false;
 }

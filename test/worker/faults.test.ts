@@ -185,7 +185,7 @@ describe("the database failing", () => {
 function failingStores(which: "kv" | "cache" | "both", cache: RevocationEdge["cache"]): RevocationEdge {
   const down = () => Promise.reject(new Error("store unavailable"));
   return {
-    kv: which === "cache" ? { get: async () => null, put: async () => {} } : { get: down, put: down },
+    kv: which === "cache" ? { get: async () => new Map<string, string | null>(), put: async () => {} } : { get: down, put: down },
     cache: which === "kv" ? cache : { match: down, put: down },
   };
 }

@@ -1,6 +1,6 @@
 // Ending every session of a user with many of them: one edge entry per user, whatever the number of
 // sessions, so it stays within a Worker's subrequest limits; and every access token of theirs stops
-// working, while a session started afterwards works.
+// working, while a session started afterwards works. And the bearer check reads KV once per request.
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import { productionEdge, type RevocationEdge } from "../../src/edge/revocations.ts";
@@ -10,21 +10,28 @@ const db = getDb(inject("databaseUrl"));
 const SESSIONS = 1000;
 
 /** The Worker's edge stores, counting every write a request makes to them. */
-function countingEdge(): { edge: (env: Env) => RevocationEdge; writes: () => number } {
+function countingEdge(): { edge: (env: Env) => RevocationEdge; writes: () => number; reads: () => { kv: number; cache: number } } {
   let writes = 0;
+  const reads = { kv: 0, cache: 0 };
   return {
     edge: (bindings) => {
       const real = productionEdge(bindings);
       return {
         kv: {
-          get: (key) => real.kv.get(key),
+          get: (keys, type) => {
+            reads.kv++;
+            return real.kv.get(keys, type);
+          },
           put: (key, value, options) => {
             writes++;
             return real.kv.put(key, value, options);
           },
         },
         cache: {
-          match: (request) => real.cache.match(request),
+          match: (request) => {
+            reads.cache++;
+            return real.cache.match(request);
+          },
           put: (request, response) => {
             writes++;
             return real.cache.put(request, response);
@@ -33,6 +40,7 @@ function countingEdge(): { edge: (env: Env) => RevocationEdge; writes: () => num
       };
     },
     writes: () => writes,
+    reads: () => ({ ...reads }),
   };
 }
 
@@ -80,5 +88,18 @@ describe("ending every session of a user with a thousand of them", () => {
     // a session started afterwards is of the next generation, and works
     const next = await login(user);
     expect((await api("/users/me", bearer(next.access_token))).status).toBe(200);
+  });
+});
+
+describe("the bearer check's reads of the edge", () => {
+  it("reads both entries from KV in one bulk read, and each from this location's cache", async () => {
+    const tokens = await login(await seededUser());
+    const counting = countingEdge();
+    const call = client({ revocationEdge: counting.edge });
+    expect((await call("/users/me", bearer(tokens.access_token))).status).toBe(200);
+    expect(counting.reads()).toEqual({ kv: 1, cache: 2 });
+    // and either copy alone still ends the session: KV's (logout wrote both; see faults.test.ts for the cache's)
+    expect((await call("/auth/logout", json("POST", { refresh_token: tokens.refresh_token }))).status).toBe(204);
+    expect((await call("/users/me", bearer(tokens.access_token))).status).toBe(401);
   });
 });
