@@ -5,7 +5,7 @@ import { EVENT_LABELS, filterOptions, isEventType } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
 import { eventTable } from "./event-table.ts";
-import { empty, field, loading, problem, select } from "./parts.ts";
+import { empty, field, loading, onFilter, problem, select } from "./parts.ts";
 
 const PAGE_SIZE = 50;
 
@@ -34,15 +34,7 @@ export async function renderEvents(main: HTMLElement, query: URLSearchParams, si
     ),
     h("button", { type: "submit" }, "Filter"),
   );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    const value = (name: string) => {
-      const entry = data.get(name);
-      return typeof entry === "string" ? entry.trim() : undefined;
-    };
-    go(links.events({ type: value("type"), user_id: value("user_id") }));
-  });
+  onFilter(form, (value) => go(links.events({ type: value("type"), user_id: value("user_id") })));
   const results = h("div", { class: "results", "aria-live": "polite" }, loading("Loading events…"));
   const heading = viewHeading("Events");
   fill(main, heading, form, results);

@@ -3,6 +3,18 @@ import { ApiProblem, type UserRole, type UserStatus } from "../api.ts";
 import { type Child, fill, h } from "../dom.ts";
 import { ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
 
+/** A filter form's submit: its fields' trimmed values, by name, to `apply` (which moves to the filtered list). */
+export function onFilter(form: HTMLFormElement, apply: (value: (name: string) => string | undefined) => void): void {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    apply((name) => {
+      const entry = data.get(name);
+      return typeof entry === "string" ? entry.trim() : undefined;
+    });
+  });
+}
+
 export function loading(text: string): HTMLParagraphElement {
   return h("p", { class: "state", role: "status" }, text);
 }

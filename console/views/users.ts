@@ -5,7 +5,7 @@ import { fullName, when } from "../format.ts";
 import { filterOptions, isUserRole, isUserStatus, ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
-import { empty, field, loading, problem, takeFlash, roleBadge, select, statusBadge, table } from "./parts.ts";
+import { empty, field, loading, onFilter, problem, takeFlash, roleBadge, select, statusBadge, table } from "./parts.ts";
 
 const PAGE_SIZE = 25;
 
@@ -33,15 +33,7 @@ export async function renderUsers(main: HTMLElement, query: URLSearchParams, sig
     select("Role", "role", filterOptions(ROLE_LABELS, "Any role"), isUserRole(role) ? role : ""),
     h("button", { type: "submit" }, "Search"),
   );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    const value = (name: string) => {
-      const entry = data.get(name);
-      return typeof entry === "string" ? entry.trim() : undefined;
-    };
-    go(links.users({ email: value("email"), status: value("status"), role: value("role") }));
-  });
+  onFilter(form, (value) => go(links.users({ email: value("email"), status: value("status"), role: value("role") })));
   const results = h("div", { class: "results", "aria-live": "polite" }, loading("Loading users…"));
   const heading = viewHeading("Users");
   fill(main, heading, takeFlash(), form, results);
