@@ -32,6 +32,10 @@ export default tseslint.config(
   },
   layer(["src/routes/**/*.ts"], [{ group: ["kysely", "kysely/*", "**/db/**"], message: "routes never touch SQL: call a service" }]),
   layer(
+    ["src/http/**/*.ts"],
+    [{ group: ["kysely", "kysely/*", "**/db/**"], message: "the HTTP layer never touches SQL: go through a service" }],
+  ),
+  layer(
     ["src/services/**/*.ts"],
     [{ group: ["hono", "hono/*", "@hono/*", "**/routes/**", "**/middleware/**"], message: "services know nothing of HTTP" }],
   ),

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { POLICY } from "./policy.ts";
+
+const defaults = POLICY.lifetimes;
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -48,30 +51,39 @@ const ConfigSchema = z.object({
   JWT_PRIVATE_KEYS: privateJwks,
   JWT_ISSUER: z.string().min(1).default("coffee-shop-api"),
   JWT_AUDIENCE: z.string().min(1).default("coffee-shop"),
-  ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
-  REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 60 * 60),
-  // Two tabs refreshing at once need about a second; a longer window is a longer gift to a thief who
-  // replays a spent token (RFC 9700 §4.14.2), so it is capped.
-  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(2).default(2),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(defaults.ACCESS_TOKEN_TTL_SECONDS),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(defaults.REFRESH_TOKEN_TTL_SECONDS),
+  // capped at the default: a longer window is a longer gift to a thief who replays a spent token
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(defaults.REFRESH_REUSE_GRACE_SECONDS)
+    .default(defaults.REFRESH_REUSE_GRACE_SECONDS),
 
   // Keys the HMACs of one-time codes and derives refresh-token successors. A six-digit code hashed
   // without a secret would fall to a million guesses against a leaked table.
   HASH_SECRET: z.string().min(32, "must be at least 32 characters of random text"),
-  VERIFICATION_CODE_TTL_SECONDS: seconds(10 * 60),
-  CODE_RESEND_INTERVAL_SECONDS: seconds(60),
-  UNVERIFIED_USER_TTL_SECONDS: seconds(48 * 60 * 60),
+  VERIFICATION_CODE_TTL_SECONDS: seconds(defaults.VERIFICATION_CODE_TTL_SECONDS),
+  CODE_RESEND_INTERVAL_SECONDS: seconds(defaults.CODE_RESEND_INTERVAL_SECONDS),
+  UNVERIFIED_USER_TTL_SECONDS: seconds(defaults.UNVERIFIED_USER_TTL_SECONDS),
 
   // The cron deletes expired rows in batches of this many per table, one statement per batch, for at
   // most this long a run; what is left is reported as backlog for the next run.
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   PURGE_TIME_BUDGET_MS: z.coerce.number().int().positive().default(20_000),
   // The audit trail (auth_events) is kept this long.
-  AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(90),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(defaults.AUDIT_RETENTION_DAYS),
 
   // Second factor. A login's challenge lives this long; sensitive operations need an authentication this
   // recent (step-up); in production no admin route answers an admin whose session lacks a second factor.
-  MFA_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
-  STEP_UP_MAX_AGE_SECONDS: seconds(10 * 60),
+  MFA_CHALLENGE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(defaults.MFA_CHALLENGE_TTL_SECONDS)
+    .default(defaults.MFA_CHALLENGE_TTL_SECONDS),
+  STEP_UP_MAX_AGE_SECONDS: seconds(defaults.STEP_UP_MAX_AGE_SECONDS),
   ADMIN_MFA_REQUIRED: z
     .enum(["true", "false"])
     .default("false")

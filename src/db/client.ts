@@ -48,18 +48,15 @@ export function getDb(databaseUrl: string, timeoutMs = fetchTimeoutMs): Db {
 }
 
 /**
- * Runs `first`, then `then`, as one non-interactive transaction: one round trip, all or nothing, and
- * `then` sees everything committed before `first` returned (each statement of a READ COMMITTED
- * transaction takes a fresh snapshot). Returns the rows of `then`.
+ * Runs `first` (in order), then `then`, as one non-interactive transaction: one round trip, all or nothing, and
+ * each statement sees everything committed before the one before it returned (each statement of a READ
+ * COMMITTED transaction takes a fresh snapshot). Returns the rows of `then`.
  */
-export async function runAfter<O>(db: Db, first: CompiledQuery, then: CompiledQuery<O>): Promise<O[]> {
+export async function runAfter<O>(db: Db, first: CompiledQuery[], then: CompiledQuery<O>): Promise<O[]> {
   const driver = batchDrivers.get(db);
   if (!driver) throw new Error("batches need the Neon HTTP driver (getDb)");
-  const [, rows] = await driver.transaction((txn) => [
-    txn.query(first.sql, [...first.parameters]),
-    txn.query(then.sql, [...then.parameters]),
-  ]);
+  const results = await driver.transaction((txn) => [...first, then].map((query) => txn.query(query.sql, [...query.parameters])));
   // The driver hands back untyped rows; Kysely typed the statement that produced them, as its own
   // drivers do for every query.
-  return (rows ?? []) as O[];
+  return (results.at(-1) ?? []) as O[];
 }

@@ -7,7 +7,7 @@ import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import type { Db } from "./client.ts";
 import { type EventContext, type EventRow, noRowDetails, recordEvents } from "./events.ts";
 import { type MailPart, type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
-import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
+import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
 
 /** A new code's hash and lifetime, and the mail that carries it. */
 export interface CodeToIssue {
@@ -51,18 +51,18 @@ export interface MatchedCode {
   password_hash: string;
 }
 
-const codeParts = partBuilder<{
-  issued: { user_id: string; address: string };
-  charged: { attempts: number };
-  others: { attempts: number };
-  streak: { failures: number; paused: boolean };
-  candidate: MatchedCode;
-  counted: { failures: number; paused_until: Date | null };
-}>();
+const issued = cte<{ user_id: string; address: string }>()("issued");
+/** A guess's window budget, with this guess counted. */
+const charged = cte<{ attempts: number }>()("charged");
+/** What the other networks spent at the address. */
+const others = cte<{ attempts: number }>()("others");
+const streak = cte<{ failures: number; paused: SqlBool }>()("streak");
+const candidate = cte<MatchedCode>()("candidate");
+const counted = cte<{ failures: number; paused_until: Date | null }>()("counted");
 
 /** A code of this purpose reached the address after `since`, whoever asked for it. */
 export function codeSentSince(address: string, purpose: CodePurpose, since: Date) {
-  return codeParts
+  return tables
     .selectFrom("one_time_codes")
     .select("id")
     .where("address", "=", address)
@@ -73,7 +73,7 @@ export function codeSentSince(address: string, purpose: CodePurpose, since: Date
 /** True while the address may be sent a code of this purpose (see MailAllowance). */
 export function mayMailCode(address: string, purpose: CodePurpose, allowance: MailAllowance): Expression<SqlBool> {
   const eb = expressionBuilder<object, never>();
-  const sentThisHour = codeParts
+  const sentThisHour = tables
     .selectFrom("email_outbox")
     .select((eb) => eb.fn.countAll<number>().as("sent"))
     .where("to_address", "=", address)
@@ -94,7 +94,7 @@ export interface IssuedCode {
 /** The code itself, replacing the owner's live code of the same purpose (one live code per user and purpose). */
 function storeCode(issue: CodeIssue) {
   const { owner, purpose, address, code, allowance, now } = issue;
-  return codeParts
+  return tables
     .insertInto("one_time_codes")
     .columns(["user_id", "purpose", "code_hash", "address", "expires_at", "created_at"])
     .expression((eb) =>
@@ -133,15 +133,15 @@ function storeCode(issue: CodeIssue) {
  */
 export function issueCode(issue: CodeIssue): IssuedCode {
   const mail = queueMail("mail", {
-    recipients: () => codeParts.selectFrom("issued").select("address as to_address"),
+    recipients: () => issued.from().select("address as to_address"),
     mail: issue.code.mail,
   });
-  const store: Step = (statement) => statement.with("issued", () => new QueryRows(storeCode(issue)));
+  const store = issued.as(() => new QueryRows(storeCode(issue)));
   return {
     step: (statement) => withSteps(statement, store, mail.step),
     mail,
-    events: () => codeParts.selectFrom("issued").select(["user_id", noRowDetails()]),
-    wasIssued: () => expressionBuilder<object, never>().exists(codeParts.selectFrom("issued").select("user_id")),
+    events: () => issued.from().select(["user_id", noRowDetails()]),
+    wasIssued: () => expressionBuilder<object, never>().exists(issued.from().select("user_id")),
   };
 }
 
@@ -168,7 +168,7 @@ export function reissueVerificationCode(
   request: { email: string; code: CodeToIssue; allowance: MailAllowance; now: Date },
 ): Promise<QueuedMail | null> {
   return issueCodeTo(db, { ...request, purpose: "verify_email" }, () =>
-    codeParts.selectFrom("users").select("id as user_id").where("email", "=", request.email).where("status", "=", "unverified"),
+    tables.selectFrom("users").select("id as user_id").where("email", "=", request.email).where("status", "=", "unverified"),
   );
 }
 
@@ -184,7 +184,7 @@ export function issueResetCode(
   return issueCodeTo(
     db,
     { ...request, purpose: "reset_password", now: events.now },
-    () => codeParts.selectFrom("users").select("id as user_id").where("email", "=", email).where("status", "<>", "disabled"),
+    () => tables.selectFrom("users").select("id as user_id").where("email", "=", email).where("status", "<>", "disabled"),
     { context: events, type: "password_reset_requested" },
   );
 }
@@ -213,7 +213,7 @@ export interface CodeGuess {
 /** The guess, counted in its window before it is judged, so concurrent guesses cannot overspend the budget. */
 function chargeGuess(guess: CodeGuess) {
   const { address, scope, network, windowEndsAt, now } = guess;
-  return codeParts
+  return tables
     .insertInto("code_attempts")
     .values({ address, scope, client: network, attempts: 1, window_ends_at: windowEndsAt })
     .onConflict((oc) =>
@@ -240,7 +240,7 @@ function chargeGuess(guess: CodeGuess) {
 
 /** What the other networks spent at the address within their windows. */
 function othersSpent(guess: CodeGuess) {
-  return codeParts
+  return tables
     .selectFrom("code_attempts")
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("attempts"), eb.lit(0)).as("attempts"))
     .where("address", "=", guess.address)
@@ -251,7 +251,7 @@ function othersSpent(guess: CodeGuess) {
 
 /** The address's run of wrong guesses for the scope, and whether its codes are paused now. */
 function currentStreak(guess: CodeGuess) {
-  return codeParts
+  return tables
     .selectFrom("code_failures")
     .select((eb) => ["failures", eb("paused_until", ">", guess.now).as("paused")])
     .where("address", "=", guess.address)
@@ -260,12 +260,12 @@ function currentStreak(guess: CodeGuess) {
 
 /** Whether the guess is judged at all: within both window budgets, and while the scope's codes are not paused. */
 function judged(guess: CodeGuess): Expression<SqlBool> {
-  const eb = expressionBuilder<{ charged: { attempts: number }; others: { attempts: number }; streak: { paused: boolean } }, never>();
-  const charged = eb.selectFrom("charged").select("attempts");
+  const eb = expressionBuilder<object, never>();
+  const spent = charged.from().select("attempts");
   return eb.and([
-    eb(charged, "<=", guess.perNetwork),
-    eb(eb(charged, "+", eb.selectFrom("others").select("attempts")), "<=", guess.perAddress),
-    eb.not(eb.exists(eb.selectFrom("streak").select("paused").where("paused", "=", true))),
+    eb(spent, "<=", guess.perNetwork),
+    eb(eb(spent, "+", others.from().select("attempts")), "<=", guess.perAddress),
+    eb.not(eb.exists(streak.from().select("paused").where("paused", "=", true))),
   ]);
 }
 
@@ -275,7 +275,7 @@ function judged(guess: CodeGuess): Expression<SqlBool> {
  */
 function matchingCode(guess: CodeGuess) {
   return (
-    codeParts
+    tables
       .selectFrom("one_time_codes as c")
       .innerJoin("users as u", "u.id", "c.user_id")
       .select(["c.id as code_id", "c.user_id", "c.purpose", "c.address", "u.email", "u.password_hash"])
@@ -299,17 +299,17 @@ function matchingCode(guess: CodeGuess) {
  */
 function countGuess(guess: CodeGuess) {
   const { address, scope, pauseAfter, pausedUntil, now } = guess;
-  return codeParts
+  return tables
     .insertInto("code_failures")
     .columns(["address", "scope", "failures", "paused_until", "last_failure_at"])
     .expression(
-      codeParts
+      tables
         .selectNoFrom((eb) => [
           eb.val(address).as("address"),
           eb.val(scope).as("scope"),
           eb
             .case()
-            .when(eb.exists(eb.selectFrom("candidate").select("code_id")))
+            .when(eb.exists(candidate.from().select("code_id")))
             .then(0)
             .else(1)
             .end()
@@ -321,7 +321,7 @@ function countGuess(guess: CodeGuess) {
     )
     .onConflict((oc) =>
       oc.columns(["address", "scope"]).doUpdateSet((eb) => {
-        const right = eb.exists(eb.selectFrom("candidate").select("code_id"));
+        const right = eb.exists(candidate.from().select("code_id"));
         const failures = eb("code_failures.failures", "+", 1);
         return {
           failures: eb.case().when(right).then(0).else(failures).end(),
@@ -359,9 +359,9 @@ export interface CodeCheck {
  * it proves is applied (and the code spent) by the statement of that proof, after any work it needs.
  */
 export async function checkCode(db: Db, guess: CodeGuess, pause: PauseNotice): Promise<CodeCheck> {
-  const paused = () => codeParts.selectFrom("counted").where("failures", "=", guess.pauseAfter);
+  const paused = () => counted.from().where("failures", "=", guess.pauseAfter);
   const owner = () =>
-    codeParts
+    tables
       .selectFrom("users")
       .select("id as user_id")
       .where("email", "=", guess.address)
@@ -380,18 +380,16 @@ export async function checkCode(db: Db, guess: CodeGuess, pause: PauseNotice): P
   });
   const statement = withSteps(
     db,
-    (statement) =>
-      statement
-        .with("charged", () => new QueryRows(chargeGuess(guess)))
-        .with("others", () => othersSpent(guess))
-        .with("streak", () => currentStreak(guess))
-        .with("candidate", () => matchingCode(guess))
-        .with("counted", () => new QueryRows(countGuess(guess))),
+    charged.as(() => new QueryRows(chargeGuess(guess))),
+    others.as(() => othersSpent(guess)),
+    streak.as(() => currentStreak(guess)),
+    candidate.as(() => matchingCode(guess)),
+    counted.as(() => new QueryRows(countGuess(guess))),
     notice.step,
     recordEvents(pause.events, { type: "codes_paused", details: { scope: guess.scope }, rows: () => owner().select(noRowDetails()) }),
   )
-    .selectFrom(codeParts.selectNoFrom([notice.queued().as("notice")]).as("effects"))
-    .leftJoin(codeParts.selectFrom("candidate").selectAll().as("candidate"), (join) => join.onTrue())
+    .selectFrom(tables.selectNoFrom([notice.queued().as("notice")]).as("effects"))
+    .leftJoin(candidate.from().selectAll().as("candidate"), (join) => join.onTrue())
     .selectAll();
   const row = await statement.executeTakeFirstOrThrow();
   const { code_id, user_id, purpose, address, email, password_hash } = row;

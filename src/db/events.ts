@@ -1,7 +1,7 @@
 import { type AliasableExpression, type Expression, expressionBuilder, type SqlBool, sql } from "kysely";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { Db } from "./client.ts";
-import { partBuilder, QueryRows, type Step } from "./parts.ts";
+import { cte, QueryRows, type Step, tables } from "./parts.ts";
 import type { Json } from "./schema.ts";
 
 /** Who did it, from where: recorded with every event of a request. */
@@ -27,8 +27,6 @@ export interface EventSource {
   details?: EventDetails;
 }
 
-const eventParts = partBuilder<object>();
-
 /** For a source whose rows carry no details of their own. */
 export function noRowDetails() {
   const eb = expressionBuilder<object, never>();
@@ -41,30 +39,28 @@ export function noRowDetails() {
  * of its own: a parameter takes its type from the column it fills.
  */
 export function recordEvents(context: EventContext, source: EventSource): Step {
-  return (statement) =>
-    statement.with(
-      `event_${source.type}`,
-      () =>
-        new QueryRows(
-          eventParts
-            .insertInto("auth_events")
-            .columns(["type", "user_id", "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
-            .expression((eb) =>
-              eb.selectFrom(source.rows().as("source")).select((eb) => [
-                eb.val(source.type).as("type"),
-                "source.user_id",
-                eb.val(context.actorId).as("actor_id"),
-                eb.val(context.clientAddress).as("client_address"),
-                eb.val(context.userAgent).as("user_agent"),
-                eb.val(context.requestId).as("request_id"),
-                // an untyped parameter beside jsonb is read as jsonb (json_build_object makes json)
-                sql<Json>`${JSON.stringify(source.details ?? {})} || coalesce(${sql.ref("source.row_details")}::jsonb, '{}')`.as("details"),
-                eb.val(context.now).as("created_at"),
-              ]),
-            )
-            .returning("id"),
-        ),
-    );
+  return cte<{ id: string }>()(`event_${source.type}`).as(
+    () =>
+      new QueryRows(
+        tables
+          .insertInto("auth_events")
+          .columns(["type", "user_id", "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
+          .expression((eb) =>
+            eb.selectFrom(source.rows().as("source")).select((eb) => [
+              eb.val(source.type).as("type"),
+              "source.user_id",
+              eb.val(context.actorId).as("actor_id"),
+              eb.val(context.clientAddress).as("client_address"),
+              eb.val(context.userAgent).as("user_agent"),
+              eb.val(context.requestId).as("request_id"),
+              // an untyped parameter beside jsonb is read as jsonb (json_build_object makes json)
+              sql<Json>`${JSON.stringify(source.details ?? {})} || coalesce(${sql.ref("source.row_details")}::jsonb, '{}')`.as("details"),
+              eb.val(context.now).as("created_at"),
+            ]),
+          )
+          .returning("id"),
+      ),
+  );
 }
 
 /** Records one event by itself: for what happens without a statement of its own (a failed login). */

@@ -1,8 +1,7 @@
 // The cron's purge: what expired goes, a bounded batch per table, all tables in one statement.
-import { expressionBuilder, type QueryCreator } from "kysely";
+import { expressionBuilder } from "kysely";
 import type { Db } from "./client.ts";
-import { partBuilder, QueryRows } from "./parts.ts";
-import type { DB } from "./schema.ts";
+import { cte, QueryRows, tables, withSteps } from "./parts.ts";
 
 export interface PurgeCutoffs {
   now: Date;
@@ -55,10 +54,10 @@ export function nothingPurged(): PurgeCounts {
   };
 }
 
-// Each purge is a common table expression named after what it counts, prefixed so that no name shadows a table.
-type PurgeCte = `purged_${Purged}`;
-
-const purgeParts = partBuilder<Record<PurgeCte, { id: unknown }> & { purged_refresh_tokens: { session_id: string } }>();
+/** Each purge is a common table expression named after what it counts, prefixed so that no name shadows a table. */
+function purgedBy<Row extends { id: unknown }>(name: Purged) {
+  return cte<Row>()(`purged_${name}` as const);
+}
 
 /** The deleting (or marking) query of each purge, as rows with an `id`, at most `batchSize` of them. */
 const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown }>> = {
@@ -66,17 +65,12 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
   // batch would cost more than the last (measured at a million tokens, docs/BENCHMARKS.md)
   refresh_tokens: ({ now, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("refresh_tokens")
         .where(
           "token_hash",
           "in",
-          purgeParts
-            .selectFrom("refresh_tokens")
-            .select("token_hash")
-            .where("expires_at", "<=", now)
-            .orderBy("expires_at")
-            .limit(batchSize),
+          tables.selectFrom("refresh_tokens").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
         )
         .returning(["token_hash as id", "session_id"]),
     ),
@@ -84,9 +78,9 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
   // none left alive (so the batch costs the same however many sessions there are)
   sessions: ({ now }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("sessions")
-        .where("id", "in", purgeParts.selectFrom("purged_refresh_tokens").select("session_id"))
+        .where("id", "in", purgedBy<{ id: unknown; session_id: string }>("refresh_tokens").from().select("session_id"))
         .where((eb) =>
           eb.not(
             eb.exists(
@@ -102,23 +96,23 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
     ),
   revoked_tokens: ({ now, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("revoked_tokens")
         .where(
           "token_id",
           "in",
-          purgeParts.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
+          tables.selectFrom("revoked_tokens").select("token_id").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
         )
         .returning("token_id as id"),
     ),
   one_time_codes: ({ codesDeadBefore, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("one_time_codes")
         .where(
           "id",
           "in",
-          purgeParts
+          tables
             .selectFrom("one_time_codes")
             .select("id")
             .where((eb) => eb.or([eb("consumed_at", "is not", null), eb("expires_at", "<=", codesDeadBefore)]))
@@ -128,7 +122,7 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
     ),
   code_attempts: ({ now, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("code_attempts")
         .where(({ eb, refTuple, selectFrom }) =>
           eb(
@@ -148,7 +142,7 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
   // the purge buys an attacker no fresh guesses within the year
   code_failures: ({ codesDeadBefore, guessRunsKeptSince, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("code_failures")
         .where(({ eb, refTuple, selectFrom }) =>
           eb(
@@ -170,12 +164,12 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
     ),
   unverified_users: ({ unverifiedCreatedBefore, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("users")
         .where(
           "id",
           "in",
-          purgeParts
+          tables
             .selectFrom("users")
             .select("id")
             .where("verified_at", "is", null)
@@ -189,28 +183,23 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
   // a login's challenge is spent or dead five minutes after its password was checked
   mfa_challenges: ({ now, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("mfa_challenges")
         .where(
           "token_hash",
           "in",
-          purgeParts
-            .selectFrom("mfa_challenges")
-            .select("token_hash")
-            .where("expires_at", "<=", now)
-            .orderBy("expires_at")
-            .limit(batchSize),
+          tables.selectFrom("mfa_challenges").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
         )
         .returning("token_hash as id"),
     ),
   old_mail: ({ mailKeptSince, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("email_outbox")
         .where(
           "id",
           "in",
-          purgeParts
+          tables
             .selectFrom("email_outbox")
             .select("id")
             .where((eb) => eb.or([eb("sent_at", "<=", mailKeptSince), eb("dead_at", "<=", mailKeptSince)]))
@@ -221,13 +210,13 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
   // past its expiry, unsent mail is pointless: it dies, bodies scrubbed
   mail_died: ({ now, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .updateTable("email_outbox")
         .set({ dead_at: now, text_body: "", html_body: "" })
         .where(
           "id",
           "in",
-          purgeParts
+          tables
             .selectFrom("email_outbox")
             .select("id")
             .where("sent_at", "is", null)
@@ -239,17 +228,12 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
     ),
   events: ({ eventsKeptSince, batchSize }) =>
     new QueryRows(
-      purgeParts
+      tables
         .deleteFrom("auth_events")
         .where(
           "id",
           "in",
-          purgeParts
-            .selectFrom("auth_events")
-            .select("id")
-            .where("created_at", "<", eventsKeptSince)
-            .orderBy("created_at")
-            .limit(batchSize),
+          tables.selectFrom("auth_events").select("id").where("created_at", "<", eventsKeptSince).orderBy("created_at").limit(batchSize),
         )
         .returning("id"),
     ),
@@ -257,7 +241,9 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
 
 /** How many rows a purge took, in SQL. */
 function countOf(name: Purged) {
-  return purgeParts.selectFrom(`purged_${name}`).select((eb) => eb.fn.countAll<string>().as("n"));
+  return purgedBy(name)
+    .from()
+    .select((eb) => eb.fn.countAll<string>().as("n"));
 }
 
 /**
@@ -266,7 +252,7 @@ function countOf(name: Purged) {
  * skips. A count equal to `batchSize` means there may be more.
  */
 export async function purgeExpired(db: Db, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
-  const statement = PURGED.reduce<QueryCreator<DB>>((built, name) => built.with(`purged_${name}`, () => purges[name](cutoffs)), db);
+  const statement = withSteps(db, ...PURGED.map((name) => purgedBy(name).as(() => purges[name](cutoffs))));
   const eb = expressionBuilder<object, never>();
   const row = await statement
     .selectNoFrom(PURGED.map((name) => eb.selectFrom(countOf(name).as("c")).select("c.n").as(name)))

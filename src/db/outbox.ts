@@ -2,7 +2,7 @@ import { type AliasableExpression, expressionBuilder, type Insertable, type Sele
 import { jsonObjectFrom } from "kysely/helpers/postgres";
 import type { Db } from "./client.ts";
 import type { EmailOutbox } from "./schema.ts";
-import { partBuilder, QueryRows, type Step } from "./parts.ts";
+import { cte, QueryRows, type Step, tables } from "./parts.ts";
 
 /** A message as the outbox stores it until it is sent (bodies sealed by the caller). */
 export type OutboxMessage = Pick<Insertable<EmailOutbox>, "subject" | "text_body" | "html_body">;
@@ -30,8 +30,6 @@ export interface MailForRecipients {
 /** The names a statement may give its queued messages: one for the message it is about, one for a notice to someone else. */
 export type QueuedMailName = "mail" | "notice";
 
-const outboxParts = partBuilder<Record<QueuedMailName, QueuedMail>>();
-
 /** A message of a statement: the step that queues it (none when there is nothing to queue), and what it queued. */
 export interface MailPart {
   step: Step | undefined;
@@ -46,32 +44,31 @@ export interface MailPart {
 export function queueMail(name: QueuedMailName, queue: MailForRecipients | undefined): MailPart {
   if (!queue) return { step: undefined, queued: () => expressionBuilder<object, never>().val<QueuedMail | null>(null) };
   const { recipients, mail } = queue;
+  const queued = cte<QueuedMail>()(name);
   return {
-    step: (statement) =>
-      statement.with(
-        name,
-        () =>
-          new QueryRows(
-            outboxParts
-              .insertInto("email_outbox")
-              .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "expires_at", "created_at"])
-              .expression((eb) =>
-                eb
-                  .selectFrom(recipients().as("recipients"))
-                  .select((eb) => [
-                    "recipients.to_address",
-                    eb.val(mail.message.subject).as("subject"),
-                    eb.val(mail.message.text_body).as("text_body"),
-                    eb.val(mail.message.html_body).as("html_body"),
-                    eb.val(mail.retryAfter).as("next_attempt_at"),
-                    eb.val(mail.expiresAt).as("expires_at"),
-                    eb.val(mail.now).as("created_at"),
-                  ]),
-              )
-              .returning(QUEUED_COLUMNS),
-          ),
-      ),
-    queued: () => jsonObjectFrom(outboxParts.selectFrom(name).select(QUEUED_COLUMNS).limit(1)),
+    step: queued.as(
+      () =>
+        new QueryRows(
+          tables
+            .insertInto("email_outbox")
+            .columns(["to_address", "subject", "text_body", "html_body", "next_attempt_at", "expires_at", "created_at"])
+            .expression((eb) =>
+              eb
+                .selectFrom(recipients().as("recipients"))
+                .select((eb) => [
+                  "recipients.to_address",
+                  eb.val(mail.message.subject).as("subject"),
+                  eb.val(mail.message.text_body).as("text_body"),
+                  eb.val(mail.message.html_body).as("html_body"),
+                  eb.val(mail.retryAfter).as("next_attempt_at"),
+                  eb.val(mail.expiresAt).as("expires_at"),
+                  eb.val(mail.now).as("created_at"),
+                ]),
+            )
+            .returning(QUEUED_COLUMNS),
+        ),
+    ),
+    queued: () => jsonObjectFrom(queued.from().select(QUEUED_COLUMNS).limit(1)),
   };
 }
 

@@ -1,23 +1,19 @@
-// Every read and write of a password hash: the check's read (a try counted as it is read), the record of a
-// wrong one, the upgrade of an old hash, a change with the current password, and a reset with a code.
-import { type Expression, type Selectable, sql } from "kysely";
+// Every read and write of a password hash: the guard's read (a try counted as it is read), the record of a
+// failure, the upgrade of an old hash, a change with the current password, and a reset with a code.
+import { type ExpressionBuilder, type Selectable, sql, type SqlBool } from "kysely";
 import type { ImportedHashes } from "../auth/passwords.ts";
+import type { PasswordRunPolicy } from "../policy.ts";
 import type { UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
 import type { MatchedCode } from "./codes.ts";
 import { type EventContext, type EventDetails, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
-import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
+import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
+import { endPasswordRun, nextTryAfter } from "./password-run.ts";
 import { advanceGeneration, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
-import { type FreshSession, openSessionFor } from "./sessions.ts";
-import type { Users } from "./schema.ts";
+import { type FreshSession, openedStanding, openSessionFor, SessionStanding } from "./sessions.ts";
+import type { DB, Users } from "./schema.ts";
 import { afterLockingUsers } from "./user-lock.ts";
-
-/**
- * Wrong passwords in a row, per account (NIST SP 800-63B §5.2.2): the first few cost nothing, then each try
- * waits twice as long as the one before, up to an hour; after the hundredth only a reset opens the account.
- */
-export const PASSWORD_FAILURES = { free: 4, maxWaitSeconds: 60 * 60, lockAt: 100 } as const;
 
 /** The account a password is checked against, and its run of wrong passwords. */
 export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures"> & {
@@ -29,25 +25,16 @@ export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_
   secondFactor: boolean;
 };
 
+/** Whose password is checked: a sign-in names the address, a signed-in caller is their id. */
+export type PasswordHolderKey = { email: string } | { userId: string };
+
 type ChangedUser = Pick<Selectable<Users>, "id" | "email" | "role" | "session_generation">;
 
-const passwordParts = partBuilder<{
-  charged: { login_failures: number };
-  counted: { id: string; email: string; login_failures: number };
-  changed: ChangedUser;
-  consumed: { user_id: string };
-}>();
-
-/**
- * When the next try may come, after the try that made `failures` wrong ones in a row: at once for the first
- * few, then after 1, 2, 4 … seconds up to an hour, and never after the hundredth (a reset clears it).
- */
-function nextTryAfter(failures: Expression<number>, now: Date) {
-  const { free, maxWaitSeconds, lockAt } = PASSWORD_FAILURES;
-  return sql<Date | null>`case when ${failures} >= ${lockAt} then 'infinity'::timestamptz
-    when ${failures} > ${free} then ${now}::timestamptz + least(power(2, ${failures} - ${free} - 1), ${maxWaitSeconds}) * interval '1 second'
-    end`;
-}
+const holderRow = cte<HolderRow>()("holder");
+const charged = cte<{ login_failures: number }>()("charged");
+const counted = cte<{ id: string; email: string; login_failures: number }>()("counted");
+const changed = cte<ChangedUser>()("changed");
+const consumed = cte<{ user_id: string }>()("consumed");
 
 /** Whether imported bcrypt hashes remain anywhere, by the partial index that holds only them. */
 function importedHashesRemain(db: Db) {
@@ -58,7 +45,10 @@ function importedHashesRemain(db: Db) {
     .as("flags");
 }
 
-/** A holder's columns, with how long it waits now worked out in SQL (a lock's 'infinity' never leaves the database). */
+/**
+ * A holder's columns, with how long it waits now worked out in SQL. Raw SQL where a lock's 'infinity' is
+ * compared (the builder has no infinite timestamp, and 'infinity' never leaves the database).
+ */
 function holderColumns(now: Date) {
   return [
     "id",
@@ -71,9 +61,6 @@ function holderColumns(now: Date) {
     sql<boolean>`coalesce(login_blocked_until = 'infinity'::timestamptz, false)`.as("locked"),
     sql<number | null>`case when login_blocked_until > ${now}::timestamptz and login_blocked_until < 'infinity'::timestamptz
       then ceil(extract(epoch from login_blocked_until - ${now}::timestamptz))::integer end`.as("wait_seconds"),
-    sql<boolean>`exists (select 1 from totp_factors where totp_factors.user_id = users.id and totp_factors.confirmed_at is not null)`.as(
-      "second_factor",
-    ),
   ] as const;
 }
 
@@ -83,14 +70,15 @@ export interface HolderRead {
   imported: ImportedHashes;
 }
 
-type HolderRow = { [K in "id" | "email" | "password_hash" | "status" | "role" | "login_failures"]: PasswordHolder[K] | null } & {
-  session_generation: number | null;
-  locked: boolean | null;
+type HolderRow = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures" | "session_generation"> & {
+  locked: boolean;
   wait_seconds: number | null;
-  second_factor: boolean | null;
+  second_factor: SqlBool;
 };
 
-function holderFrom(row: HolderRow): PasswordHolder | undefined {
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+function holderFrom(row: Nullable<HolderRow>): PasswordHolder | undefined {
   const { id, email, password_hash, status, role, login_failures, session_generation, locked, wait_seconds, second_factor } = row;
   if (id === null || email === null || password_hash === null || status === null || role === null || login_failures === null)
     return undefined;
@@ -110,31 +98,54 @@ function holderFrom(row: HolderRow): PasswordHolder | undefined {
 }
 
 /**
- * A login's read: the holder of the address and, unless the account waits out its wrong passwords, this try
+ * The password guard's read: the holder and, unless the account waits out its wrong passwords, this try
  * counted as one more before the password is checked (and the next try's wait set as if it were wrong), so
- * tries at once are held to the rule exactly. A right password clears the count when its session is written.
- * When this try was counted, `holder.login_failures` includes it and `holder.waiting` is undefined; when the
- * account was waiting, nothing was counted and `holder.waiting` says for how long (at least a second).
+ * tries at once are held to the rule exactly as tries in a row. A right password ends the run in the statement
+ * that acts on it (`endPasswordRun`). When this try was counted, `holder.login_failures` includes it and
+ * `holder.waiting` is undefined; when the account was waiting, nothing was counted and `holder.waiting` says for
+ * how long (at least a second).
  */
-export async function chargePasswordTry(db: Db, email: string, now: Date): Promise<HolderRead> {
-  const row = await db
-    .with("holder", (q) => q.selectFrom("users").select(holderColumns(now)).where("email", "=", email))
-    .with("charged", (q) =>
+export async function chargePasswordTry(db: Db, key: PasswordHolderKey, now: Date, run: PasswordRunPolicy): Promise<HolderRead> {
+  const statement = withSteps(
+    db,
+    holderRow.as((q) =>
       q
-        .updateTable("users")
-        .set((eb) => ({
-          login_failures: eb("login_failures", "+", 1),
-          login_blocked_until: nextTryAfter(eb("login_failures", "+", 1), now),
-        }))
-        .where("email", "=", email)
-        .where((eb) => eb.or([eb("login_blocked_until", "is", null), eb("login_blocked_until", "<=", now)]))
-        .returning("login_failures"),
-    )
+        .selectFrom("users")
+        .select(holderColumns(now))
+        .select((eb) =>
+          eb
+            .exists(
+              eb
+                .selectFrom("totp_factors as f")
+                .select("f.user_id")
+                .whereRef("f.user_id", "=", "users.id")
+                .where("f.confirmed_at", "is not", null),
+            )
+            .as("second_factor"),
+        )
+        .where(holderKey(key)),
+    ),
+    charged.as(
+      () =>
+        new QueryRows(
+          tables
+            .updateTable("users")
+            .set((eb) => ({
+              login_failures: eb("login_failures", "+", 1),
+              login_blocked_until: nextTryAfter(eb("login_failures", "+", 1), now, run),
+            }))
+            .where(holderKey(key))
+            .where((eb) => eb.or([eb("login_blocked_until", "is", null), eb("login_blocked_until", "<=", now)]))
+            .returning("login_failures"),
+        ),
+    ),
+  );
+  const row = await statement
     .selectFrom(importedHashesRemain(db))
-    .leftJoin("holder", (join) => join.onTrue())
-    .leftJoin("charged", (join) => join.onTrue())
+    .leftJoin(holderRow.from().selectAll().as("holder"), (join) => join.onTrue())
+    .leftJoin(charged.from().select("login_failures as charged_failures").as("charged"), (join) => join.onTrue())
     .selectAll("holder")
-    .select(["flags.imported_remain", "charged.login_failures as charged_failures"])
+    .select(["flags.imported_remain", "charged.charged_failures"])
     .executeTakeFirstOrThrow();
   const holder = holderFrom(row);
   const imported = row.imported_remain ? "remain" : "none";
@@ -144,23 +155,15 @@ export async function chargePasswordTry(db: Db, email: string, now: Date): Promi
   return { holder: { ...holder, waiting: holder.waiting ?? { seconds: 1 } }, imported };
 }
 
-/** A re-authentication's read: the holder by id, and whether imported hashes remain; nothing is counted yet. */
-export async function findPasswordHolder(db: Db, userId: string, now: Date): Promise<HolderRead> {
-  const row = await db
-    .with("holder", (q) => q.selectFrom("users").select(holderColumns(now)).where("id", "=", userId))
-    .selectFrom(importedHashesRemain(db))
-    .leftJoin("holder", (join) => join.onTrue())
-    .selectAll("holder")
-    .select("flags.imported_remain")
-    .executeTakeFirstOrThrow();
-  return { holder: holderFrom(row), imported: row.imported_remain ? "remain" : "none" };
+function holderKey(key: PasswordHolderKey) {
+  return "email" in key
+    ? (eb: ExpressionBuilder<DB, "users">) => eb("email", "=", key.email)
+    : (eb: ExpressionBuilder<DB, "users">) => eb("id", "=", key.userId);
 }
 
-/** How a recorded failure changes the account's run of wrong passwords. */
+/** How a recorded failure leaves the account's run of wrong passwords. */
 export type FailureCount =
-  /** a wrong password not counted yet (a re-authentication): one more */
-  | "add"
-  /** a wrong password already counted when it was read (a login) */
+  /** a wrong password (or a try refused while the account waits): counted already, when it was read */
   | "counted"
   /** the right password, refused for the account's state: the run is over */
   | "clear";
@@ -169,39 +172,36 @@ export interface PasswordFailure {
   userId: string;
   count: FailureCount;
   details: EventDetails;
-  /** To the account, when this failure locks it (only a failure that can is given one). */
+  /** To the account, when this failure locks it (only the failure that does is given one). */
   lockNotice?: MailToQueue | undefined;
+  run: PasswordRunPolicy;
   events: EventContext;
 }
 
 /** The account's run of wrong passwords, as this failure leaves it. */
 function countFailure(failure: PasswordFailure): Step {
-  const { userId, count, events } = failure;
+  const { userId, count } = failure;
   const columns = ["id", "email", "login_failures"] as const;
-  if (count === "counted")
-    return (statement) => statement.with("counted", (q) => q.selectFrom("users").select(columns).where("id", "=", userId));
-  const update = passwordParts.updateTable("users").where("id", "=", userId);
-  const changed =
-    count === "add"
-      ? update.set((eb) => ({
-          login_failures: eb("login_failures", "+", 1),
-          login_blocked_until: nextTryAfter(eb("login_failures", "+", 1), events.now),
-        }))
-      : update.set({ login_failures: 0, login_blocked_until: null });
-  return (statement) => statement.with("counted", () => new QueryRows(changed.returning(columns)));
+  if (count === "counted") return counted.as((q) => q.selectFrom("users").select(columns).where("id", "=", userId));
+  return counted.as(
+    () =>
+      new QueryRows(
+        tables.updateTable("users").set({ login_failures: 0, login_blocked_until: null }).where("id", "=", userId).returning(columns),
+      ),
+  );
 }
 
 /**
- * Records a failed password check of a known account with its event, in one statement: the wrong password
- * counted (or the run cleared, for a right one refused), and the account told when this one locked it.
+ * Records a failed password check of a known account with its event, in one statement (the run was counted
+ * when the hash was read, or is cleared for a right password refused), and tells the account when this try
+ * locked it.
  */
 export async function recordPasswordFailure(db: Db, failure: PasswordFailure): Promise<QueuedMail | null> {
-  const counted = () => passwordParts.selectFrom("counted");
   const { lockNotice } = failure;
   const notice = queueMail(
     "notice",
     lockNotice && {
-      recipients: () => counted().select("email as to_address").where("login_failures", "=", PASSWORD_FAILURES.lockAt),
+      recipients: () => counted.from().select("email as to_address").where("login_failures", ">=", failure.run.lockAt),
       mail: lockNotice,
     },
   );
@@ -212,12 +212,19 @@ export async function recordPasswordFailure(db: Db, failure: PasswordFailure): P
     recordEvents(failure.events, {
       type: "login_failed",
       details: failure.details,
-      rows: () => counted().select(["id as user_id", noRowDetails()]),
+      rows: () => counted.from().select(["id as user_id", noRowDetails()]),
     }),
   )
     .selectNoFrom(() => [notice.queued().as("notice")])
     .executeTakeFirst();
   return row?.notice ?? null;
+}
+
+/** Ends the account's run of wrong passwords on its own: a right password that nothing went on to act on. */
+export async function endPasswordRunNow(db: Db, userId: string): Promise<void> {
+  await withSteps(db, endPasswordRun(userId))
+    .selectNoFrom((eb) => eb.lit(1).as("done"))
+    .execute();
 }
 
 /**
@@ -235,7 +242,7 @@ export async function upgradePasswordHash(db: Db, upgrade: { userId: string; fro
 
 export interface PasswordChange {
   userId: string;
-  /** The session the change is made from: it must still be live. */
+  /** The session the change is made from: it must still be live, and the fresh session goes on from it. */
   sessionId: string;
   /** The hash the current password was checked against: if it changed since, nothing happens. */
   verifiedHash: string;
@@ -246,51 +253,53 @@ export interface PasswordChange {
   events: EventContext;
 }
 
-/** The new password, if the one checked is still the stored one and the change comes from a session still live. */
+/**
+ * The new password, if the one checked is still the stored one and the change comes from a session still live;
+ * the run of wrong passwords ends with it (the right current password was counted in it).
+ */
 function setCheckedPassword(change: PasswordChange): Step {
   const { userId, sessionId, verifiedHash, newHash, events } = change;
-  return (statement) =>
-    statement.with("changed", (q) =>
-      q
-        .updateTable("users")
-        .set((eb) => ({
-          password_hash: newHash,
-          updated_at: events.now,
-          login_failures: 0,
-          login_blocked_until: null,
-          ...advanceGeneration(eb, events.now),
-        }))
-        .where("id", "=", userId)
-        .where("password_hash", "=", verifiedHash)
-        .where("status", "=", "verified")
-        .where((eb) => eb.exists(eb.selectFrom("sessions").select("id").where("id", "=", sessionId).where("user_id", "=", userId)))
-        .returning(["id", "email", "role", "session_generation"]),
-    );
+  return changed.as(
+    (q) =>
+      new QueryRows(
+        q
+          .updateTable("users")
+          .set((eb) => ({
+            password_hash: newHash,
+            updated_at: events.now,
+            login_failures: 0,
+            login_blocked_until: null,
+            ...advanceGeneration(eb, events.now),
+          }))
+          .where("id", "=", userId)
+          .where("password_hash", "=", verifiedHash)
+          .where("status", "=", "verified")
+          .where((eb) => eb.exists(eb.selectFrom("sessions").select("id").where("id", "=", sessionId).where("user_id", "=", userId)))
+          .returning(["id", "email", "role", "session_generation"]),
+      ),
+  );
 }
 
 /** The account hears of a new password, without the password. */
 function passwordNotice(notice: MailToQueue) {
-  return queueMail("notice", { recipients: () => passwordParts.selectFrom("changed").select("email as to_address"), mail: notice });
+  return queueMail("notice", { recipients: () => changed.from().select("email as to_address"), mail: notice });
 }
 
-/** The users whose password a statement changed. */
-const changedUsers = () => passwordParts.selectFrom("changed").select("id");
-
-/** A new password ends every session: the change's own update moved the generation on. */
-const advancedByChange: Step = (statement) =>
-  statement.with("advanced", () => passwordParts.selectFrom("changed").select(["id", "session_generation"]));
+/** The users whose password a statement changed, with the generation the change moved them to. */
+const changedUsers = () => changed.from().select(["id", "session_generation"]);
 
 /**
  * Sets a new password and ends every session of the account (its generation moves on), the caller's too,
  * starting the caller a fresh one in the same statement, after taking the account's row lock: a racing login
- * or rotation either came first and is ended, or comes after and sees the new password and generation.
+ * or rotation either came first and is ended, or comes after and sees the new password and generation. The
+ * fresh session's standing is as the statement wrote it; undefined when nothing changed.
  */
 export async function changePassword(
   db: Db,
   ender: SessionEnder,
   change: PasswordChange,
-): Promise<{ changed: { role: ChangedUser["role"]; generation: number } | undefined; notice: QueuedMail | null; endings: Endings }> {
-  const ending = ender.endAllSessionsAdvancedBy(advancedByChange);
+): Promise<{ standing: SessionStanding | undefined; notice: QueuedMail | null; endings: Endings }> {
+  const ending = ender.endAllSessionsAdvancedBy(changedUsers);
   const notice = passwordNotice(change.notice);
   const statement = withSteps(
     db,
@@ -300,16 +309,14 @@ export async function changePassword(
     notice.step,
     recordEvents(change.events, {
       type: "password_changed",
-      rows: () => passwordParts.selectFrom("changed").select(["id as user_id", noRowDetails()]),
+      rows: () => changed.from().select(["id as user_id", noRowDetails()]),
     }),
   )
-    .selectFrom(passwordParts.selectNoFrom([notice.queued().as("notice"), ending.ended().as("ended")]).as("effects"))
-    .leftJoin(passwordParts.selectFrom("changed").select(["role", "session_generation"]).as("changed"), (join) => join.onTrue())
+    .selectFrom(tables.selectNoFrom([notice.queued().as("notice"), ending.ended().as("ended")]).as("effects"))
+    .leftJoin(openedStanding().as("standing"), (join) => join.onTrue())
     .selectAll();
   const [row] = await afterLockingUsers(db, { users: { ids: [change.userId] }, mode: "change" }, statement);
-  const changed =
-    row && row.role !== null && row.session_generation !== null ? { role: row.role, generation: row.session_generation + 1 } : undefined;
-  return { changed, notice: row?.notice ?? null, endings: endingsFrom(row?.ended) };
+  return { standing: row && SessionStanding.fromRow(row), notice: row?.notice ?? null, endings: endingsFrom(row?.ended) };
 }
 
 export interface PasswordReset {
@@ -321,66 +328,77 @@ export interface PasswordReset {
 }
 
 /** The reset code, spent if still live, and the new password on its account. */
-function spendAndReset(reset: PasswordReset): Step {
+function spendAndReset(reset: PasswordReset): Step[] {
   const { matched, passwordHash, events } = reset;
   const now = events.now;
-  return (statement) =>
-    statement
-      .with("consumed", (q) =>
-        q
-          .updateTable("one_time_codes")
-          .set({ consumed_at: now })
-          .where("id", "=", matched.code_id)
-          .where("consumed_at", "is", null)
-          .returning("user_id"),
-      )
-      .with("changed", (q) =>
-        q
-          .updateTable("users")
-          .set((eb) => ({
-            password_hash: passwordHash,
-            // the code reached the address: it is proved
-            status: eb.case().when("status", "=", "unverified").then(eb.val<UserStatus>("verified")).else(eb.ref("status")).end(),
-            verified_at: eb.fn.coalesce("verified_at", eb.val(now)),
-            login_failures: 0,
-            login_blocked_until: null,
-            updated_at: now,
-            ...advanceGeneration(eb, now),
-          }))
-          .where("id", "in", passwordParts.selectFrom("consumed").select("user_id"))
-          .returning(["id", "email", "role", "session_generation"]),
-      )
-      // a proof of the address by another route: codes paused by a stranger's guesses work again
-      .with("unpaused", (q) =>
-        q
-          .deleteFrom("code_failures")
-          .where("address", "=", matched.address)
-          .where((eb) => eb.exists(changedUsers()))
-          .returning("address"),
-      );
+  return [
+    consumed.as(
+      (q) =>
+        new QueryRows(
+          q
+            .updateTable("one_time_codes")
+            .set({ consumed_at: now })
+            .where("id", "=", matched.code_id)
+            .where("consumed_at", "is", null)
+            .returning("user_id"),
+        ),
+    ),
+    changed.as(
+      (q) =>
+        new QueryRows(
+          q
+            .updateTable("users")
+            .set((eb) => ({
+              password_hash: passwordHash,
+              // the code reached the address: it is proved
+              status: eb.case().when("status", "=", "unverified").then(eb.val<UserStatus>("verified")).else(eb.ref("status")).end(),
+              verified_at: eb.fn.coalesce("verified_at", eb.val(now)),
+              login_failures: 0,
+              login_blocked_until: null,
+              updated_at: now,
+              ...advanceGeneration(eb, now),
+            }))
+            .where("id", "in", consumed.from().select("user_id"))
+            .returning(["id", "email", "role", "session_generation"]),
+        ),
+    ),
+    // a proof of the address by another route: codes paused by a stranger's guesses work again
+    unpaused.as(
+      (q) =>
+        new QueryRows(
+          q
+            .deleteFrom("code_failures")
+            .where("address", "=", matched.address)
+            .where((eb) => eb.exists(changedUsers()))
+            .returning("address"),
+        ),
+    ),
+  ];
 }
 
+const unpaused = cte<{ address: string }>()("unpaused");
+
 /**
- * Resets a password with a right code (found by `checkCode`), in one transaction after taking the account's
- * row lock: spends the code, sets the new password, marks the address proved, clears the account's wrong
- * passwords and any pause of its codes, ends every session, queues a notice and records the event. Nothing
- * when the code was spent or replaced meanwhile.
+ * Resets a password with a right code (found by the emailed-code guard), in one transaction after taking the
+ * account's row lock: spends the code, sets the new password, marks the address proved, clears the account's
+ * wrong passwords and any pause of its codes, ends every session, queues a notice and records the event.
+ * Nothing when the code was spent or replaced meanwhile.
  */
 export async function resetPassword(
   db: Db,
   ender: SessionEnder,
   reset: PasswordReset,
 ): Promise<{ reset: boolean; notice: QueuedMail | null; endings: Endings }> {
-  const ending = ender.endAllSessionsAdvancedBy(advancedByChange);
+  const ending = ender.endAllSessionsAdvancedBy(changedUsers);
   const notice = passwordNotice(reset.notice);
   const statement = withSteps(
     db,
-    spendAndReset(reset),
+    ...spendAndReset(reset),
     ending.step,
     notice.step,
     recordEvents(reset.events, {
       type: "password_reset_completed",
-      rows: () => passwordParts.selectFrom("changed").select(["id as user_id", noRowDetails()]),
+      rows: () => changed.from().select(["id as user_id", noRowDetails()]),
     }),
   ).selectNoFrom((eb) => [eb.exists(changedUsers()).as("reset"), notice.queued().as("notice"), ending.ended().as("ended")]);
   const [row] = await afterLockingUsers(db, { users: { ids: [reset.matched.user_id] }, mode: "change" }, statement);

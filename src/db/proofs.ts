@@ -1,15 +1,17 @@
 // What a right code proves about an address, applied: a signup's address verified, or an account moved to
 // its new address. The code is spent in the same statement, so it can never prove anything twice.
 import { jsonBuildObject } from "kysely/helpers/postgres";
-import type { AddressProofPurpose } from "../schemas/codes.ts";
+import type { AddressProofPurpose, CodePurpose } from "../schemas/codes.ts";
 import type { Db } from "./client.ts";
 import type { MatchedCode } from "./codes.ts";
 import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
-import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
-import { afterLockingUsers } from "./user-lock.ts";
+import { cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
+import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
-const proofParts = partBuilder<{ consumed: { user_id: string; purpose: AddressProofPurpose; address: string } }>();
+const consumed = cte<{ user_id: string; purpose: CodePurpose; address: string }>()("consumed");
+const verified = cte<{ id: string }>()("verified");
+const moved = cte<{ id: string }>()("moved");
 
 export interface AddressProof {
   matched: MatchedCode & { purpose: AddressProofPurpose };
@@ -26,63 +28,74 @@ export interface AddressProof {
 /** The code, spent, if it is still live (and, for a signup, its account still holds the checked password). */
 function spendCode(proof: AddressProof): Step {
   const { matched, checkedPasswordHash, events } = proof;
-  return (statement) =>
-    statement.with(
-      "consumed",
-      () =>
-        new QueryRows(
-          proofParts
-            .updateTable("one_time_codes")
-            .set({ consumed_at: events.now })
-            .where("id", "=", matched.code_id)
-            .where("consumed_at", "is", null)
-            .$if(matched.purpose === "verify_email", (qb) =>
-              qb.where((eb) =>
-                eb.exists(
-                  eb
-                    .selectFrom("users")
-                    .select("id")
-                    .where("id", "=", matched.user_id)
-                    .where("password_hash", "=", checkedPasswordHash ?? "")
-                    .where("status", "=", "unverified"),
-                ),
+  return consumed.as(
+    () =>
+      new QueryRows(
+        tables
+          .updateTable("one_time_codes")
+          .set({ consumed_at: events.now })
+          .where("id", "=", matched.code_id)
+          .where("consumed_at", "is", null)
+          .$if(matched.purpose === "verify_email", (qb) =>
+            qb.where((eb) =>
+              eb.exists(
+                eb
+                  .selectFrom("users")
+                  .select("id")
+                  .where("id", "=", matched.user_id)
+                  .where("password_hash", "=", checkedPasswordHash ?? "")
+                  .where("status", "=", "unverified"),
               ),
-            )
-            .returning(["user_id", "purpose", "address"]),
-        ),
-    );
+            ),
+          )
+          .returning(["user_id", "purpose", "address"]),
+      ),
+  );
 }
 
 /** A signup's code proves the address: the account is verified. */
 function markVerified(now: Date): Step {
-  return (statement) =>
-    statement.with(
-      "verified",
-      () =>
-        new QueryRows(
-          proofParts
-            .updateTable("users")
-            .set((eb) => ({ status: "verified", verified_at: eb.fn.coalesce("verified_at", eb.val(now)), updated_at: now }))
-            .where("id", "in", proofParts.selectFrom("consumed").select("user_id"))
-            .returning("id"),
-        ),
-    );
+  return verified.as(
+    () =>
+      new QueryRows(
+        tables
+          .updateTable("users")
+          .set((eb) => ({ status: "verified", verified_at: eb.fn.coalesce("verified_at", eb.val(now)), updated_at: now }))
+          .where("id", "in", consumed.from().select("user_id"))
+          .returning("id"),
+      ),
+  );
 }
 
 /** An email change's code proves the new address: the account moves there. */
 function moveToProvedAddress(now: Date): Step {
-  return (statement) =>
-    statement.with(
-      "moved",
-      () =>
-        new QueryRows(
-          proofParts
-            .updateTable("users")
-            .from("consumed")
-            .set((eb) => ({ email: eb.ref("consumed.address"), updated_at: now }))
-            .whereRef("users.id", "=", "consumed.user_id")
-            .returning("users.id"),
-        ),
+  return moved.as(
+    () =>
+      new QueryRows(
+        reading(consumed)
+          .updateTable("users")
+          .from("consumed")
+          .set((eb) => ({ email: eb.ref("consumed.address"), updated_at: now }))
+          .whereRef("users.id", "=", "consumed.user_id")
+          .returning("users.id"),
+      ),
+  );
+}
+
+/**
+ * Before an email change's code moves an account: a signup for the new address that nobody proved belongs to
+ * nobody, and the mailbox holder has just proved the address, so it gives way (its own statement, first in the
+ * transaction: the address must be free when the account moves there). Only while the code is still live.
+ */
+function supersedePendingSignup(db: Db, matched: MatchedCode) {
+  return db
+    .deleteFrom("users")
+    .where("email", "=", matched.address)
+    .where("id", "<>", matched.user_id)
+    .where("status", "=", "unverified")
+    .where("verified_at", "is", null)
+    .where((eb) =>
+      eb.exists(eb.selectFrom("one_time_codes").select("id").where("id", "=", matched.code_id).where("consumed_at", "is", null)),
     );
 }
 
@@ -96,11 +109,12 @@ export async function proveAddress(
   proof: AddressProof,
 ): Promise<{ proved: AddressProofPurpose | undefined; notice: QueuedMail | null }> {
   const { matched, events } = proof;
-  const consumed = () => proofParts.selectFrom("consumed");
   const change = matched.purpose === "change_email";
   const notice = queueMail(
     "notice",
-    change ? { recipients: () => consumed().select((eb) => eb.val(matched.email).as("to_address")), mail: proof.changeNotice } : undefined,
+    change
+      ? { recipients: () => consumed.from().select((eb) => eb.val(matched.email).as("to_address")), mail: proof.changeNotice }
+      : undefined,
   );
   const statement = withSteps(
     db,
@@ -111,10 +125,11 @@ export async function proveAddress(
       ? recordEvents(events, {
           type: "email_changed",
           details: { by: "owner" },
-          rows: () => consumed().select((eb) => ["user_id", jsonBuildObject({ to: eb.ref("address") }).as("row_details")]),
+          rows: () => consumed.from().select((eb) => ["user_id", jsonBuildObject({ to: eb.ref("address") }).as("row_details")]),
         })
-      : recordEvents(events, { type: "email_verified", rows: () => consumed().select(["user_id", noRowDetails()]) }),
-  ).selectNoFrom((eb) => [eb.exists(consumed().select("user_id")).as("spent"), notice.queued().as("notice")]);
-  const [row] = await afterLockingUsers(db, { users: { ids: [matched.user_id] }, mode: "change" }, statement);
+      : recordEvents(events, { type: "email_verified", rows: () => consumed.from().select(["user_id", noRowDetails()]) }),
+  ).selectNoFrom((eb) => [eb.exists(consumed.from().select("user_id")).as("spent"), notice.queued().as("notice")]);
+  const lock: UserLock = { users: { ids: [matched.user_id] }, mode: "change" };
+  const [row] = await afterLockingUsers(db, lock, statement, change ? [supersedePendingSignup(db, matched)] : []);
   return { proved: row?.spent === true ? matched.purpose : undefined, notice: row?.notice ?? null };
 }

@@ -5,6 +5,7 @@
 // hands out a SessionEnder.
 import {
   type AliasableExpression,
+  type Expression,
   type ExpressionBuilder,
   expressionBuilder,
   type OperandExpression,
@@ -13,7 +14,7 @@ import {
 } from "kysely";
 import { jsonArrayFrom, jsonBuildObject } from "kysely/helpers/postgres";
 import type { Db } from "./client.ts";
-import { partBuilder, QueryRows, type Step } from "./parts.ts";
+import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
 import type { DB } from "./schema.ts";
 
 /** A session that ended by itself: the edge refuses its access tokens by its id. */
@@ -38,11 +39,16 @@ export const NOTHING_ENDED: Endings = { sessions: [], generations: [] };
 /** Sessions are blacklisted under this prefix and their id: tokens carry their session, not an id of their own. */
 const SESSION_TOKEN_PREFIX = "session:";
 
-const revocationParts = partBuilder<{
-  ended: { session_id: string };
-  closed: { id: string; user_id: string };
-  advanced: { id: string; session_generation: number };
-}>();
+/** The sessions a statement ended, by their refresh tokens leaving the whitelist. */
+const ended = cte<{ session_id: string }>()("ended");
+/** The session rows a statement removed. */
+const closed = cte<{ id: string; user_id: string }>()("closed");
+const blacklisted = cte<{ token_id: string }>()("blacklisted");
+/** Users whose every session the statement ended, with their new generation. */
+export const advanced = cte<{ id: string; session_generation: number }>()("advanced");
+
+/** What `advanced` holds: users and their new generation. */
+export type AdvancedRows = (q: QueryCreator<DB>) => Expression<{ id: string; session_generation: number }>;
 
 /** The blacklist id of a session, in SQL: `session:` and the session's id. */
 function blacklistId(sessionId: OperandExpression<string>) {
@@ -55,12 +61,12 @@ function blacklistId(sessionId: OperandExpression<string>) {
  * it, so a session ended by another statement stays ended.
  */
 export function blacklistEntryOf(sessionId: OperandExpression<string>) {
-  return revocationParts.selectFrom("revoked_tokens").select("token_id").where("token_id", "=", blacklistId(sessionId));
+  return tables.selectFrom("revoked_tokens").select("token_id").where("token_id", "=", blacklistId(sessionId));
 }
 
 /** The user and session of each session a statement ended, as event rows (`{ session_id }` as their details). */
 function closedSessionEvents() {
-  return revocationParts.selectFrom("closed").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]);
+  return closed.from().select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]);
 }
 
 /**
@@ -71,10 +77,15 @@ export function advanceGeneration(eb: ExpressionBuilder<DB, "users">, now: Date)
   return { session_generation: eb("session_generation", "+", 1), sessions_ended_at: now };
 }
 
-/** Users and their generation, as JSON: ids as text, as every id leaves the database. */
-function generationsOf(from: "advanced" | "users") {
-  return revocationParts.selectFrom(from).select((eb) => [eb.cast<string>("id", "text").as("id"), "session_generation"]);
+/** The users a statement advanced, with their generation: ids as text in JSON, as every id leaves the database. */
+function advancedGenerations() {
+  return advanced.from().select((eb) => [eb.cast<string>("id", "text").as("id"), "session_generation"]);
 }
+
+// A statement that ends sessions answers what it ended as one JSON value, `{sessions, generations}`; the kind it
+// did not end is an empty array, which json_build_object takes as a literal (Kysely's helper builds objects of
+// subqueries only).
+const NO_SESSIONS = sql<[]>`'[]'::json`;
 
 /** The sessions or generations one statement ends: the step that ends them, and what it ended. */
 export interface EndingPart {
@@ -108,19 +119,16 @@ export class SessionEnder {
   endSessions(sessionIds: (q: QueryCreator<DB>) => OperandExpression<string>): EndingPart {
     return {
       step: (statement) =>
-        statement
-          .with(
-            "ended",
-            (q) =>
-              new QueryRows(revocationParts.deleteFrom("refresh_tokens").where("session_id", "in", sessionIds(q)).returning("session_id")),
-          )
-          .with(
-            "closed",
-            (q) => new QueryRows(revocationParts.deleteFrom("sessions").where("id", "in", sessionIds(q)).returning(["id", "user_id"])),
-          )
-          .with("blacklisted", () => new QueryRows(this.#blacklist())),
+        withSteps(
+          statement,
+          ended.as(
+            (q) => new QueryRows(tables.deleteFrom("refresh_tokens").where("session_id", "in", sessionIds(q)).returning("session_id")),
+          ),
+          closed.as((q) => new QueryRows(tables.deleteFrom("sessions").where("id", "in", sessionIds(q)).returning(["id", "user_id"]))),
+          blacklisted.as(() => new QueryRows(this.#blacklist())),
+        ),
       ended: () =>
-        sql<EndedJson>`json_build_object('sessions', ${jsonArrayFrom(revocationParts.selectFrom("ended").select("session_id").distinct())}, 'generations', '[]'::json)`,
+        sql<EndedJson>`json_build_object('sessions', ${jsonArrayFrom(ended.from().select("session_id").distinct())}, 'generations', ${NO_SESSIONS})`,
       closedSessionEvents,
     };
   }
@@ -132,40 +140,34 @@ export class SessionEnder {
    */
   endAllSessionsOf(userIds: (q: QueryCreator<DB>) => OperandExpression<string>): EndingPart {
     const now = this.#now;
-    return this.endAllSessionsAdvancedBy((statement) =>
-      statement.with(
-        "advanced",
-        (q) =>
-          new QueryRows(
-            revocationParts
-              .updateTable("users")
-              .set((eb) => advanceGeneration(eb, now))
-              .where("id", "in", userIds(q))
-              .returning(["id", "session_generation"]),
-          ),
-      ),
+    return this.endAllSessionsAdvancedBy(
+      (q) =>
+        new QueryRows(
+          tables
+            .updateTable("users")
+            .set((eb) => advanceGeneration(eb, now))
+            .where("id", "in", userIds(q))
+            .returning(["id", "session_generation"]),
+        ),
     );
   }
 
   /**
    * Ends every session of the users whose generation the statement's own update of their row moved on (with
-   * `advanceGeneration`): `advance` adds `advanced`, those users with their new generation. Their refresh
+   * `advanceGeneration`): `rows` are those users with their new generation (as `advanced`). Their refresh
    * tokens and sessions go.
    */
-  endAllSessionsAdvancedBy(advance: Step): EndingPart {
-    const advancedIds = () => revocationParts.selectFrom("advanced").select("id");
+  endAllSessionsAdvancedBy(rows: AdvancedRows): EndingPart {
+    const advancedIds = () => advanced.from().select("id");
     return {
       step: (statement) =>
-        advance(statement)
-          .with(
-            "ended",
-            () => new QueryRows(revocationParts.deleteFrom("refresh_tokens").where("user_id", "in", advancedIds()).returning("session_id")),
-          )
-          .with(
-            "closed",
-            () => new QueryRows(revocationParts.deleteFrom("sessions").where("user_id", "in", advancedIds()).returning(["id", "user_id"])),
-          ),
-      ended: () => sql<EndedJson>`json_build_object('sessions', '[]'::json, 'generations', ${jsonArrayFrom(generationsOf("advanced"))})`,
+        withSteps(
+          statement,
+          advanced.as(rows),
+          ended.as(() => new QueryRows(tables.deleteFrom("refresh_tokens").where("user_id", "in", advancedIds()).returning("session_id"))),
+          closed.as(() => new QueryRows(tables.deleteFrom("sessions").where("user_id", "in", advancedIds()).returning(["id", "user_id"]))),
+        ),
+      ended: () => sql<EndedJson>`json_build_object('sessions', ${NO_SESSIONS}, 'generations', ${jsonArrayFrom(advancedGenerations())})`,
       closedSessionEvents,
     };
   }
@@ -176,27 +178,26 @@ export class SessionEnder {
    */
   forgetSessionsOf(deleted: () => AliasableExpression<{ id: string; session_generation: number }>): EndingPart {
     return {
-      step: (statement) =>
-        statement.with("advanced", () =>
-          revocationParts
-            .selectFrom(deleted().as("deleted"))
-            .select((eb) => ["deleted.id", eb("deleted.session_generation", "+", 1).as("session_generation")]),
-        ),
-      ended: () => sql<EndedJson>`json_build_object('sessions', '[]'::json, 'generations', ${jsonArrayFrom(generationsOf("advanced"))})`,
+      step: advanced.as(() =>
+        tables
+          .selectFrom(deleted().as("deleted"))
+          .select((eb) => ["deleted.id", eb("deleted.session_generation", "+", 1).as("session_generation")]),
+      ),
+      ended: () => sql<EndedJson>`json_build_object('sessions', ${NO_SESSIONS}, 'generations', ${jsonArrayFrom(advancedGenerations())})`,
       closedSessionEvents,
     };
   }
 
   /** Each ended session on the blacklist, or kept there longer if it was already. */
   #blacklist() {
-    return revocationParts
+    return tables
       .insertInto("revoked_tokens")
       .columns(["token_id", "expires_at", "revoked_at"])
       .expression((eb) =>
         eb
           // once per session (it had several tokens), distinct before the values join: DISTINCT would read
           // the untyped time parameters as text
-          .selectFrom(revocationParts.selectFrom("ended").select("session_id").distinct().as("ended"))
+          .selectFrom(ended.from().select("session_id").distinct().as("ended"))
           .select((eb) => [
             blacklistId(eb.ref("ended.session_id")).as("token_id"),
             eb.val(this.#blacklistUntil).as("expires_at"),
@@ -207,7 +208,8 @@ export class SessionEnder {
         oc.column("token_id").doUpdateSet((eb) => ({
           expires_at: eb.fn<Date>("greatest", ["revoked_tokens.expires_at", "excluded.expires_at"]),
         })),
-      );
+      )
+      .returning("token_id");
   }
 }
 
@@ -226,14 +228,16 @@ export function endingsFrom(ended: EndedJson | undefined): Endings {
  * after Postgres committed.
  */
 export async function recentEndings(db: Db, window: { since: Date; limit: number }): Promise<Endings> {
-  const sessions = revocationParts
+  const sessions = tables
     .selectFrom("revoked_tokens")
     .select((eb) => eb.fn<string>("substr", ["token_id", eb.val(SESSION_TOKEN_PREFIX.length + 1)]).as("session_id"))
     .where("token_id", "like", `${SESSION_TOKEN_PREFIX}%`)
     .where("revoked_at", ">", window.since)
     .orderBy("revoked_at", "desc")
     .limit(window.limit);
-  const generations = generationsOf("users")
+  const generations = tables
+    .selectFrom("users")
+    .select((eb) => [eb.cast<string>("id", "text").as("id"), "session_generation"])
     .where("sessions_ended_at", ">", window.since)
     .orderBy("sessions_ended_at", "desc")
     .limit(window.limit);

@@ -127,6 +127,7 @@ export interface Sessions {
   auth_time: Timestamp;
   client_address: string | null;
   created_at: Timestamp;
+  generation: number;
   id: string;
   user_agent: string;
   user_id: Int8;

@@ -1,4 +1,5 @@
-// Sessions and their refresh tokens: starting one at login, listing them, rotating a token, ending them.
+// Sessions and their refresh tokens: starting one (with the standing its tokens carry), listing them, rotating a
+// token, ending them.
 import { type AliasableExpression, type Expression, expressionBuilder, type QueryCreator, type SqlBool } from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { EndedBy } from "../schemas/events.ts";
@@ -6,7 +7,8 @@ import type { AuthMethod } from "../schemas/mfa.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
 import { type EventContext, recordEvents } from "./events.ts";
-import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
+import { cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
+import { endPasswordRun } from "./password-run.ts";
 import { type Actor, actorStands } from "./actor.ts";
 import { blacklistEntryOf, type Endings, endingsFrom, NOTHING_ENDED, type SessionEnder } from "./revocations.ts";
 import type { DB } from "./schema.ts";
@@ -14,37 +16,54 @@ import { afterLockingUsers } from "./user-lock.ts";
 
 export type RotationOutcome = "rotated" | "replayed" | "reused" | "expired" | "revoked";
 
-interface PresentedToken {
-  session_id: string;
+/** A session's row as a statement returned it, with its user's role. */
+interface StandingRow {
+  id: string;
   user_id: string;
-  used_at: Date | null;
-  used_by: Uint8Array | null;
-  expires_at: Date;
+  role: UserRole;
+  generation: number;
+  amr: AuthMethod[];
+  auth_time: Date;
 }
 
-const sessionParts = partBuilder<{
-  owner: { id: string; role: UserRole; status: UserStatus; session_generation: number };
-  opened: { id: string; user_id: string };
-  token: { user_id: string };
-  presented: PresentedToken;
-  session_revoked: { token_id: string };
-  spent: { session_id: string; user_id: string };
-  verdict: { session_id: string; user_id: string; outcome: RotationOutcome };
-}>();
+type Nullable<T> = { [K in keyof T]: T[K] | null };
 
-export interface NewSession {
-  userId: string;
-  /** The password hash the login was checked against: if it changed since, the login is void. */
-  verifiedHash: string;
-  fresh: Omit<FreshSession, "amr">;
-  /**
-   * How the login proved who it is. A password alone starts a session only for an account without a second
-   * factor (one confirmed meanwhile voids the login); with the factor, only in the generation the challenge
-   * was made in (sessions ended meanwhile void it).
-   */
-  proof: { amr: ["pwd"] } | { amr: ["pwd", "otp"]; generation: number; factorProved: Expression<SqlBool> };
-  events: EventContext;
+/**
+ * What every token of a session carries: whose it is, the role and generation it was made under, how its person
+ * proved who they are (RFC 8176 `amr`) and when they last proved every factor of the account (`auth_time`). Made
+ * only from a session's row as the statement that wrote or renewed it returned it: no caller can compute one.
+ */
+export class SessionStanding {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly role: UserRole;
+  readonly generation: number;
+  readonly amr: AuthMethod[];
+  readonly authTime: Date;
+
+  private constructor(row: StandingRow) {
+    this.userId = row.user_id;
+    this.sessionId = row.id;
+    this.role = row.role;
+    this.generation = row.generation;
+    this.amr = row.amr;
+    this.authTime = row.auth_time;
+  }
+
+  /** The standing of the session a statement returned (undefined when it returned none: every column null). */
+  static fromRow(row: Nullable<StandingRow>): SessionStanding | undefined {
+    const { id, user_id, role, generation, amr, auth_time } = row;
+    if (id === null || user_id === null || role === null || generation === null || amr === null || auth_time === null) return undefined;
+    return new SessionStanding({ id, user_id, role, generation, amr, auth_time });
+  }
 }
+
+/**
+ * How the person behind a new session proved who they are: `proved` just now with these methods (a sign-in:
+ * its `auth_time` is now), or a session that `continues` as a new one after a change of how its account signs
+ * in (it keeps the old one's `auth_time`, and its `amr` with the second factor kept, added or removed).
+ */
+export type SessionProof = { proved: AuthMethod[] } | { continues: string; factor: "kept" | "added" | "removed" };
 
 /** A session about to start: its id, its first refresh token, where it starts from, and how it was proved. */
 export interface FreshSession {
@@ -54,50 +73,85 @@ export interface FreshSession {
   /** What the session list shows of where it was started. */
   userAgent: string;
   clientAddress: string | null;
-  amr: AuthMethod[];
+  proof: SessionProof;
+}
+
+/** The user a session starts for, as the statement sees their row: the generation its tokens carry. */
+export type SessionOwner = () => AliasableExpression<{ id: string; session_generation: number }>;
+
+const opened = cte<{ id: string; user_id: string; generation: number; amr: AuthMethod[]; auth_time: Date }>()("opened");
+const token = cte<{ user_id: string }>()("token");
+
+/** The `amr` a continued session carries: the old one's, with the second factor kept, added or removed. */
+function continuedAmr(
+  previous: AliasableExpression<AuthMethod[]>,
+  factor: "kept" | "added" | "removed",
+): AliasableExpression<AuthMethod[]> {
+  if (factor === "kept") return previous;
+  const eb = expressionBuilder<object, never>();
+  const otp = eb.cast<AuthMethod>(eb.val("otp"), "text");
+  const without = eb.fn<AuthMethod[]>("array_remove", [previous, otp]);
+  return factor === "added" ? eb.fn<AuthMethod[]>("array_append", [without, otp]) : without;
+}
+
+/** The new session's row, from its owner (and, for a continued session, the session it continues). */
+function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
+  const { id, userAgent, clientAddress, proof } = fresh;
+  const base = tables.selectFrom(owner().as("owner"));
+  if ("proved" in proof) {
+    return base.select((eb) => [
+      eb.val(id).as("id"),
+      "owner.id as user_id",
+      eb.val(now).as("created_at"),
+      eb.val(userAgent).as("user_agent"),
+      eb.val(clientAddress).as("client_address"),
+      "owner.session_generation as generation",
+      eb.val(now).as("auth_time"),
+      eb.val(proof.proved).as("amr"),
+    ]);
+  }
+  return base
+    .innerJoin("sessions as previous", (join) => join.on("previous.id", "=", proof.continues).onRef("previous.user_id", "=", "owner.id"))
+    .select((eb) => [
+      eb.val(id).as("id"),
+      "owner.id as user_id",
+      eb.val(now).as("created_at"),
+      eb.val(userAgent).as("user_agent"),
+      eb.val(clientAddress).as("client_address"),
+      "owner.session_generation as generation",
+      "previous.auth_time",
+      continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr"),
+    ]);
 }
 
 /**
  * Starts the session, with its first refresh token, for the user `owner` selects (none: no session), in the
- * statement that decided it: `opened` and `token`.
+ * statement that decided it: `opened` and `token`. Its generation is the owner's as the statement sees it.
  */
-export function openSessionFor(owner: () => AliasableExpression<{ id: string }>, fresh: FreshSession, now: Date): Step {
-  const { id, tokenHash, expiresAt, userAgent, clientAddress, amr } = fresh;
+export function openSessionFor(owner: SessionOwner, fresh: FreshSession, now: Date): Step {
+  const { tokenHash, expiresAt } = fresh;
   return (statement) =>
-    statement
-      .with(
-        "opened",
+    withSteps(
+      statement,
+      opened.as(
         () =>
           new QueryRows(
-            sessionParts
+            tables
               .insertInto("sessions")
-              .columns(["id", "user_id", "created_at", "user_agent", "client_address", "auth_time", "amr"])
-              .expression((eb) =>
-                eb
-                  .selectFrom(owner().as("owner"))
-                  .select((eb) => [
-                    eb.val(id).as("id"),
-                    "owner.id as user_id",
-                    eb.val(now).as("created_at"),
-                    eb.val(userAgent).as("user_agent"),
-                    eb.val(clientAddress).as("client_address"),
-                    eb.val(now).as("auth_time"),
-                    eb.val(amr).as("amr"),
-                  ]),
-              )
-              .returning(["id", "user_id"]),
+              .columns(["id", "user_id", "created_at", "user_agent", "client_address", "generation", "auth_time", "amr"])
+              .expression(sessionRow(owner, fresh, now))
+              .returning(["id", "user_id", "generation", "amr", "auth_time"]),
           ),
-      )
-      .with(
-        "token",
+      ),
+      token.as(
         () =>
           new QueryRows(
-            sessionParts
+            tables
               .insertInto("refresh_tokens")
               .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
-              .expression((eb) =>
-                eb
-                  .selectFrom("opened")
+              .expression(
+                opened
+                  .from()
                   .select((eb) => [
                     eb.val(tokenHash).as("token_hash"),
                     "id",
@@ -108,92 +162,101 @@ export function openSessionFor(owner: () => AliasableExpression<{ id: string }>,
               )
               .returning("user_id"),
           ),
-      );
+      ),
+    );
 }
 
 /** The session the statement started, as an event row naming it. */
 export function openedSessionEvents() {
-  return sessionParts.selectFrom("opened").select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]);
-}
-
-/** The owner a login's session was checked against (see `openSession`): the role and generation its tokens carry. */
-export function sessionOwner() {
-  return sessionParts.selectFrom("owner").select(["role", "status", "session_generation"]);
+  return opened.from().select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("id") }).as("row_details")]);
 }
 
 /** Whether the statement started its session. */
 export function sessionOpened(): AliasableExpression<SqlBool> {
-  return expressionBuilder<object, never>().exists(sessionParts.selectFrom("token").select("user_id"));
+  return expressionBuilder<object, never>().exists(token.from().select("user_id"));
 }
 
-/** A login's session, for a verified owner whose password is still the one checked, proved as `proof` says. */
+/** The standing of the session the statement started, with its user's role (which no statement that starts a session changes). */
+export function openedStanding() {
+  return reading(opened)
+    .selectFrom("opened")
+    .innerJoin("users", "users.id", "opened.user_id")
+    .select(["opened.id", "opened.user_id", "users.role", "opened.generation", "opened.amr", "opened.auth_time"]);
+}
+
+/** A login's owner: the user whose password was checked, with the columns the login's answer needs. */
+const owner = cte<{ id: string; role: UserRole; status: UserStatus; session_generation: number }>()("owner");
+
+export interface NewSession {
+  userId: string;
+  /** The password hash the login was checked against: if it changed since, the login is void. */
+  verifiedHash: string;
+  fresh: FreshSession;
+  /**
+   * Whether the statement proved the second factor too. A password alone starts a session only for an account
+   * without a second factor (one confirmed meanwhile voids the login); with the factor, only when the statement
+   * used it (a challenge's other bindings are checked by the statement that uses the factor).
+   */
+  secondFactor?: Expression<SqlBool> | undefined;
+  events: EventContext;
+}
+
+/** A login's session, for a verified owner whose password is still the one checked, proved as `secondFactor` says. */
 export function openSession(session: NewSession): Step {
-  const { userId, verifiedHash, proof, events } = session;
-  const factor = (q: QueryCreator<DB>) =>
-    q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
-  const owner: Step = (statement) =>
-    statement.with("owner", (q) => {
-      const owner = q
-        .selectFrom("users")
-        .select(["id", "role", "status", "session_generation"])
-        .where("id", "=", userId)
-        .where("password_hash", "=", verifiedHash);
-      return "generation" in proof
-        ? owner
-            .where("session_generation", "=", proof.generation)
-            .where((eb) => eb.exists(factor(q)))
-            .where(proof.factorProved)
-        : owner.where((eb) => eb.not(eb.exists(factor(q))));
-    });
-  const verifiedOwner = () => sessionParts.selectFrom("owner").select("id").where("status", "=", "verified");
-  return (statement) => withSteps(statement, owner, openSessionFor(verifiedOwner, { ...session.fresh, amr: proof.amr }, events.now));
+  const { userId, verifiedHash, secondFactor, events } = session;
+  const ownerStep = owner.as((q) => {
+    const factor = q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
+    const checked = q
+      .selectFrom("users")
+      .select(["id", "role", "status", "session_generation"])
+      .where("id", "=", userId)
+      .where("password_hash", "=", verifiedHash);
+    return secondFactor ? checked.where((eb) => eb.exists(factor)).where(secondFactor) : checked.where((eb) => eb.not(eb.exists(factor)));
+  });
+  const verifiedOwner = () => owner.from().select(["id", "session_generation"]).where("status", "=", "verified");
+  return (statement) => withSteps(statement, ownerStep, openSessionFor(verifiedOwner, session.fresh, events.now));
 }
 
-/** The right password breaks a run of wrong ones: the account's failures are cleared. */
-export function clearLoginFailures(userId: string): Step {
-  return (statement) =>
-    statement.with(
-      "cleared",
-      () =>
-        new QueryRows(
-          sessionParts
-            .updateTable("users")
-            .set({ login_failures: 0, login_blocked_until: null })
-            .where("id", "=", userId)
-            .where((eb) => eb.or([eb("login_failures", ">", 0), eb("login_blocked_until", "is not", null)]))
-            .returning("id"),
-        ),
-    );
-}
-
-/** What a session started with: the role, status and generation its tokens carry, as its write saw them. */
+/** What a login's statement came to: the session's standing, if it started, and the account's status as it saw it. */
 export interface SessionStart {
-  role: UserRole;
+  standing: SessionStanding | undefined;
   status: UserStatus;
-  generation: number;
-  started: boolean;
+}
+
+/** A login's answer: the owner's status, and the standing of the session started (all null when none). */
+export function sessionStartColumns() {
+  return owner
+    .from()
+    .leftJoin(openedStanding().as("standing"), (join) => join.onTrue())
+    .select([
+      "owner.status",
+      "standing.id",
+      "standing.user_id",
+      "standing.role",
+      "standing.generation",
+      "standing.amr",
+      "standing.auth_time",
+    ]);
 }
 
 /**
- * Starts a session for a user whose password was just checked, and returns the role, status and generation
- * its tokens must carry, as this statement sees them under the user's row lock: a role or status change
- * racing the login either commits first, and is seen here, or waits for this statement and then ends the
- * session it started. Only a verified account gets a session; the right password clears the account's
- * failures (so the lock is the changing kind: two logins of one user take turns). Returns undefined when
- * the user is gone or the password changed since it was checked.
+ * Starts a session for a user whose password was just checked, and returns its standing as this statement wrote
+ * it under the user's row lock: a role or status change racing the login either commits first, and is seen
+ * here, or waits for this statement and then ends the session it started. Only a verified account gets a
+ * session; the right password ends the account's run of wrong ones (so the lock is the changing kind: two logins
+ * of one user take turns). Undefined when the user is gone or the password changed since it was checked.
  */
 export async function startSession(db: Db, session: NewSession): Promise<SessionStart | undefined> {
   const statement = withSteps(
     db,
     openSession(session),
-    clearLoginFailures(session.userId),
+    endPasswordRun(session.userId),
     recordEvents(session.events, { type: "login_succeeded", rows: openedSessionEvents }),
   )
-    .selectFrom(sessionOwner().as("owner"))
-    .select(["owner.role", "owner.status", "owner.session_generation"])
-    .select(() => sessionOpened().as("started"));
+    .selectFrom(sessionStartColumns().as("start"))
+    .selectAll();
   const [row] = await afterLockingUsers(db, { users: { ids: [session.userId] }, mode: "change" }, statement);
-  return row && { role: row.role, status: row.status, generation: row.session_generation, started: row.started === true };
+  return row && { standing: SessionStanding.fromRow(row), status: row.status };
 }
 
 /** A session as its owner sees it in "where am I logged in". */
@@ -238,14 +301,9 @@ export async function listSessions(db: Db, userId: string, now: Date): Promise<S
 
 export interface Rotation {
   outcome: RotationOutcome;
-  sessionId: string;
-  userId: string;
-  role: UserRole;
+  /** The session's standing, read from its row: the successor's tokens carry it. */
+  standing: SessionStanding;
   status: UserStatus;
-  generation: number;
-  /** How the session was made, and when its person last proved who they are: the successor's tokens carry both. */
-  amr: AuthMethod[];
-  authTime: Date;
 }
 
 export interface RotationRequest {
@@ -259,60 +317,66 @@ export interface RotationRequest {
   events: EventContext;
 }
 
+const presented = cte<{ session_id: string; user_id: string; used_at: Date | null; used_by: Uint8Array | null; expires_at: Date }>()(
+  "presented",
+);
+const sessionRevoked = cte<{ token_id: string }>()("session_revoked");
+const spent = cte<{ session_id: string; user_id: string }>()("spent");
+const successor = cte<{ session_id: string }>()("successor");
+const verdict = cte<{ session_id: string; user_id: string; outcome: RotationOutcome }>()("verdict");
+
 /**
  * The token presented, locked (FOR UPDATE) so concurrent rotations of it queue: exactly one spends it.
  * It is spent only while live and while its session is not on the blacklist, and its successor joins the
  * whitelist in the same statement.
  */
-function spendToken(request: RotationRequest): Step {
+function spendToken(request: RotationRequest): Step[] {
   const { tokenHash, successorHash, successorExpiresAt, clientFingerprint, events } = request;
   const now = events.now;
-  return (statement) =>
-    statement
-      .with("presented", (q) =>
-        q
-          .selectFrom("refresh_tokens")
-          .select(["session_id", "user_id", "used_at", "used_by", "expires_at"])
-          .where("token_hash", "=", tokenHash)
-          .forUpdate(),
-      )
-      // a session ended by a concurrent statement cannot live on through a rotation
-      .with("session_revoked", () => blacklistEntryOf(sessionParts.selectFrom("presented").select("session_id")))
-      .with(
-        "spent",
-        () =>
-          new QueryRows(
-            sessionParts
-              .updateTable("refresh_tokens")
-              .set({ used_at: now, used_by: clientFingerprint })
-              .where("token_hash", "=", tokenHash)
-              .where("used_at", "is", null)
-              .where("expires_at", ">", now)
-              .where((eb) => eb.not(eb.exists(eb.selectFrom("session_revoked").select("token_id"))))
-              .returning(["session_id", "user_id"]),
-          ),
-      )
-      .with(
-        "successor",
-        () =>
-          new QueryRows(
-            sessionParts
-              .insertInto("refresh_tokens")
-              .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
-              .expression((eb) =>
-                eb
-                  .selectFrom("spent")
-                  .select((eb) => [
-                    eb.val(successorHash).as("token_hash"),
-                    "session_id",
-                    "user_id",
-                    eb.val(successorExpiresAt).as("expires_at"),
-                    eb.val(now).as("created_at"),
-                  ]),
-              )
-              .returning("session_id"),
-          ),
-      );
+  return [
+    presented.as((q) =>
+      q
+        .selectFrom("refresh_tokens")
+        .select(["session_id", "user_id", "used_at", "used_by", "expires_at"])
+        .where("token_hash", "=", tokenHash)
+        .forUpdate(),
+    ),
+    // a session ended by a concurrent statement cannot live on through a rotation
+    sessionRevoked.as(() => blacklistEntryOf(presented.from().select("session_id"))),
+    spent.as(
+      () =>
+        new QueryRows(
+          tables
+            .updateTable("refresh_tokens")
+            .set({ used_at: now, used_by: clientFingerprint })
+            .where("token_hash", "=", tokenHash)
+            .where("used_at", "is", null)
+            .where("expires_at", ">", now)
+            .where((eb) => eb.not(eb.exists(sessionRevoked.from().select("token_id"))))
+            .returning(["session_id", "user_id"]),
+        ),
+    ),
+    successor.as(
+      () =>
+        new QueryRows(
+          tables
+            .insertInto("refresh_tokens")
+            .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
+            .expression(
+              spent
+                .from()
+                .select((eb) => [
+                  eb.val(successorHash).as("token_hash"),
+                  "session_id",
+                  "user_id",
+                  eb.val(successorExpiresAt).as("expires_at"),
+                  eb.val(now).as("created_at"),
+                ]),
+            )
+            .returning("session_id"),
+        ),
+    ),
+  ];
 }
 
 /**
@@ -322,97 +386,95 @@ function spendToken(request: RotationRequest): Step {
  */
 function judgePresentation(request: RotationRequest): Step {
   const { successorHash, clientFingerprint, graceStart, events } = request;
-  return (statement) =>
-    statement.with("verdict", () =>
-      sessionParts.selectFrom("presented").select((eb) => [
-        "session_id",
-        "user_id",
-        eb
-          .case()
-          .when(eb.exists(eb.selectFrom("spent").select("session_id")))
-          .then(eb.val<RotationOutcome>("rotated"))
-          .when("expires_at", "<=", events.now)
-          .then(eb.val<RotationOutcome>("expired"))
-          .when(eb.exists(eb.selectFrom("session_revoked").select("token_id")))
-          .then(eb.val<RotationOutcome>("revoked"))
-          .when(
-            eb.and([
-              eb("used_at", ">", graceStart),
-              eb("used_by", "=", clientFingerprint),
-              eb.not(
-                eb.exists(
-                  eb
-                    .selectFrom("refresh_tokens")
-                    .select("session_id")
-                    .where("token_hash", "=", successorHash)
-                    .where("used_at", "is not", null),
-                ),
+  return verdict.as(() =>
+    presented.from().select((eb) => [
+      "session_id",
+      "user_id",
+      eb
+        .case()
+        .when(eb.exists(spent.from().select("session_id")))
+        .then(eb.val<RotationOutcome>("rotated"))
+        .when("expires_at", "<=", events.now)
+        .then(eb.val<RotationOutcome>("expired"))
+        .when(eb.exists(sessionRevoked.from().select("token_id")))
+        .then(eb.val<RotationOutcome>("revoked"))
+        .when(
+          eb.and([
+            eb("used_at", ">", graceStart),
+            eb("used_by", "=", clientFingerprint),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom("refresh_tokens")
+                  .select("session_id")
+                  .where("token_hash", "=", successorHash)
+                  .where("used_at", "is not", null),
               ),
-            ]),
-          )
-          .then(eb.val<RotationOutcome>("replayed"))
-          .else(eb.val<RotationOutcome>("reused"))
-          .end()
-          .as("outcome"),
-      ]),
-    );
+            ),
+          ]),
+        )
+        .then(eb.val<RotationOutcome>("replayed"))
+        .else(eb.val<RotationOutcome>("reused"))
+        .end()
+        .as("outcome"),
+    ]),
+  );
 }
 
 /** The presentations judged `outcome`, as event rows naming their session. */
 function verdictEvents(outcome: RotationOutcome) {
-  return sessionParts
-    .selectFrom("verdict")
+  return verdict
+    .from()
     .select((eb) => ["user_id", jsonBuildObject({ session_id: eb.ref("session_id") }).as("row_details")])
     .where("outcome", "=", outcome);
+}
+
+/** The verdict with the session's standing, read from its row, and its user's status. */
+function judgedStanding() {
+  return reading(verdict)
+    .selectFrom("verdict")
+    .innerJoin("users", "users.id", "verdict.user_id")
+    .innerJoin("sessions", "sessions.id", "verdict.session_id")
+    .select([
+      "verdict.outcome",
+      "users.status",
+      "sessions.id",
+      "sessions.user_id",
+      "users.role",
+      "sessions.generation",
+      "sessions.amr",
+      "sessions.auth_time",
+    ]);
 }
 
 /**
  * Spends a refresh token and stores its successor, in one statement, after taking its user's row lock
  * (shared: rotations of one user run side by side, and anything that ends sessions waits for them, or they
  * for it, and then sees the other). A reused token ends its whole session; a session on the blacklist never
- * rotates. `rotation` is undefined for a token that is not (or no longer) in the whitelist, or whose user is
- * gone.
+ * rotates. `rotation` is undefined for a token that is not (or no longer) in the whitelist, or whose user or
+ * session is gone.
  */
 export async function rotateRefreshToken(
   db: Db,
   ender: SessionEnder,
   request: RotationRequest,
 ): Promise<{ rotation: Rotation | undefined; endings: Endings }> {
-  const ending = ender.endSessions(() => sessionParts.selectFrom("verdict").select("session_id").where("outcome", "=", "reused"));
+  const ending = ender.endSessions(() => verdict.from().select("session_id").where("outcome", "=", "reused"));
   const statement = withSteps(
     db,
-    spendToken(request),
+    ...spendToken(request),
     judgePresentation(request),
     ending.step,
     recordEvents(request.events, { type: "refresh_reuse_detected", rows: () => verdictEvents("reused") }),
     recordEvents(request.events, { type: "refresh_replayed", rows: () => verdictEvents("replayed") }),
   )
-    .selectFrom(
-      sessionParts
-        .selectFrom("verdict")
-        .innerJoin("users", "users.id", "verdict.user_id")
-        .innerJoin("sessions", "sessions.id", "verdict.session_id")
-        .select([
-          "verdict.outcome",
-          "verdict.session_id",
-          "verdict.user_id",
-          "users.role",
-          "users.status",
-          "users.session_generation",
-          "sessions.amr",
-          "sessions.auth_time",
-        ])
-        .as("judged"),
-    )
+    .selectFrom(judgedStanding().as("judged"))
     .selectAll("judged")
     .select(() => ending.ended().as("ended"));
   const [row] = await afterLockingUsers(db, { users: { refreshTokenHash: request.tokenHash }, mode: "share" }, statement);
-  if (!row) return { rotation: undefined, endings: NOTHING_ENDED };
-  const { outcome, session_id, user_id, role, status, session_generation, amr, auth_time } = row;
-  return {
-    rotation: { outcome, sessionId: session_id, userId: user_id, role, status, generation: session_generation, amr, authTime: auth_time },
-    endings: endingsFrom(row.ended),
-  };
+  const standing = row && SessionStanding.fromRow(row);
+  if (!row || !standing) return { rotation: undefined, endings: NOTHING_ENDED };
+  return { rotation: { outcome: row.outcome, standing, status: row.status }, endings: endingsFrom(row.ended) };
 }
 
 /**

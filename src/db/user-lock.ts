@@ -41,9 +41,10 @@ function lockQuery(db: Db, lock: UserLock) {
 }
 
 /**
- * Runs `statement` after locking the users' rows, as one transaction in one round trip; the statement
- * sees everything committed before the lock was granted. Returns the statement's rows.
+ * Runs `statement` after locking the users' rows (and after `prepared`, statements that make room for it), as one
+ * transaction in one round trip; the statement sees everything committed before the lock was granted. Returns the
+ * statement's rows.
  */
-export function afterLockingUsers<O>(db: Db, lock: UserLock, statement: Compilable<O>): Promise<O[]> {
-  return runAfter(db, lockQuery(db, lock).compile(), statement.compile());
+export function afterLockingUsers<O>(db: Db, lock: UserLock, statement: Compilable<O>, prepared: Compilable<unknown>[] = []): Promise<O[]> {
+  return runAfter(db, [lockQuery(db, lock).compile(), ...prepared.map((query) => query.compile())], statement.compile());
 }

@@ -14,9 +14,9 @@ import type { Db } from "./client.ts";
 import { type CodeToIssue, issueCode, type MailAllowance, mayMailCode } from "./codes.ts";
 import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
-import { partBuilder, QueryRows, type Step, withSteps } from "./parts.ts";
+import { cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
 import { type Actor, actorStands } from "./actor.ts";
-import { advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
+import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
@@ -26,12 +26,12 @@ export type UserRow = Pick<Selectable<Users>, (typeof USER_COLUMNS)[number]>;
 
 type UserBefore = Pick<UserRow, "id" | "email" | "role" | "status"> & { session_generation: number };
 
-const userParts = partBuilder<{
-  created: UserRow;
-  before: UserBefore;
-  updated: UserRow & { session_generation: number };
-  deleted: { id: string; session_generation: number };
-}>();
+const created = cte<UserRow>()("created");
+const before = cte<UserBefore>()("before");
+const updated = cte<UserRow & { session_generation: number }>()("updated");
+const deleted = cte<{ id: string; session_generation: number }>()("deleted");
+const cancelled = cte<{ id: string }>()("cancelled");
+const codesEnded = cte<{ id: string }>()("codes_ended");
 
 export interface NewUser {
   email: string;
@@ -72,20 +72,24 @@ function userFrom(row: { [K in keyof UserRow]: UserRow[K] | null }): UserRow | u
 export async function insertUser(db: Db, user: NewUser): Promise<UserRow | undefined> {
   const events: EventContext = { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: user.now };
   return withSteps(
-    db.with("created", (q) =>
-      q
-        .insertInto("users")
-        .values(newUserRow(user))
-        .onConflict((oc) => oc.column("email").doNothing())
-        .returning([...USER_COLUMNS, "verified_at"]),
+    db,
+    created.as(
+      (q) =>
+        new QueryRows(
+          q
+            .insertInto("users")
+            .values(newUserRow(user))
+            .onConflict((oc) => oc.column("email").doNothing())
+            .returning(USER_COLUMNS),
+        ),
     ),
     recordEvents(events, {
       type: "signed_up",
       details: { by: "operator" },
-      rows: () => userParts.selectFrom("created").select(["id as user_id", noRowDetails()]),
+      rows: () => created.from().select(["id as user_id", noRowDetails()]),
     }),
   )
-    .selectFrom(userParts.selectFrom("created").select(USER_COLUMNS).as("created"))
+    .selectFrom(created.from().select(USER_COLUMNS).as("created"))
     .selectAll()
     .executeTakeFirst();
 }
@@ -108,25 +112,28 @@ export type Registration =
  * the id stays the pending account's), and whoever proves the address must present the password of the
  * latest signup. An address some account proved is not touched: no row comes back.
  */
-function upsertSignup(db: Db, user: NewUser) {
-  return db.with("created", (q) =>
-    q
-      .insertInto("users")
-      .values(newUserRow(user))
-      .onConflict((oc) =>
-        oc
-          .column("email")
-          .doUpdateSet((eb) => ({
-            password_hash: eb.ref("excluded.password_hash"),
-            first_name: eb.ref("excluded.first_name"),
-            last_name: eb.ref("excluded.last_name"),
-            created_at: eb.ref("excluded.created_at"),
-            updated_at: eb.ref("excluded.updated_at"),
-          }))
-          .where("users.status", "=", "unverified")
-          .where("users.verified_at", "is", null),
-      )
-      .returning(USER_COLUMNS),
+function upsertSignup(user: NewUser): Step {
+  return created.as(
+    (q) =>
+      new QueryRows(
+        q
+          .insertInto("users")
+          .values(newUserRow(user))
+          .onConflict((oc) =>
+            oc
+              .column("email")
+              .doUpdateSet((eb) => ({
+                password_hash: eb.ref("excluded.password_hash"),
+                first_name: eb.ref("excluded.first_name"),
+                last_name: eb.ref("excluded.last_name"),
+                created_at: eb.ref("excluded.created_at"),
+                updated_at: eb.ref("excluded.updated_at"),
+              }))
+              .where("users.status", "=", "unverified")
+              .where("users.verified_at", "is", null),
+          )
+          .returning(USER_COLUMNS),
+      ),
   );
 }
 
@@ -137,9 +144,8 @@ function upsertSignup(db: Db, user: NewUser) {
  * also settles concurrent signups.
  */
 export async function registerUser(db: Db, user: NewUser, signup: SignupCode): Promise<Registration> {
-  const created = () => userParts.selectFrom("created");
   const code = issueCode({
-    owner: () => created().select("id as user_id"),
+    owner: () => created.from().select("id as user_id"),
     purpose: "verify_email",
     address: user.email,
     code: signup.code,
@@ -147,15 +153,16 @@ export async function registerUser(db: Db, user: NewUser, signup: SignupCode): P
     now: user.now,
   });
   const row = await withSteps(
-    upsertSignup(db, user),
+    db,
+    upsertSignup(user),
     code.step,
     recordEvents(signup.events, {
       type: "signed_up",
       details: { by: "signup" },
-      rows: () => created().select(["id as user_id", noRowDetails()]),
+      rows: () => created.from().select(["id as user_id", noRowDetails()]),
     }),
   )
-    .selectFrom(created().selectAll().as("created"))
+    .selectFrom(created.from().selectAll().as("created"))
     .selectAll()
     .select(() => code.mail.queued().as("mail"))
     .executeTakeFirst();
@@ -221,6 +228,8 @@ export interface UpdateOptions {
   emailChange?: EmailChangeStart | undefined;
   /** To the current address, when the address is changed directly or a change to another one starts. */
   oldAddressNotice?: MailToQueue | undefined;
+  /** The user proved their password for this change: it ends their run of wrong passwords. */
+  passwordProved?: boolean | undefined;
 }
 
 /** Why an update changed nothing. */
@@ -236,18 +245,28 @@ interface Guard<R extends string> {
   holds: Expression<SqlBool>;
 }
 
-const guardBuilder = expressionBuilder<DB & { before: UserBefore }, never>();
+const guardBuilder = expressionBuilder<DB, never>();
 
 /** The actor is no longer what the write needs, as the database has them now (whatever their token says). */
 function actorGuard(actor: Actor): Guard<"forbidden"> {
   return { refusal: "forbidden", holds: guardBuilder.not(actorStands(actor)) };
 }
 
-/** The address asked for belongs to another user. */
-function emailTakenGuard(id: string, email: string): Guard<"email_taken"> {
+/** An account that proved its address at some time (a disabled one too): a signup nobody proved is not one. */
+function provedAccount(eb: ExpressionBuilder<DB, "users">) {
+  return eb.or([eb("status", "<>", "unverified"), eb("verified_at", "is not", null)]);
+}
+
+/**
+ * The address asked for belongs to another user. For a change its owner proves with a code (`provedOnly`), only an
+ * account that proved the address holds it: a signup nobody proved belongs to nobody yet, so it cannot block the
+ * move (nor tell the mover that someone signed up), and gives way when the new address is proved.
+ */
+function emailTakenGuard(id: string, email: string, provedOnly: boolean): Guard<"email_taken"> {
+  const holders = guardBuilder.selectFrom("users").select("id").where("email", "=", email).where("id", "<>", id);
   return {
     refusal: "email_taken",
-    holds: guardBuilder.exists(guardBuilder.selectFrom("users").select("id").where("email", "=", email).where("id", "<>", id)),
+    holds: guardBuilder.exists(provedOnly ? holders.where(provedAccount) : holders),
   };
 }
 
@@ -280,7 +299,7 @@ function tooSoonGuard(id: string, change: EmailChangeStart): Guard<"too_soon"> {
   return {
     refusal: "too_soon",
     holds: eb.and([
-      eb.not(eb.exists(eb.selectFrom("before").select("id").where("email", "=", change.newEmail))),
+      eb.not(eb.exists(before.from().select("id").where("email", "=", change.newEmail))),
       eb.or([eb.not(mayMailCode(change.newEmail, "change_email", change.allowance)), eb.exists(recentChange)]),
     ]),
   };
@@ -297,7 +316,7 @@ function guardsOf(id: string, changes: UserChanges, options: UpdateOptions): Gua
   const wantedEmail = emailChange?.newEmail ?? changes.email;
   return [
     actorGuard(actor),
-    ...(wantedEmail === undefined ? [] : [emailTakenGuard(id, wantedEmail)]),
+    ...(wantedEmail === undefined ? [] : [emailTakenGuard(id, wantedEmail, emailChange !== undefined)]),
     ...(mayRemoveAdmin(changes) ? [lastAdminGuard(id)] : []),
     ...(emailChange ? [tooSoonGuard(id, emailChange)] : []),
   ];
@@ -321,32 +340,37 @@ function endsSessions(eb: ExpressionBuilder<DB, "users">, changes: UserChanges, 
   };
 }
 
-/** The update itself, unless a guard holds. */
-function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefusal>[], now: Date): Step {
-  return (statement) =>
-    statement
-      .with("before", (q) => q.selectFrom("users").select(["id", "email", "role", "status", "session_generation"]).where("id", "=", id))
-      .with(
-        "updated",
-        () =>
-          new QueryRows(
-            userParts
-              .updateTable("users")
-              .set((eb) => ({
-                first_name: changes.first_name,
-                last_name: changes.last_name,
-                email: changes.email,
-                role: changes.role,
-                status: changes.status,
-                verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
-                updated_at: now,
-                ...endsSessions(eb, changes, now),
-              }))
-              .where("id", "=", id)
-              .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
-              .returning([...USER_COLUMNS, "session_generation"]),
-          ),
-      );
+/**
+ * The update itself, unless a guard holds. A change the user proved with their password also ends their run of
+ * wrong passwords here (the row is updated once per statement).
+ */
+function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefusal>[], options: UpdateOptions): Step[] {
+  const now = options.events.now;
+  const runEnds = options.passwordProved === true ? { login_failures: 0, login_blocked_until: null } : {};
+  return [
+    before.as((q) => q.selectFrom("users").select(["id", "email", "role", "status", "session_generation"]).where("id", "=", id)),
+    updated.as(
+      () =>
+        new QueryRows(
+          tables
+            .updateTable("users")
+            .set((eb) => ({
+              first_name: changes.first_name,
+              last_name: changes.last_name,
+              email: changes.email,
+              role: changes.role,
+              status: changes.status,
+              verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
+              updated_at: now,
+              ...runEnds,
+              ...endsSessions(eb, changes, now),
+            }))
+            .where("id", "=", id)
+            .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
+            .returning([...USER_COLUMNS, "session_generation"]),
+        ),
+    ),
+  ];
 }
 
 /** The refusal of the first guard that holds, or null. */
@@ -363,44 +387,40 @@ function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRe
 
 /** Asking for the current address back cancels a pending change: its code stops working. */
 function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): Step {
-  return (statement) =>
-    statement.with(
-      "cancelled",
-      () =>
-        new QueryRows(
-          userParts
-            .updateTable("one_time_codes")
-            .set({ consumed_at: now })
-            .where("user_id", "=", id)
-            .where("purpose", "=", "change_email")
-            .where("consumed_at", "is", null)
-            .where((eb) => eb.exists(eb.selectFrom("updated").select("id").where("email", "=", change.newEmail)))
-            .returning("id"),
-        ),
-    );
+  return cancelled.as(
+    () =>
+      new QueryRows(
+        tables
+          .updateTable("one_time_codes")
+          .set({ consumed_at: now })
+          .where("user_id", "=", id)
+          .where("purpose", "=", "change_email")
+          .where("consumed_at", "is", null)
+          .where((eb) => eb.exists(updated.from().select("id").where("email", "=", change.newEmail)))
+          .returning("id"),
+      ),
+  );
 }
 
 /** A disabled account proves nothing more: its pending codes (a signup's, a reset's, an email change's) stop working. */
 function endPendingCodes(id: string, now: Date): Step {
-  return (statement) =>
-    statement.with(
-      "codes_ended",
-      () =>
-        new QueryRows(
-          userParts
-            .updateTable("one_time_codes")
-            .set({ consumed_at: now })
-            .where("user_id", "=", id)
-            .where("consumed_at", "is", null)
-            .where((eb) => eb.exists(eb.selectFrom("updated").select("id").where("status", "=", "disabled")))
-            .returning("id"),
-        ),
-    );
+  return codesEnded.as(
+    () =>
+      new QueryRows(
+        tables
+          .updateTable("one_time_codes")
+          .set({ consumed_at: now })
+          .where("user_id", "=", id)
+          .where("consumed_at", "is", null)
+          .where((eb) => eb.exists(updated.from().select("id").where("status", "=", "disabled")))
+          .returning("id"),
+      ),
+  );
 }
 
 /** The events of a change of role, status or address, from the rows before and after. */
 function changeEvents(events: EventContext, changes: UserChanges): (Step | false)[] {
-  const compared = () => userParts.selectFrom(["updated", "before"]);
+  const compared = () => reading(updated, before).selectFrom(["updated", "before"]);
   return [
     changes.role !== undefined &&
       recordEvents(events, {
@@ -437,18 +457,16 @@ function changeEvents(events: EventContext, changes: UserChanges): (Step | false
 }
 
 /** The user with their new generation, when the update moved it on (it changed their role or status). */
-const demoted: Step = (statement) =>
-  statement.with("advanced", () =>
-    userParts
-      .selectFrom(["updated", "before"])
-      .select(["updated.id", "updated.session_generation"])
-      .whereRef("updated.session_generation", "<>", "before.session_generation"),
-  );
+const demoted: AdvancedRows = () =>
+  reading(updated, before)
+    .selectFrom(["updated", "before"])
+    .select(["updated.id", "updated.session_generation"])
+    .whereRef("updated.session_generation", "<>", "before.session_generation");
 
 /** A code to the new address of a user who starts an email change (none when they asked for their current one back). */
 function emailChangeCode(change: EmailChangeStart, now: Date) {
   return issueCode({
-    owner: () => userParts.selectFrom("updated").select("id as user_id").where("email", "<>", change.newEmail),
+    owner: () => updated.from().select("id as user_id").where("email", "<>", change.newEmail),
     purpose: "change_email",
     address: change.newEmail,
     code: change.code,
@@ -459,7 +477,7 @@ function emailChangeCode(change: EmailChangeStart, now: Date) {
 
 /** The current address hears of a change of address: made directly, or started (a code went to the new one). */
 function oldAddressRecipients(code: ReturnType<typeof emailChangeCode> | undefined) {
-  const compared = userParts.selectFrom(["before", "updated"]).select("before.email as to_address");
+  const compared = reading(before, updated).selectFrom(["before", "updated"]).select("before.email as to_address");
   return code ? compared.where(code.wasIssued()) : compared.whereRef("updated.email", "<>", "before.email");
 }
 
@@ -487,7 +505,7 @@ export async function updateUser(
   const notice = queueMail("notice", oldAddressNotice && { recipients: () => oldAddressRecipients(code), mail: oldAddressNotice });
   const statement = withSteps(
     db,
-    applyChanges(id, changes, guards, now),
+    ...applyChanges(id, changes, guards, options),
     emailChange && cancelPendingChange(id, emailChange, now),
     changes.status === "disabled" && endPendingCodes(id, now),
     (changes.role !== undefined || changes.status !== undefined) && ending.step,
@@ -499,7 +517,7 @@ export async function updateUser(
   )
     // what the statement did, one row whether or not it updated the user
     .selectFrom(
-      userParts
+      tables
         .selectNoFrom([
           refusalOf(guards).as("refusal"),
           codeMail.queued().as("mail"),
@@ -508,7 +526,7 @@ export async function updateUser(
         ])
         .as("effects"),
     )
-    .leftJoin(userParts.selectFrom("updated").selectAll().as("updated"), (join) => join.onTrue())
+    .leftJoin(updated.from().selectAll().as("updated"), (join) => join.onTrue())
     .selectAll("effects")
     .select(USER_COLUMNS.map((column) => `updated.${column}` as const));
   const locked: UserLock = { users: { ids: [id, actor.id] }, mode: "change", activeAdmins: mayRemoveAdmin(changes) };
@@ -532,21 +550,23 @@ export async function deleteUser(
 ): Promise<{ outcome: "deleted" | "not_found" | UpdateRefusal; endings: Endings }> {
   const { id, actor, events } = request;
   const guards = [actorGuard(actor), lastAdminGuard(id)];
-  const ending = ender.forgetSessionsOf(() => userParts.selectFrom("deleted").select(["id", "session_generation"]));
+  const ending = ender.forgetSessionsOf(() => deleted.from().select(["id", "session_generation"]));
   const statement = withSteps(
     db,
-    (statement) =>
-      statement.with("deleted", (q) =>
-        q
-          .deleteFrom("users")
-          .where("id", "=", id)
-          .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
-          .returning(["id", "session_generation"]),
-      ),
+    deleted.as(
+      (q) =>
+        new QueryRows(
+          q
+            .deleteFrom("users")
+            .where("id", "=", id)
+            .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
+            .returning(["id", "session_generation"]),
+        ),
+    ),
     ending.step,
-    recordEvents(events, { type: "user_deleted", rows: () => userParts.selectFrom("deleted").select(["id as user_id", noRowDetails()]) }),
+    recordEvents(events, { type: "user_deleted", rows: () => deleted.from().select(["id as user_id", noRowDetails()]) }),
   ).selectNoFrom((eb) => [
-    eb.exists(userParts.selectFrom("deleted").select("id")).as("deleted"),
+    eb.exists(deleted.from().select("id")).as("deleted"),
     refusalOf(guards).as("refusal"),
     ending.ended().as("ended"),
   ]);

@@ -1,10 +1,10 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { AccessClaims } from "../auth/tokens.ts";
 import type { Config } from "../config.ts";
-import type { Db } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import { validationError } from "./problem-response.ts";
 import type { RevocationEdge } from "../edge/revocations.ts";
+import type { ServiceContext } from "../services/context.ts";
 
 export type Clock = () => Date;
 
@@ -13,7 +13,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     config: Config;
-    db: Db;
+    db: ServiceContext["db"];
     clock: Clock;
     edge: RevocationEdge;
     log: Logger;

@@ -29,6 +29,10 @@ export const TotpEnrolmentSchema = z
   .meta({ id: "TotpEnrolment" });
 export type TotpEnrolment = z.infer<typeof TotpEnrolmentSchema>;
 
+/** Starting an enrolment: the current password, so a stolen access token alone cannot put an attacker's app on the account. */
+export const StartTotpRequestSchema = z.strictObject({ current_password: PresentedPasswordSchema }).meta({ id: "StartTotpRequest" });
+export type StartTotpRequest = z.infer<typeof StartTotpRequestSchema>;
+
 export const ConfirmTotpRequestSchema = z.strictObject({ code: TotpCodeSchema }).meta({ id: "ConfirmTotpRequest" });
 export type ConfirmTotpRequest = z.infer<typeof ConfirmTotpRequestSchema>;
 

@@ -27,6 +27,7 @@ export const problemTable = {
   email_taken: { status: 409, title: "Email already registered" },
   cannot_delete_self: { status: 409, title: "Cannot delete yourself" },
   cannot_disable_self: { status: 409, title: "Cannot disable yourself" },
+  cannot_reset_own_factor: { status: 409, title: "Cannot reset your own second factor" },
   last_admin: { status: 409, title: "The last active admin" },
   mfa_already_enabled: { status: 409, title: "Second factor already on" },
   mfa_not_enabled: { status: 409, title: "No second factor" },

@@ -60,7 +60,32 @@ export const PresentedPasswordSchema = z
   .refine((password) => characters(password) <= PASSWORD_MAX_LENGTH, `Must be at most ${PASSWORD_MAX_LENGTH} characters`)
   .meta({ maxLength: PASSWORD_MAX_LENGTH, example: "correct horse battery" });
 
-export const NameSchema = z.string().trim().min(1).max(100).nullable();
+/**
+ * Characters a name may not hold: controls (line breaks, tabs, escapes) and the invisible ones that reorder or
+ * hide text (Unicode's bidirectional controls, as in CVE-2021-42574, and zero-width spaces), which could make one
+ * name display as another in the console and in mail. Joiners stay: some scripts and emoji need them.
+ */
+const HIDDEN_CHARACTER = /[\p{Cc}\p{Zl}\p{Zp}\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/u;
+
+function codePoint(character: string): string {
+  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+export const NameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .superRefine((name, ctx) => {
+    const hidden = HIDDEN_CHARACTER.exec(name)?.[0];
+    if (hidden !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Must not contain control characters or characters that reorder or hide text (found ${codePoint(hidden)})`,
+      });
+    }
+  })
+  .nullable();
 
 export const UserSchema = z
   .object({

@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import { type Db, getDb } from "../db/client.ts";
 import type { EventContext } from "../db/events.ts";
 import type { Logger } from "../log.ts";
 import type { RevocationEdge } from "../edge/revocations.ts";
@@ -31,4 +31,9 @@ export interface ServiceContext {
 
 export function secondsAfter(date: Date, seconds: number): Date {
   return new Date(date.getTime() + seconds * 1000);
+}
+
+/** The database a configuration names: one client per URL and isolate (the HTTP driver keeps no connection). */
+export function databaseOf(config: Config): Db {
+  return getDb(config.DATABASE_URL, config.DATABASE_TIMEOUT_MS);
 }

@@ -1,6 +1,5 @@
 import { hashPassword } from "../auth/passwords.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
-import { newRefreshToken } from "../auth/tokens.ts";
 import { issueResetCode } from "../db/codes.ts";
 import { changePassword as applyChange, resetPassword as applyReset } from "../db/passwords.ts";
 import { endingSessions } from "../edge/revocations.ts";
@@ -8,13 +7,14 @@ import { failure } from "../errors.ts";
 import { passwordChangedNotice, passwordResetMail } from "../mail/templates.ts";
 import type { ChangePasswordRequest, ForgotPasswordRequest, ResetPasswordRequest } from "../schemas/passwords.ts";
 import type { TokenPair } from "../schemas/tokens.ts";
-import { checkGuess, codeToIssue, mailAllowance } from "./codes.ts";
+import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
+import { proveEmailedCode } from "./guards/emailed-code.ts";
+import { provePassword } from "./guards/password.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { refuseBreachedPassword } from "./breached-passwords.ts";
-import { reauthenticate } from "./reauthentication.ts";
 import { requireRecentAuthentication } from "./step-up.ts";
-import { freshSession, tokenPair } from "./tokens.ts";
+import { mintTokens, newSession } from "./tokens.ts";
 
 /**
  * Mails a reset code to the account with this address, if there is one (verified or not; not a disabled
@@ -39,7 +39,12 @@ export async function forgotPassword(ctx: ServiceContext, input: ForgotPasswordR
  * alike, as for verification.
  */
 export async function resetPassword(ctx: ServiceContext, input: ResetPasswordRequest): Promise<void> {
-  const matched = await checkGuess(ctx, { address: input.email, code: input.code, scope: "reset_password", purposes: ["reset_password"] });
+  const matched = await proveEmailedCode(ctx, {
+    address: input.email,
+    code: input.code,
+    scope: "reset_password",
+    purposes: ["reset_password"],
+  });
   if (!matched) throw failure("code_invalid");
   await refuseBreachedPassword(ctx, input.new_password);
   const [passwordHash, notice] = await Promise.all([hashPassword(input.new_password), mailToQueue(ctx, passwordChangedNotice("reset"))]);
@@ -49,34 +54,39 @@ export async function resetPassword(ctx: ServiceContext, input: ResetPasswordReq
 }
 
 /**
- * Changes the password of the signed-in user, who proves the current one first (a wrong one counts against
- * the account like a failed login). Two round trips: read the hash, then write. Every session of the account
- * ends, this one too (whoever else held a token of it is out); the answer is a fresh session's token pair.
+ * Changes the password of the signed-in user, who proves the current one first (through the password guard: a
+ * wrong one counts against the account like a failed login). Two round trips: read the hash, then write. Every
+ * session of the account ends, this one too (whoever else held a token of it is out); the answer is a fresh
+ * session's token pair, which goes on with this session's `amr` and `auth_time`: a password alone never renews
+ * a sign-in made with a second factor.
  */
 export async function changePassword(ctx: ServiceContext, actor: AccessClaims, input: ChangePasswordRequest): Promise<TokenPair> {
   requireRecentAuthentication(ctx, actor);
-  const checked = await reauthenticate(ctx, actor.userId, input.current_password, "password_change");
-  await refuseBreachedPassword(ctx, input.new_password);
-  const [newHash, fresh, notice] = await Promise.all([
+  const proved = await provePassword(ctx, { userId: actor.userId }, input.current_password, "password_change");
+  try {
+    await refuseBreachedPassword(ctx, input.new_password);
+  } catch (error) {
+    proved.settle();
+    throw error;
+  }
+  const [newHash, session, notice] = await Promise.all([
     hashPassword(input.new_password),
-    newRefreshToken(),
+    newSession(ctx, { continues: actor.sessionId, factor: "kept" }),
     mailToQueue(ctx, passwordChangedNotice("changed")),
   ]);
-  const session = freshSession(ctx, fresh.hash);
   const result = await endingSessions(ctx, (ender) =>
     applyChange(ctx.db, ender, {
       userId: actor.userId,
       sessionId: actor.sessionId,
-      verifiedHash: checked.passwordHash,
+      verifiedHash: proved.holder.password_hash,
       newHash,
-      fresh: { ...session, amr: actor.amr },
+      fresh: session.fresh,
       notice,
       events: ctx.events,
     }),
   );
   // the session ended, or the password changed elsewhere, while this one was being checked
-  if (!result.changed) throw failure("session_ended");
+  if (!result.standing) throw failure("session_ended");
   deliverLater(ctx, result.notice);
-  const { role, generation } = result.changed;
-  return tokenPair(ctx, { userId: actor.userId, role, sessionId: session.id, generation, amr: actor.amr, authTime: ctx.now }, fresh.token);
+  return mintTokens(ctx, result.standing, session.refreshToken);
 }

@@ -8,7 +8,8 @@ import { AddressProofPurposeSchema } from "../schemas/codes.ts";
 import type { ResendCodeRequest, SignupRequest, VerifyRequest } from "../schemas/registration.ts";
 import type { PublicUser } from "../schemas/user.ts";
 import { refuseBreachedPassword } from "./breached-passwords.ts";
-import { checkGuess, codeToIssue, mailAllowance } from "./codes.ts";
+import { codeToIssue, mailAllowance } from "./codes.ts";
+import { proveEmailedCode } from "./guards/emailed-code.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
@@ -49,7 +50,7 @@ export async function signup(ctx: ServiceContext, input: SignupRequest): Promise
  * an address has an account or a pending change. One round trip for a wrong code, two for a right one.
  */
 export async function verifyCode(ctx: ServiceContext, input: VerifyRequest): Promise<string> {
-  const matched = await checkGuess(ctx, {
+  const matched = await proveEmailedCode(ctx, {
     address: input.email,
     code: input.code,
     scope: "verify",

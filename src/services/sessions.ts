@@ -1,94 +1,47 @@
 import { sha256 } from "../auth/crypto.ts";
-import { hashPassword, spendPasswordCheckTime, verifyPassword } from "../auth/passwords.ts";
-import { newRefreshToken, refreshTokenHash, successorOf } from "../auth/tokens.ts";
-import { recordEvent } from "../db/events.ts";
-import { chargePasswordTry, type HolderRead, type PasswordHolder, upgradePasswordHash } from "../db/passwords.ts";
+import { hashPassword } from "../auth/passwords.ts";
+import { refreshTokenHash, successorOf } from "../auth/tokens.ts";
+import { upgradePasswordHash } from "../db/passwords.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
 import { ApiError, failure } from "../errors.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import type { LoginRequest, RefreshRequest, TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
+import { provePassword, recordFailure, wrongCredentials } from "./guards/password.ts";
 import { challengeLogin } from "./mfa.ts";
-import { recordFailure, waitingError } from "./password-failures.ts";
-import { freshSession, tokenPair } from "./tokens.ts";
+import { mintTokens, newSession } from "./tokens.ts";
 
-const wrongCredentials = () => new ApiError("invalid_credentials", "The email or password is wrong.");
 const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
 const disabled = () => new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
 
 /**
- * Checks a login's password against its account (the try already counted), or spends the same work for an
- * unknown address. Throws the answer for every failure, recording it after the answer; the account's state
- * (waiting, unverified, disabled) is named only as its rule allows: waiting before the password is checked,
- * so the right one is refused alike; unverified and disabled only after it proved right.
- */
-async function checkLoginPassword(
-  ctx: ServiceContext,
-  input: LoginRequest,
-  read: HolderRead,
-): Promise<PasswordHolder & { needsRehash: boolean }> {
-  const { holder, imported } = read;
-  if (!holder) {
-    await spendPasswordCheckTime(input.password, imported);
-    ctx.defer(
-      recordEvent(ctx.db, ctx.events, { type: "login_failed", userId: null, details: { reason: "unknown_address", email: input.email } }),
-    );
-    throw wrongCredentials();
-  }
-  if (holder.waiting) {
-    recordFailure(ctx, holder, "counted", { reason: holder.waiting === "locked" ? "locked" : "throttled" });
-    throw waitingError(holder.waiting);
-  }
-  const { valid, needsRehash } = await verifyPassword(input.password, holder.password_hash, imported);
-  if (!valid) {
-    recordFailure(ctx, holder, "counted", { reason: "wrong_password" });
-    throw wrongCredentials();
-  }
-  if (holder.status === "disabled") {
-    recordFailure(ctx, holder, "clear", { reason: "disabled" });
-    throw disabled();
-  }
-  if (holder.status !== "verified") {
-    recordFailure(ctx, holder, "clear", { reason: "unverified" });
-    throw notVerified();
-  }
-  return { ...holder, needsRehash };
-}
-
-/**
- * Two round trips: read the hash (counting the try), then write the session (or, for a failure, its event,
- * after the answer). An unknown email spends the same password work as a wrong password. The token carries
- * the role and generation that the session's write saw, not the ones read before the password work.
+ * Two round trips: the password guard's read (counting the try), then the session's write (or, for a failure,
+ * its event, after the answer). The account's state is named only as its rule allows: waiting before the password
+ * is checked, so the right one is refused alike; unverified and disabled only after it proved right. The token
+ * is minted from the session's row as the write returned it, not from what was read before the password work.
  */
 export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
-  const holder = await checkLoginPassword(ctx, input, await chargePasswordTry(ctx.db, input.email, ctx.now));
+  const { holder, needsRehash } = await provePassword(ctx, { email: input.email }, input.password, "login");
+  if (holder.status !== "verified") {
+    recordFailure(ctx, holder, "clear", { reason: holder.status === "disabled" ? "disabled" : "unverified" });
+    throw holder.status === "disabled" ? disabled() : notVerified();
+  }
   // An account with a factor keeps an old hash until a login without one or a password change: its challenge is
   // bound to the hash checked, which an upgrade would replace. (Enrolling takes a login, which upgrades first.)
   if (holder.secondFactor) return challengeLogin(ctx, holder);
-  const refresh = await newRefreshToken();
-  const fresh = freshSession(ctx, refresh.hash);
-  const session = await startSession(ctx.db, {
-    userId: holder.id,
-    verifiedHash: holder.password_hash,
-    fresh,
-    proof: { amr: ["pwd"] },
-    events: ctx.events,
-  });
+  const { fresh, refreshToken } = await newSession(ctx, { proved: ["pwd"] });
+  const session = await startSession(ctx.db, { userId: holder.id, verifiedHash: holder.password_hash, fresh, events: ctx.events });
   // gone, or its password changed (or a second factor turned on) while this one was being checked
   if (!session) throw wrongCredentials();
-  if (!session.started) throw session.status === "disabled" ? disabled() : notVerified();
+  if (!session.standing) throw session.status === "disabled" ? disabled() : notVerified();
   // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would make the
   // first login of an old hash take longer than any other, which timing would tell. Only once the session is
   // written, which checks that the hash is still the one verified: an upgrade landing first would fail that.
-  if (holder.needsRehash) {
+  if (needsRehash) {
     const from = holder.password_hash;
     ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
   }
-  return tokenPair(
-    ctx,
-    { userId: holder.id, role: session.role, sessionId: fresh.id, generation: session.generation, amr: ["pwd"], authTime: ctx.now },
-    refresh.token,
-  );
+  return mintTokens(ctx, session.standing, refreshToken);
 }
 
 /** What binds a replay within the grace window to the client that spent the token. */
@@ -119,17 +72,17 @@ export async function refresh(ctx: ServiceContext, input: RefreshRequest): Promi
     }),
   );
   if (!rotation) throw failure("refresh_token_invalid");
+  const { sessionId, userId } = rotation.standing;
   if (rotation.outcome === "reused") {
-    ctx.log.warn("refresh token reuse: session revoked", { session_id: rotation.sessionId, user_id: rotation.userId });
+    ctx.log.warn("refresh token reuse: session revoked", { session_id: sessionId, user_id: userId });
     throw failure("refresh_token_invalid");
   }
   if (rotation.outcome === "replayed") {
-    ctx.log.warn("refresh token replayed within the grace window", { session_id: rotation.sessionId, user_id: rotation.userId });
+    ctx.log.warn("refresh token replayed within the grace window", { session_id: sessionId, user_id: userId });
   }
   if (rotation.outcome === "expired" || rotation.outcome === "revoked" || rotation.status !== "verified")
     throw failure("refresh_token_invalid");
-  const { userId, role, sessionId, generation, amr, authTime } = rotation;
-  return tokenPair(ctx, { userId, role, sessionId, generation, amr, authTime }, successor.token);
+  return mintTokens(ctx, rotation.standing, successor.token);
 }
 
 /** Ends the session of a refresh token, in Postgres and at the edge, so its access tokens stop working too. */

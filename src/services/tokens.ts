@@ -1,27 +1,36 @@
-import { issueAccessToken, type TokenSubject } from "../auth/tokens.ts";
-import type { FreshSession } from "../db/sessions.ts";
+// The one minting point: every access and refresh token the API answers is made here, from a session's standing
+// as the statement that wrote or renewed the session returned it (src/db/sessions.ts). No caller computes a
+// generation, `amr` or `auth_time`.
+import { issueAccessToken, newRefreshToken } from "../auth/tokens.ts";
+import type { FreshSession, SessionProof, SessionStanding } from "../db/sessions.ts";
 import type { AccessToken } from "../schemas/mfa.ts";
 import type { TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 
-/** An access token for a session. */
-export async function accessToken(ctx: ServiceContext, subject: TokenSubject): Promise<AccessToken> {
-  const access = await issueAccessToken(ctx.config, subject, ctx.now);
+/** An access token of a session, carrying its standing. */
+export async function mintAccessToken(ctx: ServiceContext, standing: SessionStanding): Promise<AccessToken> {
+  const access = await issueAccessToken(ctx.config, standing, ctx.now);
   return { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn };
 }
 
-/** An access token and a refresh token for a session. */
-export async function tokenPair(ctx: ServiceContext, subject: TokenSubject, refreshToken: string): Promise<TokenPair> {
-  return { ...(await accessToken(ctx, subject)), refresh_token: refreshToken };
+/** An access token and the refresh token the session's statement stored (by its hash). */
+export async function mintTokens(ctx: ServiceContext, standing: SessionStanding, refreshToken: string): Promise<TokenPair> {
+  return { ...(await mintAccessToken(ctx, standing)), refresh_token: refreshToken };
 }
 
-/** A session about to start: a new id, its first refresh token (hashed), and where the client starts it from. */
-export function freshSession(ctx: ServiceContext, tokenHash: Uint8Array): Omit<FreshSession, "amr"> {
-  return {
+/**
+ * A session about to start: a new id, its first refresh token (the token for the answer, its hash for the
+ * statement), where the client starts it from, and how it was proved.
+ */
+export async function newSession(ctx: ServiceContext, proof: SessionProof): Promise<{ fresh: FreshSession; refreshToken: string }> {
+  const refresh = await newRefreshToken();
+  const fresh = {
     id: crypto.randomUUID(),
-    tokenHash,
+    tokenHash: refresh.hash,
     expiresAt: secondsAfter(ctx.now, ctx.config.REFRESH_TOKEN_TTL_SECONDS),
     userAgent: ctx.client.userAgent,
     clientAddress: ctx.client.address ?? null,
+    proof,
   };
+  return { fresh, refreshToken: refresh.token };
 }

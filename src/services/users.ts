@@ -7,7 +7,7 @@ import type { PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/use
 import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
-import { reauthenticate } from "./reauthentication.ts";
+import { provePassword, type ProvedPassword } from "./guards/password.ts";
 import { requireAdminFactor, requireRecentAuthentication } from "./step-up.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { publicUser } from "./public-user.ts";
@@ -74,11 +74,12 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
   if (asAdmin) requireAdminFactor(ctx.config, actor);
   // an admin's write, or an email change: sensitive, so the sign-in behind the token must be recent
   if (selfEmailChange || asAdmin) requireRecentAuthentication(ctx, actor);
+  let proved: ProvedPassword | undefined;
   if (selfEmailChange) {
     // a stolen access token alone cannot move the account to another address
     if (currentPassword === undefined)
       throw new ApiError("validation_failed", "Changing your own email address needs your current_password.");
-    await reauthenticate(ctx, id, currentPassword, "email_change");
+    proved = await provePassword(ctx, { userId: id }, currentPassword, "email_change");
   }
   const changes: UserChanges = { ...rest, ...(email !== undefined && !isSelf ? { email } : {}) };
   const emailChange = selfEmailChange
@@ -94,10 +95,15 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
         events: ctx.events,
         emailChange,
         oldAddressNotice,
+        passwordProved: proved !== undefined,
       }),
     ),
   );
-  if (updated.outcome !== "updated") throw refusedUpdate(ctx, updated.outcome);
+  if (updated.outcome !== "updated") {
+    // a refused change wrote nothing, so the right password's try is taken off the run here
+    proved?.settle();
+    throw refusedUpdate(ctx, updated.outcome);
+  }
   deliverLater(ctx, updated.mail);
   deliverLater(ctx, updated.notice);
   return publicUser(updated.user);

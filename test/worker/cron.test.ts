@@ -348,6 +348,7 @@ describe("a run cut off midway", () => {
           id,
           user_id: String(user.id),
           created_at: expiredAt(0),
+          generation: 0,
           auth_time: expiredAt(0),
           user_agent: "",
           client_address: null,

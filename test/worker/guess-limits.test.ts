@@ -3,8 +3,7 @@
 // longer and longer, exactly, and lock it after a hundred; and an address gets a few codes an hour at most.
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
-import { PASSWORD_FAILURES } from "../../src/db/passwords.ts";
-import { CODE_FAILURES_BEFORE_PAUSE, CODE_PAUSE_HOURS, MAIL_PER_ADDRESS_PER_HOUR } from "../../src/services/codes.ts";
+import { POLICY } from "../../src/policy.ts";
 import { type Call, client, expectProblem, json, latestCode, mailTo, manualClock, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 const db = getDb(inject("databaseUrl"));
@@ -33,7 +32,7 @@ describe("wrong codes in a row (NIST SP 800-63B §5.2.2)", () => {
     const wrong = wrongCodes(await latestCode(email));
     const guess = (code: string, network: number) => call("/auth/verify", json("POST", { email, code, password: PASSWORD }, from(network)));
     // 20 a window (the per-address budget of a window), windows apart, codes resent as they expire
-    for (let made = 0; made < CODE_FAILURES_BEFORE_PAUSE; made++) {
+    for (let made = 0; made < POLICY.codeRun.pauseAfter; made++) {
       if (made > 0 && made % 20 === 0) {
         clock.advance(11 * 60);
         expect((await call("/auth/verify/resend", json("POST", { email }))).status).toBe(202);
@@ -48,11 +47,11 @@ describe("wrong codes in a row (NIST SP 800-63B §5.2.2)", () => {
     // paused: the right code does nothing either
     await expectProblem(await guess(code, 1000), 400, "code_invalid");
     // after the pause, one wrong guess pauses them again ...
-    clock.advance(CODE_PAUSE_HOURS * HOUR);
+    clock.advance(POLICY.codeRun.pauseHours * HOUR);
     await expectProblem(await guess(wrong(), 1001), 400, "code_invalid");
     await expectProblem(await guess(code, 1002), 400, "code_invalid");
     // ... and a right one, once the pause is over, proves the address and ends the run
-    clock.advance(CODE_PAUSE_HOURS * HOUR);
+    clock.advance(POLICY.codeRun.pauseHours * HOUR);
     expect((await call("/auth/verify/resend", json("POST", { email }))).status).toBe(202);
     expect((await guess(await latestCode(email), 1003)).status).toBe(200);
     const run = await db
@@ -66,7 +65,7 @@ describe("wrong codes in a row (NIST SP 800-63B §5.2.2)", () => {
 
   it("a completed reset, a proof of the address by another route, lifts a pause of its codes", async () => {
     const user = await seededUser();
-    const pausedUntil = new Date(Date.now() + CODE_PAUSE_HOURS * HOUR * 1000);
+    const pausedUntil = new Date(Date.now() + POLICY.codeRun.pauseHours * HOUR * 1000);
     await db
       .insertInto("code_failures")
       .values({ address: user.email, scope: "verify", failures: 100, paused_until: pausedUntil, last_failure_at: new Date() })
@@ -87,11 +86,11 @@ describe("wrong passwords in a row, per account", () => {
     const clock = manualClock();
     const call = client({ clock });
     const user = await seededUser();
-    for (let failure = 1; failure <= PASSWORD_FAILURES.free; failure++) {
+    for (let failure = 1; failure <= POLICY.passwordRun.free; failure++) {
       await expectProblem(await tryLogin(call, user.email, "wrong guess"), 401, "invalid_credentials");
     }
     const waits: number[] = [];
-    for (let failure = PASSWORD_FAILURES.free + 1; failure <= 12; failure++) {
+    for (let failure = POLICY.passwordRun.free + 1; failure <= 12; failure++) {
       await expectProblem(await tryLogin(call, user.email, "wrong guess"), 401, "invalid_credentials");
       const refused = await tryLogin(call, user.email, PASSWORD);
       await expectProblem(refused, 429, "too_many_requests");
@@ -116,7 +115,7 @@ describe("wrong passwords in a row, per account", () => {
     const user = await seededUser();
     await db
       .updateTable("users")
-      .set({ login_failures: PASSWORD_FAILURES.lockAt - 1 })
+      .set({ login_failures: POLICY.passwordRun.lockAt - 1 })
       .where("id", "=", String(user.id))
       .execute();
     await expectProblem(await tryLogin(call, user.email, "the hundredth wrong guess"), 401, "invalid_credentials");
@@ -142,7 +141,7 @@ describe("wrong passwords in a row, per account", () => {
         "/auth/password/change",
         json("POST", { current_password: current, new_password: "a brand new passphrase" }, { Authorization: `Bearer ${access_token}` }),
       );
-    for (let failure = 1; failure <= PASSWORD_FAILURES.free + 1; failure++)
+    for (let failure = 1; failure <= POLICY.passwordRun.free + 1; failure++)
       await expectProblem(await change("wrong guess"), 401, "invalid_credentials");
     await expectProblem(await change(PASSWORD), 429, "too_many_requests");
     await expectProblem(await tryLogin(call, user.email, PASSWORD), 429, "too_many_requests");
@@ -150,18 +149,18 @@ describe("wrong passwords in a row, per account", () => {
 });
 
 describe("mail to one address", () => {
-  it(`stops at ${MAIL_PER_ADDRESS_PER_HOUR} codes an hour, however they are asked for`, async () => {
+  it(`stops at ${POLICY.mail.perAddressPerHour} codes an hour, however they are asked for`, async () => {
     const clock = manualClock();
     const call = client({ clock });
     const email = uniqueEmail("flooded");
     await call("/auth/signup", json("POST", { email, password: PASSWORD }));
-    for (let asked = 1; asked < MAIL_PER_ADDRESS_PER_HOUR + 5; asked++) {
+    for (let asked = 1; asked < POLICY.mail.perAddressPerHour + 5; asked++) {
       clock.advance(61);
       expect((await call("/auth/verify/resend", json("POST", { email }))).status).toBe(202);
     }
-    expect(await mailTo(email)).toHaveLength(MAIL_PER_ADDRESS_PER_HOUR);
+    expect(await mailTo(email)).toHaveLength(POLICY.mail.perAddressPerHour);
     clock.advance(HOUR);
     expect((await call("/auth/verify/resend", json("POST", { email }))).status).toBe(202);
-    expect(await mailTo(email)).toHaveLength(MAIL_PER_ADDRESS_PER_HOUR + 1);
+    expect(await mailTo(email)).toHaveLength(POLICY.mail.perAddressPerHour + 1);
   });
 });

@@ -58,6 +58,7 @@ describe("ending every session of a user with a thousand of them", () => {
           id,
           user_id: String(user.id),
           created_at: now,
+          generation: 0,
           auth_time: now,
           user_agent: "seeded",
           client_address: null,

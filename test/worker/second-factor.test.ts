@@ -3,10 +3,10 @@
 // reset, and the run of wrong codes. Codes come from the RFC 6238 generator (checked against the RFC's own
 // vectors in totp.test.ts) at the clock the test moves.
 import { describe, expect, inject, it } from "vitest";
-import { TOTP_PERIOD_SECONDS, base32Decode, totpAt, totpStepAt } from "../../src/auth/totp.ts";
+import { base32Decode } from "../../src/auth/totp.ts";
 import { getDb } from "../../src/db/client.ts";
 import type { MfaChallenge, TotpEnabled, TotpEnrolment } from "../../src/schemas/mfa.ts";
-import { CODE_FAILURES_BEFORE_PAUSE } from "../../src/services/codes.ts";
+import { POLICY } from "../../src/policy.ts";
 import {
   bearer,
   type Call,
@@ -19,23 +19,14 @@ import {
   manualClock,
   PASSWORD,
   seededUser,
-  type TestUser,
   type Tokens,
 } from "./helpers.ts";
+import { challenge, claimsOf, codeAt, completeWith, type ManualClock, nextStep } from "./factors.ts";
 
 const db = getDb(inject("databaseUrl"));
-type ManualClock = ReturnType<typeof manualClock>;
-
-/** The code the app shows `steps` time steps from the clock's now. */
-async function codeAt(secret: Uint8Array, clock: ManualClock, steps = 0): Promise<string> {
-  return totpAt(secret, totpStepAt(clock()) + steps);
-}
-
-/** The next time step: a code of the app is accepted once, so each use in a test waits for a new one. */
-const nextStep = (clock: ManualClock) => clock.advance(TOTP_PERIOD_SECONDS);
 
 async function startEnrolment(call: Call, accessToken: string): Promise<{ enrolment: TotpEnrolment; secret: Uint8Array }> {
-  const response = await call("/auth/mfa/totp", bearer(accessToken, { method: "POST" }));
+  const response = await call("/auth/mfa/totp", bearer(accessToken, json("POST", { current_password: PASSWORD })));
   expect(response.status).toBe(201);
   const enrolment = await response.json<TotpEnrolment>();
   const secret = base32Decode(enrolment.secret);
@@ -54,25 +45,8 @@ async function enrolledUser(call: Call, clock: ManualClock, role: "user" | "admi
   return { user, secret, enabled: await confirmed.json<TotpEnabled>() };
 }
 
-/** A login whose password is right, for an account with a factor: its challenge. */
-async function challenge(call: Call, user: TestUser): Promise<MfaChallenge> {
-  const response = await call("/auth/login", json("POST", { email: user.email, password: user.password }));
-  const problem = await expectProblem(response, 401, "mfa_required");
-  const { challenge } = problem as typeof problem & { challenge: MfaChallenge };
-  return challenge;
-}
-
-function completeWith(call: Call, token: string, answer: { code: string } | { recovery_code: string }): Promise<Response> {
-  return call("/auth/login/mfa", json("POST", { challenge_token: token, ...answer }));
-}
-
 async function me(call: Call, accessToken: string): Promise<Response> {
   return call("/users/me", bearer(accessToken));
-}
-
-function claimsOf(accessToken: string): Record<string, unknown> {
-  const part = accessToken.split(".")[1] ?? "";
-  return JSON.parse(atob(part.replaceAll("-", "+").replaceAll("_", "/")));
 }
 
 async function eventTypes(userId: number): Promise<string[]> {
@@ -87,7 +61,8 @@ describe("enrolment", () => {
     const user = await seededUser();
     const { access_token, refresh_token } = await login(user, call);
     const started = await countRoundTrips((counted) => startEnrolment(counted, access_token), { clock });
-    expect(started.roundTrips).toBe(1);
+    // the password guard's read, then the enrolment
+    expect(started.roundTrips).toBe(2);
     const { enrolment, secret } = started.result;
     expect(secret).toHaveLength(20);
     const uri = new URL(enrolment.otpauth_uri);
@@ -130,7 +105,11 @@ describe("enrolment", () => {
     await expectProblem(await call("/auth/refresh", json("POST", { refresh_token })), 401, "invalid_token");
     expect((await me(call, enabled.access_token)).status).toBe(200);
     // a second enrolment waits until this one is off
-    await expectProblem(await call("/auth/mfa/totp", bearer(enabled.access_token, { method: "POST" })), 409, "mfa_already_enabled");
+    await expectProblem(
+      await call("/auth/mfa/totp", bearer(enabled.access_token, json("POST", { current_password: PASSWORD }))),
+      409,
+      "mfa_already_enabled",
+    );
     const [notice] = await mailTo(user.email);
     expect(notice?.subject).toMatch(/second factor was turned on/);
     const recoveryRows = await db.selectFrom("recovery_codes").select("code_hash").where("user_id", "=", String(user.id)).execute();
@@ -139,8 +118,24 @@ describe("enrolment", () => {
     expect(await eventTypes(user.id)).toEqual(["signed_up", "login_succeeded", "login_succeeded", "mfa_failed", "mfa_enabled"]);
   });
 
+  it("needs the current password: an access token alone cannot put another person's app on the account", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const user = await seededUser();
+    const { access_token } = await login(user, call);
+    const start = (init: RequestInit) => call("/auth/mfa/totp", bearer(access_token, init));
+    const missing = await expectProblem(await start(json("POST", {})), 422, "validation_failed");
+    expect(missing.errors?.map((error) => error.field)).toEqual(["current_password"]);
+    await expectProblem(await start(json("POST", { current_password: "a guess of the thief's" })), 401, "invalid_credentials");
+    // the wrong one counts against the account like a failed login, and nothing was enrolled
+    const row = await db.selectFrom("users").select("login_failures").where("id", "=", String(user.id)).executeTakeFirstOrThrow();
+    expect(row.login_failures).toBe(1);
+    expect(await db.selectFrom("totp_factors").select("user_id").where("user_id", "=", String(user.id)).execute()).toEqual([]);
+    expect((await start(json("POST", { current_password: PASSWORD }))).status).toBe(201);
+  });
+
   it("is not for a caller without an access token", async () => {
-    await expectProblem(await client()("/auth/mfa/totp", { method: "POST" }), 401, "unauthorized");
+    await expectProblem(await client()("/auth/mfa/totp", json("POST", { current_password: PASSWORD })), 401, "unauthorized");
   });
 });
 
@@ -247,7 +242,7 @@ describe("codes of the app (RFC 6238 §5.2)", () => {
     const { token } = await challenge(call, user);
     const right = await codeAt(secret, clock);
     let wrong = 0;
-    for (let made = 0; made < CODE_FAILURES_BEFORE_PAUSE; made++) {
+    for (let made = 0; made < POLICY.codeRun.pauseAfter; made++) {
       if (String(wrong).padStart(6, "0") === right) wrong++;
       await expectProblem(await completeWith(call, token, { code: String(wrong++).padStart(6, "0") }), 401, "mfa_code_invalid");
     }
@@ -303,7 +298,7 @@ describe("turning the factor off", () => {
       (counted) => counted("/auth/mfa/totp/disable", bearer(enabled.access_token, json("POST", { current_password: PASSWORD, code }))),
       { clock },
     );
-    expect(disabled.result.status).toBe(204);
+    expect(disabled.result.status).toBe(200);
     expect(disabled.roundTrips).toBe(4);
     const [notice] = await mailTo(user.email);
     expect(notice?.subject).toMatch(/second factor was turned off/);
@@ -340,6 +335,60 @@ describe("an admin's reset of a user's factor", () => {
       .where("type", "=", "mfa_reset")
       .executeTakeFirstOrThrow();
     expect(event).toEqual({ actor_id: String(admin.id), details: { by: "admin" } });
+  });
+});
+
+describe("an admin's own factor", () => {
+  it("cannot be reset by themself, even signed in with a recovery code: another admin does it", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const { user: admin, enabled } = await enrolledUser(call, clock, "admin");
+    const [recovery] = enabled.recovery_codes;
+    if (!recovery) throw new Error("no recovery codes");
+    const signedIn = await completeWith(call, (await challenge(call, admin)).token, { recovery_code: recovery });
+    const { access_token } = await signedIn.json<Tokens>();
+    await expectProblem(await call(`/users/${admin.id}/mfa`, bearer(access_token, { method: "DELETE" })), 409, "cannot_reset_own_factor");
+    await expectProblem(await call("/auth/login", json("POST", { email: admin.email, password: PASSWORD })), 401, "mfa_required");
+    const other = await login(await seededUser("admin"), call);
+    expect((await call(`/users/${admin.id}/mfa`, bearer(other.access_token, { method: "DELETE" }))).status).toBe(204);
+  });
+});
+
+describe("a challenge that can no longer succeed", () => {
+  it("spends nothing of a code of the app sent to it: the same code then completes a fresh challenge", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const { user, secret } = await enrolledUser(call, clock);
+    const { token } = await challenge(call, user);
+    // the owner resets their password to get back in: the challenge made with the old one dies
+    await call("/auth/password/forgot", json("POST", { email: user.email }));
+    const resetCode = /\b(\d{6})\b/.exec((await mailTo(user.email))[0]?.text ?? "")?.[1];
+    const newPassword = "a brand new passphrase";
+    expect(
+      (await call("/auth/password/reset", json("POST", { email: user.email, code: resetCode, new_password: newPassword }))).status,
+    ).toBe(200);
+    const code = await codeAt(secret, clock);
+    await expectProblem(await completeWith(call, token, { code }), 401, "invalid_token");
+    const fresh = await challenge(call, { ...user, password: newPassword });
+    expect((await completeWith(call, fresh.token, { code })).status).toBe(200);
+    // and it was not counted as a wrong code
+    expect((await eventTypes(user.id)).filter((type) => type === "mfa_failed")).toEqual([]);
+  });
+
+  it("spends nothing of a recovery code sent to it: it still works once the account may sign in again", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const { user, enabled } = await enrolledUser(call, clock);
+    const [recovery] = enabled.recovery_codes;
+    if (!recovery) throw new Error("no recovery codes");
+    const { token } = await challenge(call, user);
+    const admin = await login(await seededUser("admin"), call);
+    const setStatus = (status: string) => call(`/users/${user.id}`, bearer(admin.access_token, json("PATCH", { status })));
+    expect((await setStatus("disabled")).status).toBe(200);
+    await expectProblem(await completeWith(call, token, { recovery_code: recovery }), 401, "invalid_token");
+    expect((await eventTypes(user.id)).filter((type) => type === "recovery_code_used" || type === "mfa_failed")).toEqual([]);
+    expect((await setStatus("verified")).status).toBe(200);
+    expect((await completeWith(call, (await challenge(call, user)).token, { recovery_code: recovery })).status).toBe(200);
   });
 });
 
@@ -398,7 +447,7 @@ describe("step-up: sensitive operations need a recent sign-in", () => {
       "/auth/mfa/totp/disable",
       bearer(renewed.access_token, json("POST", { current_password: PASSWORD, code: await codeAt(secret, clock) })),
     );
-    expect(disabled.status).toBe(204);
+    expect(disabled.status).toBe(200);
     expect(await eventTypes(user.id)).toEqual(expect.arrayContaining(["mfa_failed", "reauthenticated"]));
   });
 

@@ -67,6 +67,25 @@ describe("POST /auth/signup", () => {
   });
 
   it.each([
+    ["a right-to-left override (U+202E)", "Bob\u202Egnp.exe", "U+202E"],
+    ["a first-strong isolate (U+2068)", "\u2068Ada", "U+2068"],
+    ["a line break", "Ada\nLovelace", "U+000A"],
+    ["a zero-width space", "A\u200Bda", "U+200B"],
+  ])("refuses a name with %s: 422 naming the field and the character", async (_, name, codePoint) => {
+    const problem = await expectProblem(
+      await signup({ email: uniqueEmail(), password: PASSWORD, last_name: name }),
+      422,
+      "validation_failed",
+    );
+    expect(problem.errors).toEqual([{ in: "json", field: "last_name", message: expect.stringContaining(codePoint) }]);
+  });
+
+  it("accepts names in any script, with the joiners some scripts and emoji need", async () => {
+    const names = { first_name: "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", last_name: "\u{1F469}\u200D\u{1F4BB} 李" };
+    expect((await signup({ email: uniqueEmail(), password: PASSWORD, ...names })).status).toBe(201);
+  });
+
+  it.each([
     ["8 characters", "x".repeat(8)],
     ["128 characters", "x".repeat(128)],
     ["128 emoji (256 UTF-16 units)", "😀".repeat(128)],

@@ -35,6 +35,14 @@ const refresh = (token: string) => api("/auth/refresh", json("POST", { refresh_t
 const loginAs = (email: string, password = PASSWORD) => api("/auth/login", json("POST", { email, password }));
 
 /** A prefix no other test (or test file) shares, usable as the start of an email address. */
+/** The code of the newest email-change message to `address` (a signup's code may have come after it). */
+async function latestChangeCode(address: string): Promise<string> {
+  const change = (await mailTo(address)).find((mail) => /^Confirm your new .+ email address$/.test(mail.subject));
+  const code = change && /\b(\d{6})\b/.exec(change.text)?.[1];
+  if (!code) throw new Error(`no email-change code was mailed to ${address}`);
+  return code;
+}
+
 function uniquePrefix(label: string): string {
   return `${label}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 }
@@ -464,15 +472,36 @@ describe("PATCH /users/{id}", () => {
     expect((await refresh(refresh_token)).status).toBe(200);
   });
 
-  it("is 409 email_taken at verification when the new address was registered after the change was asked", async () => {
+  it("moves to an address that only has a signup nobody proved: the signup cannot block the move, and gives way when the code proves it", async () => {
+    const user = await seededUser("user");
+    const { access_token } = await login(user);
+    const squatted = uniqueEmail("squatted");
+    const squatter = await signup(squatted);
+    // the answer does not tell the mover that someone signed up for the address
+    const started = await patchUser(user.id, { email: squatted, current_password: user.password }, access_token);
+    expect(started.status).toBe(200);
+    // the squatter signs up again while the code is on its way, as every 48 hours
+    expect((await api("/auth/signup", json("POST", { email: squatted, password: "the squatter's passphrase" }))).status).toBe(201);
+    const changeCode = await latestChangeCode(squatted);
+    expect((await api("/auth/verify", json("POST", { email: squatted, code: changeCode }))).status).toBe(200);
+    expectUser(await (await me(access_token)).json(), { id: user.id, email: squatted });
+    // the pending account is gone with its password: nothing another person typed survives the proof
+    await expectProblem(await getUser(squatter.id, adminToken), 404, "user_not_found");
+    await expectProblem(await loginAs(squatted, "the squatter's passphrase"), 401, "invalid_credentials");
+    expect((await loginAs(squatted, user.password)).status).toBe(200);
+  });
+
+  it("is 409 email_taken at verification when another account proved the new address after the change was asked", async () => {
     const user = await seededUser("user");
     const { access_token } = await login(user);
     const newEmail = uniqueEmail("raced");
     expect((await patchUser(user.id, { email: newEmail, current_password: user.password }, access_token)).status).toBe(200);
     const code = await latestCode(newEmail);
-    // someone else registers the address while the code is on its way
+    // someone else registers the address, and proves it, while the code is on its way
     await signup(newEmail);
-    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code, password: PASSWORD })), 409, "email_taken");
+    const signupCode = await latestCode(newEmail);
+    expect((await api("/auth/verify", json("POST", { email: newEmail, code: signupCode, password: PASSWORD }))).status).toBe(200);
+    await expectProblem(await api("/auth/verify", json("POST", { email: newEmail, code })), 409, "email_taken");
     expectUser(await (await me(access_token)).json(), { email: user.email });
   });
 

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, Clock } from "../router.ts";
 import { getConfig } from "../../config.ts";
-import { getDb } from "../../db/client.ts";
+import { databaseOf } from "../../services/context.ts";
 import { createLogger } from "../../log.ts";
 import type { RevocationEdge } from "../../edge/revocations.ts";
 
@@ -21,7 +21,7 @@ export function requestContext({ clock, revocationEdge }: RequestDependencies): 
     c.set("log", createLogger({ request_id: c.get("requestId") }));
     const config = getConfig(c.env);
     c.set("config", config);
-    c.set("db", getDb(config.DATABASE_URL, config.DATABASE_TIMEOUT_MS));
+    c.set("db", databaseOf(config));
     c.set("clock", clock);
     c.set("edge", revocationEdge(c.env));
     return next();

@@ -5,6 +5,7 @@ import {
   DisableTotpRequestSchema,
   MfaLoginRequestSchema,
   ReauthenticateRequestSchema,
+  StartTotpRequestSchema,
   TotpEnabledSchema,
   TotpEnrolmentSchema,
 } from "../../schemas/mfa.ts";
@@ -43,7 +44,9 @@ export const startTotp = createRoute({
   description:
     "Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) as an `otpauth://` URI, its QR code as SVG, and " +
     "the secret in base32 for apps that cannot scan. Nothing changes until a first code confirms it " +
-    "(POST /auth/mfa/totp/confirm); starting again replaces a pending enrolment. Needs a recent sign-in.",
+    "(POST /auth/mfa/totp/confirm); starting again replaces a pending enrolment. Needs the current password (a wrong " +
+    "one counts as a failed login) and a recent sign-in: an access token alone cannot add a factor.",
+  request: jsonBody(StartTotpRequestSchema, { current_password: "correct horse battery staple" }),
   responses: {
     201: {
       description: "Scan the QR code, then confirm with the code the app shows",
@@ -53,7 +56,16 @@ export const startTotp = createRoute({
         qr_svg: '<svg xmlns="http://www.w3.org/2000/svg" …/>',
       }),
     },
-    ...problemResponses(...SIGNED_IN_PROBLEMS, ...STEP_UP_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "mfa_already_enabled"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      ...SIGNED_IN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "invalid_credentials",
+      "account_locked",
+      "mfa_already_enabled",
+    ),
   },
 });
 
@@ -66,9 +78,9 @@ export const confirmTotp = createRoute({
   middleware: [anyUser, userWrites] as const,
   summary: "Turn the authenticator app on with its first code",
   description:
-    "The factor is on from now: every other session of the account ends, and this one goes on as a fresh session made " +
-    "with both factors (its tokens are in the answer). The answer holds 10 recovery codes, shown this once: each logs in " +
-    "once in place of the app. The address is told.",
+    "The factor is on from now: every session of the account ends, and this one goes on as a fresh session with the " +
+    "factor in its `amr` (its tokens are in the answer; its `auth_time` stays that of the sign-in). The answer holds 10 " +
+    "recovery codes, shown this once: each logs in once in place of the app. The address is told.",
   request: jsonBody(ConfirmTotpRequestSchema, { code: "492039" }),
   responses: {
     200: {
@@ -97,10 +109,12 @@ export const disableTotp = createRoute({
   summary: "Turn the authenticator app off",
   description:
     "Needs the current password and a current code of the app (a wrong password counts as a failed login, a wrong code " +
-    "as a wrong code). The recovery codes stop working with it. The address is told.",
+    "as a wrong code). The recovery codes stop working with it. Every session of the account ends, since none may go " +
+    "on claiming the factor; this one goes on as a fresh session without it (its tokens are in the answer). The " +
+    "address is told.",
   request: jsonBody(DisableTotpRequestSchema, { current_password: "correct horse battery staple", code: "492039" }),
   responses: {
-    204: { description: "Off" },
+    200: { description: "Off; the session goes on with these tokens", content: jsonContent(TokenPairSchema, exampleTokens) },
     ...problemResponses(
       ...BODY_PROBLEMS,
       ...SIGNED_IN_PROBLEMS,
@@ -109,8 +123,8 @@ export const disableTotp = createRoute({
       ...LIMITED_PROBLEMS,
       ...CODE_PROBLEMS,
       "invalid_credentials",
+      "account_locked",
       "mfa_not_enabled",
-      "forbidden",
     ),
   },
 });
@@ -159,6 +173,7 @@ export const reauthenticate = createRoute({
       ...LIMITED_PROBLEMS,
       ...CODE_PROBLEMS,
       "invalid_credentials",
+      "account_locked",
       "mfa_required",
     ),
   },
@@ -174,7 +189,8 @@ export const resetUserFactor = createRoute({
   summary: "Reset a user's second factor (admin)",
   description:
     "For a user who lost their device: the factor and its recovery codes are removed, every session of the user ends, " +
-    "and the user is told. They log in with the password alone and can enrol again.",
+    "and the user is told. They log in with the password alone and can enrol again. Not one's own factor (409): an " +
+    "admin turns theirs off with the password and a current code, or asks another admin.",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Removed" },
@@ -185,6 +201,7 @@ export const resetUserFactor = createRoute({
       ...DATABASE_PROBLEMS,
       ...LIMITED_PROBLEMS,
       "mfa_not_enabled",
+      "cannot_reset_own_factor",
     ),
   },
 });
