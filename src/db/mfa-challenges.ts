@@ -15,9 +15,11 @@ import {
   type NewSession,
   openedSessionEvents,
   openSession,
+  type SessionColumns,
   SessionStanding,
   sessionOpened,
   sessionStartColumns,
+  standingOf,
 } from "./sessions.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
@@ -115,7 +117,7 @@ const live = cte<{ user_id: string }>()("live");
 const factorUsed = cte<{ user_id: string }>()("factor_used");
 const runEnded = cte<{ user_id: string }>()("factor_run_ended");
 const spent = cte<{ user_id: string }>()("challenge_spent");
-const renewed = cte<{ id: string; user_id: string; generation: number; amr: AuthMethod[]; auth_time: Date }>()("renewed");
+const renewed = cte<SessionColumns>()("renewed");
 
 /**
  * A code of the app accepted at its time step (as `factor_used`), when `also` holds: once, since a replay of the
@@ -313,9 +315,8 @@ export async function renewAuthentication(db: Db, renewal: Renewal): Promise<Ses
       rows: () => renewed.from().select(["user_id", noRowDetails()]),
     }),
   )
-    .selectFrom(renewed.from().selectAll().as("renewed"))
-    .innerJoin("users", "users.id", "renewed.user_id")
-    .select(["renewed.id", "renewed.user_id", "users.role", "renewed.generation", "renewed.amr", "renewed.auth_time"]);
+    .selectFrom(standingOf(renewed.from().selectAll()).as("renewed"))
+    .selectAll();
   // the changing kind: the statement may write the user's row (the run of wrong passwords)
   const [row] = await afterLockingUsers(db, { users: { ids: [userId] }, mode: "change" }, statement);
   return row && SessionStanding.fromRow(row);

@@ -79,7 +79,7 @@ export interface FreshSession {
 /** The user a session starts for, as the statement sees their row: the generation its tokens carry. */
 export type SessionOwner = () => AliasableExpression<{ id: string; session_generation: number }>;
 
-const opened = cte<{ id: string; user_id: string; generation: number; amr: AuthMethod[]; auth_time: Date }>()("opened");
+const opened = cte<SessionColumns>()("opened");
 const token = cte<{ user_id: string }>()("token");
 
 /** The `amr` a continued session carries: the old one's, with the second factor kept, added or removed. */
@@ -97,21 +97,8 @@ function continuedAmr(
 /** The new session's row, from its owner (and, for a continued session, the session it continues). */
 function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
   const { id, userAgent, clientAddress, proof } = fresh;
-  const base = tables.selectFrom(owner().as("owner"));
-  if ("proved" in proof) {
-    return base.select((eb) => [
-      eb.val(id).as("id"),
-      "owner.id as user_id",
-      eb.val(now).as("created_at"),
-      eb.val(userAgent).as("user_agent"),
-      eb.val(clientAddress).as("client_address"),
-      "owner.session_generation as generation",
-      eb.val(now).as("auth_time"),
-      eb.val(proof.proved).as("amr"),
-    ]);
-  }
-  return base
-    .innerJoin("sessions as previous", (join) => join.on("previous.id", "=", proof.continues).onRef("previous.user_id", "=", "owner.id"))
+  const row = tables
+    .selectFrom(owner().as("owner"))
     .select((eb) => [
       eb.val(id).as("id"),
       "owner.id as user_id",
@@ -119,9 +106,35 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
       eb.val(userAgent).as("user_agent"),
       eb.val(clientAddress).as("client_address"),
       "owner.session_generation as generation",
-      "previous.auth_time",
-      continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr"),
     ]);
+  if ("proved" in proof) return row.select((eb) => [eb.val(now).as("auth_time"), eb.val(proof.proved).as("amr")]);
+  return row
+    .innerJoin("sessions as previous", (join) => join.on("previous.id", "=", proof.continues).onRef("previous.user_id", "=", "owner.id"))
+    .select((eb) => ["previous.auth_time", continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr")]);
+}
+
+/** A refresh token (by its hash) for the session each row of `sessions` names, joining the whitelist. */
+function storeRefreshToken(
+  sessions: AliasableExpression<{ session_id: string; user_id: string }>,
+  hash: Uint8Array,
+  expiresAt: Date,
+  now: Date,
+) {
+  return tables
+    .insertInto("refresh_tokens")
+    .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
+    .expression(
+      tables
+        .selectFrom(sessions.as("sessions"))
+        .select((eb) => [
+          eb.val(hash).as("token_hash"),
+          "sessions.session_id",
+          "sessions.user_id",
+          eb.val(expiresAt).as("expires_at"),
+          eb.val(now).as("created_at"),
+        ]),
+    )
+    .returning(["session_id", "user_id"]);
 }
 
 /**
@@ -143,26 +156,7 @@ export function openSessionFor(owner: SessionOwner, fresh: FreshSession, now: Da
               .returning(["id", "user_id", "generation", "amr", "auth_time"]),
           ),
       ),
-      token.as(
-        () =>
-          new QueryRows(
-            tables
-              .insertInto("refresh_tokens")
-              .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
-              .expression(
-                opened
-                  .from()
-                  .select((eb) => [
-                    eb.val(tokenHash).as("token_hash"),
-                    "id",
-                    "user_id",
-                    eb.val(expiresAt).as("expires_at"),
-                    eb.val(now).as("created_at"),
-                  ]),
-              )
-              .returning("user_id"),
-          ),
-      ),
+      token.as(() => new QueryRows(storeRefreshToken(opened.from().select(["id as session_id", "user_id"]), tokenHash, expiresAt, now))),
     );
 }
 
@@ -176,12 +170,23 @@ export function sessionOpened(): AliasableExpression<SqlBool> {
   return expressionBuilder<object, never>().exists(token.from().select("user_id"));
 }
 
-/** The standing of the session the statement started, with its user's role (which no statement that starts a session changes). */
+/** A session's columns that its tokens carry, as a statement that wrote the row returns them. */
+export type SessionColumns = Omit<StandingRow, "role">;
+
+/**
+ * The standing of the sessions `rows` returned by their statement, with their user's role (which no statement
+ * that starts or renews a session changes).
+ */
+export function standingOf(rows: AliasableExpression<SessionColumns>) {
+  return tables
+    .selectFrom(rows.as("s"))
+    .innerJoin("users", "users.id", "s.user_id")
+    .select(["s.id", "s.user_id", "users.role", "s.generation", "s.amr", "s.auth_time"]);
+}
+
+/** The standing of the session the statement started. */
 export function openedStanding() {
-  return reading(opened)
-    .selectFrom("opened")
-    .innerJoin("users", "users.id", "opened.user_id")
-    .select(["opened.id", "opened.user_id", "users.role", "opened.generation", "opened.amr", "opened.auth_time"]);
+  return standingOf(opened.from().selectAll());
 }
 
 /** A login's owner: the user whose password was checked, with the columns the login's answer needs. */
@@ -357,24 +362,7 @@ function spendToken(request: RotationRequest): Step[] {
         ),
     ),
     successor.as(
-      () =>
-        new QueryRows(
-          tables
-            .insertInto("refresh_tokens")
-            .columns(["token_hash", "session_id", "user_id", "expires_at", "created_at"])
-            .expression(
-              spent
-                .from()
-                .select((eb) => [
-                  eb.val(successorHash).as("token_hash"),
-                  "session_id",
-                  "user_id",
-                  eb.val(successorExpiresAt).as("expires_at"),
-                  eb.val(now).as("created_at"),
-                ]),
-            )
-            .returning("session_id"),
-        ),
+      () => new QueryRows(storeRefreshToken(spent.from().select(["session_id", "user_id"]), successorHash, successorExpiresAt, now)),
     ),
   ];
 }

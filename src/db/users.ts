@@ -14,7 +14,7 @@ import type { Db } from "./client.ts";
 import { type CodeToIssue, issueCode, type MailAllowance, mayMailCode } from "./codes.ts";
 import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
-import { cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
+import { type Cte, cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
 import { type Actor, actorStands } from "./actor.ts";
 import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
@@ -385,37 +385,40 @@ function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRe
   return cases.else(null).end();
 }
 
-/** Asking for the current address back cancels a pending change: its code stops working. */
-function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): Step {
-  return cancelled.as(
+/** The user's live codes (of `purpose`, or all), spent without proving anything, when the update left the row as `after` says. */
+function spendLiveCodes(
+  as: Cte<string, { id: string }>,
+  request: {
+    id: string;
+    purpose?: "change_email";
+    after: (row: ReturnType<typeof updated.from>) => ReturnType<typeof updated.from>;
+    now: Date;
+  },
+): Step {
+  const { id, purpose, after, now } = request;
+  return as.as(
     () =>
       new QueryRows(
         tables
           .updateTable("one_time_codes")
           .set({ consumed_at: now })
           .where("user_id", "=", id)
-          .where("purpose", "=", "change_email")
+          .$if(purpose !== undefined, (qb) => qb.where("purpose", "=", "change_email"))
           .where("consumed_at", "is", null)
-          .where((eb) => eb.exists(updated.from().select("id").where("email", "=", change.newEmail)))
+          .where((eb) => eb.exists(after(updated.from()).select("id")))
           .returning("id"),
       ),
   );
 }
 
+/** Asking for the current address back cancels a pending change: its code stops working. */
+function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): Step {
+  return spendLiveCodes(cancelled, { id, purpose: "change_email", after: (row) => row.where("email", "=", change.newEmail), now });
+}
+
 /** A disabled account proves nothing more: its pending codes (a signup's, a reset's, an email change's) stop working. */
 function endPendingCodes(id: string, now: Date): Step {
-  return codesEnded.as(
-    () =>
-      new QueryRows(
-        tables
-          .updateTable("one_time_codes")
-          .set({ consumed_at: now })
-          .where("user_id", "=", id)
-          .where("consumed_at", "is", null)
-          .where((eb) => eb.exists(updated.from().select("id").where("status", "=", "disabled")))
-          .returning("id"),
-      ),
-  );
+  return spendLiveCodes(codesEnded, { id, after: (row) => row.where("status", "=", "disabled"), now });
 }
 
 /** The events of a change of role, status or address, from the rows before and after. */
