@@ -37,17 +37,25 @@ export function byId<T extends HTMLElement>(id: string, kind: new () => T): T {
   return element;
 }
 
-/** A button that runs `action` when pressed, disabled (and marked busy) until the action settles. */
+/**
+ * Runs `action` for a button, which ignores presses until the action settles. The button is marked busy and
+ * aria-disabled rather than disabled: a disabled button loses focus, and a dialog the action opens could not give
+ * it back.
+ */
+export function whileBusy(button: HTMLButtonElement, action: () => Promise<void>): void {
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
+  button.setAttribute("aria-busy", "true");
+  void action().finally(() => {
+    button.removeAttribute("aria-disabled");
+    button.removeAttribute("aria-busy");
+  });
+}
+
+/** A button that runs `action` when pressed, busy until the action settles. */
 export function actionButton(label: string, action: () => Promise<void>, attributes: Attributes = {}): HTMLButtonElement {
   const button = h("button", { type: "button", ...attributes }, label);
-  button.addEventListener("click", () => {
-    button.disabled = true;
-    button.setAttribute("aria-busy", "true");
-    void action().finally(() => {
-      button.disabled = false;
-      button.removeAttribute("aria-busy");
-    });
-  });
+  button.addEventListener("click", () => whileBusy(button, action));
   return button;
 }
 
@@ -64,13 +72,18 @@ export function totpCodeInput(id: string): HTMLInputElement {
   });
 }
 
-/** Opens a modal dialog (the browser keeps focus inside it; Escape closes it) and answers how it was closed. */
+/**
+ * Opens a modal dialog (the browser keeps focus inside it; Escape closes it) and answers how it was closed. Focus
+ * goes back to the control that opened it, so a keyboard user carries on from there.
+ */
 export function showModal(dialog: HTMLDialogElement): Promise<string> {
+  const opener = document.activeElement;
   document.body.append(dialog);
   dialog.showModal();
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => {
       dialog.remove();
+      if (opener instanceof HTMLElement) opener.focus();
       resolve(dialog.returnValue);
     });
   });

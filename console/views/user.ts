@@ -1,6 +1,6 @@
 // One user: their details, what an admin can do to the account, their live sessions and their events.
 import { type AuthEvent, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
-import { actionButton, fill, h, viewHeading } from "../dom.ts";
+import { actionButton, fill, h, viewHeading, whileBusy } from "../dom.ts";
 import { fullName, when } from "../format.ts";
 import { isUserRole, ROLE_LABELS } from "../labels.ts";
 import { links } from "../router.ts";
@@ -126,13 +126,9 @@ function accountActions(view: UserView, user: User): HTMLElement {
       report(problemBox, `${user.email} already has the ${ROLE_LABELS[role]} role.`);
       return;
     }
-    changeRole.disabled = true;
-    void act(
-      () => patch({ role }),
-      `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`,
-    ).finally(() => {
-      changeRole.disabled = false;
-    });
+    whileBusy(changeRole, () =>
+      act(() => patch({ role }), `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`),
+    );
   });
 
   const remove = actionButton(
