@@ -2,7 +2,7 @@
 // Trusted Types rule enforces anyway.
 
 export type Child = Node | string | number | null | undefined | false;
-type Attributes = Record<string, string | number | boolean | undefined>;
+export type Attributes = Record<string, string | number | boolean | undefined>;
 
 /** An element with attributes (false or undefined: left out; true: present) and children. */
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -69,23 +69,6 @@ export function totpCodeInput(id: string): HTMLInputElement {
     pattern: "[0-9]{6}",
     maxlength: 6,
     required: true,
-  });
-}
-
-/**
- * Opens a modal dialog (the browser keeps focus inside it; Escape closes it) and answers how it was closed. Focus
- * goes back to the control that opened it, so a keyboard user carries on from there.
- */
-export function showModal(dialog: HTMLDialogElement): Promise<string> {
-  const opener = document.activeElement;
-  document.body.append(dialog);
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      if (opener instanceof HTMLElement) opener.focus();
-      resolve(dialog.returnValue);
-    });
   });
 }
 
