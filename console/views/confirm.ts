@@ -1,18 +1,33 @@
-// Asks before an action that cannot be undone, in a modal dialog: Escape cancels, and "Cancel" has the focus
-// first so a stray Enter deletes nothing.
+// Asks before an action that is hard or impossible to undo, in a modal dialog: Escape cancels, and "Cancel" has
+// the focus first so a stray Enter changes nothing.
 import { closeButton, modal, showModal } from "../dialog.ts";
 import { h } from "../dom.ts";
 
-export async function confirmAction(options: { title: string; message: string; confirm: string }): Promise<boolean> {
+export interface Question {
+  title: string;
+  /** What will happen, in full. */
+  message: string;
+  /** The confirming button's label. */
+  confirm: string;
+}
+
+/** `action`, run only once the operator confirms it. */
+export function confirmingFirst(question: Question, action: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    if (await confirmed(question)) await action();
+  };
+}
+
+async function confirmed(question: Question): Promise<boolean> {
   const dialog = modal(
     "confirm",
-    options.title,
-    options.message,
+    question.title,
+    question.message,
     h(
       "div",
       { class: "actions" },
       closeButton("Cancel", "cancel", { autofocus: true }),
-      closeButton(options.confirm, "confirm", { class: "danger" }),
+      closeButton(question.confirm, "confirm", { class: "danger" }),
     ),
   );
   return (await showModal(dialog)) === "confirm";

@@ -226,7 +226,10 @@ describe("the admin console", () => {
 
   it("disables them (inside the window, without asking again), shows the status_changed event, and their access token stops working", async () => {
     expect((await api("/users/me", { token: targetToken })).status).toBe(200);
-    await page.getByRole("button", { name: "Disable account" }).click();
+    await page.getByRole("button", { name: "Disable account…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Disable Grace Hopper (${target.email})?` });
+    expect(await dialog.locator("p").textContent()).toContain("cannot log in until an admin enables the account again");
+    await dialog.getByRole("button", { name: "Disable account" }).click();
     await eventually(() => page.getByRole("status").first().textContent()).toContain("Disabled");
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
