@@ -12,6 +12,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // an authenticator app of someone else's making, so the console meets codes the API did not compute itself
 import { Secret, TOTP } from "otpauth";
+import { expectAccessible } from "./accessibility.ts";
 import { type DevStack, type NewUser, STEP_UP_MAX_AGE_SECONDS, startDevStack } from "./dev-stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -171,14 +172,17 @@ describe("the admin console", () => {
     const response = await page.goto(`${stack.url}/admin`);
     expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
     await eventually(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+    await expectAccessible(page, "the sign-in form");
 
     await signIn(admin, "not the password");
     await eventually(() => page.getByRole("alert").textContent()).toBe("The email or password is wrong.");
+    await expectAccessible(page, "the sign-in form with a refusal");
 
     await signIn(admin);
     signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
     expect(await page.locator("tbody tr").count()).toBe(8);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
@@ -199,6 +203,8 @@ describe("the admin console", () => {
         .locator("tbody tr")
         .count(),
     ).toBe(2);
+    await page.getByRole("table", { name: "Events, newest first" }).waitFor();
+    await expectAccessible(page, "a user's page, with sessions and events");
   });
 
   it("ends one of their sessions once the admin confirms who they are; the other goes on", async () => {
@@ -214,6 +220,7 @@ describe("the admin console", () => {
     await confirm.getByLabel("Password", { exact: true }).fill("not the password");
     await confirm.getByRole("button", { name: "Confirm" }).click();
     await eventually(() => confirm.getByRole("alert").textContent()).toBe("The current password is wrong.");
+    await expectAccessible(page, "the step-up dialog with a refusal");
     expect((await api("/users/me", { token: phoneToken })).status).toBe(200);
     await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
     await confirm.getByLabel("Password", { exact: true }).press("Enter");
@@ -241,6 +248,23 @@ describe("the admin console", () => {
 
     const me = await api("/users/me", { token: targetToken });
     expect(me.status).toBe(401);
+    await expectAccessible(page, "a user's page after a change, with its notice");
+  });
+
+  it("reads on a phone, its tables as cards", async () => {
+    const wide = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      expect(
+        await page
+          .locator("td")
+          .first()
+          .evaluate((cell) => getComputedStyle(cell).display),
+      ).toBe("grid");
+      await expectAccessible(page, "a user's page on a phone");
+    } finally {
+      if (wide) await page.setViewportSize(wide);
+    }
   });
 
   it("lists the event in the audit trail, filtered by type", async () => {
@@ -250,6 +274,7 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: "Filter" }).click();
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
     expect(await page.locator("tbody tr").textContent()).toContain("Status changed");
+    await expectAccessible(page, "the events page, filtered");
   });
 
   it("signs out with the button, which ends the session at the API", async () => {
@@ -307,6 +332,7 @@ describe("the admin console", () => {
     await code.fill(right === "000000" ? "111111" : "000000");
     await code.press("Enter");
     await eventually(() => page.getByRole("alert").textContent()).toContain("The code is wrong");
+    await expectAccessible(page, "the sign-in form's code step with a refusal");
     await code.fill(right);
     await code.press("Enter");
     await page.getByRole("heading", { name: "Users" }).waitFor();
@@ -318,16 +344,20 @@ describe("the admin console", () => {
   it("lets an admin turn an authenticator app on, shows the recovery codes once, and asks for a code at the next sign-in", async () => {
     await signIn(enrolling);
     await page.getByRole("link", { name: "Your account" }).click();
+    await page.getByRole("button", { name: "Set up an authenticator app" }).waitFor();
+    await expectAccessible(page, "your account, without an authenticator app");
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     const secret = (await page.locator("#enrol-secret").textContent()) ?? "";
     // the QR code is drawn, as an image, under the page's CSP
     await eventually(() => page.locator("img.qr").evaluate((image: HTMLImageElement) => image.naturalWidth)).toBeGreaterThan(0);
+    await expectAccessible(page, "an authenticator app's enrolment");
     await page.getByLabel("Code the app shows now").fill(authenticatorApp(secret).generate());
     await page.getByLabel("Code the app shows now").press("Enter");
     const list = page.getByRole("list", { name: "Recovery codes" });
     await list.waitFor();
     const codes = await list.locator("li").allTextContents();
     expect(codes).toHaveLength(10);
+    await expectAccessible(page, "the recovery codes");
     // the session goes on (the API made it anew, with both factors): admin pages still answer
     await page.getByRole("link", { name: "Users" }).click();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
@@ -340,6 +370,7 @@ describe("the admin console", () => {
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("link", { name: "Your account" }).click();
     await page.getByText("On: you signed in with a code").waitFor();
+    await expectAccessible(page, "your account, with an authenticator app");
     await page.getByRole("button", { name: "Sign out" }).click();
   });
 
