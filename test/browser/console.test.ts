@@ -3,8 +3,11 @@
 // user's access token stops working; a non-admin is refused in words; the page's CSP is strict and
 // nothing on it violates it; a change asks the admin to confirm who they are once the sign-in is older than the
 // stack's step-up window (5 s here, so the test waits it out instead of 10 minutes); an admin with an
-// authenticator app signs in with its code. Run by .ci/run (`npm run test:browser`), not by `npm test`: a fresh machine
-// has no Chromium. CONSOLE_SCREENSHOTS=docs/images also writes the README's screenshots.
+// authenticator app signs in with its code. WCAG 2.1 AA: every state the test reaches passes axe-core's rules in
+// light and dark, and the sign-in and a user's page, dialogs included, are used with Tab, Enter and Escape alone,
+// with a focus ring of 3:1 at every stop and focus given back when a dialog closes. Run by .ci/run
+// (`npm run test:browser`), not by `npm test`: a fresh machine has no Chromium. CONSOLE_SCREENSHOTS=docs/images also
+// writes the README's screenshots.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -14,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret, TOTP } from "otpauth";
 import { expectAccessible } from "./accessibility.ts";
 import { type DevStack, type NewUser, STEP_UP_MAX_AGE_SECONDS, startDevStack } from "./dev-stack.ts";
+import { expectFocused, expectFocusVisible, tabTo } from "./keyboard.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const PASSWORD = "correct horse battery staple";
@@ -168,17 +172,30 @@ describe("the admin console", () => {
     }
   });
 
-  it("shows the API's words when the password is wrong, then signs the admin in", async () => {
+  it("shows the API's words when the password is wrong, then signs the admin in, from the keyboard alone", async () => {
     const response = await page.goto(`${stack.url}/admin`);
     expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
     await eventually(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
     await expectAccessible(page, "the sign-in form");
+    const email = page.getByLabel("Email", { exact: true });
+    const password = page.getByLabel("Password", { exact: true });
 
-    await signIn(admin, "not the password");
+    await expectFocused(page, email);
+    await expectFocusVisible(page);
+    await page.keyboard.type(admin.email);
+    await tabTo(page, password);
+    await page.keyboard.type("not the password");
+    await page.keyboard.press("Enter");
     await eventually(() => page.getByRole("alert").textContent()).toBe("The email or password is wrong.");
     await expectAccessible(page, "the sign-in form with a refusal");
 
-    await signIn(admin);
+    // once around the page (the button, the skip link over the header) and back to the password
+    await expectFocused(page, password);
+    await tabTo(page, email);
+    await tabTo(page, password);
+    await page.keyboard.type(admin.password);
+    await tabTo(page, page.getByRole("button", { name: "Sign in" }));
+    await page.keyboard.press("Enter");
     signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
@@ -189,11 +206,13 @@ describe("the admin console", () => {
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
 
-  it("finds a user by email prefix and opens their page", async () => {
-    await page.getByLabel("Email starts with").fill("grace");
-    await page.getByLabel("Email starts with").press("Enter");
+  it("finds a user by email prefix and opens their page, from the keyboard", async () => {
+    await tabTo(page, page.getByLabel("Email starts with"));
+    await page.keyboard.type("grace");
+    await page.keyboard.press("Enter");
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
-    await page.getByRole("link", { name: target.email }).click();
+    await tabTo(page, page.getByRole("link", { name: target.email }));
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: target.email, level: 1 }).waitFor();
     expect(await page.locator(".details").textContent()).toContain("Verified");
     // the sessions of the API logins above
@@ -203,27 +222,59 @@ describe("the admin console", () => {
         .locator("tbody tr")
         .count(),
     ).toBe(2);
+  });
+
+  it("asks before disabling or deleting them, naming them, and gives focus back to the button when the dialog is cancelled", async () => {
     await page.getByRole("table", { name: "Events, newest first" }).waitFor();
     await expectAccessible(page, "a user's page, with sessions and events");
+    const questions = [
+      { button: "Disable account…", dialog: `Disable Grace Hopper (${target.email})?`, close: "Escape" },
+      { button: "Delete user…", dialog: `Delete Grace Hopper (${target.email})?`, close: "Enter" },
+    ];
+    for (const question of questions) {
+      const opener = page.getByRole("button", { name: question.button });
+      await tabTo(page, opener);
+      await page.keyboard.press("Enter");
+      const dialog = page.getByRole("dialog", { name: question.dialog });
+      // Cancel first, so a stray Enter changes nothing
+      await expectFocused(page, dialog.getByRole("button", { name: "Cancel" }));
+      await expectAccessible(page, `the dialog "${question.dialog}"`);
+      await page.keyboard.press(question.close);
+      await dialog.waitFor({ state: "detached" });
+      await expectFocused(page, opener);
+    }
+    expect(await page.locator(".details").textContent()).toContain("Verified");
   });
 
   it("ends one of their sessions once the admin confirms who they are; the other goes on", async () => {
     // past the step-up window: the API answers reauthentication_required, and the console asks
     await delay(Math.max(0, signedInAt + (STEP_UP_MAX_AGE_SECONDS + 1) * 1000 - Date.now()));
     const sessions = page.getByRole("table", { name: `Live sessions of ${target.email}` });
-    await sessions
+    const end = sessions
       .getByRole("row")
       .filter({ hasText: PHONE })
-      .getByRole("button", { name: /^End the session/ })
-      .click();
+      .getByRole("button", { name: /^End the session/ });
+    await tabTo(page, end);
+    await page.keyboard.press("Enter");
     const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
-    await confirm.getByLabel("Password", { exact: true }).fill("not the password");
-    await confirm.getByRole("button", { name: "Confirm" }).click();
+    const password = confirm.getByLabel("Password", { exact: true });
+    await expectFocused(page, password);
+    // cancelled: nothing happens, and focus is back on the button
+    await page.keyboard.press("Escape");
+    await confirm.waitFor({ state: "detached" });
+    await expectFocused(page, end);
+    expect(await page.getByRole("alert").count()).toBe(0);
+
+    await page.keyboard.press("Enter");
+    await expectFocused(page, password);
+    await page.keyboard.type("not the password");
+    await page.keyboard.press("Enter");
     await eventually(() => confirm.getByRole("alert").textContent()).toBe("The current password is wrong.");
     await expectAccessible(page, "the step-up dialog with a refusal");
     expect((await api("/users/me", { token: phoneToken })).status).toBe(200);
-    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
-    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+    await expectFocused(page, password);
+    await page.keyboard.type(admin.password);
+    await page.keyboard.press("Enter");
     await confirm.waitFor({ state: "detached" });
     await eventually(() => page.getByRole("status").first().textContent()).toContain("That session has ended");
     await eventually(() => sessions.locator("tbody tr").count()).toBe(1);
@@ -233,10 +284,12 @@ describe("the admin console", () => {
 
   it("disables them (inside the window, without asking again), shows the status_changed event, and their access token stops working", async () => {
     expect((await api("/users/me", { token: targetToken })).status).toBe(200);
-    await page.getByRole("button", { name: "Disable account…" }).click();
+    await tabTo(page, page.getByRole("button", { name: "Disable account…" }));
+    await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: `Disable Grace Hopper (${target.email})?` });
     expect(await dialog.locator("p").textContent()).toContain("cannot log in until an admin enables the account again");
-    await dialog.getByRole("button", { name: "Disable account" }).click();
+    await tabTo(page, dialog.getByRole("button", { name: "Disable account" }));
+    await page.keyboard.press("Enter");
     await eventually(() => page.getByRole("status").first().textContent()).toContain("Disabled");
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
@@ -249,6 +302,11 @@ describe("the admin console", () => {
     const me = await api("/users/me", { token: targetToken });
     expect(me.status).toBe(401);
     await expectAccessible(page, "a user's page after a change, with its notice");
+  });
+
+  it("shows a focus ring of 3:1 on every control of the page, the header's included, in light and dark", async () => {
+    // from the notice to the end of the page, then from its top (the skip link, the header) to Sign out
+    await tabTo(page, page.getByRole("button", { name: "Sign out" }));
   });
 
   it("reads on a phone, its tables as cards", async () => {
