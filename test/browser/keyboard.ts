@@ -14,8 +14,8 @@ interface Focus {
   /** The element's tag and name, or "body" when nothing has the focus. */
   element: string;
   outline: { style: string; width: number; colour: string };
-  /** For each side of the element: the backgrounds under the middle of its ring, topmost first. */
-  under: string[][];
+  /** For each side of the element in view: the backgrounds under the middle of its ring, topmost first. */
+  under: { side: string; stack: string[] }[];
 }
 
 /** Runs in the page: the focused element (or `element`), its outline, and what the outline is drawn on. */
@@ -29,20 +29,20 @@ function readFocus(element: Element | null = document.activeElement): Focus {
   const middle = Number.parseFloat(style.outlineOffset) + width / 2;
   const box = element.getBoundingClientRect();
   const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
-  const sides: [number, number][] = [
-    [box.left - middle, y],
-    [box.right + middle, y],
-    [x, box.top - middle],
-    [x, box.bottom + middle],
+  const sides: [string, number, number][] = [
+    ["left", box.left - middle, y],
+    ["right", box.right + middle, y],
+    ["top", x, box.top - middle],
+    ["bottom", x, box.bottom + middle],
   ];
   const under = sides
-    .filter(([left, top]) => left >= 0 && top >= 0 && left < innerWidth && top < innerHeight)
-    .map(([left, top]) => {
+    .filter(([, left, top]) => left >= 0 && top >= 0 && left < innerWidth && top < innerHeight)
+    .map(([side, left, top]) => {
       const stack: string[] = [];
       for (let layer = document.elementFromPoint(left, top); layer; layer = layer.parentElement)
         stack.push(getComputedStyle(layer).backgroundColor);
       // the page's own background shows through <html>, which has none of its own
-      return [...stack, getComputedStyle(document.body).backgroundColor];
+      return { side, stack: [...stack, getComputedStyle(document.body).backgroundColor] };
     });
   return { element: `${element.localName} "${name.trim().slice(0, 60)}"`, outline, under };
 }
@@ -54,12 +54,12 @@ function ringFaults({ element, outline, under }: Focus): string[] {
   if (element === "body") return [];
   if (outline.style === "none" || outline.width < RING_MIN_WIDTH_PX) return [`${element} shows no focus ring`];
   const ring = parseColour(outline.colour);
-  return under.flatMap((stack) => {
-    const ratio = contrastRatio(ring, compositeBackground(stack));
+  return under.flatMap(({ side, stack }) => {
+    const background = compositeBackground(stack);
+    const ratio = contrastRatio(ring, background);
     if (ratio >= RING_CONTRAST) return [];
-    return [
-      `${element}: its focus ring ${outline.colour} on ${stack.find((colour) => parseColour(colour).alpha > 0)} is ${ratio.toFixed(2)}:1`,
-    ];
+    const shown = `rgb(${[background.red, background.green, background.blue].map(Math.round).join(", ")})`;
+    return [`${element}: its focus ring ${outline.colour} on ${shown}, ${side} of it, is ${ratio.toFixed(2)}:1`];
   });
 }
 
