@@ -1,10 +1,12 @@
 // Confirming who one is, when a change needs a recent sign-in (the API's `reauthentication_required`): a modal
 // dialog asks for the password, and a code of the authenticator app when the session was made with one, and
 // keeps asking, with the API's words, until it works or the operator cancels. The session goes on either way.
-import { h, showModal, totpCodeInput } from "./dom.ts";
+import { closeButton, modal, showModal } from "./dialog.ts";
+import { h, totpCodeInput } from "./dom.ts";
 import { reauthenticate } from "./session.ts";
 
-export function confirmIdentity(withCode: boolean): Promise<boolean> {
+/** The dialog's form: the password, the code when asked for, Cancel and Confirm. */
+function identityForm(withCode: boolean) {
   const password = h("input", {
     id: "confirm-password",
     name: "password",
@@ -14,8 +16,6 @@ export function confirmIdentity(withCode: boolean): Promise<boolean> {
     autofocus: true,
   });
   const code = withCode ? totpCodeInput("confirm-code") : undefined;
-  const alert = h("div", { class: "problem", role: "alert", hidden: true });
-  const cancel = h("button", { type: "button", class: "quiet" }, "Cancel");
   const submit = h("button", { type: "submit" }, "Confirm");
   const form = h(
     "form",
@@ -24,21 +24,21 @@ export function confirmIdentity(withCode: boolean): Promise<boolean> {
     password,
     code && h("label", { for: code.id }, "Code from your authenticator app"),
     code,
-    h("div", { class: "actions" }, cancel, submit),
+    h("div", { class: "actions" }, closeButton("Cancel", "cancel", { class: "quiet" }), submit),
   );
-  const dialog = h(
-    "dialog",
-    { class: "confirm", "aria-labelledby": "confirm-identity-title", "aria-describedby": "confirm-identity-message" },
-    h("h2", { id: "confirm-identity-title" }, "Confirm it is you"),
-    h(
-      "p",
-      { id: "confirm-identity-message" },
-      `This change needs a recent sign-in. Enter your password${withCode ? " and the code your authenticator app shows" : ""} to go on.`,
-    ),
+  return { form, password, code, submit };
+}
+
+export function confirmIdentity(withCode: boolean): Promise<boolean> {
+  const { form, password, code, submit } = identityForm(withCode);
+  const alert = h("div", { class: "problem", role: "alert", hidden: true });
+  const dialog = modal(
+    "confirm-identity",
+    "Confirm it is you",
+    `This change needs a recent sign-in. Enter your password${withCode ? " and the code your authenticator app shows" : ""} to go on.`,
     alert,
     form,
   );
-  cancel.addEventListener("click", () => dialog.close("cancel"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     void confirm();

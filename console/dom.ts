@@ -2,7 +2,7 @@
 // Trusted Types rule enforces anyway.
 
 export type Child = Node | string | number | null | undefined | false;
-type Attributes = Record<string, string | number | boolean | undefined>;
+export type Attributes = Record<string, string | number | boolean | undefined>;
 
 /** An element with attributes (false or undefined: left out; true: present) and children. */
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -37,17 +37,25 @@ export function byId<T extends HTMLElement>(id: string, kind: new () => T): T {
   return element;
 }
 
-/** A button that runs `action` when pressed, disabled (and marked busy) until the action settles. */
+/**
+ * Runs `action` for a button, which ignores presses until the action settles. The button is marked busy and
+ * aria-disabled rather than disabled: a disabled button loses focus, and a dialog the action opens could not give
+ * it back.
+ */
+export function whileBusy(button: HTMLButtonElement, action: () => Promise<void>): void {
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
+  button.setAttribute("aria-busy", "true");
+  void action().finally(() => {
+    button.removeAttribute("aria-disabled");
+    button.removeAttribute("aria-busy");
+  });
+}
+
+/** A button that runs `action` when pressed, busy until the action settles. */
 export function actionButton(label: string, action: () => Promise<void>, attributes: Attributes = {}): HTMLButtonElement {
   const button = h("button", { type: "button", ...attributes }, label);
-  button.addEventListener("click", () => {
-    button.disabled = true;
-    button.setAttribute("aria-busy", "true");
-    void action().finally(() => {
-      button.disabled = false;
-      button.removeAttribute("aria-busy");
-    });
-  });
+  button.addEventListener("click", () => whileBusy(button, action));
   return button;
 }
 
@@ -61,18 +69,6 @@ export function totpCodeInput(id: string): HTMLInputElement {
     pattern: "[0-9]{6}",
     maxlength: 6,
     required: true,
-  });
-}
-
-/** Opens a modal dialog (the browser keeps focus inside it; Escape closes it) and answers how it was closed. */
-export function showModal(dialog: HTMLDialogElement): Promise<string> {
-  document.body.append(dialog);
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(dialog.returnValue);
-    });
   });
 }
 

@@ -15,8 +15,18 @@ export function when(iso: string | null): HTMLTimeElement | string {
   return h("time", { datetime: iso, title: date.toISOString() }, dateTime.format(date));
 }
 
+function givenNames(user: User): string {
+  return [user.first_name, user.last_name].filter((part) => part !== null && part !== "").join(" ");
+}
+
 export function fullName(user: User): string {
-  return [user.first_name, user.last_name].filter((part) => part !== null && part !== "").join(" ") || "—";
+  return givenNames(user) || "—";
+}
+
+/** Who an account is, in a sentence: "Grace Hopper (grace@example.com)", or the address alone when it has no name. */
+export function person(user: User): string {
+  const name = givenNames(user);
+  return name ? `${name} (${user.email})` : user.email;
 }
 
 function detailValue(value: unknown): string {

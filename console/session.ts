@@ -144,6 +144,14 @@ function renew(): Promise<boolean> {
   return renewing;
 }
 
+/** The operator cancelled the dialog that asked who they are: the change was not made, and they know why. */
+export class StepUpDeclined extends Error {
+  constructor() {
+    super("Cancelled.");
+    this.name = "StepUpDeclined";
+  }
+}
+
 /** A request made after the session ended; the view that made it is gone by then. */
 class SignedOut extends Error {
   constructor() {
@@ -178,7 +186,9 @@ async function authorizedFetch(request: Request): Promise<Response> {
   if (response.status !== 401) return response;
   // a change that needs a recent sign-in: ask, and send it again once the operator confirmed who they are
   if ((await problemCode(response)) === "reauthentication_required") {
-    if (!prompt || !(await prompt(madeWithSecondFactor)) || !tokens) return response;
+    if (!prompt) return response;
+    if (!(await prompt(madeWithSecondFactor))) throw new StepUpDeclined();
+    if (!tokens) return response;
     return fetch(withBearer(spare, tokens.accessToken));
   }
   // the access token was refused: renew once and try again; a second refusal means the session is over

@@ -89,20 +89,11 @@ function signInFields() {
   return { email, password, code, passwordStep, codeStep };
 }
 
-export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
-  document.title = "Sign in — Coffee Shop admin";
-  const alert = h("div", { class: "problem", role: "alert", hidden: options.reason === undefined }, options.reason);
-  const { email, password, code, passwordStep, codeStep } = signInFields();
-  const button = h("button", { type: "submit" }, "Sign in");
-  // method="post": should the script ever not run, the browser must not put the password in the URL
-  const form = h("form", { class: "sign-in", method: "post" }, passwordStep, codeStep, button);
-  const heading = viewHeading("Sign in");
-  fill(
-    main,
-    h("section", { class: "narrow" }, heading, h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."), alert, form),
-  );
-  email.focus();
+type SignInFields = ReturnType<typeof signInFields>;
 
+/** The form's two steps, the password and a login's second factor, and the refusals shown above them. */
+function signInSteps(fields: SignInFields, alert: HTMLElement) {
+  const { email, password, code, passwordStep, codeStep } = fields;
   // the challenge of a login that asked for the second factor, until it is answered or gone
   let challenge: MfaChallenge | undefined;
   const askForCode = (next: MfaChallenge | undefined) => {
@@ -114,50 +105,75 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
     code.value = "";
     (next ? code : password).focus();
   };
-
-  const refuse = (message: string, restart = true) => {
-    fill(alert, message);
-    alert.hidden = false;
-    password.value = "";
-    if (restart) askForCode(undefined);
-    else code.focus();
+  return {
+    challenge: () => challenge,
+    askForCode: (next: MfaChallenge) => {
+      alert.hidden = true;
+      askForCode(next);
+    },
+    /** `restart`: back to the password step (the challenge is gone, or it was the password that was wrong). */
+    refuse: (message: string, restart = true) => {
+      fill(alert, message);
+      alert.hidden = false;
+      password.value = "";
+      if (restart) askForCode(undefined);
+      else code.focus();
+    },
   };
+}
+
+type SignInSteps = ReturnType<typeof signInSteps>;
+
+/** One press of "Sign in": the password or the second factor to the API, and what its answer means for the form. */
+async function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
+  const challenge = steps.challenge();
+  try {
+    const outcome = handleLoginAnswer(
+      challenge
+        ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, fields.code.value) })
+        : await publicApi.POST("/auth/login", { body: { email: fields.email.value, password: fields.password.value } }),
+    );
+    switch (outcome.kind) {
+      case "refused":
+        steps.refuse(outcome.message, challenge === undefined || outcome.restart);
+        return;
+      case "second_factor":
+        steps.askForCode(outcome.challenge);
+        return;
+      case "signed_in":
+        await enter(outcome.tokens, challenge !== undefined, onSignedIn);
+        return;
+    }
+  } catch (error) {
+    const message = describeError(error);
+    // a session that began but could not be used ends here: the form shows again with the reason
+    await signOut(message);
+    steps.refuse(message);
+  }
+}
+
+export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
+  document.title = "Sign in — Coffee Shop admin";
+  const alert = h("div", { class: "problem", role: "alert", hidden: options.reason === undefined }, options.reason);
+  const fields = signInFields();
+  const steps = signInSteps(fields, alert);
+  const button = h("button", { type: "submit" }, "Sign in");
+  // method="post": should the script ever not run, the browser must not put the password in the URL
+  const form = h("form", { class: "sign-in", method: "post" }, fields.passwordStep, fields.codeStep, button);
+  const heading = viewHeading("Sign in");
+  fill(
+    main,
+    h("section", { class: "narrow" }, heading, h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."), alert, form),
+  );
+  fields.email.focus();
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    void submit();
-  });
-
-  async function submit(): Promise<void> {
     button.disabled = true;
     fill(button, "Signing in…");
-    try {
-      const withFactor = challenge !== undefined;
-      const outcome = handleLoginAnswer(
-        challenge
-          ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, code.value) })
-          : await publicApi.POST("/auth/login", { body: { email: email.value, password: password.value } }),
-      );
-      switch (outcome.kind) {
-        case "refused":
-          refuse(outcome.message, !withFactor || outcome.restart);
-          return;
-        case "second_factor":
-          alert.hidden = true;
-          askForCode(outcome.challenge);
-          return;
-        case "signed_in":
-          await enter(outcome.tokens, withFactor, options.onSignedIn);
-          return;
-      }
-    } catch (error) {
-      const message = describeError(error);
-      // a session that began but could not be used ends here: the form shows again with the reason
-      await signOut(message);
-      refuse(message);
-    } finally {
+    void attempt(fields, steps, options.onSignedIn).finally(() => {
       button.disabled = false;
       fill(button, "Sign in");
-    }
-  }
+    });
+  });
 }

@@ -1,18 +1,34 @@
-// Asks before an action that cannot be undone, in a modal dialog: the browser keeps focus inside it,
-// Escape cancels, and "Cancel" has the focus first so a stray Enter deletes nothing.
-import { h, showModal } from "../dom.ts";
+// Asks before an action that is hard or impossible to undo, in a modal dialog: Escape cancels, and "Cancel" has
+// the focus first so a stray Enter changes nothing.
+import { closeButton, modal, showModal } from "../dialog.ts";
+import { h } from "../dom.ts";
 
-export function confirmAction(options: { title: string; message: string; confirm: string }): Promise<boolean> {
-  const cancel = h("button", { type: "button", autofocus: true }, "Cancel");
-  const confirm = h("button", { type: "button", class: "danger" }, options.confirm);
-  const dialog = h(
-    "dialog",
-    { class: "confirm", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-message" },
-    h("h2", { id: "confirm-title" }, options.title),
-    h("p", { id: "confirm-message" }, options.message),
-    h("div", { class: "actions" }, cancel, confirm),
+export interface Question {
+  title: string;
+  /** What will happen, in full. */
+  message: string;
+  /** The confirming button's label. */
+  confirm: string;
+}
+
+/** `action`, run only once the operator confirms it. */
+export function confirmingFirst(question: Question, action: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    if (await confirmed(question)) await action();
+  };
+}
+
+async function confirmed(question: Question): Promise<boolean> {
+  const dialog = modal(
+    "confirm",
+    question.title,
+    question.message,
+    h(
+      "div",
+      { class: "actions" },
+      closeButton("Cancel", "cancel", { autofocus: true }),
+      closeButton(question.confirm, "confirm", { class: "danger" }),
+    ),
   );
-  cancel.addEventListener("click", () => dialog.close("cancel"));
-  confirm.addEventListener("click", () => dialog.close("confirm"));
-  return showModal(dialog).then((how) => how === "confirm");
+  return (await showModal(dialog)) === "confirm";
 }

@@ -1,24 +1,32 @@
 // The audit trail: every event, newest first, by type and account, keyset-paged.
-import { readPage } from "../api.ts";
-import { fill, h, viewHeading } from "../dom.ts";
+import { type AuthEventType, readPage } from "../api.ts";
+import { h } from "../dom.ts";
 import { EVENT_LABELS, filterOptions, isEventType } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
 import { eventTable } from "./event-table.ts";
-import { empty, field, loading, onFilter, problem, select } from "./parts.ts";
+import { renderPagedList } from "./paged-list.ts";
+import { field, onFilter, select } from "./parts.ts";
 
 const PAGE_SIZE = 50;
 
-export async function renderEvents(main: HTMLElement, query: URLSearchParams, signal: AbortSignal): Promise<void> {
-  const type = query.get("type");
-  const userId = /^\d{1,19}$/.test(query.get("user_id") ?? "") ? (query.get("user_id") ?? undefined) : undefined;
-  const cursor = query.get("cursor") || undefined;
+type EventFilters = {
+  type: AuthEventType | undefined;
+  user_id: string | undefined;
+};
 
-  document.title = "Events — Coffee Shop admin";
+/** The filters in the URL; an event type the API does not know, or an id that is not one, is left out. */
+function filtersOf(query: URLSearchParams): EventFilters {
+  const type = query.get("type");
+  const userId = query.get("user_id") ?? "";
+  return { type: isEventType(type) ? type : undefined, user_id: /^\d{1,19}$/.test(userId) ? userId : undefined };
+}
+
+function filterForm(filters: EventFilters): HTMLFormElement {
   const form = h(
     "form",
     { class: "filters", role: "search", "aria-label": "Filter events", method: "post" },
-    select("Event type", "type", filterOptions(EVENT_LABELS, "Any event"), isEventType(type) ? type : ""),
+    select("Event type", "type", filterOptions(EVENT_LABELS, "Any event"), filters.type ?? ""),
     field(
       "Account id",
       h("input", {
@@ -27,7 +35,7 @@ export async function renderEvents(main: HTMLElement, query: URLSearchParams, si
         inputmode: "numeric",
         pattern: "[0-9]*",
         title: "Digits only: the id shown on the account's page",
-        value: userId ?? "",
+        value: filters.user_id ?? "",
         autocomplete: "off",
         size: 10,
       }),
@@ -35,35 +43,25 @@ export async function renderEvents(main: HTMLElement, query: URLSearchParams, si
     h("button", { type: "submit" }, "Filter"),
   );
   onFilter(form, (value) => go(links.events({ type: value("type"), user_id: value("user_id") })));
-  const results = h("div", { class: "results", "aria-live": "polite" }, loading("Loading events…"));
-  const heading = viewHeading("Events");
-  fill(main, heading, form, results);
-  heading.focus();
+  return form;
+}
 
-  try {
-    const page = await readPage(
-      adminApi.GET("/events", {
-        params: { query: { limit: PAGE_SIZE, type: isEventType(type) ? type : undefined, user_id: userId, cursor } },
-        signal,
-      }),
-    );
-    if (signal.aborted) return;
-    if (page.items.length === 0) {
-      fill(results, empty(isEventType(type) || userId ? "No events match these filters." : "No events yet."));
-      return;
-    }
-    const pageLinks = { type: type ?? undefined, user_id: userId };
-    fill(
-      results,
-      eventTable(page.items, true),
-      h(
-        "nav",
-        { class: "paging", "aria-label": "Pages of events" },
-        cursor ? h("a", { href: links.events(pageLinks) }, "Newest events") : null,
-        page.next ? h("a", { href: links.events({ ...pageLinks, cursor: page.next }), rel: "next" }, "Older events") : null,
-      ),
-    );
-  } catch (error) {
-    if (!signal.aborted) fill(results, problem(error));
-  }
+export function renderEvents(main: HTMLElement, query: URLSearchParams, signal: AbortSignal): Promise<void> {
+  const filters = filtersOf(query);
+  const cursor = query.get("cursor") || undefined;
+  return renderPagedList(
+    main,
+    {
+      title: "Events",
+      noun: "events",
+      filters,
+      form: filterForm(filters),
+      link: links.events,
+      cursor,
+      load: () => readPage(adminApi.GET("/events", { params: { query: { limit: PAGE_SIZE, ...filters, cursor } }, signal })),
+      show: (events) => [eventTable(events, true)],
+      paging: { label: "Pages of events", first: "Newest events", next: "Older events" },
+    },
+    signal,
+  );
 }

@@ -2,6 +2,7 @@
 import { ApiProblem, type UserRole, type UserStatus } from "../api.ts";
 import { type Child, fill, h } from "../dom.ts";
 import { ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
+import { StepUpDeclined } from "../session.ts";
 
 /** A filter form's submit: its fields' trimmed values, by name, to `apply` (which moves to the filtered list). */
 export function onFilter(form: HTMLFormElement, apply: (value: (name: string) => string | undefined) => void): void {
@@ -43,8 +44,12 @@ export function problemSlot(): HTMLDivElement {
   return h("div", { class: "problem", role: "alert", tabindex: -1, hidden: true });
 }
 
-/** Shows a refusal (an error, or a sentence of the console's own) in its slot, and moves focus there. */
+/**
+ * Shows a refusal (an error, or a sentence of the console's own) in its slot, and moves focus there. A cancelled
+ * step-up dialog is no refusal: focus stays on the control that opened it.
+ */
 export function report(slot: HTMLElement, error: unknown): void {
+  if (error instanceof StepUpDeclined) return;
   fill(slot, typeof error === "string" ? error : describeError(error));
   slot.hidden = false;
   slot.focus();

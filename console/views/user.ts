@@ -1,11 +1,11 @@
 // One user: their details, what an admin can do to the account, their live sessions and their events.
 import { type AuthEvent, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
-import { actionButton, fill, h, viewHeading } from "../dom.ts";
-import { fullName, when } from "../format.ts";
+import { actionButton, fill, h, viewHeading, whileBusy } from "../dom.ts";
+import { fullName, person, when } from "../format.ts";
 import { isUserRole, ROLE_LABELS } from "../labels.ts";
 import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
-import { confirmAction } from "./confirm.ts";
+import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
 import {
   type Column,
@@ -94,69 +94,91 @@ function acting(view: UserView, problemBox: HTMLElement) {
   };
 }
 
+/** What the account's controls share: whose account, where a refusal shows, and how a change is made. */
+interface AccountControls {
+  view: UserView;
+  user: User;
+  problemBox: HTMLElement;
+  act: ReturnType<typeof acting>;
+  patch: (body: { status?: UserStatus; role?: UserRole }) => Promise<User>;
+}
+
 function accountActions(view: UserView, user: User): HTMLElement {
   const { id } = view;
   if (String(view.me.id) === id) {
     return h("p", {}, "This is your own account: only another admin can disable it, change its role or delete it.");
   }
   const problemBox = problemSlot();
-  const act = acting(view, problemBox);
-  const patch = (body: { status?: UserStatus; role?: UserRole }) => read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body }));
-
-  const status =
-    user.status === "disabled"
-      ? actionButton("Enable account", () => act(() => patch({ status: "verified" }), "Enabled: they can log in again."))
-      : actionButton("Disable account", () =>
-          act(() => patch({ status: "disabled" }), "Disabled: their sessions have ended and they cannot log in."),
-        );
+  const controls: AccountControls = {
+    view,
+    user,
+    problemBox,
+    act: acting(view, problemBox),
+    patch: (body) => read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body })),
+  };
   const enableHint = user.status === "disabled" ? h("p", { class: "hint" }, "Enabling also marks the address as verified.") : null;
-
-  const changeRole = h("button", { type: "submit" }, "Change role");
-  const roleForm = h(
-    "form",
-    { class: "inline", method: "post" },
-    select("Role", "role", Object.entries(ROLE_LABELS), user.role),
-    changeRole,
+  return h(
+    "div",
+    {},
+    problemBox,
+    h("div", { class: "actions" }, statusButton(controls), deleteButton(controls)),
+    enableHint,
+    roleForm(controls),
   );
-  roleForm.addEventListener("submit", (event) => {
+}
+
+/** Enabling is done at once; disabling, which ends every session of theirs, asks first. */
+function statusButton({ user, act, patch }: AccountControls): HTMLButtonElement {
+  if (user.status === "disabled") {
+    return actionButton("Enable account", () => act(() => patch({ status: "verified" }), "Enabled: they can log in again."));
+  }
+  const disable = () => act(() => patch({ status: "disabled" }), "Disabled: their sessions have ended and they cannot log in.");
+  const question = {
+    title: `Disable ${person(user)}?`,
+    message: "Every session of theirs ends at once, and they cannot log in until an admin enables the account again.",
+    confirm: "Disable account",
+  };
+  return actionButton("Disable account…", confirmingFirst(question, disable));
+}
+
+function roleForm({ user, problemBox, act, patch }: AccountControls): HTMLFormElement {
+  const changeRole = h("button", { type: "submit" }, "Change role");
+  const form = h("form", { class: "inline", method: "post" }, select("Role", "role", Object.entries(ROLE_LABELS), user.role), changeRole);
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const role = new FormData(roleForm).get("role");
+    const role = new FormData(form).get("role");
     if (typeof role !== "string" || !isUserRole(role)) return;
     if (role === user.role) {
       report(problemBox, `${user.email} already has the ${ROLE_LABELS[role]} role.`);
       return;
     }
-    changeRole.disabled = true;
-    void act(
-      () => patch({ role }),
-      `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`,
-    ).finally(() => {
-      changeRole.disabled = false;
-    });
+    whileBusy(changeRole, () =>
+      act(
+        () => patch({ role }),
+        `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`,
+      ),
+    );
   });
+  return form;
+}
 
-  const remove = actionButton(
-    "Delete user…",
-    async () => {
-      const confirmed = await confirmAction({
-        title: `Delete ${user.email}?`,
-        message: "Their account goes at once, with every session and token. This cannot be undone.",
-        confirm: "Delete user",
-      });
-      if (!confirmed) return;
-      try {
-        await perform(adminApi.DELETE("/users/{id}", { params: { path: { id } } }));
-        setFlash(`Deleted ${user.email}.`);
-        location.hash = links.users();
-      } catch (error) {
-        if (view.signal.aborted) return;
-        report(problemBox, error);
-      }
-    },
-    { class: "danger" },
-  );
-
-  return h("div", {}, problemBox, h("div", { class: "actions" }, status, remove), enableHint, roleForm);
+function deleteButton({ view, user, problemBox }: AccountControls): HTMLButtonElement {
+  const remove = async () => {
+    try {
+      await perform(adminApi.DELETE("/users/{id}", { params: { path: { id: view.id } } }));
+      setFlash(`Deleted ${user.email}.`);
+      location.hash = links.users();
+    } catch (error) {
+      if (view.signal.aborted) return;
+      report(problemBox, error);
+    }
+  };
+  const question = {
+    title: `Delete ${person(user)}?`,
+    message: "Their account goes at once, with every session and token. This cannot be undone.",
+    confirm: "Delete user",
+  };
+  return actionButton("Delete user…", confirmingFirst(question, remove), { class: "danger" });
 }
 
 function sessions(view: UserView, user: User): HTMLElement {

@@ -1,26 +1,37 @@
 // The users table: email-prefix search, status and role filters, keyset paging (newest first).
-import { readPage, type User } from "../api.ts";
-import { fill, h, viewHeading } from "../dom.ts";
+import { readPage, type User, type UserRole, type UserStatus } from "../api.ts";
+import { h } from "../dom.ts";
 import { fullName, when } from "../format.ts";
 import { filterOptions, isUserRole, isUserStatus, ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
-import { empty, field, loading, onFilter, problem, takeFlash, roleBadge, select, statusBadge, table } from "./parts.ts";
+import { renderPagedList } from "./paged-list.ts";
+import { field, onFilter, roleBadge, select, statusBadge, table } from "./parts.ts";
 
 const PAGE_SIZE = 25;
 
-export async function renderUsers(main: HTMLElement, query: URLSearchParams, signal: AbortSignal): Promise<void> {
-  const email = query.get("email")?.trim() || undefined;
+type UserFilters = {
+  email: string | undefined;
+  status: UserStatus | undefined;
+  role: UserRole | undefined;
+};
+
+/** The filters in the URL; a status or role the API does not know is left out. */
+function filtersOf(query: URLSearchParams): UserFilters {
   const status = query.get("status");
   const role = query.get("role");
-  const cursor = query.get("cursor") || undefined;
-  const filtered = email !== undefined || isUserStatus(status) || isUserRole(role);
+  return {
+    email: query.get("email")?.trim() || undefined,
+    status: isUserStatus(status) ? status : undefined,
+    role: isUserRole(role) ? role : undefined,
+  };
+}
 
-  document.title = "Users — Coffee Shop admin";
+function filterForm(filters: UserFilters): HTMLFormElement {
   const search = h("input", {
     name: "email",
     type: "search",
-    value: email ?? "",
+    value: filters.email ?? "",
     autocomplete: "off",
     spellcheck: "false",
     placeholder: "e.g. ada@",
@@ -29,63 +40,46 @@ export async function renderUsers(main: HTMLElement, query: URLSearchParams, sig
     "form",
     { class: "filters", role: "search", "aria-label": "Filter users", method: "post" },
     field("Email starts with", search, { class: "grow" }),
-    select("Status", "status", filterOptions(STATUS_LABELS, "Any status"), isUserStatus(status) ? status : ""),
-    select("Role", "role", filterOptions(ROLE_LABELS, "Any role"), isUserRole(role) ? role : ""),
+    select("Status", "status", filterOptions(STATUS_LABELS, "Any status"), filters.status ?? ""),
+    select("Role", "role", filterOptions(ROLE_LABELS, "Any role"), filters.role ?? ""),
     h("button", { type: "submit" }, "Search"),
   );
   onFilter(form, (value) => go(links.users({ email: value("email"), status: value("status"), role: value("role") })));
-  const results = h("div", { class: "results", "aria-live": "polite" }, loading("Loading users…"));
-  const heading = viewHeading("Users");
-  fill(main, heading, takeFlash(), form, results);
-  heading.focus();
+  return form;
+}
 
-  try {
-    const page = await readPage(
-      adminApi.GET("/users", {
-        params: {
-          query: {
-            limit: PAGE_SIZE,
-            email,
-            status: isUserStatus(status) ? status : undefined,
-            role: isUserRole(role) ? role : undefined,
-            cursor,
-          },
-        },
-        signal,
-      }),
-    );
-    if (signal.aborted) return;
-    if (page.items.length === 0) {
-      fill(results, empty(filtered ? "No users match these filters." : "No users yet."));
-      return;
-    }
-    const pageLinks = { email, status: status ?? undefined, role: role ?? undefined };
-    fill(
-      results,
-      h(
-        "p",
-        { class: "state", role: "status" },
-        `${page.items.length} ${page.items.length === 1 ? "user" : "users"}${cursor ? " on this page" : ""}, newest first.`,
-      ),
-      table<User>(
-        "Users, newest first",
-        [
-          { label: "Email", cell: (user) => h("a", { href: links.user(user.id) }, user.email) },
-          { label: "Name", cell: fullName },
-          { label: "Status", cell: (user) => statusBadge(user.status) },
-          { label: "Role", cell: (user) => roleBadge(user.role) },
-          { label: "Created", cell: (user) => when(user.created_at) },
-        ],
-        page.items,
-      ),
-      h(
-        "nav",
-        { class: "paging", "aria-label": "Pages of users" },
-        cursor ? h("a", { href: links.users(pageLinks) }, "First page") : null,
-        page.next ? h("a", { href: links.users({ ...pageLinks, cursor: page.next }), rel: "next" }, "Next page") : null,
-      ),
-    );
-  } catch (error) {
-    if (!signal.aborted) fill(results, problem(error));
-  }
+function usersTable(users: User[]): HTMLDivElement {
+  return table<User>(
+    "Users, newest first",
+    [
+      { label: "Email", cell: (user) => h("a", { href: links.user(user.id) }, user.email) },
+      { label: "Name", cell: fullName },
+      { label: "Status", cell: (user) => statusBadge(user.status) },
+      { label: "Role", cell: (user) => roleBadge(user.role) },
+      { label: "Created", cell: (user) => when(user.created_at) },
+    ],
+    users,
+  );
+}
+
+export function renderUsers(main: HTMLElement, query: URLSearchParams, signal: AbortSignal): Promise<void> {
+  const filters = filtersOf(query);
+  const cursor = query.get("cursor") || undefined;
+  const count = (users: User[]) =>
+    `${users.length} ${users.length === 1 ? "user" : "users"}${cursor ? " on this page" : ""}, newest first.`;
+  return renderPagedList(
+    main,
+    {
+      title: "Users",
+      noun: "users",
+      filters,
+      form: filterForm(filters),
+      link: links.users,
+      cursor,
+      load: () => readPage(adminApi.GET("/users", { params: { query: { limit: PAGE_SIZE, ...filters, cursor } }, signal })),
+      show: (users) => [h("p", { class: "state", role: "status" }, count(users)), usersTable(users)],
+      paging: { label: "Pages of users", first: "First page", next: "Next page" },
+    },
+    signal,
+  );
 }

@@ -3,8 +3,11 @@
 // user's access token stops working; a non-admin is refused in words; the page's CSP is strict and
 // nothing on it violates it; a change asks the admin to confirm who they are once the sign-in is older than the
 // stack's step-up window (5 s here, so the test waits it out instead of 10 minutes); an admin with an
-// authenticator app signs in with its code. Run by .ci/run (`npm run test:browser`), not by `npm test`: a fresh machine
-// has no Chromium. CONSOLE_SCREENSHOTS=docs/images also writes the README's screenshots.
+// authenticator app signs in with its code. WCAG 2.1 AA: every state the test reaches passes axe-core's rules in
+// light and dark, and the sign-in and a user's page, dialogs included, are used with Tab, Enter and Escape alone,
+// with a focus ring of 3:1 at every stop and focus given back when a dialog closes. Run by .ci/run
+// (`npm run test:browser`), not by `npm test`: a fresh machine has no Chromium. CONSOLE_SCREENSHOTS=docs/images also
+// writes the README's screenshots.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -12,7 +15,9 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // an authenticator app of someone else's making, so the console meets codes the API did not compute itself
 import { Secret, TOTP } from "otpauth";
+import { expectAccessible } from "./accessibility.ts";
 import { type DevStack, type NewUser, STEP_UP_MAX_AGE_SECONDS, startDevStack } from "./dev-stack.ts";
+import { expectFocused, expectFocusVisible, tabTo } from "./keyboard.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const PASSWORD = "correct horse battery staple";
@@ -167,29 +172,47 @@ describe("the admin console", () => {
     }
   });
 
-  it("shows the API's words when the password is wrong, then signs the admin in", async () => {
+  it("shows the API's words when the password is wrong, then signs the admin in, from the keyboard alone", async () => {
     const response = await page.goto(`${stack.url}/admin`);
     expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
     await eventually(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+    await expectAccessible(page, "the sign-in form");
+    const email = page.getByLabel("Email", { exact: true });
+    const password = page.getByLabel("Password", { exact: true });
 
-    await signIn(admin, "not the password");
+    await expectFocused(page, email);
+    await expectFocusVisible(page);
+    await page.keyboard.type(admin.email);
+    await tabTo(page, password);
+    await page.keyboard.type("not the password");
+    await page.keyboard.press("Enter");
     await eventually(() => page.getByRole("alert").textContent()).toBe("The email or password is wrong.");
+    await expectAccessible(page, "the sign-in form with a refusal");
 
-    await signIn(admin);
+    // once around the page (the button, the skip link over the header) and back to the password
+    await expectFocused(page, password);
+    await tabTo(page, email);
+    await tabTo(page, password);
+    await page.keyboard.type(admin.password);
+    await tabTo(page, page.getByRole("button", { name: "Sign in" }));
+    await page.keyboard.press("Enter");
     signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
     expect(await page.locator("tbody tr").count()).toBe(8);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
 
-  it("finds a user by email prefix and opens their page", async () => {
-    await page.getByLabel("Email starts with").fill("grace");
-    await page.getByLabel("Email starts with").press("Enter");
+  it("finds a user by email prefix and opens their page, from the keyboard", async () => {
+    await tabTo(page, page.getByLabel("Email starts with"));
+    await page.keyboard.type("grace");
+    await page.keyboard.press("Enter");
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
-    await page.getByRole("link", { name: target.email }).click();
+    await tabTo(page, page.getByRole("link", { name: target.email }));
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: target.email, level: 1 }).waitFor();
     expect(await page.locator(".details").textContent()).toContain("Verified");
     // the sessions of the API logins above
@@ -201,22 +224,57 @@ describe("the admin console", () => {
     ).toBe(2);
   });
 
+  it("asks before disabling or deleting them, naming them, and gives focus back to the button when the dialog is cancelled", async () => {
+    await page.getByRole("table", { name: "Events, newest first" }).waitFor();
+    await expectAccessible(page, "a user's page, with sessions and events");
+    const questions = [
+      { button: "Disable account…", dialog: `Disable Grace Hopper (${target.email})?`, close: "Escape" },
+      { button: "Delete user…", dialog: `Delete Grace Hopper (${target.email})?`, close: "Enter" },
+    ];
+    for (const question of questions) {
+      const opener = page.getByRole("button", { name: question.button });
+      await tabTo(page, opener);
+      await page.keyboard.press("Enter");
+      const dialog = page.getByRole("dialog", { name: question.dialog });
+      // Cancel first, so a stray Enter changes nothing
+      await expectFocused(page, dialog.getByRole("button", { name: "Cancel" }));
+      await expectAccessible(page, `the dialog "${question.dialog}"`);
+      await page.keyboard.press(question.close);
+      await dialog.waitFor({ state: "detached" });
+      await expectFocused(page, opener);
+    }
+    expect(await page.locator(".details").textContent()).toContain("Verified");
+  });
+
   it("ends one of their sessions once the admin confirms who they are; the other goes on", async () => {
     // past the step-up window: the API answers reauthentication_required, and the console asks
     await delay(Math.max(0, signedInAt + (STEP_UP_MAX_AGE_SECONDS + 1) * 1000 - Date.now()));
     const sessions = page.getByRole("table", { name: `Live sessions of ${target.email}` });
-    await sessions
+    const end = sessions
       .getByRole("row")
       .filter({ hasText: PHONE })
-      .getByRole("button", { name: /^End the session/ })
-      .click();
+      .getByRole("button", { name: /^End the session/ });
+    await tabTo(page, end);
+    await page.keyboard.press("Enter");
     const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
-    await confirm.getByLabel("Password", { exact: true }).fill("not the password");
-    await confirm.getByRole("button", { name: "Confirm" }).click();
+    const password = confirm.getByLabel("Password", { exact: true });
+    await expectFocused(page, password);
+    // cancelled: nothing happens, and focus is back on the button
+    await page.keyboard.press("Escape");
+    await confirm.waitFor({ state: "detached" });
+    await expectFocused(page, end);
+    expect(await page.getByRole("alert").count()).toBe(0);
+
+    await page.keyboard.press("Enter");
+    await expectFocused(page, password);
+    await page.keyboard.type("not the password");
+    await page.keyboard.press("Enter");
     await eventually(() => confirm.getByRole("alert").textContent()).toBe("The current password is wrong.");
+    await expectAccessible(page, "the step-up dialog with a refusal");
     expect((await api("/users/me", { token: phoneToken })).status).toBe(200);
-    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
-    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+    await expectFocused(page, password);
+    await page.keyboard.type(admin.password);
+    await page.keyboard.press("Enter");
     await confirm.waitFor({ state: "detached" });
     await eventually(() => page.getByRole("status").first().textContent()).toContain("That session has ended");
     await eventually(() => sessions.locator("tbody tr").count()).toBe(1);
@@ -226,7 +284,12 @@ describe("the admin console", () => {
 
   it("disables them (inside the window, without asking again), shows the status_changed event, and their access token stops working", async () => {
     expect((await api("/users/me", { token: targetToken })).status).toBe(200);
-    await page.getByRole("button", { name: "Disable account" }).click();
+    await tabTo(page, page.getByRole("button", { name: "Disable account…" }));
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: `Disable Grace Hopper (${target.email})?` });
+    expect(await dialog.locator("p").textContent()).toContain("cannot log in until an admin enables the account again");
+    await tabTo(page, dialog.getByRole("button", { name: "Disable account" }));
+    await page.keyboard.press("Enter");
     await eventually(() => page.getByRole("status").first().textContent()).toContain("Disabled");
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
@@ -238,6 +301,28 @@ describe("the admin console", () => {
 
     const me = await api("/users/me", { token: targetToken });
     expect(me.status).toBe(401);
+    await expectAccessible(page, "a user's page after a change, with its notice");
+  });
+
+  it("shows a focus ring of 3:1 on every control of the page, the header's included, in light and dark", async () => {
+    // from the notice to the end of the page, then from its top (the skip link, the header) to Sign out
+    await tabTo(page, page.getByRole("button", { name: "Sign out" }));
+  });
+
+  it("reads on a phone, its tables as cards", async () => {
+    const wide = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      expect(
+        await page
+          .locator("td")
+          .first()
+          .evaluate((cell) => getComputedStyle(cell).display),
+      ).toBe("grid");
+      await expectAccessible(page, "a user's page on a phone");
+    } finally {
+      if (wide) await page.setViewportSize(wide);
+    }
   });
 
   it("lists the event in the audit trail, filtered by type", async () => {
@@ -247,6 +332,7 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: "Filter" }).click();
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
     expect(await page.locator("tbody tr").textContent()).toContain("Status changed");
+    await expectAccessible(page, "the events page, filtered");
   });
 
   it("signs out with the button, which ends the session at the API", async () => {
@@ -304,6 +390,7 @@ describe("the admin console", () => {
     await code.fill(right === "000000" ? "111111" : "000000");
     await code.press("Enter");
     await eventually(() => page.getByRole("alert").textContent()).toContain("The code is wrong");
+    await expectAccessible(page, "the sign-in form's code step with a refusal");
     await code.fill(right);
     await code.press("Enter");
     await page.getByRole("heading", { name: "Users" }).waitFor();
@@ -315,16 +402,20 @@ describe("the admin console", () => {
   it("lets an admin turn an authenticator app on, shows the recovery codes once, and asks for a code at the next sign-in", async () => {
     await signIn(enrolling);
     await page.getByRole("link", { name: "Your account" }).click();
+    await page.getByRole("button", { name: "Set up an authenticator app" }).waitFor();
+    await expectAccessible(page, "your account, without an authenticator app");
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     const secret = (await page.locator("#enrol-secret").textContent()) ?? "";
     // the QR code is drawn, as an image, under the page's CSP
     await eventually(() => page.locator("img.qr").evaluate((image: HTMLImageElement) => image.naturalWidth)).toBeGreaterThan(0);
+    await expectAccessible(page, "an authenticator app's enrolment");
     await page.getByLabel("Code the app shows now").fill(authenticatorApp(secret).generate());
     await page.getByLabel("Code the app shows now").press("Enter");
     const list = page.getByRole("list", { name: "Recovery codes" });
     await list.waitFor();
     const codes = await list.locator("li").allTextContents();
     expect(codes).toHaveLength(10);
+    await expectAccessible(page, "the recovery codes");
     // the session goes on (the API made it anew, with both factors): admin pages still answer
     await page.getByRole("link", { name: "Users" }).click();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
@@ -337,6 +428,7 @@ describe("the admin console", () => {
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("link", { name: "Your account" }).click();
     await page.getByText("On: you signed in with a code").waitFor();
+    await expectAccessible(page, "your account, with an authenticator app");
     await page.getByRole("button", { name: "Sign out" }).click();
   });
 
