@@ -356,7 +356,7 @@ export interface paths {
         put?: never;
         /**
          * Start enrolling an authenticator app
-         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) as an `otpauth://` URI, its QR code as SVG, and the secret in base32 for apps that cannot scan. Nothing changes until a first code confirms it (POST /auth/mfa/totp/confirm); starting again replaces a pending enrolment. Needs a recent sign-in.
+         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) as an `otpauth://` URI, its QR code as SVG, and the secret in base32 for apps that cannot scan. Nothing changes until a first code confirms it (POST /auth/mfa/totp/confirm); starting again replaces a pending enrolment. Needs the current password (a wrong one counts as a failed login) and a recent sign-in: an access token alone cannot add a factor.
          */
         post: operations["startTotpEnrolment"];
         delete?: never;
@@ -376,7 +376,7 @@ export interface paths {
         put?: never;
         /**
          * Turn the authenticator app on with its first code
-         * @description The factor is on from now: every other session of the account ends, and this one goes on as a fresh session made with both factors (its tokens are in the answer). The answer holds 10 recovery codes, shown this once: each logs in once in place of the app. The address is told.
+         * @description The factor is on from now: every session of the account ends, and this one goes on as a fresh session with the factor in its `amr` (its tokens are in the answer; its `auth_time` stays that of the sign-in). The answer holds 10 recovery codes, shown this once: each logs in once in place of the app. The address is told.
          */
         post: operations["confirmTotp"];
         delete?: never;
@@ -396,7 +396,7 @@ export interface paths {
         put?: never;
         /**
          * Turn the authenticator app off
-         * @description Needs the current password and a current code of the app (a wrong password counts as a failed login, a wrong code as a wrong code). The recovery codes stop working with it. The address is told.
+         * @description Needs the current password and a current code of the app (a wrong password counts as a failed login, a wrong code as a wrong code). The recovery codes stop working with it. Every session of the account ends, since none may go on claiming the factor; this one goes on as a fresh session without it (its tokens are in the answer). The address is told.
          */
         post: operations["disableTotp"];
         delete?: never;
@@ -457,7 +457,7 @@ export interface paths {
         post?: never;
         /**
          * Reset a user's second factor (admin)
-         * @description For a user who lost their device: the factor and its recovery codes are removed, every session of the user ends, and the user is told. They log in with the password alone and can enrol again.
+         * @description For a user who lost their device: the factor and its recovery codes are removed, every session of the user ends, and the user is told. They log in with the password alone and can enrol again. Not one's own factor (409): an admin turns theirs off with the password and a current code, or asks another admin.
          */
         delete: operations["resetUserSecondFactor"];
         options?: never;
@@ -612,7 +612,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -785,6 +785,10 @@ export interface components {
             otpauth_uri: string;
             /** @description An SVG image of the QR code of `otpauth_uri` */
             qr_svg: string;
+        };
+        StartTotpRequest: {
+            /** @example correct horse battery */
+            current_password: string;
         };
         TotpEnabled: {
             /** @description A JWT for the Authorization: Bearer header */
@@ -3672,7 +3676,16 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": components["schemas"]["StartTotpRequest"];
+            };
+        };
         responses: {
             /** @description Scan the QR code, then confirm with the code the app shows */
             201: {
@@ -3690,7 +3703,29 @@ export interface operations {
                     "application/json": components["schemas"]["TotpEnrolment"];
                 };
             };
-            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            /** @description `malformed_json`: Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json";
+                    };
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required; `invalid_credentials`: Wrong email or password */
             401: {
                 headers: {
                     /** @description The Bearer challenge (RFC 6750) */
@@ -3710,7 +3745,29 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required" | "invalid_credentials";
+                    };
+                };
+            };
+            /** @description `account_locked`: Too many wrong passwords */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:account-locked",
+                     *       "code": "account_locked",
+                     *       "title": "Too many wrong passwords",
+                     *       "status": 403,
+                     *       "detail": "Too many wrong passwords.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "account_locked";
                     };
                 };
             };
@@ -3733,6 +3790,79 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "mfa_already_enabled";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
                     };
                 };
             };
@@ -4035,12 +4165,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Off */
-            204: {
+            /** @description Off; the session goes on with these tokens */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+                     *       "refresh_token": "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 900
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenPair"];
+                };
             };
             /** @description `malformed_json`: Malformed JSON */
             400: {
@@ -4088,7 +4228,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `forbidden`: Forbidden */
+            /** @description `account_locked`: Too many wrong passwords */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4096,17 +4236,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "urn:coffee-shop:problem:forbidden",
-                     *       "code": "forbidden",
-                     *       "title": "Forbidden",
+                     *       "type": "urn:coffee-shop:problem:account-locked",
+                     *       "code": "account_locked",
+                     *       "title": "Too many wrong passwords",
                      *       "status": 403,
-                     *       "detail": "Forbidden.",
+                     *       "detail": "Too many wrong passwords.",
                      *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "account_locked";
                     };
                 };
             };
@@ -4540,6 +4680,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description `account_locked`: Too many wrong passwords */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:account-locked",
+                     *       "code": "account_locked",
+                     *       "title": "Too many wrong passwords",
+                     *       "status": 403,
+                     *       "detail": "Too many wrong passwords.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "account_locked";
+                    };
+                };
+            };
             /** @description `payload_too_large`: Payload too large */
             413: {
                 headers: {
@@ -4727,7 +4889,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `mfa_not_enabled`: No second factor */
+            /** @description `mfa_not_enabled`: No second factor; `cannot_reset_own_factor`: Cannot reset your own second factor */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4745,7 +4907,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "mfa_not_enabled";
+                        code?: "mfa_not_enabled" | "cannot_reset_own_factor";
                     };
                 };
             };

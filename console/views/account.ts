@@ -1,9 +1,9 @@
 // The signed-in admin's own account: turning an authenticator app on. Where the API requires admins to use a
 // second factor, this is the one page that works for an admin without one, and the way to get one.
 import { read, type TotpEnrolment } from "../api.ts";
-import { fill, h, totpCodeInput, viewHeading } from "../dom.ts";
+import { fill, h, totpCodeInput, viewHeading, whileBusy } from "../dom.ts";
 import { adminApi, beginSession, hasSecondFactor } from "../session.ts";
-import { notice, problemSlot, report } from "./parts.ts";
+import { field, notice, problemSlot, report } from "./parts.ts";
 
 export function renderAccount(main: HTMLElement, signal: AbortSignal): void {
   document.title = "Your account — Coffee Shop admin";
@@ -18,23 +18,30 @@ export function renderAccount(main: HTMLElement, signal: AbortSignal): void {
     );
     return;
   }
-  const problemBox = problemSlot();
-  const start = h("button", { type: "button" }, "Set up an authenticator app");
-  start.addEventListener("click", () => {
-    start.disabled = true;
-    read(adminApi.POST("/auth/mfa/totp", { signal }))
-      .then((enrolment) => {
-        if (!signal.aborted) fill(box, problemBox, confirmForm(enrolment, box, signal));
-      })
-      .catch((error: unknown) => report(problemBox, error))
-      .finally(() => (start.disabled = false));
-  });
   fill(
     box,
     h("p", {}, "Off. A code of an app on your phone, asked for at each sign-in, keeps your account safe when your password is not."),
-    problemBox,
-    start,
+    startForm(box, signal),
   );
+}
+
+/** Starting an enrolment asks for the password: a session alone must not be enough to add a factor. */
+function startForm(box: HTMLElement, signal: AbortSignal): HTMLFormElement {
+  const problemBox = problemSlot();
+  const password = h("input", { name: "current_password", type: "password", autocomplete: "current-password", required: true });
+  const start = h("button", { type: "submit" }, "Set up an authenticator app");
+  const form = h("form", { class: "sign-in", method: "post" }, problemBox, field("Your password", password), start);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    whileBusy(start, () =>
+      read(adminApi.POST("/auth/mfa/totp", { body: { current_password: password.value }, signal }))
+        .then((enrolment) => {
+          if (!signal.aborted) fill(box, confirmForm(enrolment, box, signal));
+        })
+        .catch((error: unknown) => report(problemBox, error)),
+    );
+  });
+  return form;
 }
 
 /** The QR code as a picture: an image of the API's SVG, never markup in the page (the CSP allows no such thing). */
@@ -62,15 +69,15 @@ function confirmForm(enrolment: TotpEnrolment, box: HTMLElement, signal: AbortSi
   code.focus();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    button.disabled = true;
-    read(adminApi.POST("/auth/mfa/totp/confirm", { body: { code: code.value } }))
-      .then((enabled) => {
-        // every other session ended: this one goes on as the fresh one the API answered, made with both factors
-        beginSession(enabled, { secondFactor: true });
-        fill(box, recoveryCodes(enabled.recovery_codes));
-      })
-      .catch((error: unknown) => report(problemBox, error))
-      .finally(() => (button.disabled = false));
+    whileBusy(button, () =>
+      read(adminApi.POST("/auth/mfa/totp/confirm", { body: { code: code.value } }))
+        .then((enabled) => {
+          // every session ended: this one goes on as the fresh one the API answered, with the factor
+          beginSession(enabled, { secondFactor: true });
+          fill(box, recoveryCodes(enabled.recovery_codes));
+        })
+        .catch((error: unknown) => report(problemBox, error)),
+    );
   });
   return form;
 }

@@ -79,7 +79,7 @@ const authenticatorApp = (secret: string) => new TOTP({ secret: Secret.fromBase3
 
 async function enrolFactor(who: NewUser): Promise<{ app: TOTP; lastStep: number }> {
   const token = await login(who);
-  const started = await api("/auth/mfa/totp", { token, body: {} });
+  const started = await api("/auth/mfa/totp", { token, body: { current_password: PASSWORD } });
   expect(started.status).toBe(201);
   const { secret } = (await started.json()) as { secret: string };
   const app = authenticatorApp(secret);
@@ -404,6 +404,7 @@ describe("the admin console", () => {
     await page.getByRole("link", { name: "Your account" }).click();
     await page.getByRole("button", { name: "Set up an authenticator app" }).waitFor();
     await expectAccessible(page, "your account, without an authenticator app");
+    await page.getByLabel("Your password").fill(PASSWORD);
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     const secret = (await page.locator("#enrol-secret").textContent()) ?? "";
     // the QR code is drawn, as an image, under the page's CSP
