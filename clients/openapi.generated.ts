@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset. For an account with a second factor the right password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa.
+         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset. For an account with a second factor the right password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa. Send the `device_token` the last sign-in on this device answered: the device then meets a run of wrong passwords of its own (failures from elsewhere never slow or lock it), and the owner gets no new-device notice. A sign-in without one (or with one the account does not know) meets the account's run, and the owner is mailed about the new device (not for an account's first), with a link that signs it out.
          */
         post: operations["login"];
         delete?: never;
@@ -340,6 +340,66 @@ export interface paths {
          * @description Its refresh token and access tokens stop working at once (at this edge location; elsewhere within about a minute); the user's other sessions go on. Needs a recent sign-in (`reauthentication_required`).
          */
         delete: operations["endUserSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign one of your devices out, and forget it
+         * @description Every session signed in from the device ends at once (at this edge location; elsewhere within about a minute), and the account forgets it: its device token opens nothing known, and its next sign-in is a new device's. A device's id is in the session list (`device.id`).
+         */
+        delete: operations["forgetMyDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign one device of a user out, and forget it (admin)
+         * @description As the owner's own: every session of the device ends and the account forgets it. Needs a recent sign-in (`reauthentication_required`).
+         */
+        delete: operations["forgetUserDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sessions/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * This wasn't me: sign a new device out, without signing in
+         * @description The link of a new-device notice (its page sends the token from the link's fragment, which no mail scanner or server ever sees). Every session of that device ends at once and the account forgets it; the answer tells the owner to choose a new password, since whoever signed in knows it. Works once, for 24 hours.
+         */
+        post: operations["reportSignIn"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -612,7 +672,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -687,7 +747,7 @@ export interface components {
              */
             email: string;
         };
-        TokenPair: {
+        SignedIn: {
             /** @description A JWT for the Authorization: Bearer header */
             access_token: string;
             /** @description Single use: each refresh returns a new one */
@@ -699,6 +759,11 @@ export interface components {
              * @example 900
              */
             expires_in: number;
+            /**
+             * @description Keep it on this device (an app's keychain, the browser's storage) and send it with the next login: this device then meets a run of wrong passwords of its own, and no new-device notice. It rotates at each sign-in: keep the newest
+             * @example 3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk
+             */
+            device_token: string;
         };
         MfaChallenge: {
             /** @description Single use; send it to POST /auth/login/mfa with a code */
@@ -719,6 +784,24 @@ export interface components {
             email: string;
             /** @example correct horse battery */
             password: string;
+            /**
+             * @description The device token the last sign-in on this device answered. It opens nothing by itself: it gives this device a run of wrong passwords of its own, and spares the owner a new-device notice
+             * @example 3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk
+             */
+            device_token?: string;
+        };
+        TokenPair: {
+            /** @description A JWT for the Authorization: Bearer header */
+            access_token: string;
+            /** @description Single use: each refresh returns a new one */
+            refresh_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /**
+             * @description Seconds until the access token expires
+             * @example 900
+             */
+            expires_in: number;
         };
         RefreshRequest: {
             refresh_token: string;
@@ -774,6 +857,24 @@ export interface components {
             client_address: string | null;
             /** @description The session of the access token making this request */
             current: boolean;
+            /** @description The device it was signed in from, while the account still knows it */
+            device: {
+                /**
+                 * Format: uuid
+                 * @description End every session of the device at once: DELETE /auth/devices/{id}
+                 */
+                id: string;
+                /** @description The sign-in came from a device the account knew (it presented its device token) */
+                known: boolean;
+                /**
+                 * Format: date-time
+                 * @description The device's last sign-in
+                 */
+                last_sign_in_at: string;
+            } | null;
+        };
+        SignInReport: {
+            token: string;
         };
         TotpEnrolment: {
             /**
@@ -899,7 +1000,7 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported";
     };
     responses: never;
     parameters: never;
@@ -1617,14 +1718,15 @@ export interface operations {
                 /**
                  * @example {
                  *       "email": "ada@example.com",
-                 *       "password": "correct horse battery staple"
+                 *       "password": "correct horse battery staple",
+                 *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk"
                  *     }
                  */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
-            /** @description Logged in */
+            /** @description Logged in; keep the device token for the next login here */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1635,10 +1737,11 @@ export interface operations {
                      *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
                      *       "refresh_token": "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
                      *       "token_type": "bearer",
-                     *       "expires_in": 900
+                     *       "expires_in": 900,
+                     *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk"
                      *     }
                      */
-                    "application/json": components["schemas"]["TokenPair"];
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /** @description `malformed_json`: Malformed JSON */
@@ -2831,7 +2934,12 @@ export interface operations {
                      *         "last_refreshed_at": "2026-11-24T12:15:03.000Z",
                      *         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
                      *         "client_address": "203.0.113.9",
-                     *         "current": true
+                     *         "current": true,
+                     *         "device": {
+                     *           "id": "5d6f0c1a-2b3e-4f5a-8b9c-0d1e2f3a4b5c",
+                     *           "known": true,
+                     *           "last_sign_in_at": "2026-11-24T12:00:00.000Z"
+                     *         }
                      *       },
                      *       {
                      *         "id": "5d0c6a8e-1f2b-4c3d-8e9f-0a1b2c3d4e5f",
@@ -2839,7 +2947,12 @@ export interface operations {
                      *         "last_refreshed_at": null,
                      *         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
                      *         "client_address": "203.0.113.9",
-                     *         "current": false
+                     *         "current": false,
+                     *         "device": {
+                     *           "id": "5d6f0c1a-2b3e-4f5a-8b9c-0d1e2f3a4b5c",
+                     *           "known": true,
+                     *           "last_sign_in_at": "2026-11-24T12:00:00.000Z"
+                     *         }
                      *       }
                      *     ]
                      */
@@ -3200,7 +3313,12 @@ export interface operations {
                      *         "last_refreshed_at": "2026-11-24T12:15:03.000Z",
                      *         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
                      *         "client_address": "203.0.113.9",
-                     *         "current": true
+                     *         "current": true,
+                     *         "device": {
+                     *           "id": "5d6f0c1a-2b3e-4f5a-8b9c-0d1e2f3a4b5c",
+                     *           "known": true,
+                     *           "last_sign_in_at": "2026-11-24T12:00:00.000Z"
+                     *         }
                      *       },
                      *       {
                      *         "id": "5d0c6a8e-1f2b-4c3d-8e9f-0a1b2c3d4e5f",
@@ -3208,7 +3326,12 @@ export interface operations {
                      *         "last_refreshed_at": null,
                      *         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
                      *         "client_address": "203.0.113.9",
-                     *         "current": false
+                     *         "current": false,
+                     *         "device": {
+                     *           "id": "5d6f0c1a-2b3e-4f5a-8b9c-0d1e2f3a4b5c",
+                     *           "known": true,
+                     *           "last_sign_in_at": "2026-11-24T12:00:00.000Z"
+                     *         }
                      *       }
                      *     ]
                      */
@@ -3587,6 +3710,514 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "user_not_found" | "session_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    forgetMyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out and forgotten */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `device_not_found`: Device not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:device-not-found",
+                     *       "code": "device_not_found",
+                     *       "title": "Device not found",
+                     *       "status": 404,
+                     *       "detail": "Device not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "device_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    forgetUserDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out and forgotten */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `device_not_found`: Device not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:device-not-found",
+                     *       "code": "device_not_found",
+                     *       "title": "Device not found",
+                     *       "status": 404,
+                     *       "detail": "Device not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "device_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    reportSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "Xk3q9vB1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9TyQ"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SignInReport"];
+            };
+        };
+        responses: {
+            /** @description Signed out */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "That device is signed out. Whoever signed in knows your password: choose a new one."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON; `link_invalid`: Used, expired or unknown link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "link_invalid";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
                     };
                 };
             };
@@ -4414,7 +5045,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Logged in */
+            /** @description Logged in; keep the device token for the next login here */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4425,10 +5056,11 @@ export interface operations {
                      *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
                      *       "refresh_token": "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
                      *       "token_type": "bearer",
-                     *       "expires_in": 900
+                     *       "expires_in": 900,
+                     *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk"
                      *     }
                      */
-                    "application/json": components["schemas"]["TokenPair"];
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /** @description `malformed_json`: Malformed JSON */

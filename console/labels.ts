@@ -37,6 +37,9 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   mfa_failed: "Wrong second-factor code",
   recovery_code_used: "Recovery code used",
   reauthenticated: "Signed in again",
+  device_replayed: "Old device token presented",
+  device_forgotten: "Device signed out",
+  sign_in_reported: "Sign-in reported: not them",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

@@ -97,6 +97,8 @@ const ConfigSchema = z.object({
   RESEND_API_KEY: z.string().min(1),
   RESEND_BASE_URL: z.url().default("https://api.resend.com"),
   MAIL_FROM: z.string().min(3),
+  // Where people reach the API: links in mail (a new-device notice's "this wasn't me") point here.
+  PUBLIC_ORIGIN: z.url().default("http://localhost:8787"),
   // The name every message signs with, in its subject, heading and footer.
   PRODUCT_NAME: z.string().trim().min(1).max(60).default("Coffee Shop"),
 });

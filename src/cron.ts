@@ -4,10 +4,14 @@ import { nothingPurged, PURGED, type PurgeCounts, purgeExpired } from "./db/main
 import { claimDueMail } from "./db/outbox.ts";
 import { describeError, type Logger } from "./log.ts";
 import { recopyRecentEndings, type RevocationEdge } from "./edge/revocations.ts";
+import { POLICY } from "./policy.ts";
 import { secondsAfter } from "./services/context.ts";
+import { sendDueDeviceNotices } from "./services/devices.ts";
 import { deliverMail } from "./services/mail-delivery.ts";
 
 const MAIL_BATCH_SIZE = 50;
+// accounts whose waiting new-device notices go out in one run; each is a statement and a send
+const DEVICE_NOTICE_BATCH_SIZE = 50;
 const MAIL_LEASE_SECONDS = 5 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
 // of each kind (ended sessions, users whose every session ended); each costs a KV write and a Cache API write
@@ -25,6 +29,8 @@ export interface MaintenanceReport {
   /** Tables whose last batch was full when the run stopped: rows are left for the next run. */
   backlog: (typeof PURGED)[number][];
   mail: { attempted: number; sent: number };
+  /** New-device notices that waited for their hour (a burst of sign-ins from new devices), sent as one list each. */
+  device_notices: number;
   recopied_revocations: number;
 }
 
@@ -45,6 +51,7 @@ async function purgeWithinBudget(
     mailKeptSince: secondsAfter(now, -30 * DAY_SECONDS),
     eventsKeptSince: secondsAfter(now, -config.AUDIT_RETENTION_DAYS * DAY_SECONDS),
     guessRunsKeptSince: secondsAfter(now, -365 * DAY_SECONDS),
+    devicesUnusedSince: secondsAfter(now, -POLICY.devices.forgottenAfterDays * DAY_SECONDS),
     batchSize: config.PURGE_BATCH_SIZE,
   };
   const started = Date.now();
@@ -64,7 +71,8 @@ async function purgeWithinBudget(
 }
 
 /**
- * The Cron Trigger's work: purge what expired, retry mail that could not be sent, and copy recent
+ * The Cron Trigger's work: purge what expired, retry mail that could not be sent, send the new-device notices that
+ * waited for their hour, and copy recent
  * revocations to the edge again, in case an edge write failed after Postgres had committed the revocation.
  * Each step is a statement (or a few) of its own and leaves the tables consistent if the run is cut off
  * after it; a step that fails is logged and the next steps still run.
@@ -94,6 +102,7 @@ export async function runMaintenance(db: Db, edge: RevocationEdge, config: Confi
     },
     { attempted: 0, sent: 0 },
   );
+  const deviceNotices = await step("device notices", () => sendDueDeviceNotices(db, config, now, log, DEVICE_NOTICE_BATCH_SIZE), 0);
   const recopied = await step(
     "recopy revocations",
     () =>
@@ -105,7 +114,7 @@ export async function runMaintenance(db: Db, edge: RevocationEdge, config: Confi
       }),
     0,
   );
-  const report: MaintenanceReport = { ...purge, mail, recopied_revocations: recopied };
+  const report: MaintenanceReport = { ...purge, mail, device_notices: deviceNotices, recopied_revocations: recopied };
   if (report.purged.mail_died > 0) log.warn("mail expired unsent", { count: report.purged.mail_died });
   if (report.backlog.length > 0) log.warn("purge backlog left for the next run", { tables: report.backlog });
   log.info("maintenance", { ...report });

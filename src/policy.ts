@@ -28,6 +28,12 @@ export const POLICY = {
   mail: { perAddressPerHour: 10 },
   /** An authenticator app's code is accepted this many 30-second steps either side of now (phones drift), never more. */
   totp: { window: 1 },
+  /**
+   * Known devices: a new device's sign-in is announced to the owner, at most once every `noticeEveryMinutes` (a
+   * burst waits and goes as one list); the notice's "this wasn't me" link works `reportLinkHours`. A device not
+   * signed in from for `forgottenAfterDays` is forgotten (its next sign-in is a new device's).
+   */
+  devices: { noticeEveryMinutes: 60, reportLinkHours: 24, forgottenAfterDays: 365 },
   /** Defaults of the settings of the same names (src/config.ts). */
   lifetimes: {
     ACCESS_TOKEN_TTL_SECONDS: 15 * MINUTE,

@@ -202,9 +202,16 @@ function sessionColumns(): Column<Session>[] {
   return [
     { label: "Started", cell: (session) => when(session.created_at) },
     { label: "Last refreshed", cell: (session) => when(session.last_refreshed_at) },
-    { label: "Device", cell: (session) => h("span", { class: "agent" }, session.user_agent || "—") },
+    { label: "Client", cell: (session) => h("span", { class: "agent" }, session.user_agent || "—") },
+    { label: "Device", cell: (session) => deviceCell(session) },
     { label: "From", cell: (session) => session.client_address ?? "—" },
   ];
+}
+
+/** Whether the sign-in came from a device the account knew, and that device's last sign-in. */
+function deviceCell(session: Session): string {
+  if (!session.device) return "—";
+  return `${session.device.known ? "Known" : "New then"}; last sign-in ${when(session.device.last_sign_in_at)}`;
 }
 
 /** A button that ends one session, named by when it started for those who cannot see its row. */

@@ -15,6 +15,8 @@ export interface PurgeCutoffs {
   eventsKeptSince: Date;
   /** A run of wrong code guesses untouched since this is forgotten (a year: the odds in docs/SECURITY.md count it). */
   guessRunsKeptSince: Date;
+  /** A device not signed in from since this is forgotten. */
+  devicesUnusedSince: Date;
   /** Rows per table in one statement, so each statement stays short however much piled up. */
   batchSize: number;
 }
@@ -28,6 +30,7 @@ export const PURGED = [
   "code_attempts",
   "code_failures",
   "mfa_challenges",
+  "devices",
   "unverified_users",
   "old_mail",
   "mail_died",
@@ -47,6 +50,7 @@ export function nothingPurged(): PurgeCounts {
     code_attempts: 0,
     code_failures: 0,
     mfa_challenges: 0,
+    devices: 0,
     unverified_users: 0,
     old_mail: 0,
     mail_died: 0,
@@ -191,6 +195,23 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
           tables.selectFrom("mfa_challenges").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
         )
         .returning("token_hash as id"),
+    ),
+  // its token then opens nothing known: the next sign-in on it is a new device's
+  devices: ({ devicesUnusedSince, batchSize }) =>
+    new QueryRows(
+      tables
+        .deleteFrom("devices")
+        .where(
+          "id",
+          "in",
+          tables
+            .selectFrom("devices")
+            .select("id")
+            .where("last_sign_in_at", "<", devicesUnusedSince)
+            .orderBy("last_sign_in_at")
+            .limit(batchSize),
+        )
+        .returning("id"),
     ),
   old_mail: ({ mailKeptSince, batchSize }) =>
     new QueryRows(

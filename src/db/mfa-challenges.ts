@@ -9,7 +9,8 @@ import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { chargeFactor, chargedRun, FACTOR_COLUMNS, type FactorTry, factorFrom } from "./mfa.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
-import { endPasswordRun } from "./password-run.ts";
+import type { DeviceSignIn } from "./devices.ts";
+import { endPasswordRun, type PasswordRun } from "./password-run.ts";
 import {
   type FreshSession,
   type NewSession,
@@ -27,6 +28,8 @@ import { afterLockingUsers } from "./user-lock.ts";
 export interface NewChallenge {
   tokenHash: Uint8Array;
   userId: string;
+  /** The run the password's try was counted in: the account's, or the known device's it came from. */
+  run: PasswordRun;
   passwordHash: string;
   generation: number;
   expiresAt: Date;
@@ -38,11 +41,11 @@ export interface NewChallenge {
  * two round trips, which also ends the account's run of wrong passwords.
  */
 export async function createChallenge(db: Db, challenge: NewChallenge): Promise<void> {
-  const { tokenHash, userId, passwordHash, generation, expiresAt, events } = challenge;
+  const { tokenHash, userId, run, passwordHash, generation, expiresAt, events } = challenge;
   const created = cte<{ user_id: string }>()("challenge");
   await withSteps(
     db,
-    endPasswordRun(userId),
+    endPasswordRun(run),
     created.as(
       (q) =>
         new QueryRows(
@@ -53,6 +56,7 @@ export async function createChallenge(db: Db, challenge: NewChallenge): Promise<
               user_id: userId,
               password_hash: passwordHash,
               generation,
+              device_id: run.deviceId ?? null,
               expires_at: expiresAt,
               created_at: events.now,
             })
@@ -85,6 +89,8 @@ function boundChallenges(eb: ExpressionBuilder<DB, never>, tokenHash: Uint8Array
 export interface ChallengeTry extends FactorTry {
   passwordHash: string;
   generation: number;
+  /** The known device the login's password came from, if it came from one. */
+  deviceId: string | undefined;
 }
 
 /**
@@ -104,13 +110,21 @@ export async function chargeChallengeTry(
     .selectFrom("mfa_challenges as c")
     .innerJoin("totp_factors as f", "f.user_id", "c.user_id")
     .innerJoin("users as u", "u.id", "c.user_id")
-    .select([...FACTOR_COLUMNS, "c.password_hash", "c.generation"])
+    .select([...FACTOR_COLUMNS, "c.password_hash", "c.generation", "c.device_id"])
     .select(() => chargedRun().as("run"))
     .where("c.token_hash", "=", tokenHash)
     .where("c.user_id", "in", boundChallenges(eb, tokenHash, now).select("c.user_id"))
     .where("f.confirmed_at", "is not", null)
     .executeTakeFirst();
-  return row && { factor: factorFrom(row), run: row.run ?? undefined, passwordHash: row.password_hash, generation: row.generation };
+  return (
+    row && {
+      factor: factorFrom(row),
+      run: row.run ?? undefined,
+      passwordHash: row.password_hash,
+      generation: row.generation,
+      deviceId: row.device_id ?? undefined,
+    }
+  );
 }
 
 const live = cte<{ user_id: string }>()("live");
@@ -179,6 +193,9 @@ export interface ChallengeCompletion {
   challenge: ChallengeTry;
   proof: FactorProof;
   fresh: FreshSession;
+  /** The device it signs in from (the challenge's known one, or a new one announced by `deviceNotice`). */
+  device: DeviceSignIn;
+  deviceNotice: MailToQueue | undefined;
   /** To the account when a recovery code was used. */
   recoveryNotice: MailToQueue | undefined;
   events: EventContext;
@@ -190,7 +207,7 @@ export interface ChallengeCompletion {
  * meanwhile, or its owner's password, sessions or standing changed).
  */
 export type ChallengeOutcome =
-  { outcome: "started"; standing: SessionStanding; notice: QueuedMail | null } | { outcome: "wrong_answer" | "gone" };
+  { outcome: "started"; standing: SessionStanding; notices: (QueuedMail | null)[] } | { outcome: "wrong_answer" | "gone" };
 
 /** The challenge spent, only once the factor was used: a wrong answer leaves it live for the next try. */
 function spendChallenge(tokenHash: Uint8Array, now: Date): Step {
@@ -237,15 +254,18 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
     verifiedHash: challenge.passwordHash,
     fresh,
     secondFactor: eb.exists(factorUsed.from().select("user_id")),
+    device: completion.device,
+    notice: completion.deviceNotice,
     events,
   };
   const recovery = recoveryCodeUse(completion);
+  const opening = openSession(newSession);
   const statement = withSteps(
     db,
     live.as(() => boundChallenges(eb, tokenHash, now).select("c.user_id")),
     ...useFactor(userId, proof, now),
     spendChallenge(tokenHash, now),
-    openSession(newSession),
+    opening.step,
     ...recovery.steps,
     recordEvents(events, {
       type: "login_succeeded",
@@ -260,6 +280,7 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
           eb.exists(live.from().select("user_id")).as("live"),
           eb.exists(factorUsed.from().select("user_id")).as("used"),
           recovery.notice.queued().as("notice"),
+          opening.deviceNotice.queued().as("device_notice"),
         ])
         .as("effects"),
     )
@@ -267,7 +288,7 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
     .selectAll();
   const [row] = await afterLockingUsers(db, { users: { ids: [userId] }, mode: "change" }, statement);
   const standing = row?.started === true ? SessionStanding.fromRow(row) : undefined;
-  if (standing) return { outcome: "started", standing, notice: row?.notice ?? null };
+  if (row && standing) return { outcome: "started", standing, notices: [row.notice, row.device_notice] };
   return { outcome: row?.live === true && row.used !== true ? "wrong_answer" : "gone" };
 }
 
@@ -278,8 +299,8 @@ export interface Renewal {
   proved: AuthMethod[];
   /** The step of the app's code, when one was proved: accepted once, in this statement. */
   step: number | undefined;
-  /** The right password's run of wrong ones ends here (unless the factor's read ended it already). */
-  endsPasswordRun: boolean;
+  /** The right password's run of wrong ones, when it ends here (unless the factor's read ended it already). */
+  endsPasswordRun: PasswordRun | undefined;
   events: EventContext;
 }
 
@@ -308,7 +329,7 @@ export async function renewAuthentication(db: Db, renewal: Renewal): Promise<Ses
     db,
     codeAccepted,
     renew,
-    renewal.endsPasswordRun && endPasswordRun(userId),
+    renewal.endsPasswordRun && endPasswordRun(renewal.endsPasswordRun),
     recordEvents(events, {
       type: "reauthenticated",
       details: { amr: proved.join(" ") },

@@ -7,7 +7,7 @@ import type { Db } from "./client.ts";
 import { type EventContext, type EventDetails, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
-import { endPasswordRun } from "./password-run.ts";
+import { endPasswordRun, type PasswordRun } from "./password-run.ts";
 import { advanced, advanceGeneration, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB } from "./schema.ts";
 import { type FreshSession, openedStanding, openSessionFor, SessionStanding } from "./sessions.ts";
@@ -92,8 +92,8 @@ export function chargedRun(): AliasableExpression<number | null> {
 export interface OwnFactorTry {
   userId: string;
   confirmed: boolean;
-  /** The try comes after the user's right password: its run of wrong passwords ends in this statement. */
-  afterPassword: boolean;
+  /** The try comes after the user's right password: the run its try was counted in ends in this statement. */
+  afterPassword: PasswordRun | undefined;
   run: CodeRunPolicy;
   now: Date;
 }
@@ -111,7 +111,7 @@ export async function chargeOwnFactorTry(db: Db, request: OwnFactorTry): Promise
       .select("user_id")
       .where("user_id", "=", userId)
       .where("confirmed_at", confirmed ? "is not" : "is", null);
-  const statement = withSteps(db, chargeFactor(ownFactor, run, now), afterPassword && endPasswordRun(userId))
+  const statement = withSteps(db, chargeFactor(ownFactor, run, now), afterPassword && endPasswordRun(afterPassword))
     .selectFrom("totp_factors as f")
     .innerJoin("users as u", "u.id", "f.user_id")
     .select(FACTOR_COLUMNS)
@@ -128,9 +128,9 @@ export async function chargeOwnFactorTry(db: Db, request: OwnFactorTry): Promise
  */
 export async function startEnrolment(
   db: Db,
-  enrolment: { userId: string; secretSealed: string; now: Date },
+  enrolment: { userId: string; secretSealed: string; passwordRun: PasswordRun; now: Date },
 ): Promise<{ started: true; email: string } | { started: false; reason: "already_enabled" | "user_gone" }> {
-  const { userId, secretSealed, now } = enrolment;
+  const { userId, secretSealed, passwordRun, now } = enrolment;
   const pending = cte<{ user_id: string }>()("pending");
   const row = await withSteps(
     db,
@@ -149,7 +149,7 @@ export async function startEnrolment(
             .returning("user_id"),
         ),
     ),
-    endPasswordRun(userId),
+    endPasswordRun(passwordRun),
   )
     .selectFrom("users")
     .select((eb) => ["email", eb.exists(pending.from().select("user_id")).as("started")])

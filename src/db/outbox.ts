@@ -27,8 +27,11 @@ export interface MailForRecipients {
   mail: MailToQueue;
 }
 
-/** The names a statement may give its queued messages: one for the message it is about, one for a notice to someone else. */
-export type QueuedMailName = "mail" | "notice";
+/**
+ * The names a statement may give its queued messages: one for the message it is about, one for a notice to someone
+ * else, one for the notice of a sign-in from a new device (which can come with another notice).
+ */
+export type QueuedMailName = "mail" | "notice" | "device_notice";
 
 /** A message of a statement: the step that queues it (none when there is nothing to queue), and what it queued. */
 export interface MailPart {

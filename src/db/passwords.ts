@@ -9,24 +9,32 @@ import type { MatchedCode } from "./codes.ts";
 import { type EventContext, type EventDetails, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
-import { endPasswordRun, nextTryAfter } from "./password-run.ts";
+import { chargeDeviceTry, type DeviceOfTry, deviceOfTry, deviceRunColumns, forgetDevicesOf, readDeviceOfTry } from "./devices.ts";
+import { endPasswordRun, nextTryAfter, type PasswordRun, runColumns } from "./password-run.ts";
 import { advanceGeneration, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import { type FreshSession, openedStanding, openSessionFor, SessionStanding } from "./sessions.ts";
 import type { DB, Users } from "./schema.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
-/** The account a password is checked against, and its run of wrong passwords. */
-export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures"> & {
+/** The account a password is checked against, and the run of wrong passwords its try met. */
+export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role"> & {
   /** The account's session generation: a login's challenge is bound to it. */
   generation: number;
-  /** Whether the account waits out its wrong passwords now: for some seconds, or until a reset (locked). */
+  /** Whose run the try met: the account's, or a known device's (then failures from elsewhere never reach it). */
+  run: PasswordRun;
+  /** The run's wrong passwords in a row, this try counted in them (when it was). */
+  login_failures: number;
+  /** Whether the run waits now: for some seconds, or until a reset (locked). */
   waiting: { seconds: number } | "locked" | undefined;
   /** Whether a second factor is on: the right password then answers a challenge, not a session. */
   secondFactor: boolean;
 };
 
-/** Whose password is checked: a sign-in names the address, a signed-in caller is their id. */
-export type PasswordHolderKey = { email: string } | { userId: string };
+/**
+ * Whose password is checked: a sign-in names the address (and presents the device token it holds, if any); a
+ * signed-in caller is their id, and their tries meet the run of their session's device.
+ */
+export type PasswordHolderKey = { email: string; deviceTokenHash: Uint8Array | undefined } | { userId: string; sessionId: string };
 
 type ChangedUser = Pick<Selectable<Users>, "id" | "email" | "role" | "session_generation">;
 
@@ -45,25 +53,6 @@ function importedHashesRemain(db: Db) {
     .as("flags");
 }
 
-/**
- * A holder's columns, with how long it waits now worked out in SQL. Raw SQL where a lock's 'infinity' is
- * compared (the builder has no infinite timestamp, and 'infinity' never leaves the database).
- */
-function holderColumns(now: Date) {
-  return [
-    "id",
-    "email",
-    "password_hash",
-    "status",
-    "role",
-    "login_failures",
-    "session_generation",
-    sql<boolean>`coalesce(login_blocked_until = 'infinity'::timestamptz, false)`.as("locked"),
-    sql<number | null>`case when login_blocked_until > ${now}::timestamptz and login_blocked_until < 'infinity'::timestamptz
-      then ceil(extract(epoch from login_blocked_until - ${now}::timestamptz))::integer end`.as("wait_seconds"),
-  ] as const;
-}
-
 /** What reading a password holder yields: the holder, if there is one, and whether imported hashes remain. */
 export interface HolderRead {
   holder: PasswordHolder | undefined;
@@ -78,81 +67,117 @@ type HolderRow = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "sta
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 
-function holderFrom(row: Nullable<HolderRow>): PasswordHolder | undefined {
-  const { id, email, password_hash, status, role, login_failures, session_generation, locked, wait_seconds, second_factor } = row;
+/** The read's row: the account with its run, the known device with its run, and the try's count in whichever it met. */
+type ReadRow = Nullable<HolderRow> & {
+  charged_failures: number | null;
+  device_id: string | null;
+  device_failures: number | null;
+  device_locked: boolean | null;
+  device_wait_seconds: number | null;
+  device_charged: number | null;
+};
+
+/** Where a run stands after this try: counted (not waiting), or waiting (at least a second: another try made it wait). */
+function runAfterTry(counted: number | null, failures: number, locked: boolean | null, waitSeconds: number | null) {
+  if (counted !== null) return { login_failures: counted, waiting: undefined };
+  const waiting = locked ? ("locked" as const) : { seconds: waitSeconds ?? 1 };
+  return { login_failures: failures, waiting };
+}
+
+function holderFrom(row: ReadRow): PasswordHolder | undefined {
+  const { id, email, password_hash, status, role, login_failures, session_generation, second_factor } = row;
   if (id === null || email === null || password_hash === null || status === null || role === null || login_failures === null)
     return undefined;
   if (session_generation === null) return undefined;
-  const waiting = locked ? "locked" : wait_seconds === null ? undefined : { seconds: wait_seconds };
+  const deviceId = row.device_id ?? undefined;
+  const run =
+    deviceId === undefined
+      ? runAfterTry(row.charged_failures, login_failures, row.locked, row.wait_seconds)
+      : runAfterTry(row.device_charged, row.device_failures ?? 0, row.device_locked, row.device_wait_seconds);
   return {
     id,
     email,
     password_hash,
     status,
     role,
-    login_failures,
     generation: session_generation,
-    waiting,
+    run: { userId: id, deviceId },
+    ...run,
     secondFactor: second_factor === true,
   };
 }
 
-/**
- * The password guard's read: the holder and, unless the account waits out its wrong passwords, this try
- * counted as one more before the password is checked (and the next try's wait set as if it were wrong), so
- * tries at once are held to the rule exactly as tries in a row. A right password ends the run in the statement
- * that acts on it (`endPasswordRun`). When this try was counted, `holder.login_failures` includes it and
- * `holder.waiting` is undefined; when the account was waiting, nothing was counted and `holder.waiting` says for
- * how long (at least a second).
- */
-export async function chargePasswordTry(db: Db, key: PasswordHolderKey, now: Date, run: PasswordRunPolicy): Promise<HolderRead> {
-  const statement = withSteps(
-    db,
-    holderRow.as((q) =>
-      q
-        .selectFrom("users")
-        .select(holderColumns(now))
-        .select((eb) =>
-          eb
-            .exists(
-              eb
-                .selectFrom("totp_factors as f")
-                .select("f.user_id")
-                .whereRef("f.user_id", "=", "users.id")
-                .where("f.confirmed_at", "is not", null),
-            )
-            .as("second_factor"),
-        )
-        .where(holderKey(key)),
-    ),
-    charged.as(
-      () =>
-        new QueryRows(
-          tables
-            .updateTable("users")
-            .set((eb) => ({
-              login_failures: eb("login_failures", "+", 1),
-              login_blocked_until: nextTryAfter(eb("login_failures", "+", 1), now, run),
-            }))
-            .where(holderKey(key))
-            .where((eb) => eb.or([eb("login_blocked_until", "is", null), eb("login_blocked_until", "<=", now)]))
-            .returning("login_failures"),
-        ),
-    ),
+/** The account's columns for the read: its run, and whether a second factor is on. */
+function holderStep(key: PasswordHolderKey, now: Date): Step {
+  return holderRow.as((q) =>
+    q
+      .selectFrom("users")
+      .select(["id", "email", "password_hash", "status", "role", "session_generation", ...runColumns(now)])
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom("totp_factors as f")
+              .select("f.user_id")
+              .whereRef("f.user_id", "=", "users.id")
+              .where("f.confirmed_at", "is not", null),
+          )
+          .as("second_factor"),
+      )
+      .where(holderKey(key)),
   );
-  const row = await statement
+}
+
+/** The account's run, with this try counted before it is judged, when the try comes from no known device. */
+function chargeAccountTry(key: PasswordHolderKey, now: Date, run: PasswordRunPolicy): Step {
+  return charged.as(
+    () =>
+      new QueryRows(
+        tables
+          .updateTable("users")
+          .set((eb) => ({
+            login_failures: eb("login_failures", "+", 1),
+            login_blocked_until: nextTryAfter(eb("login_failures", "+", 1), now, run),
+          }))
+          .where(holderKey(key))
+          .where((eb) => eb.or([eb("login_blocked_until", "is", null), eb("login_blocked_until", "<=", now)]))
+          .where((eb) => eb.not(eb.exists(deviceOfTry.from().select("id"))))
+          .returning("login_failures"),
+      ),
+  );
+}
+
+/**
+ * The password guard's read, in one statement: the holder and, unless its run waits, this try counted as one more
+ * wrong password before the password is checked (and the next try's wait set as if it were wrong), so tries at once
+ * are held to the rule exactly as tries in a row. The run is a known device's when the try comes from one of the
+ * account's (a sign-in's device token, or a signed-in caller's session), else the account's. A right password ends
+ * the run in the statement that acts on it (`endPasswordRun`). When this try was counted, `holder.login_failures`
+ * includes it and `holder.waiting` is undefined; when the run was waiting, nothing was counted.
+ */
+export async function chargePasswordTry(
+  db: Db,
+  request: { key: PasswordHolderKey; run: PasswordRunPolicy; events: EventContext },
+): Promise<HolderRead> {
+  const { key, run, events } = request;
+  const now = events.now;
+  const device: DeviceOfTry = "sessionId" in key ? { sessionId: key.sessionId } : key.deviceTokenHash && { tokenHash: key.deviceTokenHash };
+  const row = await withSteps(
+    db,
+    holderStep(key, now),
+    ...readDeviceOfTry(device, () => holderRow.from().select("id"), events),
+    chargeAccountTry(key, now, run),
+    chargeDeviceTry(now, run),
+  )
     .selectFrom(importedHashesRemain(db))
     .leftJoin(holderRow.from().selectAll().as("holder"), (join) => join.onTrue())
     .leftJoin(charged.from().select("login_failures as charged_failures").as("charged"), (join) => join.onTrue())
+    .leftJoin(deviceRunColumns().as("device"), (join) => join.onTrue())
     .selectAll("holder")
     .select(["flags.imported_remain", "charged.charged_failures"])
+    .select(["device.device_id", "device.device_failures", "device.device_locked", "device.device_wait_seconds", "device.device_charged"])
     .executeTakeFirstOrThrow();
-  const holder = holderFrom(row);
-  const imported = row.imported_remain ? "remain" : "none";
-  if (!holder) return { holder, imported };
-  if (row.charged_failures !== null) return { holder: { ...holder, login_failures: row.charged_failures, waiting: undefined }, imported };
-  // another try made the account wait between this one's snapshot and its count
-  return { holder: { ...holder, waiting: holder.waiting ?? { seconds: 1 } }, imported };
+  return { holder: holderFrom(row), imported: row.imported_remain ? "remain" : "none" };
 }
 
 function holderKey(key: PasswordHolderKey) {
@@ -170,25 +195,20 @@ export type FailureCount =
 
 export interface PasswordFailure {
   userId: string;
+  /** The run the try met (a right password refused ends it). */
+  run: PasswordRun;
   count: FailureCount;
   details: EventDetails;
   /** To the account, when this failure locks it (only the failure that does is given one). */
   lockNotice?: MailToQueue | undefined;
-  run: PasswordRunPolicy;
+  policy: PasswordRunPolicy;
   events: EventContext;
 }
 
-/** The account's run of wrong passwords, as this failure leaves it. */
-function countFailure(failure: PasswordFailure): Step {
-  const { userId, count } = failure;
-  const columns = ["id", "email", "login_failures"] as const;
-  if (count === "counted") return counted.as((q) => q.selectFrom("users").select(columns).where("id", "=", userId));
-  return counted.as(
-    () =>
-      new QueryRows(
-        tables.updateTable("users").set({ login_failures: 0, login_blocked_until: null }).where("id", "=", userId).returning(columns),
-      ),
-  );
+/** The account as this failure leaves it (a right password refused ends the run it met, the account's or a device's). */
+function countFailure(failure: PasswordFailure): Step[] {
+  const account = counted.as((q) => q.selectFrom("users").select(["id", "email", "login_failures"]).where("id", "=", failure.userId));
+  return failure.count === "clear" ? [endPasswordRun(failure.run), account] : [account];
 }
 
 /**
@@ -201,13 +221,13 @@ export async function recordPasswordFailure(db: Db, failure: PasswordFailure): P
   const notice = queueMail(
     "notice",
     lockNotice && {
-      recipients: () => counted.from().select("email as to_address").where("login_failures", ">=", failure.run.lockAt),
+      recipients: () => counted.from().select("email as to_address").where("login_failures", ">=", failure.policy.lockAt),
       mail: lockNotice,
     },
   );
   const row = await withSteps(
     db,
-    countFailure(failure),
+    ...countFailure(failure),
     notice.step,
     recordEvents(failure.events, {
       type: "login_failed",
@@ -220,9 +240,9 @@ export async function recordPasswordFailure(db: Db, failure: PasswordFailure): P
   return row?.notice ?? null;
 }
 
-/** Ends the account's run of wrong passwords on its own: a right password that nothing went on to act on. */
-export async function endPasswordRunNow(db: Db, userId: string): Promise<void> {
-  await withSteps(db, endPasswordRun(userId))
+/** Ends a run of wrong passwords on its own: a right password that nothing went on to act on. */
+export async function endPasswordRunNow(db: Db, run: PasswordRun): Promise<void> {
+  await withSteps(db, endPasswordRun(run))
     .selectNoFrom((eb) => eb.lit(1).as("done"))
     .execute();
 }
@@ -246,6 +266,8 @@ export interface PasswordChange {
   sessionId: string;
   /** The hash the current password was checked against: if it changed since, nothing happens. */
   verifiedHash: string;
+  /** The run the current password's try was counted in: a device's ends beside the account's (which the change clears). */
+  run: PasswordRun;
   newHash: string;
   /** Where the caller goes on: every session of the account ends, theirs too, and this one starts. */
   fresh: FreshSession;
@@ -304,6 +326,7 @@ export async function changePassword(
   const statement = withSteps(
     db,
     setCheckedPassword(change),
+    change.run.deviceId !== undefined && endPasswordRun(change.run),
     ending.step,
     openSessionFor(changedUsers, change.fresh, change.events.now),
     notice.step,
@@ -395,6 +418,8 @@ export async function resetPassword(
     db,
     ...spendAndReset(reset),
     ending.step,
+    // a reset is the way back from a known password: no device keeps its standing
+    forgetDevicesOf(() => changed.from().select("id")),
     notice.step,
     recordEvents(reset.events, {
       type: "password_reset_completed",

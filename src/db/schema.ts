@@ -4,6 +4,7 @@
  */
 
 import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
+import type { DeviceNotice } from "../schemas/devices.ts";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { AuthMethod } from "../schemas/mfa.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
@@ -57,6 +58,22 @@ export interface CodeFailures {
   scope: CodeScope;
 }
 
+export interface Devices {
+  client_address: string | null;
+  country: string | null;
+  created_at: Timestamp;
+  id: string;
+  last_sign_in_at: Timestamp;
+  login_blocked_until: Timestamp | null;
+  login_failures: Generated<number>;
+  notice: DeviceNotice;
+  noticed_at: Timestamp | null;
+  previous_token_hash: Uint8Array | null;
+  token_hash: Uint8Array;
+  user_agent: string;
+  user_id: Int8;
+}
+
 export interface EmailOutbox {
   attempts: Generated<number>;
   created_at: Timestamp;
@@ -80,6 +97,7 @@ export interface ImportedUsers {
 
 export interface MfaChallenges {
   created_at: Timestamp;
+  device_id: string | null;
   expires_at: Timestamp;
   generation: number;
   password_hash: string;
@@ -127,8 +145,12 @@ export interface Sessions {
   auth_time: Timestamp;
   client_address: string | null;
   created_at: Timestamp;
+  device_id: string | null;
+  device_known: Generated<boolean>;
   generation: number;
   id: string;
+  report_expires_at: Timestamp | null;
+  report_token_hash: Uint8Array | null;
   user_agent: string;
   user_id: Int8;
 }
@@ -164,6 +186,7 @@ export interface DB {
   auth_events: AuthEvents;
   code_attempts: CodeAttempts;
   code_failures: CodeFailures;
+  devices: Devices;
   email_outbox: EmailOutbox;
   imported_users: ImportedUsers;
   mfa_challenges: MfaChallenges;

@@ -1,6 +1,13 @@
 // Sessions and their refresh tokens: starting one (with the standing its tokens carry), listing them, rotating a
 // token, ending them.
-import { type AliasableExpression, type Expression, expressionBuilder, type QueryCreator, type SqlBool } from "kysely";
+import {
+  type AliasableExpression,
+  type Expression,
+  type ExpressionBuilder,
+  expressionBuilder,
+  type QueryCreator,
+  type SqlBool,
+} from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { EndedBy } from "../schemas/events.ts";
 import type { AuthMethod } from "../schemas/mfa.ts";
@@ -8,7 +15,10 @@ import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { Db } from "./client.ts";
 import { type EventContext, recordEvents } from "./events.ts";
 import { cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
+import { type DeviceSignIn, forgetDevicesOf, signedInDevice, signInDevice } from "./devices.ts";
+import type { MailPart, MailToQueue, QueuedMail } from "./outbox.ts";
 import { endPasswordRun } from "./password-run.ts";
+import type { DeviceNotice } from "../schemas/devices.ts";
 import { type Actor, actorStands } from "./actor.ts";
 import { blacklistEntryOf, type Endings, endingsFrom, NOTHING_ENDED, type SessionEnder } from "./revocations.ts";
 import type { DB } from "./schema.ts";
@@ -63,7 +73,16 @@ export class SessionStanding {
  * its `auth_time` is now), or a session that `continues` as a new one after a change of how its account signs
  * in (it keeps the old one's `auth_time`, and its `amr` with the second factor kept, added or removed).
  */
-export type SessionProof = { proved: AuthMethod[] } | { continues: string; factor: "kept" | "added" | "removed" };
+export type SessionProof = { proved: AuthMethod[]; report: ReportLink } | { continues: string; factor: "kept" | "added" | "removed" };
+
+/**
+ * The hash of a sign-in's "this wasn't me" link, stored on the session only when its new-device notice goes out
+ * with the sign-in (a notice that waits for the hour's list gets links of its own).
+ */
+export interface ReportLink {
+  tokenHash: Uint8Array;
+  expiresAt: Date;
+}
 
 /** A session about to start: its id, its first refresh token, where it starts from, and how it was proved. */
 export interface FreshSession {
@@ -107,10 +126,43 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
       eb.val(clientAddress).as("client_address"),
       "owner.session_generation as generation",
     ]);
-  if ("proved" in proof) return row.select((eb) => [eb.val(now).as("auth_time"), eb.val(proof.proved).as("amr")]);
+  if ("proved" in proof) {
+    // a sign-in: the device the statement signed in from, its link's hash when its notice goes out now
+    const announced = (eb: ExpressionBuilder<DB & { device: { notice: DeviceNotice } }, "device">) => eb("device.notice", "=", "sent");
+    return row
+      .innerJoin(signedInDevice.from().selectAll().as("device"), (join) => join.onTrue())
+      .select((eb) => [
+        eb.val(now).as("auth_time"),
+        eb.val(proof.proved).as("amr"),
+        "device.id as device_id",
+        "device.known as device_known",
+        eb
+          .case()
+          .when(announced(eb))
+          .then(eb.cast<Uint8Array | null>(eb.val(proof.report.tokenHash), "bytea"))
+          .else(null)
+          .end()
+          .as("report_token_hash"),
+        eb
+          .case()
+          .when(announced(eb))
+          .then(eb.cast<Date | null>(eb.val(proof.report.expiresAt), "timestamptz"))
+          .else(null)
+          .end()
+          .as("report_expires_at"),
+      ]);
+  }
+  // a change of how the account signs in: the session goes on from the same device
   return row
     .innerJoin("sessions as previous", (join) => join.on("previous.id", "=", proof.continues).onRef("previous.user_id", "=", "owner.id"))
-    .select((eb) => ["previous.auth_time", continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr")]);
+    .select((eb) => [
+      "previous.auth_time",
+      continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr"),
+      "previous.device_id",
+      "previous.device_known",
+      eb.cast<Uint8Array | null>(eb.val(null), "bytea").as("report_token_hash"),
+      eb.cast<Date | null>(eb.val(null), "timestamptz").as("report_expires_at"),
+    ]);
 }
 
 /** A refresh token (by its hash) for the session each row of `sessions` names, joining the whitelist. */
@@ -151,7 +203,20 @@ export function openSessionFor(owner: SessionOwner, fresh: FreshSession, now: Da
           new QueryRows(
             tables
               .insertInto("sessions")
-              .columns(["id", "user_id", "created_at", "user_agent", "client_address", "generation", "auth_time", "amr"])
+              .columns([
+                "id",
+                "user_id",
+                "created_at",
+                "user_agent",
+                "client_address",
+                "generation",
+                "auth_time",
+                "amr",
+                "device_id",
+                "device_known",
+                "report_token_hash",
+                "report_expires_at",
+              ])
               .expression(sessionRow(owner, fresh, now))
               .returning(["id", "user_id", "generation", "amr", "auth_time"]),
           ),
@@ -203,11 +268,17 @@ export interface NewSession {
    * used it (a challenge's other bindings are checked by the statement that uses the factor).
    */
   secondFactor?: Expression<SqlBool> | undefined;
+  /** The device it signs in from: a known one (its token rotates) or a new one, announced to the owner by `notice`. */
+  device: DeviceSignIn;
+  notice: MailToQueue | undefined;
   events: EventContext;
 }
 
-/** A login's session, for a verified owner whose password is still the one checked, proved as `secondFactor` says. */
-export function openSession(session: NewSession): Step {
+/**
+ * A login's session, for a verified owner whose password is still the one checked, proved as `secondFactor` says,
+ * from the device it signs in from (rotated or added only when the session starts).
+ */
+export function openSession(session: NewSession): { step: Step; deviceNotice: MailPart } {
   const { userId, verifiedHash, secondFactor, events } = session;
   const ownerStep = owner.as((q) => {
     const factor = q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
@@ -219,13 +290,21 @@ export function openSession(session: NewSession): Step {
     return secondFactor ? checked.where((eb) => eb.exists(factor)).where(secondFactor) : checked.where((eb) => eb.not(eb.exists(factor)));
   });
   const verifiedOwner = () => owner.from().select(["id", "session_generation"]).where("status", "=", "verified");
-  return (statement) => withSteps(statement, ownerStep, openSessionFor(verifiedOwner, session.fresh, events.now));
+  const device = signInDevice(session.device, session.notice, expressionBuilder<object, never>().exists(verifiedOwner()));
+  return {
+    step: (statement) => withSteps(statement, ownerStep, ...device.steps, openSessionFor(verifiedOwner, session.fresh, events.now)),
+    deviceNotice: device.notice,
+  };
 }
 
-/** What a login's statement came to: the session's standing, if it started, and the account's status as it saw it. */
+/**
+ * What a login's statement came to: the session's standing, if it started, the account's status as it saw it, and
+ * the new-device notice it queued.
+ */
 export interface SessionStart {
   standing: SessionStanding | undefined;
   status: UserStatus;
+  deviceNotice: QueuedMail | null;
 }
 
 /** A login's answer: the owner's status, and the standing of the session started (all null when none). */
@@ -252,16 +331,19 @@ export function sessionStartColumns() {
  * of one user take turns). Undefined when the user is gone or the password changed since it was checked.
  */
 export async function startSession(db: Db, session: NewSession): Promise<SessionStart | undefined> {
+  const opening = openSession(session);
   const statement = withSteps(
     db,
-    openSession(session),
-    endPasswordRun(session.userId),
+    opening.step,
+    // a known device's run ends as its token rotates; the account's, here
+    session.device.knownDeviceId === undefined && endPasswordRun({ userId: session.userId, deviceId: undefined }),
     recordEvents(session.events, { type: "login_succeeded", rows: openedSessionEvents }),
   )
     .selectFrom(sessionStartColumns().as("start"))
-    .selectAll();
+    .selectAll()
+    .select(() => opening.deviceNotice.queued().as("device_notice"));
   const [row] = await afterLockingUsers(db, { users: { ids: [session.userId] }, mode: "change" }, statement);
-  return row && { standing: SessionStanding.fromRow(row), status: row.status };
+  return row && { standing: SessionStanding.fromRow(row), status: row.status, deviceNotice: row.device_notice };
 }
 
 /** A session as its owner sees it in "where am I logged in". */
@@ -271,6 +353,8 @@ export interface SessionListing {
   last_refreshed_at: Date | null;
   user_agent: string;
   client_address: string | null;
+  /** The device it was signed in from (still known), whether that device was known then, and its last sign-in. */
+  device: { id: string; known: boolean; lastSignInAt: Date } | null;
 }
 
 /**
@@ -282,26 +366,34 @@ export async function listSessions(db: Db, userId: string, now: Date): Promise<S
     .selectFrom("users as u")
     .leftJoin("sessions as s", "s.user_id", "u.id")
     .leftJoin("refresh_tokens as t", (join) => join.onRef("t.session_id", "=", "s.id").on("t.expires_at", ">", now))
+    .leftJoin("devices as d", "d.id", "s.device_id")
     .select((eb) => [
       "s.id",
       "s.created_at",
       "s.user_agent",
       "s.client_address",
+      "s.device_known",
+      "d.id as device_id",
+      "d.last_sign_in_at",
       // the newest token of the chain was made by the last refresh, unless it is the login's own
       eb.fn.max("t.created_at").filterWhere("t.created_at", ">", eb.ref("s.created_at")).as("last_refreshed_at"),
       eb.fn.count("t.token_hash").as("live_tokens"),
     ])
     .where("u.id", "=", userId)
-    .groupBy(["u.id", "s.id"])
+    .groupBy(["u.id", "s.id", "d.id"])
     .orderBy("s.created_at", (ob) => ob.desc().nullsLast())
     .orderBy("s.id")
     .execute();
   if (rows.length === 0) return undefined;
-  return rows.flatMap(({ id, created_at, user_agent, client_address, last_refreshed_at, live_tokens }) =>
-    id !== null && created_at !== null && user_agent !== null && Number(live_tokens) > 0
-      ? [{ id, created_at, user_agent, client_address, last_refreshed_at }]
-      : [],
-  );
+  return rows.flatMap(({ id, created_at, user_agent, client_address, last_refreshed_at, live_tokens, ...device }) => {
+    if (id === null || created_at === null || user_agent === null || Number(live_tokens) === 0) return [];
+    const { device_id, device_known, last_sign_in_at } = device;
+    const known =
+      device_id === null || last_sign_in_at === null
+        ? null
+        : { id: device_id, known: device_known === true, lastSignInAt: last_sign_in_at };
+    return [{ id, created_at, user_agent, client_address, last_refreshed_at, device: known }];
+  });
 }
 
 export interface Rotation {
@@ -509,6 +601,8 @@ export async function endUserSessions(
   const statement = withSteps(
     db,
     ending.step,
+    // signing out everywhere forgets the user's devices too: the next sign-in on each is a new device's
+    which === "all" && forgetDevicesOf(ofUser),
     recordEvents(events, { type: "session_ended", details: { by, all: which === "all" }, rows: () => ending.closedSessionEvents() }),
   ).selectNoFrom((eb) => [
     eb.exists(eb.selectFrom("users").select("id").where("id", "=", userId)).as("user_found"),

@@ -4,8 +4,11 @@
 import type { Compilable, Expression, SqlBool } from "kysely";
 import { type Db, runAfter } from "./client.ts";
 
-/** The users whose rows are locked: by id, by address, or the owner of a refresh token (all a rotation knows). */
-export type LockedUsers = { ids: string[] } | { email: string } | { refreshTokenHash: Uint8Array };
+/**
+ * The users whose rows are locked: by id, by address, the owner of a refresh token (all a rotation knows), or of
+ * the session a new-device notice's link names (all a report knows).
+ */
+export type LockedUsers = { ids: string[] } | { email: string } | { refreshTokenHash: Uint8Array } | { reportTokenHash: Uint8Array };
 
 export interface UserLock {
   users: LockedUsers;
@@ -30,7 +33,9 @@ function lockQuery(db: Db, lock: UserLock) {
           ? eb("id", "in", users.ids)
           : "email" in users
             ? eb("email", "=", users.email)
-            : eb("id", "=", eb.selectFrom("refresh_tokens").select("user_id").where("token_hash", "=", users.refreshTokenHash)),
+            : "refreshTokenHash" in users
+              ? eb("id", "=", eb.selectFrom("refresh_tokens").select("user_id").where("token_hash", "=", users.refreshTokenHash))
+              : eb("id", "=", eb.selectFrom("sessions").select("user_id").where("report_token_hash", "=", users.reportTokenHash)),
       ];
       if (activeAdmins) chosen.push(eb.and([eb("role", "=", "admin"), eb("status", "=", "verified")]));
       return eb.or(chosen);

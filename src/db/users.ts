@@ -18,6 +18,7 @@ import { type Cte, cte, QueryRows, reading, type Step, tables, withSteps } from 
 import { type Actor, actorStands } from "./actor.ts";
 import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
+import { endPasswordRun, type PasswordRun } from "./password-run.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
 const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at"] as const;
@@ -228,8 +229,8 @@ export interface UpdateOptions {
   emailChange?: EmailChangeStart | undefined;
   /** To the current address, when the address is changed directly or a change to another one starts. */
   oldAddressNotice?: MailToQueue | undefined;
-  /** The user proved their password for this change: it ends their run of wrong passwords. */
-  passwordProved?: boolean | undefined;
+  /** The user proved their password for this change: the run its try was counted in ends. */
+  passwordProved?: PasswordRun | undefined;
 }
 
 /** Why an update changed nothing. */
@@ -344,9 +345,11 @@ function endsSessions(eb: ExpressionBuilder<DB, "users">, changes: UserChanges, 
  * The update itself, unless a guard holds. A change the user proved with their password also ends their run of
  * wrong passwords here (the row is updated once per statement).
  */
-function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefusal>[], options: UpdateOptions): Step[] {
+function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefusal>[], options: UpdateOptions): (Step | false)[] {
   const now = options.events.now;
-  const runEnds = options.passwordProved === true ? { login_failures: 0, login_blocked_until: null } : {};
+  const proved = options.passwordProved;
+  // the account's run ends in the update itself (a row is updated once per statement); a device's, beside it
+  const runEnds = proved && proved.deviceId === undefined ? { login_failures: 0, login_blocked_until: null } : {};
   return [
     before.as((q) => q.selectFrom("users").select(["id", "email", "role", "status", "session_generation"]).where("id", "=", id)),
     updated.as(
@@ -370,6 +373,7 @@ function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefu
             .returning([...USER_COLUMNS, "session_generation"]),
         ),
     ),
+    proved?.deviceId !== undefined && endPasswordRun(proved),
   ];
 }
 

@@ -10,38 +10,59 @@ import type { MailContent } from "./message.ts";
 /** A message, written once the product's name (PRODUCT_NAME) is known. */
 export type Letter = (product: string) => Promise<MailContent>;
 
+/** A paragraph with a link after it: a mail's one action for one item (a sign-in it reports, say). */
+interface Item {
+  text: string;
+  link: { label: string; href: string };
+}
+
 interface Body {
   subject: string;
   /** The paragraphs before the code (or the only ones). */
   lines: string[];
   code?: string;
-  /** The paragraphs after the code. */
+  /** Paragraphs, each followed by its link, after the code. */
+  items?: Item[];
+  /** The paragraphs after the code and the items. */
   closing?: string[];
 }
 
 const FONT = "font-family:Arial,Helvetica,sans-serif;";
 const PARAGRAPH = `margin:0 0 16px;${FONT}font-size:16px;line-height:24px;color:#222222;`;
+const LINK = `${FONT}font-size:16px;line-height:24px;color:#8a3b12;font-weight:bold;`;
 
 function paragraphs(lines: string[]) {
   return lines.map((line) => html`<p style="${PARAGRAPH}">${line}</p>`);
+}
+
+function itemBlocks(items: Item[]) {
+  return items.map(
+    ({ text, link }) => html`<p style="${PARAGRAPH}">${text}<br /><a href="${link.href}" style="${LINK}">${link.label}</a></p>`,
+  );
 }
 
 function footer(product: string): string {
   return `You received this email because this address belongs to a ${product} account.`;
 }
 
-async function compose(product: string, body: Body): Promise<MailContent> {
-  const { subject, lines, code, closing = [] } = body;
-  const text = [
+/** The plain-text part: the same paragraphs, the code indented, each item's link on a line of its own. */
+function plainText(product: string, body: Body): string {
+  const { lines, code, items = [], closing = [] } = body;
+  return [
     product,
     "",
     ...lines.flatMap((line) => [line, ""]),
     ...(code ? [`    ${code}`, ""] : []),
+    ...items.flatMap(({ text, link }) => [text, `${link.label}: ${link.href}`, ""]),
     ...closing.flatMap((line) => [line, ""]),
     "--",
     footer(product),
     "",
-  ];
+  ].join("\n");
+}
+
+async function compose(product: string, body: Body): Promise<MailContent> {
+  const { subject, lines, code, items = [], closing = [] } = body;
   const codeBlock = code
     ? html`<p
         style="margin:8px 0 24px;font-family:'Courier New',Courier,monospace;font-size:32px;line-height:40px;font-weight:bold;letter-spacing:6px;color:#111111;"
@@ -72,7 +93,7 @@ async function compose(product: string, body: Body): Promise<MailContent> {
                   <td style="padding:24px 32px 8px;${FONT}font-size:20px;line-height:28px;font-weight:bold;color:#3b2a20;">${product}</td>
                 </tr>
                 <tr>
-                  <td style="padding:8px 32px 8px;">${paragraphs(lines)}${codeBlock}${paragraphs(closing)}</td>
+                  <td style="padding:8px 32px 8px;">${paragraphs(lines)}${codeBlock}${itemBlocks(items)}${paragraphs(closing)}</td>
                 </tr>
                 <tr>
                   <td style="padding:16px 32px 24px;border-top:1px solid #eeeeee;${FONT}font-size:12px;line-height:18px;color:#777777;">
@@ -85,7 +106,7 @@ async function compose(product: string, body: Body): Promise<MailContent> {
         </table>
       </body>
     </html>`;
-  return { subject, text: text.join("\n"), html: await document };
+  return { subject, text: plainText(product, body), html: await document };
 }
 
 function codeLetter(subject: (product: string) => string, intro: (product: string) => string, code: string, validMinutes: number): Letter {
@@ -224,6 +245,48 @@ export function recoveryCodeUsedNotice(): Letter {
       lines: [
         `A recovery code of your ${product} account was just used to log in in place of your authenticator app. It cannot be used again.`,
         "If this was not you, reset your password at once, turn your second factor off and on again (which makes new recovery codes), and contact us.",
+      ],
+    });
+}
+
+/** One sign-in from a device the account had not seen: when, which client in words, from where, and its link. */
+export interface NewSignIn {
+  at: Date;
+  client: string;
+  network: string | null;
+  country: string | null;
+  /** "This wasn't me": ends that device's sessions without signing in. */
+  reportUrl: string;
+}
+
+const WHEN = new Intl.DateTimeFormat("en-GB", { dateStyle: "long", timeStyle: "short", timeZone: "UTC" });
+
+function describeSignIn(signIn: NewSignIn): string {
+  const where = [signIn.network, signIn.country && `(${signIn.country})`].filter(Boolean).join(" ");
+  return `${signIn.client}${where ? `, from ${where}` : ""}, on ${WHEN.format(signIn.at)} UTC.`;
+}
+
+/**
+ * To the account when it was signed into from a device it had not seen: one sign-in, or the list of a burst (at most
+ * one such message an hour). Each with its link; nothing in it signs anyone in.
+ */
+export function newSignInNotice(signIns: NewSignIn[], linkHours: number): Letter {
+  const several = signIns.length > 1;
+  return (product) =>
+    compose(product, {
+      subject: several ? `${product}: new sign-ins to your account` : `${product}: a new sign-in to your account`,
+      lines: [
+        several
+          ? `Your ${product} account was signed into from devices it had not seen before:`
+          : `Your ${product} account was signed into from a device it had not seen before:`,
+      ],
+      items: signIns.map((signIn) => ({
+        text: describeSignIn(signIn),
+        link: { label: "This wasn't me: sign that device out", href: signIn.reportUrl },
+      })),
+      closing: [
+        "If it was you, there is nothing to do.",
+        `If it was not, use the link (it works for ${linkHours} hours), then choose a new password with “Forgot password” at once: whoever signed in knows your password.`,
       ],
     });
 }

@@ -2,7 +2,7 @@
 // that returns it.
 import type { AuthEvent } from "../schemas/events.ts";
 import type { SessionView } from "../schemas/sessions.ts";
-import type { TokenPair } from "../schemas/tokens.ts";
+import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
 import type { PublicUser } from "../schemas/user.ts";
 
 export const exampleRequestId = "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b";
@@ -24,6 +24,8 @@ export const exampleTokens: TokenPair = {
   expires_in: 900,
 };
 
+export const exampleSignIn: SignedIn = { ...exampleTokens, device_token: "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk" };
+
 export const exampleSession: SessionView = {
   id: "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11",
   created_at: "2026-11-24T12:00:00.000Z",
@@ -31,6 +33,7 @@ export const exampleSession: SessionView = {
   user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
   client_address: "203.0.113.9",
   current: true,
+  device: { id: "5d6f0c1a-2b3e-4f5a-8b9c-0d1e2f3a4b5c", known: true, last_sign_in_at: "2026-11-24T12:00:00.000Z" },
 };
 
 export const exampleEvent: AuthEvent = {

@@ -7,10 +7,12 @@ import type { ClientInfo, ServiceContext } from "../services/context.ts";
 /** Who is calling: Cloudflare sets CF-Connecting-IP on every request it forwards. */
 export function clientInfo(c: Context<AppEnv>): ClientInfo {
   const address = c.req.header("CF-Connecting-IP");
+  const country = c.req.raw.cf?.country;
   return {
     address,
     network: networkOf(address),
     userAgent: (c.req.header("User-Agent") ?? "").slice(0, USER_AGENT_MAX_LENGTH),
+    country: typeof country === "string" ? country : null,
   };
 }
 

@@ -26,6 +26,9 @@ export const AuthEventTypeSchema = z
     "mfa_failed",
     "recovery_code_used",
     "reauthenticated",
+    "device_replayed",
+    "device_forgotten",
+    "sign_in_reported",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;

@@ -17,6 +17,7 @@ async function sessionsOf(ctx: ServiceContext, userId: string, currentSessionId:
     user_agent: row.user_agent,
     client_address: row.client_address,
     current: row.id === currentSessionId,
+    device: row.device && { id: row.device.id, known: row.device.known, last_sign_in_at: row.device.lastSignInAt.toISOString() },
   }));
 }
 

@@ -12,6 +12,8 @@ export interface ClientInfo {
   network: string;
   /** The User-Agent header, cut to USER_AGENT_MAX_LENGTH. */
   userAgent: string;
+  /** The country Cloudflare places the client in (ISO 3166-1 alpha-2), when it says. */
+  country: string | null;
 }
 
 /** What every use case needs from the outside world, so any layer can be called from a test. */

@@ -21,7 +21,7 @@ const NOTICE_LIFETIME_SECONDS = 24 * 60 * 60;
  * sealed at rest; `expiresAt` (default: a day) is when it is no longer worth sending, for a code the
  * code's own expiry.
  */
-export async function mailToQueue(ctx: ServiceContext, letter: Letter, expiresAt?: Date): Promise<MailToQueue> {
+export async function mailToQueue(ctx: Pick<ServiceContext, "config" | "now">, letter: Letter, expiresAt?: Date): Promise<MailToQueue> {
   const secret = ctx.config.HASH_SECRET;
   const content = await letter(ctx.config.PRODUCT_NAME);
   const [textBody, htmlBody] = await Promise.all([seal(secret, content.text), seal(secret, content.html)]);

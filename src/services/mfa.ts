@@ -20,13 +20,14 @@ import type {
   TotpEnabled,
   TotpEnrolment,
 } from "../schemas/mfa.ts";
-import type { TokenPair } from "../schemas/tokens.ts";
+import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { challengeGone, proveFactor, refuseWrongCode } from "./guards/factor.ts";
-import { provePassword } from "./guards/password.ts";
+import { signingInDevice } from "./devices.ts";
+import { provePassword, signedIn } from "./guards/password.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { requireRecentAuthentication } from "./step-up.ts";
-import { mintAccessToken, mintTokens, newSession } from "./tokens.ts";
+import { mintAccessToken, mintSignIn, mintTokens, newSession } from "./tokens.ts";
 
 /**
  * Starts enrolling a TOTP factor (RFC 6238: SHA-1, 6 digits, 30 s, a 160-bit secret), sealed at rest until
@@ -36,12 +37,13 @@ import { mintAccessToken, mintTokens, newSession } from "./tokens.ts";
  */
 export async function startTotpEnrolment(ctx: ServiceContext, actor: AccessClaims, input: StartTotpRequest): Promise<TotpEnrolment> {
   requireRecentAuthentication(ctx, actor);
-  const proved = await provePassword(ctx, { userId: actor.userId }, input.current_password, "mfa_change");
+  const proved = await provePassword(ctx, signedIn(actor), input.current_password, "mfa_change");
   const secret = newTotpSecret();
   const secretText = base32Encode(secret);
   const enrolment = await startEnrolment(ctx.db, {
     userId: actor.userId,
     secretSealed: await seal(ctx.config.HASH_SECRET, secretText, "totp"),
+    passwordRun: proved.holder.run,
     now: ctx.now,
   });
   if (!enrolment.started) {
@@ -60,7 +62,12 @@ export async function startTotpEnrolment(ctx: ServiceContext, actor: AccessClaim
  */
 export async function confirmTotp(ctx: ServiceContext, actor: AccessClaims, input: ConfirmTotpRequest): Promise<TotpEnabled> {
   requireRecentAuthentication(ctx, actor);
-  const { attempt, proof } = await proveFactor(ctx, { userId: actor.userId, confirmed: false, afterPassword: false }, input, "enrolment");
+  const { attempt, proof } = await proveFactor(
+    ctx,
+    { userId: actor.userId, confirmed: false, afterPassword: undefined },
+    input,
+    "enrolment",
+  );
   const [recovery, session, notice] = await Promise.all([
     newRecoveryCodes(ctx.config.HASH_SECRET, actor.userId),
     newSession(ctx, { continues: actor.sessionId, factor: "added" }),
@@ -89,8 +96,8 @@ export async function confirmTotp(ctx: ServiceContext, actor: AccessClaims, inpu
  */
 export async function disableTotp(ctx: ServiceContext, actor: AccessClaims, input: DisableTotpRequest): Promise<TokenPair> {
   requireRecentAuthentication(ctx, actor);
-  await provePassword(ctx, { userId: actor.userId }, input.current_password, "mfa_change");
-  await proveFactor(ctx, { userId: actor.userId, confirmed: true, afterPassword: true }, { code: input.code }, "disable");
+  const { holder } = await provePassword(ctx, signedIn(actor), input.current_password, "mfa_change");
+  await proveFactor(ctx, { userId: actor.userId, confirmed: true, afterPassword: holder.run }, { code: input.code }, "disable");
   const [session, notice] = await Promise.all([
     newSession(ctx, { continues: actor.sessionId, factor: "removed" }),
     mailToQueue(ctx, mfaChangedNotice("disabled")),
@@ -136,6 +143,7 @@ export async function challengeLogin(ctx: ServiceContext, holder: PasswordHolder
   await createChallenge(ctx.db, {
     tokenHash: await sha256(token),
     userId: holder.id,
+    run: holder.run,
     passwordHash: holder.password_hash,
     generation: holder.generation,
     expiresAt: secondsAfter(ctx.now, expiresIn),
@@ -151,20 +159,23 @@ export async function challengeLogin(ctx: ServiceContext, holder: PasswordHolder
  * one is refused before any code is judged), the code judged, then the challenge spent and the session started in
  * one statement; a recovery code is spent there (or found wrong) and its owner told.
  */
-export async function completeMfaLogin(ctx: ServiceContext, input: MfaLoginRequest): Promise<TokenPair> {
+export async function completeMfaLogin(ctx: ServiceContext, input: MfaLoginRequest): Promise<SignedIn> {
   const tokenHash = await sha256(input.challenge_token);
   const { attempt, proof } = await proveFactor(ctx, { challengeHash: tokenHash }, input, "login");
+  const userId = attempt.factor.userId;
+  const device = await signingInDevice(ctx, userId, attempt.deviceId);
   const [session, recoveryNotice] = await Promise.all([
-    newSession(ctx, { proved: ["pwd", "otp"] }),
+    newSession(ctx, { proved: ["pwd", "otp"], report: device.report }),
     "recoveryHash" in proof ? mailToQueue(ctx, recoveryCodeUsedNotice()) : undefined,
   ]);
-  const userId = attempt.factor.userId;
   const completed = await completeChallenge(ctx.db, {
     tokenHash,
     userId,
     challenge: attempt,
     proof,
     fresh: session.fresh,
+    device: device.signIn,
+    deviceNotice: device.notice,
     recoveryNotice,
     events: ctx.events,
   });
@@ -173,8 +184,8 @@ export async function completeMfaLogin(ctx: ServiceContext, input: MfaLoginReque
     if (completed.outcome === "wrong_answer") return refuseWrongCode(ctx, attempt, "login");
     throw challengeGone();
   }
-  deliverLater(ctx, completed.notice);
-  return mintTokens(ctx, completed.standing, session.refreshToken);
+  for (const notice of completed.notices) deliverLater(ctx, notice);
+  return mintSignIn(ctx, completed.standing, session.refreshToken, device.token);
 }
 
 /**
@@ -183,14 +194,14 @@ export async function completeMfaLogin(ctx: ServiceContext, input: MfaLoginReque
  * Two round trips for an account without a factor, three with one.
  */
 export async function reauthenticateSession(ctx: ServiceContext, actor: AccessClaims, input: ReauthenticateRequest): Promise<AccessToken> {
-  const password = await provePassword(ctx, { userId: actor.userId }, input.password, "step_up");
+  const password = await provePassword(ctx, signedIn(actor), input.password, "step_up");
   let step: number | undefined;
   if (password.holder.secondFactor) {
     if (input.code === undefined) {
       password.settle();
       throw new ApiError("mfa_required", "A second factor is on: send a code of your authenticator app too.");
     }
-    const target = { userId: actor.userId, confirmed: true, afterPassword: true };
+    const target = { userId: actor.userId, confirmed: true, afterPassword: password.holder.run };
     ({ step } = (await proveFactor(ctx, target, { code: input.code }, "step_up")).proof);
   }
   const standing = await renewAuthentication(ctx.db, {
@@ -198,7 +209,7 @@ export async function reauthenticateSession(ctx: ServiceContext, actor: AccessCl
     sessionId: actor.sessionId,
     proved: step === undefined ? ["pwd"] : ["pwd", "otp"],
     step,
-    endsPasswordRun: step === undefined,
+    endsPasswordRun: step === undefined ? password.holder.run : undefined,
     events: ctx.events,
   });
   if (!standing) throw failure("session_ended");

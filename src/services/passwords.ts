@@ -10,7 +10,7 @@ import type { TokenPair } from "../schemas/tokens.ts";
 import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { proveEmailedCode } from "./guards/emailed-code.ts";
-import { provePassword } from "./guards/password.ts";
+import { provePassword, signedIn } from "./guards/password.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { refuseBreachedPassword } from "./breached-passwords.ts";
 import { requireRecentAuthentication } from "./step-up.ts";
@@ -62,7 +62,7 @@ export async function resetPassword(ctx: ServiceContext, input: ResetPasswordReq
  */
 export async function changePassword(ctx: ServiceContext, actor: AccessClaims, input: ChangePasswordRequest): Promise<TokenPair> {
   requireRecentAuthentication(ctx, actor);
-  const proved = await provePassword(ctx, { userId: actor.userId }, input.current_password, "password_change");
+  const proved = await provePassword(ctx, signedIn(actor), input.current_password, "password_change");
   try {
     await refuseBreachedPassword(ctx, input.new_password);
   } catch (error) {
@@ -79,6 +79,7 @@ export async function changePassword(ctx: ServiceContext, actor: AccessClaims, i
       userId: actor.userId,
       sessionId: actor.sessionId,
       verifiedHash: proved.holder.password_hash,
+      run: proved.holder.run,
       newHash,
       fresh: session.fresh,
       notice,

@@ -5,11 +5,13 @@ import { upgradePasswordHash } from "../db/passwords.ts";
 import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessions.ts";
 import { ApiError, failure } from "../errors.ts";
 import { endingSessions } from "../edge/revocations.ts";
-import type { LoginRequest, RefreshRequest, TokenPair } from "../schemas/tokens.ts";
+import type { LoginRequest, RefreshRequest, SignedIn, TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { provePassword, recordFailure, wrongCredentials } from "./guards/password.ts";
+import { signingInDevice } from "./devices.ts";
+import { deliverLater } from "./mail-delivery.ts";
 import { challengeLogin } from "./mfa.ts";
-import { mintTokens, newSession } from "./tokens.ts";
+import { mintSignIn, mintTokens, newSession } from "./tokens.ts";
 
 const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
 const disabled = () => new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
@@ -20,8 +22,9 @@ const disabled = () => new ApiError("account_disabled", "This account has been d
  * is checked, so the right one is refused alike; unverified and disabled only after it proved right. The token
  * is minted from the session's row as the write returned it, not from what was read before the password work.
  */
-export async function login(ctx: ServiceContext, input: LoginRequest): Promise<TokenPair> {
-  const { holder, needsRehash } = await provePassword(ctx, { email: input.email }, input.password, "login");
+export async function login(ctx: ServiceContext, input: LoginRequest): Promise<SignedIn> {
+  const deviceTokenHash = input.device_token === undefined ? undefined : await sha256(input.device_token);
+  const { holder, needsRehash } = await provePassword(ctx, { email: input.email, deviceTokenHash }, input.password, "login");
   if (holder.status !== "verified") {
     recordFailure(ctx, holder, "clear", { reason: holder.status === "disabled" ? "disabled" : "unverified" });
     throw holder.status === "disabled" ? disabled() : notVerified();
@@ -29,11 +32,20 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<T
   // An account with a factor keeps an old hash until a login without one or a password change: its challenge is
   // bound to the hash checked, which an upgrade would replace. (Enrolling takes a login, which upgrades first.)
   if (holder.secondFactor) return challengeLogin(ctx, holder);
-  const { fresh, refreshToken } = await newSession(ctx, { proved: ["pwd"] });
-  const session = await startSession(ctx.db, { userId: holder.id, verifiedHash: holder.password_hash, fresh, events: ctx.events });
+  const device = await signingInDevice(ctx, holder.id, holder.run.deviceId);
+  const { fresh, refreshToken } = await newSession(ctx, { proved: ["pwd"], report: device.report });
+  const session = await startSession(ctx.db, {
+    userId: holder.id,
+    verifiedHash: holder.password_hash,
+    fresh,
+    device: device.signIn,
+    notice: device.notice,
+    events: ctx.events,
+  });
   // gone, or its password changed (or a second factor turned on) while this one was being checked
   if (!session) throw wrongCredentials();
   if (!session.standing) throw session.status === "disabled" ? disabled() : notVerified();
+  deliverLater(ctx, session.deviceNotice);
   // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would make the
   // first login of an old hash take longer than any other, which timing would tell. Only once the session is
   // written, which checks that the hash is still the one verified: an upgrade landing first would fail that.
@@ -41,7 +53,7 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<T
     const from = holder.password_hash;
     ctx.defer(hashPassword(input.password).then((to) => upgradePasswordHash(ctx.db, { userId: holder.id, from, to, now: ctx.now })));
   }
-  return mintTokens(ctx, session.standing, refreshToken);
+  return mintSignIn(ctx, session.standing, refreshToken, device.token);
 }
 
 /** What binds a replay within the grace window to the client that spent the token. */

@@ -4,7 +4,7 @@
 import { issueAccessToken, newRefreshToken } from "../auth/tokens.ts";
 import type { FreshSession, SessionProof, SessionStanding } from "../db/sessions.ts";
 import type { AccessToken } from "../schemas/mfa.ts";
-import type { TokenPair } from "../schemas/tokens.ts";
+import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 
 /** An access token of a session, carrying its standing. */
@@ -16,6 +16,16 @@ export async function mintAccessToken(ctx: ServiceContext, standing: SessionStan
 /** An access token and the refresh token the session's statement stored (by its hash). */
 export async function mintTokens(ctx: ServiceContext, standing: SessionStanding, refreshToken: string): Promise<TokenPair> {
   return { ...(await mintAccessToken(ctx, standing)), refresh_token: refreshToken };
+}
+
+/** A sign-in's answer: the token pair, and the device token the client keeps for its next sign-in on this device. */
+export async function mintSignIn(
+  ctx: ServiceContext,
+  standing: SessionStanding,
+  refreshToken: string,
+  deviceToken: string,
+): Promise<SignedIn> {
+  return { ...(await mintTokens(ctx, standing, refreshToken)), device_token: deviceToken };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/use
 import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
-import { provePassword, type ProvedPassword } from "./guards/password.ts";
+import { provePassword, type ProvedPassword, signedIn } from "./guards/password.ts";
 import { requireAdminFactor, requireRecentAuthentication } from "./step-up.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { publicUser } from "./public-user.ts";
@@ -79,7 +79,7 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
     // a stolen access token alone cannot move the account to another address
     if (currentPassword === undefined)
       throw new ApiError("validation_failed", "Changing your own email address needs your current_password.");
-    proved = await provePassword(ctx, { userId: id }, currentPassword, "email_change");
+    proved = await provePassword(ctx, signedIn(actor), currentPassword, "email_change");
   }
   const changes: UserChanges = { ...rest, ...(email !== undefined && !isSelf ? { email } : {}) };
   const emailChange = selfEmailChange
@@ -95,7 +95,7 @@ export async function patchUser(ctx: ServiceContext, actor: AccessClaims, id: st
         events: ctx.events,
         emailChange,
         oldAddressNotice,
-        passwordProved: proved !== undefined,
+        passwordProved: proved?.holder.run,
       }),
     ),
   );

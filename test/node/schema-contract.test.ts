@@ -3,6 +3,7 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CodePurposeSchema, CodeScopeSchema } from "../../src/schemas/codes.ts";
+import { DeviceNoticeSchema } from "../../src/schemas/devices.ts";
 import { AuthEventTypeSchema } from "../../src/schemas/events.ts";
 import { UserRoleSchema, UserStatusSchema } from "../../src/schemas/user.ts";
 import { neonClient } from "./support/neon-client.ts";
@@ -35,6 +36,7 @@ it.each([
   ["code_attempts_scope_check", CodeScopeSchema.options],
   ["code_failures_scope_check", CodeScopeSchema.options],
   ["auth_events_type_check", AuthEventTypeSchema.options],
+  ["devices_notice_check", DeviceNoticeSchema.options],
 ])("%s allows exactly the contract's values", async (constraint, options) => {
   expect(await allowedValues(constraint)).toEqual([...options].sort());
 });

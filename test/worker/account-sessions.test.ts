@@ -56,6 +56,8 @@ describe("GET /auth/sessions", () => {
         user_agent: LAPTOP["User-Agent"],
         client_address: LAPTOP["CF-Connecting-IP"],
         current: true,
+        // signed in without the phone's device token: a new device then
+        device: { id: expect.any(String), known: false, last_sign_in_at: expect.any(String) },
       },
       {
         id: sessionIdOf(phone.access_token),
@@ -64,6 +66,7 @@ describe("GET /auth/sessions", () => {
         user_agent: PHONE["User-Agent"],
         client_address: PHONE["CF-Connecting-IP"],
         current: false,
+        device: { id: expect.any(String), known: false, last_sign_in_at: expect.any(String) },
       },
     ]);
   });

@@ -7,7 +7,7 @@ import { hashPassword } from "../../src/auth/passwords.ts";
 import { getDb } from "../../src/db/client.ts";
 import { insertUser } from "../../src/db/users.ts";
 import type { Problem } from "../../src/schemas/problem.ts";
-import type { TokenPair } from "../../src/schemas/tokens.ts";
+import type { SignedIn, TokenPair } from "../../src/schemas/tokens.ts";
 import type { UserRole } from "../../src/schemas/user.ts";
 import worker from "../../src/index.ts";
 import { expectDocumented } from "./documented-responses.ts";
@@ -167,8 +167,9 @@ export async function seededUser(role: UserRole = "user", databaseUrl = inject("
 
 export type Tokens = TokenPair;
 
-export async function login(user: TestUser, call: Call = api): Promise<Tokens> {
-  const response = await call("/auth/login", json("POST", { email: user.email, password: user.password }));
+/** Logs in as a client would, from the device whose token is given (a known device), or from a new one. */
+export async function login(user: TestUser, call: Call = api, deviceToken?: string): Promise<SignedIn> {
+  const response = await call("/auth/login", json("POST", { email: user.email, password: user.password, device_token: deviceToken }));
   expect(response.status).toBe(200);
   return response.json();
 }

@@ -192,14 +192,14 @@ describe("POST /auth/password/change", () => {
     expect((await mailTo(user.email))[0]?.subject).toMatch(/password was changed/);
   });
 
-  it("is 401 for a wrong current password, which counts against the account like a failed login", async () => {
+  it("is 401 for a wrong current password, which counts like a failed login from the session's device", async () => {
     const user = await seededUser();
     const { access_token } = await login(user);
     await expectProblem(await change(access_token, "not my password"), 401, "invalid_credentials");
     const failures = await getDb(inject("databaseUrl"))
-      .selectFrom("users")
+      .selectFrom("devices")
       .select("login_failures")
-      .where("id", "=", String(user.id))
+      .where("user_id", "=", String(user.id))
       .executeTakeFirstOrThrow();
     expect(failures.login_failures).toBe(1);
   });

@@ -36,7 +36,7 @@ const storedHashOf = (email: string) =>
   getDb(inject("databaseUrl")).selectFrom("users").select("password_hash").where("email", "=", email).executeTakeFirst();
 
 describe("POST /auth/login", () => {
-  it("answers a token pair in two round trips", async () => {
+  it("answers a token pair and a device token in two round trips", async () => {
     const user = await seededUser();
     const { result: response, roundTrips } = await countRoundTrips((call) =>
       call("/auth/login", json("POST", { email: user.email.toUpperCase(), password: PASSWORD })),
@@ -47,6 +47,7 @@ describe("POST /auth/login", () => {
       refresh_token: expect.any(String),
       token_type: "bearer",
       expires_in: 900,
+      device_token: expect.stringMatching(/^[\w-]{43}$/),
     });
     expect(roundTrips).toBe(2);
   });
@@ -130,11 +131,14 @@ describe("the first login of an old hash", () => {
       .set({ password_hash: hashSync(PASSWORD, 4) })
       .where("id", "=", String(user.id))
       .execute();
-    const logIn = (call: Call) => call("/auth/login", json("POST", { email: user.email, password: PASSWORD }));
-    const first = await countRoundTrips(logIn);
+    const logIn = (call: Call, device_token?: string) =>
+      call("/auth/login", json("POST", { email: user.email, password: PASSWORD, device_token }));
+    const first = await countRoundTrips((call) => logIn(call));
     expect(first.result.status).toBe(200);
     expect(first.roundTrips).toBe(3);
-    expect((await countRoundTrips(logIn)).roundTrips).toBe(2);
+    // from the same device (a new one would add its notice, marked sent after the answer)
+    const { device_token } = await first.result.json<{ device_token: string }>();
+    expect((await countRoundTrips((call) => logIn(call, device_token))).roundTrips).toBe(2);
   });
 
   it("upgrades only after its session is written: a login held before that write still answers 200", async () => {

@@ -27,6 +27,7 @@ const CONTRACT_TYPES = {
     CodeScope: "../schemas/codes.ts#CodeScope",
     AuthEventType: "../schemas/events.ts#AuthEventType",
     AuthMethod: "../schemas/mfa.ts#AuthMethod",
+    DeviceNotice: "../schemas/devices.ts#DeviceNotice",
   },
   overrides: {
     columns: {
@@ -37,6 +38,7 @@ const CONTRACT_TYPES = {
       "code_failures.scope": "CodeScope",
       "auth_events.type": "AuthEventType",
       "sessions.amr": "Generated<AuthMethod[]>",
+      "devices.notice": "DeviceNotice",
     },
   },
 };

@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ResendCodeRequestSchema, SignupRequestSchema, VerifyRequestSchema } from "../../schemas/registration.ts";
-import { LoginRequestSchema, RefreshRequestSchema, TokenPairSchema } from "../../schemas/tokens.ts";
+import { LoginRequestSchema, RefreshRequestSchema, SignedInSchema, TokenPairSchema } from "../../schemas/tokens.ts";
 import { MessageSchema } from "../../schemas/message.ts";
 import { UserSchema } from "../../schemas/user.ts";
-import { exampleTokens, exampleUser } from "../examples.ts";
+import { exampleSignIn, exampleTokens, exampleUser } from "../examples.ts";
 import { jsonBody, jsonContent } from "../json-body.ts";
 import { MESSAGES } from "../message.ts";
 import { BODY_PROBLEMS, DATABASE_PROBLEMS, LIMITED_PROBLEMS, problemResponses } from "../problems.ts";
@@ -93,13 +93,18 @@ export const login = createRoute({
     "only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up " +
     "to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 " +
     "`account_locked`, the owner is told) until its password is reset. For an account with a second factor the right " +
-    "password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa.",
+    "password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa. Send the " +
+    "`device_token` the last sign-in on this device answered: the device then meets a run of wrong passwords of its " +
+    "own (failures from elsewhere never slow or lock it), and the owner gets no new-device notice. A sign-in without " +
+    "one (or with one the account does not know) meets the account's run, and the owner is mailed about the new device " +
+    "(not for an account's first), with a link that signs it out.",
   request: jsonBody(LoginRequestSchema, {
     email: "ada@example.com",
     password: "correct horse battery staple",
+    device_token: exampleSignIn.device_token,
   }),
   responses: {
-    200: { description: "Logged in", content: jsonContent(TokenPairSchema, exampleTokens) },
+    200: { description: "Logged in; keep the device token for the next login here", content: jsonContent(SignedInSchema, exampleSignIn) },
     ...problemResponses(
       ...AUTH_PROBLEMS,
       "invalid_credentials",

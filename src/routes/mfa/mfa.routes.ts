@@ -9,9 +9,9 @@ import {
   TotpEnabledSchema,
   TotpEnrolmentSchema,
 } from "../../schemas/mfa.ts";
-import { TokenPairSchema } from "../../schemas/tokens.ts";
+import { SignedInSchema, TokenPairSchema } from "../../schemas/tokens.ts";
 import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
-import { exampleTokens } from "../examples.ts";
+import { exampleSignIn, exampleTokens } from "../examples.ts";
 import { jsonBody, jsonContent } from "../json-body.ts";
 import { UserIdParamSchema } from "../params.ts";
 import {
@@ -143,7 +143,7 @@ export const loginWithFactor = createRoute({
     "for 12 hours. A challenge stops working when the password changes or the account's sessions are ended.",
   request: jsonBody(MfaLoginRequestSchema, { challenge_token: "q9v0Yb3K1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9Ty", code: "492039" }),
   responses: {
-    200: { description: "Logged in", content: jsonContent(TokenPairSchema, exampleTokens) },
+    200: { description: "Logged in; keep the device token for the next login here", content: jsonContent(SignedInSchema, exampleSignIn) },
     ...problemResponses(...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, ...CODE_PROBLEMS, "invalid_token"),
   },
 });

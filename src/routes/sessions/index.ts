@@ -8,4 +8,7 @@ export const sessionsRouter = createRouter()
   .openapi(routes.endAllOwn, handlers.endAllOwnHandler)
   .openapi(routes.listUsers, handlers.listUsersHandler)
   .openapi(routes.endAllOfUser, handlers.endAllOfUserHandler)
-  .openapi(routes.endOneOfUser, handlers.endOneOfUserHandler);
+  .openapi(routes.endOneOfUser, handlers.endOneOfUserHandler)
+  .openapi(routes.forgetOwnDevice, handlers.forgetOwnDeviceHandler)
+  .openapi(routes.forgetUserDevice, handlers.forgetUserDeviceHandler)
+  .openapi(routes.reportSignIn, handlers.reportSignInHandler);

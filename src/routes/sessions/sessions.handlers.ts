@@ -1,5 +1,6 @@
 import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { endAllSessions, endOneSession, listOwnSessions, listUserSessions } from "../../services/account-sessions.ts";
+import { forgetUserDevice, reportUnknownSignIn } from "../../services/devices.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./sessions.routes.ts";
 
@@ -30,3 +31,18 @@ export const endOneOfUserHandler: Handler<typeof routes.endOneOfUser> = async (c
   await endOneSession(serviceContext(c), c.var.auth, { userId: id, sessionId, by: "admin" });
   return c.body(null, 204);
 };
+
+export const forgetOwnDeviceHandler: Handler<typeof routes.forgetOwnDevice> = async (c) => {
+  const { auth } = c.var;
+  await forgetUserDevice(serviceContext(c), auth, { userId: auth.userId, deviceId: c.req.valid("param").id, by: "owner" });
+  return c.body(null, 204);
+};
+
+export const forgetUserDeviceHandler: Handler<typeof routes.forgetUserDevice> = async (c) => {
+  const { id, device_id: deviceId } = c.req.valid("param");
+  await forgetUserDevice(serviceContext(c), c.var.auth, { userId: id, deviceId, by: "admin" });
+  return c.body(null, 204);
+};
+
+export const reportSignInHandler: Handler<typeof routes.reportSignIn> = async (c) =>
+  c.json({ message: await reportUnknownSignIn(serviceContext(c), c.req.valid("json").token) }, 200);

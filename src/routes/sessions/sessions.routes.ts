@@ -1,11 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { SignInReportSchema } from "../../schemas/devices.ts";
+import { MessageSchema } from "../../schemas/message.ts";
 import { SessionSchema } from "../../schemas/sessions.ts";
 import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
 import { exampleSession } from "../examples.ts";
-import { jsonContent } from "../json-body.ts";
+import { jsonBody, jsonContent } from "../json-body.ts";
 import { UserIdParamSchema } from "../params.ts";
 import {
   ADMIN_PROBLEMS,
+  BODY_PROBLEMS,
   DATABASE_PROBLEMS,
   LIMITED_PROBLEMS,
   PARAMETER_PROBLEMS,
@@ -135,5 +138,81 @@ export const endOneOfUser = createRoute({
       "user_not_found",
       "session_not_found",
     ),
+  },
+});
+
+const deviceIdParam = (name: string) => z.uuid().openapi({ param: { name, in: "path" }, example: "5d6f0c1a-2b3e-4f5a-8b9c-0d1e2f3a4b5c" });
+
+export const forgetOwnDevice = createRoute({
+  method: "delete",
+  path: "/auth/devices/{id}",
+  operationId: "forgetMyDevice",
+  tags,
+  security,
+  middleware: [anyUser, userWrites] as const,
+  summary: "Sign one of your devices out, and forget it",
+  description:
+    "Every session signed in from the device ends at once (at this edge location; elsewhere within about a minute), and " +
+    "the account forgets it: its device token opens nothing known, and its next sign-in is a new device's. A device's id " +
+    "is in the session list (`device.id`).",
+  request: { params: z.object({ id: deviceIdParam("id") }) },
+  responses: {
+    204: { description: "Signed out and forgotten" },
+    ...problemResponses(
+      ...SIGNED_IN_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "forbidden",
+      "device_not_found",
+    ),
+  },
+});
+
+export const forgetUserDevice = createRoute({
+  method: "delete",
+  path: "/users/{id}/devices/{device_id}",
+  operationId: "forgetUserDevice",
+  tags,
+  security,
+  middleware: [adminOnly, userWrites] as const,
+  summary: "Sign one device of a user out, and forget it (admin)",
+  description:
+    "As the owner's own: every session of the device ends and the account forgets it. Needs a recent sign-in " +
+    "(`reauthentication_required`).",
+  request: { params: UserIdParamSchema.extend({ device_id: deviceIdParam("device_id") }) },
+  responses: {
+    204: { description: "Signed out and forgotten" },
+    ...problemResponses(
+      ...ADMIN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "device_not_found",
+    ),
+  },
+});
+
+export const reportSignIn = createRoute({
+  method: "post",
+  path: "/auth/sessions/report",
+  operationId: "reportSignIn",
+  tags,
+  security: [],
+  summary: "This wasn't me: sign a new device out, without signing in",
+  description:
+    "The link of a new-device notice (its page sends the token from the link's fragment, which no mail scanner or server " +
+    "ever sees). Every session of that device ends at once and the account forgets it; the answer tells the owner to " +
+    "choose a new password, since whoever signed in knows it. Works once, for 24 hours.",
+  request: jsonBody(SignInReportSchema, { token: "Xk3q9vB1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9TyQ" }),
+  responses: {
+    200: {
+      description: "Signed out",
+      content: jsonContent(MessageSchema, {
+        message: "That device is signed out. Whoever signed in knows your password: choose a new one.",
+      }),
+    },
+    ...problemResponses(...BODY_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "link_invalid"),
   },
 });

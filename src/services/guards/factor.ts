@@ -9,6 +9,7 @@ import { unseal } from "../../auth/seal.ts";
 import { base32Decode, matchTotp } from "../../auth/totp.ts";
 import { type ChallengeTry, chargeChallengeTry, type FactorProof } from "../../db/mfa-challenges.ts";
 import { chargeOwnFactorTry, type Factor, type FactorTry, recordFactorFailure } from "../../db/mfa.ts";
+import type { PasswordRun } from "../../db/password-run.ts";
 import { ApiError } from "../../errors.ts";
 import { factorPausedNotice } from "../../mail/templates.ts";
 import { POLICY } from "../../policy.ts";
@@ -27,7 +28,8 @@ export interface ChallengeTarget {
 export interface OwnFactorTarget {
   userId: string;
   confirmed: boolean;
-  afterPassword: boolean;
+  /** The run of wrong passwords that a right password just before this try was counted in: it ends here. */
+  afterPassword: PasswordRun | undefined;
 }
 
 export type FactorAnswer = { code: string } | { recovery_code: string };

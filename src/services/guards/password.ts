@@ -4,6 +4,7 @@
 // so tries at once meet the same waits and lock as tries in a row; a try refused while the account waits is not
 // judged and learns nothing.
 import { spendPasswordCheckTime, verifyPassword } from "../../auth/passwords.ts";
+import type { AccessClaims } from "../../auth/tokens.ts";
 import { recordEvent } from "../../db/events.ts";
 import {
   chargePasswordTry,
@@ -53,21 +54,32 @@ function waitingError(waiting: NonNullable<PasswordHolder["waiting"]>): ApiError
  * that makes the hundredth wrong one in a row tells the account it is locked.
  */
 export function recordFailure(ctx: ServiceContext, holder: PasswordHolder, count: FailureCount, details: EventDetails): void {
-  const locksNow = count === "counted" && holder.waiting === undefined && holder.login_failures === POLICY.passwordRun.lockAt;
+  // the try that makes the account's hundredth tells the owner; a device's own run locks only that device's path
+  const locksNow =
+    count === "counted" &&
+    holder.run.deviceId === undefined &&
+    holder.waiting === undefined &&
+    holder.login_failures === POLICY.passwordRun.lockAt;
   ctx.defer(
     (async () => {
       const lockNotice = locksNow ? await mailToQueue(ctx, accountLockedNotice()) : undefined;
       const notice = await recordPasswordFailure(ctx.db, {
         userId: holder.id,
+        run: holder.run,
         count,
         details,
         lockNotice,
-        run: POLICY.passwordRun,
+        policy: POLICY.passwordRun,
         events: ctx.events,
       });
       deliverLater(ctx, notice);
     })(),
   );
+}
+
+/** A signed-in caller's password tries: their account, and the run of their session's device. */
+export function signedIn(actor: AccessClaims): PasswordHolderKey {
+  return { userId: actor.userId, sessionId: actor.sessionId };
 }
 
 /** The refusal of a password that is not the account's: a login's words, or a signed-in caller's. */
@@ -87,7 +99,7 @@ export async function provePassword(
   password: string,
   use: PasswordUse,
 ): Promise<ProvedPassword> {
-  const { holder, imported } = await chargePasswordTry(ctx.db, key, ctx.now, POLICY.passwordRun);
+  const { holder, imported } = await chargePasswordTry(ctx.db, { key, run: POLICY.passwordRun, events: ctx.events });
   const details = (reason: string): EventDetails => (use === "login" ? { reason } : { reason, during: use });
   if (!holder) {
     if (!("email" in key)) throw failure("user_gone");
@@ -106,5 +118,5 @@ export async function provePassword(
     recordFailure(ctx, holder, "counted", details("wrong_password"));
     throw wrongPassword(use);
   }
-  return { holder, needsRehash, settle: () => ctx.defer(endPasswordRunNow(ctx.db, holder.id)) };
+  return { holder, needsRehash, settle: () => ctx.defer(endPasswordRunNow(ctx.db, holder.run)) };
 }
