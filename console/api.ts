@@ -13,6 +13,7 @@ export type Session = Schemas["Session"];
 export type AuthEvent = Schemas["AuthEvent"];
 export type AuthEventType = Schemas["AuthEventType"];
 export type TokenPair = Schemas["TokenPair"];
+export type SignedIn = Schemas["SignedIn"];
 export type MfaChallenge = Schemas["MfaChallenge"];
 export type TotpEnrolment = Schemas["TotpEnrolment"];
 export type Api = Client<paths>;

@@ -1,6 +1,7 @@
 // Signing in: the password form, the second factor's form when the account has one, and the one function
 // that reads the API's answer to either.
-import { ApiProblem, type MfaChallenge, read, type TokenPair, type User } from "./api.ts";
+import { ApiProblem, type MfaChallenge, read, type SignedIn, type TokenPair, type User } from "./api.ts";
+import { deviceToken, keepDeviceToken } from "./device.ts";
 import { fill, h, viewHeading } from "./dom.ts";
 import { adminApi, beginSession, publicApi, signOut } from "./session.ts";
 import { describeError } from "./views/parts.ts";
@@ -13,8 +14,11 @@ export type LoginOutcome =
   | { kind: "refused"; message: string; restart: boolean };
 
 /** Reads the answer to POST /auth/login or POST /auth/login/mfa. */
-export function handleLoginAnswer(answer: { data?: TokenPair; error?: unknown; response: Response }): LoginOutcome {
-  if (answer.data) return { kind: "signed_in", tokens: answer.data };
+export function handleLoginAnswer(answer: { data?: SignedIn; error?: unknown; response: Response }): LoginOutcome {
+  if (answer.data) {
+    keepDeviceToken(answer.data.device_token);
+    return { kind: "signed_in", tokens: answer.data };
+  }
   const problem = new ApiProblem(answer.response, answer.error);
   if (problem.code === "mfa_required" && problem.challenge) return { kind: "second_factor", challenge: problem.challenge };
   return { kind: "refused", message: problem.message, restart: problem.code === "invalid_token" };
@@ -131,7 +135,9 @@ async function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me
     const outcome = handleLoginAnswer(
       challenge
         ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, fields.code.value) })
-        : await publicApi.POST("/auth/login", { body: { email: fields.email.value, password: fields.password.value } }),
+        : await publicApi.POST("/auth/login", {
+            body: { email: fields.email.value, password: fields.password.value, device_token: deviceToken() },
+          }),
     );
     switch (outcome.kind) {
       case "refused":
