@@ -16,11 +16,12 @@ import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { type Cte, cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
 import { type Actor, actorStands } from "./actor.ts";
+import { eraseUsers, erasedUsers } from "./erasure.ts";
 import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
-const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at"] as const;
+export const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at", "deletion_due_at"] as const;
 
 export type UserRow = Pick<Selectable<Users>, (typeof USER_COLUMNS)[number]>;
 
@@ -29,7 +30,6 @@ type UserBefore = Pick<UserRow, "id" | "email" | "role" | "status"> & { session_
 const created = cte<UserRow>()("created");
 const before = cte<UserBefore>()("before");
 const updated = cte<UserRow & { session_generation: number }>()("updated");
-const deleted = cte<{ id: string; session_generation: number }>()("deleted");
 const cancelled = cte<{ id: string }>()("cancelled");
 const codesEnded = cte<{ id: string }>()("codes_ended");
 
@@ -59,10 +59,10 @@ function newUserRow(user: NewUser) {
 }
 
 /** The user a statement wrote, read back from its result columns (all null when it wrote none). */
-function userFrom(row: { [K in keyof UserRow]: UserRow[K] | null }): UserRow | undefined {
-  const { id, email, first_name, last_name, status, role, created_at } = row;
+export function userFrom(row: { [K in keyof UserRow]: UserRow[K] | null }): UserRow | undefined {
+  const { id, email, first_name, last_name, status, role, created_at, deletion_due_at } = row;
   if (id === null || email === null || status === null || role === null || created_at === null) return undefined;
-  return { id, email, first_name, last_name, status, role, created_at };
+  return { id, email, first_name, last_name, status, role, created_at, deletion_due_at };
 }
 
 /**
@@ -240,7 +240,7 @@ export type UserUpdate =
   | { outcome: UpdateRefusal | "not_found"; endings: Endings };
 
 /** A rule that, when it holds, stops an update, and the refusal it answers with. */
-interface Guard<R extends string> {
+export interface Guard<R extends string> {
   refusal: R;
   holds: Expression<SqlBool>;
 }
@@ -248,7 +248,7 @@ interface Guard<R extends string> {
 const guardBuilder = expressionBuilder<DB, never>();
 
 /** The actor is no longer what the write needs, as the database has them now (whatever their token says). */
-function actorGuard(actor: Actor): Guard<"forbidden"> {
+export function actorGuard(actor: Actor): Guard<"forbidden"> {
   return { refusal: "forbidden", holds: guardBuilder.not(actorStands(actor)) };
 }
 
@@ -274,7 +274,7 @@ function emailTakenGuard(id: string, email: string, provedOnly: boolean): Guard<
  * The write would leave no active admin. The statement runs with every active admin's row locked, so two
  * admins demoting, disabling or deleting each other at once cannot both see the other as the one left.
  */
-function lastAdminGuard(id: string): Guard<"last_admin"> {
+export function lastAdminGuard(id: string): Guard<"last_admin"> {
   const eb = guardBuilder;
   const activeAdmins = () => eb.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified");
   return {
@@ -361,6 +361,8 @@ function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefu
               role: changes.role,
               status: changes.status,
               verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
+              // an admin's status is the account's from then on: a deletion its owner asked for is called off
+              ...(changes.status === undefined ? {} : { deletion_due_at: null, deletion_cancel_hash: null }),
               updated_at: now,
               ...runEnds,
               ...endsSessions(eb, changes, now),
@@ -374,7 +376,7 @@ function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefu
 }
 
 /** The refusal of the first guard that holds, or null. */
-function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRefusal | null> {
+export function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRefusal | null> {
   const eb = guardBuilder;
   const [first, ...rest] = guards;
   if (!first) return eb.val<UpdateRefusal | null>(null);
@@ -453,7 +455,10 @@ function changeEvents(events: EventContext, changes: UserChanges): (Step | false
         details: { by: "admin" },
         rows: () =>
           compared()
-            .select((eb) => ["updated.id as user_id", jsonBuildObject({ to: eb.ref("updated.email") }).as("row_details")])
+            .select((eb) => [
+              "updated.id as user_id",
+              jsonBuildObject({ from: eb.ref("before.email"), to: eb.ref("updated.email") }).as("row_details"),
+            ])
             .whereRef("updated.email", "<>", "before.email"),
       }),
   ];
@@ -542,9 +547,9 @@ export async function updateUser(
 }
 
 /**
- * Deletes the user (codes, tokens and sessions go with the row), if the actor is still an active admin and
- * the user is not the last one, after locking both rows and every active admin's. Their access tokens are
- * refused at the edge by the generation after their last.
+ * Deletes the user at once, erasing everything that names them (src/db/erasure.ts), if the actor is still an
+ * active admin and the user is not the last one, after locking both rows and every active admin's. Their access
+ * tokens are refused at the edge by the generation after their last.
  */
 export async function deleteUser(
   db: Db,
@@ -553,26 +558,16 @@ export async function deleteUser(
 ): Promise<{ outcome: "deleted" | "not_found" | UpdateRefusal; endings: Endings }> {
   const { id, actor, events } = request;
   const guards = [actorGuard(actor), lastAdminGuard(id)];
-  const ending = ender.forgetSessionsOf(() => deleted.from().select(["id", "session_generation"]));
+  const ending = ender.forgetSessionsOf(erasedUsers);
   const statement = withSteps(
     db,
-    deleted.as(
-      (q) =>
-        new QueryRows(
-          q
-            .deleteFrom("users")
-            .where("id", "=", id)
-            .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
-            .returning(["id", "session_generation"]),
-        ),
-    ),
+    ...eraseUsers({
+      which: (eb) => eb.and([eb("id", "=", id), eb.not(eb.or(guards.map((guard) => guard.holds)))]),
+      by: "admin",
+      events,
+    }),
     ending.step,
-    recordEvents(events, { type: "user_deleted", rows: () => deleted.from().select(["id as user_id", noRowDetails()]) }),
-  ).selectNoFrom((eb) => [
-    eb.exists(deleted.from().select("id")).as("deleted"),
-    refusalOf(guards).as("refusal"),
-    ending.ended().as("ended"),
-  ]);
+  ).selectNoFrom((eb) => [eb.exists(erasedUsers()).as("deleted"), refusalOf(guards).as("refusal"), ending.ended().as("ended")]);
   const [row] = await afterLockingUsers(db, { users: { ids: [id, actor.id] }, mode: "change", activeAdmins: true }, statement);
   const endings = endingsFrom(row?.ended);
   if (row?.refusal) return { outcome: row.refusal, endings };

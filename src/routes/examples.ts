@@ -15,6 +15,7 @@ export const exampleUser: PublicUser = {
   status: "verified",
   role: "user",
   created_at: "2026-11-24T12:00:00.000Z",
+  deletion_due_at: null,
 };
 
 export const exampleTokens: TokenPair = {
@@ -38,9 +39,12 @@ export const exampleEvent: AuthEvent = {
   type: "role_changed",
   user_id: 42,
   actor_id: 7,
+  user_pseudonym: null,
+  actor_pseudonym: null,
   client_address: "203.0.113.9",
   user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
   request_id: exampleRequestId,
   details: { from: "user", to: "admin" },
   created_at: "2026-11-24T12:20:00.000Z",
 };
+
