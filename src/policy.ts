@@ -28,6 +28,11 @@ export const POLICY = {
   mail: { perAddressPerHour: 10 },
   /** An authenticator app's code is accepted this many 30-second steps either side of now (phones drift), never more. */
   totp: { window: 1 },
+  /**
+   * A person's data leaves the service in one export per `intervalSeconds`, whoever asks (the owner, or an admin for
+   * them), and the owner is mailed each time: a stolen session cannot pull it again and again unseen.
+   */
+  exports: { intervalSeconds: 15 * MINUTE },
   /** Defaults of the settings of the same names (src/config.ts). */
   lifetimes: {
     ACCESS_TOKEN_TTL_SECONDS: 15 * MINUTE,
@@ -42,6 +47,8 @@ export const POLICY = {
     /** Sensitive operations need a sign-in (with every factor of the account) this recent. */
     STEP_UP_MAX_AGE_SECONDS: 10 * MINUTE,
     AUDIT_RETENTION_DAYS: 90,
+    /** An owner's deletion waits this long, cancellable by the link mailed to them, before the cron erases the account. */
+    DELETION_GRACE_SECONDS: 7 * DAY,
   },
 } as const;
 

@@ -16,7 +16,10 @@ import type { DB, Users } from "./schema.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
 /** The account a password is checked against, and its run of wrong passwords. */
-export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures"> & {
+export type PasswordHolder = Pick<
+  Selectable<Users>,
+  "id" | "email" | "password_hash" | "status" | "role" | "login_failures" | "deletion_due_at"
+> & {
   /** The account's session generation: a login's challenge is bound to it. */
   generation: number;
   /** Whether the account waits out its wrong passwords now: for some seconds, or until a reset (locked). */
@@ -58,6 +61,7 @@ function holderColumns(now: Date) {
     "role",
     "login_failures",
     "session_generation",
+    "deletion_due_at",
     sql<boolean>`coalesce(login_blocked_until = 'infinity'::timestamptz, false)`.as("locked"),
     sql<number | null>`case when login_blocked_until > ${now}::timestamptz and login_blocked_until < 'infinity'::timestamptz
       then ceil(extract(epoch from login_blocked_until - ${now}::timestamptz))::integer end`.as("wait_seconds"),
@@ -70,7 +74,10 @@ export interface HolderRead {
   imported: ImportedHashes;
 }
 
-type HolderRow = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures" | "session_generation"> & {
+type HolderRow = Pick<
+  Selectable<Users>,
+  "id" | "email" | "password_hash" | "status" | "role" | "login_failures" | "session_generation" | "deletion_due_at"
+> & {
   locked: boolean;
   wait_seconds: number | null;
   second_factor: SqlBool;
@@ -79,7 +86,19 @@ type HolderRow = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "sta
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 function holderFrom(row: Nullable<HolderRow>): PasswordHolder | undefined {
-  const { id, email, password_hash, status, role, login_failures, session_generation, locked, wait_seconds, second_factor } = row;
+  const {
+    id,
+    email,
+    password_hash,
+    status,
+    role,
+    login_failures,
+    session_generation,
+    deletion_due_at,
+    locked,
+    wait_seconds,
+    second_factor,
+  } = row;
   if (id === null || email === null || password_hash === null || status === null || role === null || login_failures === null)
     return undefined;
   if (session_generation === null) return undefined;
@@ -91,6 +110,7 @@ function holderFrom(row: Nullable<HolderRow>): PasswordHolder | undefined {
     status,
     role,
     login_failures,
+    deletion_due_at,
     generation: session_generation,
     waiting,
     secondFactor: second_factor === true,

@@ -15,6 +15,8 @@ interface Body {
   /** The paragraphs before the code (or the only ones). */
   lines: string[];
   code?: string;
+  /** A button after the paragraphs (and the address itself in the plain-text part). */
+  link?: { href: string; label: string };
   /** The paragraphs after the code. */
   closing?: string[];
 }
@@ -30,25 +32,41 @@ function footer(product: string): string {
   return `You received this email because this address belongs to a ${product} account.`;
 }
 
-async function compose(product: string, body: Body): Promise<MailContent> {
-  const { subject, lines, code, closing = [] } = body;
-  const text = [
-    product,
-    "",
-    ...lines.flatMap((line) => [line, ""]),
-    ...(code ? [`    ${code}`, ""] : []),
-    ...closing.flatMap((line) => [line, ""]),
-    "--",
-    footer(product),
-    "",
-  ];
-  const codeBlock = code
+function codeBlock(code: string | undefined) {
+  return code
     ? html`<p
         style="margin:8px 0 24px;font-family:'Courier New',Courier,monospace;font-size:32px;line-height:40px;font-weight:bold;letter-spacing:6px;color:#111111;"
       >
         ${code}
       </p>`
     : "";
+}
+
+function linkButton(link: Body["link"]) {
+  return link
+    ? html`<p style="margin:8px 0 24px;">
+        <a
+          href="${link.href}"
+          style="display:inline-block;padding:12px 20px;border-radius:6px;background-color:#3b2a20;${FONT}font-size:16px;line-height:24px;color:#ffffff;text-decoration:none;"
+          >${link.label}</a
+        >
+      </p>`
+    : "";
+}
+
+async function compose(product: string, body: Body): Promise<MailContent> {
+  const { subject, lines, code, link, closing = [] } = body;
+  const text = [
+    product,
+    "",
+    ...lines.flatMap((line) => [line, ""]),
+    ...(code ? [`    ${code}`, ""] : []),
+    ...(link ? [`${link.label}: ${link.href}`, ""] : []),
+    ...closing.flatMap((line) => [line, ""]),
+    "--",
+    footer(product),
+    "",
+  ];
   const document = html`<!doctype html>
     <html lang="en">
       <head>
@@ -72,7 +90,7 @@ async function compose(product: string, body: Body): Promise<MailContent> {
                   <td style="padding:24px 32px 8px;${FONT}font-size:20px;line-height:28px;font-weight:bold;color:#3b2a20;">${product}</td>
                 </tr>
                 <tr>
-                  <td style="padding:8px 32px 8px;">${paragraphs(lines)}${codeBlock}${paragraphs(closing)}</td>
+                  <td style="padding:8px 32px 8px;">${paragraphs(lines)}${codeBlock(code)}${linkButton(link)}${paragraphs(closing)}</td>
                 </tr>
                 <tr>
                   <td style="padding:16px 32px 24px;border-top:1px solid #eeeeee;${FONT}font-size:12px;line-height:18px;color:#777777;">
@@ -224,6 +242,52 @@ export function recoveryCodeUsedNotice(): Letter {
       lines: [
         `A recovery code of your ${product} account was just used to log in in place of your authenticator app. It cannot be used again.`,
         "If this was not you, reset your password at once, turn your second factor off and on again (which makes new recovery codes), and contact us.",
+      ],
+    });
+}
+
+/**
+ * To the owner who asked to delete their account: when its data goes, and how to keep it until then (a link to
+ * the app's page that posts the token, or the token itself where no page is configured).
+ */
+export function deletionRequestedMail(cancel: { token: string; pageUrl: string | undefined }, dueAt: Date): Letter {
+  const keep = cancel.pageUrl
+    ? "Changed your mind? Keep your account with the button below before then (the link works once)."
+    : `Changed your mind? Keep your account before then: give the app this cancellation code (it works once): ${cancel.token}`;
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} account will be deleted`,
+      lines: [
+        `Your ${product} account is being deleted, as asked. Its data will be erased on ${dueAt.toUTCString()}; until then nobody can sign in to it.`,
+        keep,
+      ],
+      ...(cancel.pageUrl ? { link: { href: `${cancel.pageUrl}#token=${cancel.token}`, label: "Keep my account" } } : {}),
+      closing: ["If you did not ask for this, keep your account and then change your password: someone else signed in as you."],
+    });
+}
+
+/** To the owner when a deletion was cancelled: the account is as it was, and nobody was signed in. */
+export function deletionCancelledNotice(): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} account will not be deleted`,
+      lines: [
+        `The deletion of your ${product} account was cancelled with the link we sent: the account is as it was. Sign in as usual.`,
+        "If you did not do this, someone can read your mail: secure your mailbox, then delete the account again if you wish.",
+      ],
+    });
+}
+
+/** To the owner when a copy of their data was made: by them, or by an admin at a request received by other means. */
+export function dataExportedNotice(by: "owner" | "admin"): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: a copy of your account's data was made`,
+      lines: [
+        by === "owner"
+          ? `A copy of everything ${product} keeps about your account was just downloaded from your account.`
+          : `An administrator of ${product} made a copy of everything kept about your account, for a request about your data.`,
+        "If you did not expect this, change your password at once and contact us.",
       ],
     });
 }
