@@ -6,6 +6,7 @@ export const STATUS_LABELS: Record<UserStatus, string> = {
   unverified: "Unverified",
   verified: "Verified",
   disabled: "Disabled",
+  pending_deletion: "Being deleted",
 };
 
 export const ROLE_LABELS: Record<UserRole, string> = {
@@ -37,6 +38,9 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   mfa_failed: "Wrong second-factor code",
   recovery_code_used: "Recovery code used",
   reauthenticated: "Signed in again",
+  deletion_requested: "Deletion asked for",
+  deletion_cancelled: "Deletion cancelled",
+  data_exported: "Data exported",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

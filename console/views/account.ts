@@ -19,10 +19,20 @@ export function renderAccount(main: HTMLElement, signal: AbortSignal): void {
     return;
   }
   const problemBox = problemSlot();
-  const start = h("button", { type: "button" }, "Set up an authenticator app");
-  start.addEventListener("click", () => {
+  const password = h("input", {
+    id: "enrol-password",
+    name: "password",
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+  });
+  const start = h("button", { type: "submit" }, "Set up an authenticator app");
+  // the API asks for the password too: a token alone must not put another person's app on the account
+  const form = h("form", { class: "sign-in", method: "post" }, h("label", { for: password.id }, "Your password"), password, start);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
     start.disabled = true;
-    read(adminApi.POST("/auth/mfa/totp", { signal }))
+    read(adminApi.POST("/auth/mfa/totp", { body: { current_password: password.value }, signal }))
       .then((enrolment) => {
         if (!signal.aborted) fill(box, problemBox, confirmForm(enrolment, box, signal));
       })
@@ -33,7 +43,7 @@ export function renderAccount(main: HTMLElement, signal: AbortSignal): void {
     box,
     h("p", {}, "Off. A code of an app on your phone, asked for at each sign-in, keeps your account safe when your password is not."),
     problemBox,
-    start,
+    form,
   );
 }
 

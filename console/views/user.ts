@@ -101,7 +101,8 @@ function accountActions(view: UserView, user: User): HTMLElement {
   }
   const problemBox = problemSlot();
   const act = acting(view, problemBox);
-  const patch = (body: { status?: UserStatus; role?: UserRole }) => read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body }));
+  const patch = (body: { status?: Exclude<UserStatus, "pending_deletion">; role?: UserRole }) =>
+    read(adminApi.PATCH("/users/{id}", { params: { path: { id } }, body }));
 
   const status =
     user.status === "disabled"

@@ -74,7 +74,7 @@ const authenticatorApp = (secret: string) => new TOTP({ secret: Secret.fromBase3
 
 async function enrolFactor(who: NewUser): Promise<{ app: TOTP; lastStep: number }> {
   const token = await login(who);
-  const started = await api("/auth/mfa/totp", { token, body: {} });
+  const started = await api("/auth/mfa/totp", { token, body: { current_password: who.password } });
   expect(started.status).toBe(201);
   const { secret } = (await started.json()) as { secret: string };
   const app = authenticatorApp(secret);
@@ -315,6 +315,7 @@ describe("the admin console", () => {
   it("lets an admin turn an authenticator app on, shows the recovery codes once, and asks for a code at the next sign-in", async () => {
     await signIn(enrolling);
     await page.getByRole("link", { name: "Your account" }).click();
+    await page.getByLabel("Your password").fill(enrolling.password);
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     const secret = (await page.locator("#enrol-secret").textContent()) ?? "";
     // the QR code is drawn, as an image, under the page's CSP
