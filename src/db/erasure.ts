@@ -75,6 +75,41 @@ function namesAddress(eb: ExpressionBuilder<DB, "auth_events">, key: "email" | "
   return eb.and([carries, eb(value, "in", addresses.from().select("address"))]);
 }
 
+/** An event's account or actor, when it is an erased person: the id gone, the pseudonym in its place. */
+function renamed(eb: ExpressionBuilder<DB, "auth_events">, salt: string, id: "user_id" | "actor_id") {
+  const pseudonym = id === "user_id" ? "user_pseudonym" : "actor_pseudonym";
+  const erasedHere = eb(id, "in", erased.from().select("id"));
+  return {
+    erasedHere,
+    id: eb.case().when(erasedHere).then(null).else(eb.ref(id)).end(),
+    pseudonym: eb
+      .case()
+      .when(erasedHere)
+      .then(pseudonymOf(salt, eb.ref(id)))
+      .else(eb.ref(pseudonym))
+      .end(),
+  };
+}
+
+/** The details without the person's addresses. */
+function scrubbedDetails(eb: ExpressionBuilder<DB, "auth_events">, about: Expression<SqlBool>) {
+  const without = (...keys: string[]) =>
+    sql<Json>`${sql.ref("details")} - ${sql.join(
+      keys.map((key) => sql.lit(key)),
+      sql` - `,
+    )}`;
+  return eb
+    .case()
+    .when(namesAddress(eb, "email"))
+    .then(without("email"))
+    .when(eb.and([eb("type", "in", EMAIL_CHANGE_EVENTS), about]))
+    .then(without("to", "from"))
+    .when(namesAddress(eb, "to"))
+    .then(without("to"))
+    .else(eb.ref("details"))
+    .end();
+}
+
 /** The trail without the person: ids become the pseudonym; their addresses, networks and user agents go. */
 function scrubEvents(salt: string): Step {
   return cte<{ id: string }>()("events_scrubbed").as(
@@ -83,42 +118,18 @@ function scrubEvents(salt: string): Step {
         tables
           .updateTable("auth_events")
           .set((eb) => {
-            const about = eb("user_id", "in", erased.from().select("id"));
-            const by = eb("actor_id", "in", erased.from().select("id"));
+            const user = renamed(eb, salt, "user_id");
+            const actor = renamed(eb, salt, "actor_id");
             // the client of their own requests, or of requests at their account that nobody signed in for
-            const theirClient = eb.or([by, eb.and([about, eb("actor_id", "is", null)])]);
-            const without = (...keys: string[]) =>
-              sql<Json>`${sql.ref("details")} - ${sql.join(
-                keys.map((key) => sql.lit(key)),
-                sql` - `,
-              )}`;
+            const theirClient = eb.or([actor.erasedHere, eb.and([user.erasedHere, eb("actor_id", "is", null)])]);
             return {
-              user_pseudonym: eb
-                .case()
-                .when(about)
-                .then(pseudonymOf(salt, eb.ref("user_id")))
-                .else(eb.ref("user_pseudonym"))
-                .end(),
-              user_id: eb.case().when(about).then(null).else(eb.ref("user_id")).end(),
-              actor_pseudonym: eb
-                .case()
-                .when(by)
-                .then(pseudonymOf(salt, eb.ref("actor_id")))
-                .else(eb.ref("actor_pseudonym"))
-                .end(),
-              actor_id: eb.case().when(by).then(null).else(eb.ref("actor_id")).end(),
+              user_id: user.id,
+              user_pseudonym: user.pseudonym,
+              actor_id: actor.id,
+              actor_pseudonym: actor.pseudonym,
               client_address: eb.case().when(theirClient).then(null).else(eb.ref("client_address")).end(),
               user_agent: eb.case().when(theirClient).then(null).else(eb.ref("user_agent")).end(),
-              details: eb
-                .case()
-                .when(namesAddress(eb, "email"))
-                .then(without("email"))
-                .when(eb.and([eb("type", "in", EMAIL_CHANGE_EVENTS), about]))
-                .then(without("to", "from"))
-                .when(namesAddress(eb, "to"))
-                .then(without("to"))
-                .else(eb.ref("details"))
-                .end(),
+              details: scrubbedDetails(eb, user.erasedHere),
             };
           })
           .where((eb) =>

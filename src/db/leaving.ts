@@ -7,7 +7,7 @@ import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
 import { advanceGeneration, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import { afterLockingUsers, dueForErasure } from "./user-lock.ts";
-import { actorGuard, lastAdminGuard, refusalOf, USER_COLUMNS, userFrom, type UserRow } from "./users.ts";
+import { actorGuard, lastAdminGuard, refusalOf, spendLiveCodes, USER_COLUMNS, userFrom, type UserRow } from "./users.ts";
 
 const scheduled = cte<UserRow & { session_generation: number }>()("scheduled");
 const restored = cte<{ id: string; email: string }>()("restored");
@@ -52,21 +52,6 @@ function deletionGuards(userId: string) {
   return [actorGuard({ id: userId, needs: "user" }), lastAdminGuard(userId)];
 }
 
-/** An account waiting to be erased proves nothing more: its pending codes (a reset's, an email change's) stop working. */
-function spendCodes(now: Date): Step {
-  return cte<{ id: string }>()("codes_spent").as(
-    () =>
-      new QueryRows(
-        tables
-          .updateTable("one_time_codes")
-          .set({ consumed_at: now })
-          .where("user_id", "in", scheduled.from().select("id"))
-          .where("consumed_at", "is", null)
-          .returning("id"),
-      ),
-  );
-}
-
 /**
  * The owner's deletion, after locking their row and every active admin's (the last one cannot leave): the account
  * turns pending deletion until `dueAt`, every session of it ends (its generation moves on), its pending codes stop
@@ -81,7 +66,8 @@ export async function requestDeletion(db: Db, ender: SessionEnder, request: Dele
     db,
     scheduleDeletion(request, guards),
     ending.step,
-    spendCodes(events.now),
+    // an account waiting to be erased proves nothing more: its pending codes (a reset's, an email change's) stop working
+    spendLiveCodes(cte<{ id: string }>()("codes_spent"), { owners: () => scheduled.from().select("id"), now: events.now }),
     mail.step,
     recordEvents(events, {
       type: "deletion_requested",

@@ -4,6 +4,7 @@ import {
   type Expression,
   type ExpressionBuilder,
   expressionBuilder,
+  type OperandExpression,
   type Selectable,
   sql,
   type SqlBool,
@@ -387,27 +388,21 @@ export function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<U
   return cases.else(null).end();
 }
 
-/** The user's live codes (of `purpose`, or all), spent without proving anything, when the update left the row as `after` says. */
-function spendLiveCodes(
+/** The live codes (of `purpose`, or all) of the users `owners` selects, spent without proving anything. */
+export function spendLiveCodes(
   as: Cte<string, { id: string }>,
-  request: {
-    id: string;
-    purpose?: "change_email";
-    after: (row: ReturnType<typeof updated.from>) => ReturnType<typeof updated.from>;
-    now: Date;
-  },
+  request: { owners: () => OperandExpression<string>; purpose?: "change_email"; now: Date },
 ): Step {
-  const { id, purpose, after, now } = request;
+  const { owners, purpose, now } = request;
   return as.as(
     () =>
       new QueryRows(
         tables
           .updateTable("one_time_codes")
           .set({ consumed_at: now })
-          .where("user_id", "=", id)
+          .where("user_id", "in", owners())
           .$if(purpose !== undefined, (qb) => qb.where("purpose", "=", "change_email"))
           .where("consumed_at", "is", null)
-          .where((eb) => eb.exists(after(updated.from()).select("id")))
           .returning("id"),
       ),
   );
@@ -415,12 +410,16 @@ function spendLiveCodes(
 
 /** Asking for the current address back cancels a pending change: its code stops working. */
 function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): Step {
-  return spendLiveCodes(cancelled, { id, purpose: "change_email", after: (row) => row.where("email", "=", change.newEmail), now });
+  const changedBack = () => updated.from().select("id").where("id", "=", id).where("email", "=", change.newEmail);
+  return spendLiveCodes(cancelled, { owners: changedBack, purpose: "change_email", now });
 }
 
 /** A disabled account proves nothing more: its pending codes (a signup's, a reset's, an email change's) stop working. */
 function endPendingCodes(id: string, now: Date): Step {
-  return spendLiveCodes(codesEnded, { id, after: (row) => row.where("status", "=", "disabled"), now });
+  return spendLiveCodes(codesEnded, {
+    owners: () => updated.from().select("id").where("id", "=", id).where("status", "=", "disabled"),
+    now,
+  });
 }
 
 /** The events of a change of role, status or address, from the rows before and after. */
