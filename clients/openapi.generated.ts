@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset. For an account with a second factor the right password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa. Send the `device_token` the last sign-in on this device answered: the device then meets a run of wrong passwords of its own (failures from elsewhere never slow or lock it), and the owner gets no new-device notice. A sign-in without one (or with one the account does not know) meets the account's run, and the owner is mailed about the new device (not for an account's first), with a link that signs it out.
+         * @description Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled`, one its owner deleted 403 `account_pending_deletion` with `deletion_due_at` (each to the right password only; a deletion is cancelled with the link mailed to the owner). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 `account_locked`, the owner is told) until its password is reset. For an account with a second factor the right password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa. Send the `device_token` the last sign-in on this device answered: the device then meets a run of wrong passwords of its own (failures from elsewhere never slow or lock it), and the owner gets no new-device notice. A sign-in without one (or with one the account does not know) meets the account's run, and the owner is mailed about the new device (not for an account's first), with a link that signs it out.
          */
         post: operations["login"];
         delete?: never;
@@ -539,6 +539,70 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
+        /**
+         * Delete your account
+         * @description Your account turns `pending_deletion`: every session ends at once, nobody can sign in (login answers 403 `account_pending_deletion` with `deletion_due_at`), and its data is erased at `deletion_due_at`, 7 days from now (`DELETION_GRACE_SECONDS`). Until then the link mailed to you cancels it, once (POST /auth/deletion/cancel). Erasure removes the account and everything that names you; the audit trail keeps its events under a pseudonym. Needs a recent sign-in with every factor of the account (`reauthentication_required`). The last active admin cannot leave (`last_admin`). One SQL round trip.
+         */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/deletion/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a deletion with its mailed token
+         * @description The token comes from the link mailed when the deletion was asked for: `DELETION_CANCEL_URL#token=…`, a page of the app that reads the fragment (which never reaches a server) and posts it here; following the link changes nothing by itself. It works once, until the data is erased. The account is verified again, as it was; nobody is signed in (sign in as usual), and the owner is told. An unknown, used or late token answers `deletion_token_invalid`. One SQL round trip.
+         */
+        post: operations["cancelDeletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download everything kept about you
+         * @description One JSON document: your account, your sessions (client, network, times), your second factor as facts (on since when, recovery codes left), the codes and messages still kept for your address, and the audit trail's events about you. Never a password, code, token or hash. Needs a recent sign-in (`reauthentication_required`). An account's data is exported at most once every 15 minutes, whoever asks (429 with `Retry-After`), and its owner is mailed each time. One SQL round trip.
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a user's data (admin)
+         * @description The document GET /users/me/export answers, for a request about a person's data received by other means: recorded in the audit trail (`data_exported`, `by: admin`). The caller must still be an active admin. Needs a recent sign-in (`reauthentication_required`). An account's data is exported at most once every 15 minutes, whoever asks (429 with `Retry-After`), and its owner is mailed each time. One SQL round trip.
+         */
+        get: operations["exportUserData"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -581,14 +645,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a user (admin)
-         * @description Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot be deleted. The caller must still be an active admin as the database has them now, whatever the token says. Needs a recent sign-in (`reauthentication_required`).
+         * @description At once, with no grace period (an owner's own deletion, DELETE /users/me, has one): their sessions and tokens stop working, and everything that names them is erased as at the end of that grace period (the audit trail keeps their events under a pseudonym). An admin cannot delete themself here, and the last active admin cannot be deleted. The caller must still be an active admin as the database has them now, whatever the token says. Needs a recent sign-in (`reauthentication_required`).
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change a user (the user, or an admin)
-         * @description A user may change their own first_name, last_name and email; an admin may also set role and status, and anyone's email. Changing one's own email needs `current_password` (a wrong one counts against the address like a failed login); the new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current address is told at once. Asking for the current address back cancels a pending change. At most one code a minute reaches an address, and each user may start one change a minute. Changing a user's role or status ends their sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). The last active admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute. An email change and every admin change need a recent sign-in (`reauthentication_required`).
+         * @description A user may change their own first_name, last_name and email; an admin may also set role and status, and anyone's email. Changing one's own email needs `current_password` (a wrong one counts against the address like a failed login); the new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current address is told at once. Asking for the current address back cancels a pending change. At most one code a minute reaches an address, and each user may start one change a minute. Changing a user's role or status ends their sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). Setting the status of an account pending deletion calls the deletion off (`pending_deletion` itself only its owner sets). The last active admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute. An email change and every admin change need a recent sign-in (`reauthentication_required`).
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -672,7 +736,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "deletion_token_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -701,12 +765,18 @@ export interface components {
              * @example 2026-11-24T12:00:00.000Z
              */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description For an account pending deletion, when its data is erased; otherwise null
+             * @example null
+             */
+            deletion_due_at: string | null;
         };
         /**
-         * @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions
+         * @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; `pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels
          * @enum {string}
          */
-        UserStatus: "unverified" | "verified" | "disabled";
+        UserStatus: "unverified" | "verified" | "disabled" | "pending_deletion";
         /** @enum {string} */
         UserRole: "user" | "admin";
         SignupRequest: {
@@ -951,23 +1021,104 @@ export interface components {
              */
             code?: string;
         };
-        UserPatch: {
-            first_name?: string | null;
-            last_name?: string | null;
+        CancelDeletionRequest: {
             /**
-             * Format: email
-             * @description Compared and stored trimmed and lower-cased
-             * @example ada@example.com
+             * @description The token of the link mailed when the deletion was asked for
+             * @example q3Zp0bS1x7vJmW2eN8cK4rT6yU9aD5fG1hL3oP0iE2s
              */
-            email?: string;
-            role?: components["schemas"]["UserRole"];
-            status?: components["schemas"]["UserStatus"];
-            /**
-             * @description Required to change your own email
-             * @example correct horse battery
-             */
-            current_password?: string;
+            token: string;
         };
+        /** @description Everything the service keeps about one account; never a password, code, token or hash */
+        DataExport: {
+            /** Format: date-time */
+            exported_at: string;
+            account: {
+                /** @example 42 */
+                id: number;
+                /** @example ada@example.com */
+                email: string;
+                /** @example Ada */
+                first_name: string | null;
+                /** @example Lovelace */
+                last_name: string | null;
+                status: components["schemas"]["UserStatus"];
+                role: components["schemas"]["UserRole"];
+                /**
+                 * Format: date-time
+                 * @example 2026-11-24T12:00:00.000Z
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description For an account pending deletion, when its data is erased; otherwise null
+                 * @example null
+                 */
+                deletion_due_at: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the address was first proved
+                 */
+                verified_at: string | null;
+                /** Format: date-time */
+                updated_at: string;
+            };
+            sessions: {
+                /** Format: uuid */
+                id: string;
+                /**
+                 * Format: date-time
+                 * @description When the sign-in that started it happened
+                 */
+                created_at: string;
+                /** Format: date-time */
+                last_refreshed_at: string | null;
+                user_agent: string;
+                /** @description The network the sign-in came from */
+                client_address: string | null;
+                /** @description How it was signed in (RFC 8176) */
+                amr: components["schemas"]["AuthMethod"][];
+                /**
+                 * Format: date-time
+                 * @description When its person last proved every factor
+                 */
+                auth_time: string;
+            }[];
+            second_factor: {
+                /** @enum {string} */
+                method: "totp";
+                /**
+                 * Format: date-time
+                 * @description When it was turned on; null while its enrolment is pending
+                 */
+                on_since: string | null;
+                recovery_codes_left: number;
+            } | null;
+            /** @description The one-time codes mailed to the account that are still kept (never the code) */
+            codes: {
+                /** @enum {string} */
+                purpose: "verify_email" | "change_email" | "reset_password";
+                address: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                expires_at: string;
+                /** Format: date-time */
+                used_at: string | null;
+            }[];
+            /** @description Messages to the account's address that are still kept (bodies are scrubbed once sent) */
+            mail: {
+                to: string;
+                subject: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                sent_at: string | null;
+            }[];
+            /** @description The audit trail's events about the account, newest first */
+            events: components["schemas"]["AuthEvent"][];
+        };
+        /** @enum {string} */
+        AuthMethod: "pwd" | "otp";
         /** @description One entry of the audit trail; never a password, code or token */
         AuthEvent: {
             /** @example 1042 */
@@ -983,6 +1134,18 @@ export interface components {
              * @example 7
              */
             actor_id: number | null;
+            /**
+             * Format: uuid
+             * @description An erased account, in place of its id: the same for all of its events
+             * @example null
+             */
+            user_pseudonym: string | null;
+            /**
+             * Format: uuid
+             * @description An erased actor, in place of their id
+             * @example null
+             */
+            actor_pseudonym: string | null;
             /** @example 203.0.113.9 */
             client_address: string | null;
             user_agent: string | null;
@@ -1000,7 +1163,26 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported";
+        UserPatch: {
+            first_name?: string | null;
+            last_name?: string | null;
+            /**
+             * Format: email
+             * @description Compared and stored trimmed and lower-cased
+             * @example ada@example.com
+             */
+            email?: string;
+            role?: components["schemas"]["UserRole"];
+            status?: components["schemas"]["SettableUserStatus"];
+            /**
+             * @description Required to change your own email
+             * @example correct horse battery
+             */
+            current_password?: string;
+        };
+        /** @enum {string} */
+        SettableUserStatus: "unverified" | "verified" | "disabled";
     };
     responses: never;
     parameters: never;
@@ -1156,7 +1338,8 @@ export interface operations {
                      *       "last_name": "Lovelace",
                      *       "status": "unverified",
                      *       "role": "user",
-                     *       "created_at": "2026-11-24T12:00:00.000Z"
+                     *       "created_at": "2026-11-24T12:00:00.000Z",
+                     *       "deletion_due_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
@@ -1789,7 +1972,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `email_not_verified`: Email address not verified; `account_disabled`: Account disabled; `account_locked`: Too many wrong passwords */
+            /** @description `email_not_verified`: Email address not verified; `account_disabled`: Account disabled; `account_pending_deletion`: Account being deleted; `account_locked`: Too many wrong passwords */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1807,7 +1990,12 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "email_not_verified" | "account_disabled" | "account_locked";
+                        code?: "email_not_verified" | "account_disabled" | "account_pending_deletion" | "account_locked";
+                        /**
+                         * Format: date-time
+                         * @description When the account's data is erased, unless its owner cancels
+                         */
+                        deletion_due_at?: string;
                     };
                 };
             };
@@ -5645,7 +5833,8 @@ export interface operations {
                      *       "last_name": "Lovelace",
                      *       "status": "verified",
                      *       "role": "user",
-                     *       "created_at": "2026-11-24T12:00:00.000Z"
+                     *       "created_at": "2026-11-24T12:00:00.000Z",
+                     *       "deletion_due_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
@@ -5701,13 +5890,759 @@ export interface operations {
             };
         };
     };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deletion scheduled: the account as it now stands */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 42,
+                     *       "email": "ada@example.com",
+                     *       "first_name": "Ada",
+                     *       "last_name": "Lovelace",
+                     *       "status": "pending_deletion",
+                     *       "role": "user",
+                     *       "created_at": "2026-11-24T12:00:00.000Z",
+                     *       "deletion_due_at": "2026-12-01T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `last_admin`: The last active admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:last-admin",
+                     *       "code": "last_admin",
+                     *       "title": "The last active admin",
+                     *       "status": 409,
+                     *       "detail": "The last active admin.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "last_admin";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    cancelDeletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "q3Zp0bS1x7vJmW2eN8cK4rT6yU9aD5fG1hL3oP0iE2s"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CancelDeletionRequest"];
+            };
+        };
+        responses: {
+            /** @description Cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Deletion cancelled: the account is as it was. Sign in as usual."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON; `deletion_token_invalid`: Unknown or used cancellation, or the deletion is done */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "deletion_token_invalid";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    exportMyData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your data */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "exported_at": "2026-11-24T12:30:00.000Z",
+                     *       "account": {
+                     *         "id": 42,
+                     *         "email": "ada@example.com",
+                     *         "first_name": "Ada",
+                     *         "last_name": "Lovelace",
+                     *         "status": "verified",
+                     *         "role": "user",
+                     *         "created_at": "2026-11-24T12:00:00.000Z",
+                     *         "deletion_due_at": null,
+                     *         "verified_at": "2026-11-24T12:05:00.000Z",
+                     *         "updated_at": "2026-11-24T12:05:00.000Z"
+                     *       },
+                     *       "sessions": [
+                     *         {
+                     *           "id": "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11",
+                     *           "created_at": "2026-11-24T12:00:00.000Z",
+                     *           "last_refreshed_at": "2026-11-24T12:15:03.000Z",
+                     *           "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+                     *           "client_address": "203.0.113.9",
+                     *           "amr": [
+                     *             "pwd",
+                     *             "otp"
+                     *           ],
+                     *           "auth_time": "2026-11-24T12:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "second_factor": {
+                     *         "method": "totp",
+                     *         "on_since": "2026-11-24T12:10:00.000Z",
+                     *         "recovery_codes_left": 9
+                     *       },
+                     *       "codes": [
+                     *         {
+                     *           "purpose": "verify_email",
+                     *           "address": "ada@example.com",
+                     *           "created_at": "2026-11-24T12:00:00.000Z",
+                     *           "expires_at": "2026-11-24T12:10:00.000Z",
+                     *           "used_at": "2026-11-24T12:05:00.000Z"
+                     *         }
+                     *       ],
+                     *       "mail": [
+                     *         {
+                     *           "to": "ada@example.com",
+                     *           "subject": "Your Coffee Shop verification code",
+                     *           "created_at": "2026-11-24T12:00:00.000Z",
+                     *           "sent_at": "2026-11-24T12:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "events": [
+                     *         {
+                     *           "id": 1043,
+                     *           "type": "login_succeeded",
+                     *           "user_id": 42,
+                     *           "actor_id": null,
+                     *           "user_pseudonym": null,
+                     *           "actor_pseudonym": null,
+                     *           "client_address": "203.0.113.9",
+                     *           "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+                     *           "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *           "details": {
+                     *             "session_id": "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11"
+                     *           },
+                     *           "created_at": "2026-11-24T12:20:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DataExport"];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    exportUserData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's data */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "exported_at": "2026-11-24T12:30:00.000Z",
+                     *       "account": {
+                     *         "id": 42,
+                     *         "email": "ada@example.com",
+                     *         "first_name": "Ada",
+                     *         "last_name": "Lovelace",
+                     *         "status": "verified",
+                     *         "role": "user",
+                     *         "created_at": "2026-11-24T12:00:00.000Z",
+                     *         "deletion_due_at": null,
+                     *         "verified_at": "2026-11-24T12:05:00.000Z",
+                     *         "updated_at": "2026-11-24T12:05:00.000Z"
+                     *       },
+                     *       "sessions": [
+                     *         {
+                     *           "id": "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11",
+                     *           "created_at": "2026-11-24T12:00:00.000Z",
+                     *           "last_refreshed_at": "2026-11-24T12:15:03.000Z",
+                     *           "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+                     *           "client_address": "203.0.113.9",
+                     *           "amr": [
+                     *             "pwd",
+                     *             "otp"
+                     *           ],
+                     *           "auth_time": "2026-11-24T12:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "second_factor": {
+                     *         "method": "totp",
+                     *         "on_since": "2026-11-24T12:10:00.000Z",
+                     *         "recovery_codes_left": 9
+                     *       },
+                     *       "codes": [
+                     *         {
+                     *           "purpose": "verify_email",
+                     *           "address": "ada@example.com",
+                     *           "created_at": "2026-11-24T12:00:00.000Z",
+                     *           "expires_at": "2026-11-24T12:10:00.000Z",
+                     *           "used_at": "2026-11-24T12:05:00.000Z"
+                     *         }
+                     *       ],
+                     *       "mail": [
+                     *         {
+                     *           "to": "ada@example.com",
+                     *           "subject": "Your Coffee Shop verification code",
+                     *           "created_at": "2026-11-24T12:00:00.000Z",
+                     *           "sent_at": "2026-11-24T12:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "events": [
+                     *         {
+                     *           "id": 1043,
+                     *           "type": "login_succeeded",
+                     *           "user_id": 42,
+                     *           "actor_id": null,
+                     *           "user_pseudonym": null,
+                     *           "actor_pseudonym": null,
+                     *           "client_address": "203.0.113.9",
+                     *           "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+                     *           "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *           "details": {
+                     *             "session_id": "0b9e5e0e-9a4b-4c38-9a55-3c3f4f6f8a11"
+                     *           },
+                     *           "created_at": "2026-11-24T12:20:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DataExport"];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
                 limit?: number;
                 /** @description From the Link header of the previous page */
                 cursor?: string;
-                /** @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions */
+                /** @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; `pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels */
                 status?: components["schemas"]["UserStatus"];
                 role?: components["schemas"]["UserRole"];
                 /** @description Email prefix */
@@ -5736,7 +6671,8 @@ export interface operations {
                      *         "last_name": "Lovelace",
                      *         "status": "verified",
                      *         "role": "user",
-                     *         "created_at": "2026-11-24T12:00:00.000Z"
+                     *         "created_at": "2026-11-24T12:00:00.000Z",
+                     *         "deletion_due_at": null
                      *       }
                      *     ]
                      */
@@ -5869,7 +6805,8 @@ export interface operations {
                      *       "last_name": "Lovelace",
                      *       "status": "verified",
                      *       "role": "user",
-                     *       "created_at": "2026-11-24T12:00:00.000Z"
+                     *       "created_at": "2026-11-24T12:00:00.000Z",
+                     *       "deletion_due_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
@@ -6220,7 +7157,8 @@ export interface operations {
                      *       "last_name": "Lovelace",
                      *       "status": "verified",
                      *       "role": "user",
-                     *       "created_at": "2026-11-24T12:00:00.000Z"
+                     *       "created_at": "2026-11-24T12:00:00.000Z",
+                     *       "deletion_due_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
@@ -6491,6 +7429,8 @@ export interface operations {
                      *         "type": "role_changed",
                      *         "user_id": 42,
                      *         "actor_id": 7,
+                     *         "user_pseudonym": null,
+                     *         "actor_pseudonym": null,
                      *         "client_address": "203.0.113.9",
                      *         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
                      *         "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
@@ -6637,6 +7577,8 @@ export interface operations {
                      *         "type": "role_changed",
                      *         "user_id": 42,
                      *         "actor_id": 7,
+                     *         "user_pseudonym": null,
+                     *         "actor_pseudonym": null,
                      *         "client_address": "203.0.113.9",
                      *         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
                      *         "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",

@@ -6,6 +6,7 @@ export const STATUS_LABELS: Record<UserStatus, string> = {
   unverified: "Unverified",
   verified: "Verified",
   disabled: "Disabled",
+  pending_deletion: "Being deleted",
 };
 
 export const ROLE_LABELS: Record<UserRole, string> = {
@@ -40,6 +41,9 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   device_replayed: "Old device token presented",
   device_forgotten: "Device signed out",
   sign_in_reported: "Sign-in reported: not them",
+  deletion_requested: "Deletion asked for",
+  deletion_cancelled: "Deletion cancelled",
+  data_exported: "Data exported",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

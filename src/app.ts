@@ -16,6 +16,7 @@ import { authRouter } from "./routes/auth/index.ts";
 import { docsRouter } from "./routes/docs.ts";
 import { eventsRouter } from "./routes/events/index.ts";
 import { healthRouter } from "./routes/health.ts";
+import { leavingRouter } from "./routes/leaving/index.ts";
 import { mfaRouter } from "./routes/mfa/index.ts";
 import { passwordsRouter } from "./routes/passwords/index.ts";
 import { sessionsRouter } from "./routes/sessions/index.ts";
@@ -101,6 +102,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     .route("/", passwordsRouter)
     .route("/", sessionsRouter)
     .route("/", mfaRouter)
+    .route("/", leavingRouter)
     .route("/", usersRouter)
     .route("/", eventsRouter)
     .route("/", docsRouter);

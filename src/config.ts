@@ -89,6 +89,12 @@ const ConfigSchema = z.object({
     .default("false")
     .transform((value) => value === "true"),
 
+  // Leaving: an owner's deletion waits this long (the cancel link in their mail works until then), then the
+  // cron erases the account. The link is this page of the shop's app with `#token=…`: the page POSTs the token
+  // to /auth/deletion/cancel (a fragment never reaches a server's logs). Unset, the mail carries the token alone.
+  DELETION_GRACE_SECONDS: seconds(defaults.DELETION_GRACE_SECONDS),
+  DELETION_CANCEL_URL: z.url({ protocol: /^https?$/ }).optional(),
+
   // New passwords are checked against Have I Been Pwned's range API (k-anonymity: 5 hex digits of the
   // SHA-1 leave the Worker); when it does not answer in time, the password is let through and it is logged.
   PWNED_PASSWORDS_RANGE_URL: z.url().default("https://api.pwnedpasswords.com/range"),

@@ -1,6 +1,7 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { nothingPurged, PURGED, type PurgeCounts, purgeExpired } from "./db/maintenance.ts";
+import { eraseDueAccounts } from "./db/leaving.ts";
 import { claimDueMail } from "./db/outbox.ts";
 import { describeError, type Logger } from "./log.ts";
 import { recopyRecentEndings, type RevocationEdge } from "./edge/revocations.ts";
@@ -18,6 +19,8 @@ const DAY_SECONDS = 24 * 60 * 60;
 const RECOPY_BATCH_SIZE = 100;
 // each batch is a subrequest too; a paid Worker has 1,000 per invocation
 const MAX_PURGE_BATCHES = 200;
+// accounts erased per run, in one statement: owners leave by the handful a day, and the next run takes the rest
+const ERASE_BATCH_SIZE = 100;
 
 export interface MaintenanceReport {
   purged: PurgeCounts;
@@ -32,6 +35,8 @@ export interface MaintenanceReport {
   /** New-device notices that waited for their hour (a burst of sign-ins from new devices), sent as one list each. */
   device_notices: number;
   recopied_revocations: number;
+  /** Accounts whose grace period after their owner's deletion was over, erased. */
+  erased: number;
 }
 
 /**
@@ -72,8 +77,8 @@ async function purgeWithinBudget(
 
 /**
  * The Cron Trigger's work: purge what expired, retry mail that could not be sent, send the new-device notices that
- * waited for their hour, and copy recent
- * revocations to the edge again, in case an edge write failed after Postgres had committed the revocation.
+ * waited for their hour, copy recent revocations to the edge again (in case an edge write failed after Postgres had
+ * committed the revocation), and erase the accounts whose grace period after their owner's deletion is over.
  * Each step is a statement (or a few) of its own and leaves the tables consistent if the run is cut off
  * after it; a step that fails is logged and the next steps still run.
  */
@@ -114,7 +119,18 @@ export async function runMaintenance(db: Db, edge: RevocationEdge, config: Confi
       }),
     0,
   );
-  const report: MaintenanceReport = { ...purge, mail, device_notices: deviceNotices, recopied_revocations: recopied };
+  const erased = await step(
+    "erase",
+    () =>
+      eraseDueAccounts(db, {
+        now,
+        limit: ERASE_BATCH_SIZE,
+        events: { actorId: null, clientAddress: null, userAgent: null, requestId: null, now },
+      }),
+    0,
+  );
+  const report: MaintenanceReport = { ...purge, mail, device_notices: deviceNotices, recopied_revocations: recopied, erased };
+  if (erased >= ERASE_BATCH_SIZE) log.warn("erasure backlog left for the next run", { erased });
   if (report.purged.mail_died > 0) log.warn("mail expired unsent", { count: report.purged.mail_died });
   if (report.backlog.length > 0) log.warn("purge backlog left for the next run", { tables: report.backlog });
   log.info("maintenance", { ...report });

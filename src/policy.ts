@@ -34,6 +34,11 @@ export const POLICY = {
    * signed in from for `forgottenAfterDays` is forgotten (its next sign-in is a new device's).
    */
   devices: { noticeEveryMinutes: 60, reportLinkHours: 24, forgottenAfterDays: 365 },
+  /**
+   * A person's data leaves the service in one export per `intervalSeconds`, whoever asks (the owner, or an admin for
+   * them), and the owner is mailed each time: a stolen session cannot pull it again and again unseen.
+   */
+  exports: { intervalSeconds: 15 * MINUTE },
   /** Defaults of the settings of the same names (src/config.ts). */
   lifetimes: {
     ACCESS_TOKEN_TTL_SECONDS: 15 * MINUTE,
@@ -48,6 +53,8 @@ export const POLICY = {
     /** Sensitive operations need a sign-in (with every factor of the account) this recent. */
     STEP_UP_MAX_AGE_SECONDS: 10 * MINUTE,
     AUDIT_RETENTION_DAYS: 90,
+    /** An owner's deletion waits this long, cancellable by the link mailed to them, before the cron erases the account. */
+    DELETION_GRACE_SECONDS: 7 * DAY,
   },
 } as const;
 

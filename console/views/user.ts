@@ -100,7 +100,7 @@ interface AccountControls {
   user: User;
   problemBox: HTMLElement;
   act: ReturnType<typeof acting>;
-  patch: (body: { status?: UserStatus; role?: UserRole }) => Promise<User>;
+  patch: (body: { status?: Exclude<UserStatus, "pending_deletion">; role?: UserRole }) => Promise<User>;
 }
 
 function accountActions(view: UserView, user: User): HTMLElement {

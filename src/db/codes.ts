@@ -173,8 +173,8 @@ export function reissueVerificationCode(
 }
 
 /**
- * Issues a password-reset code to the account with this address (not a disabled one), if the address may be
- * sent one, with its mail and event. Yields nothing otherwise, and costs the same either way.
+ * Issues a password-reset code to the account with this address (not a disabled one, nor one being deleted), if
+ * the address may be sent one, with its mail and event. Yields nothing otherwise, and costs the same either way.
  */
 export function issueResetCode(
   db: Db,
@@ -184,7 +184,7 @@ export function issueResetCode(
   return issueCodeTo(
     db,
     { ...request, purpose: "reset_password", now: events.now },
-    () => tables.selectFrom("users").select("id as user_id").where("email", "=", email).where("status", "<>", "disabled"),
+    () => tables.selectFrom("users").select("id as user_id").where("email", "=", email).where("status", "in", ["unverified", "verified"]),
     { context: events, type: "password_reset_requested" },
   );
 }

@@ -1,8 +1,8 @@
-import { type AliasableExpression, type Expression, expressionBuilder, type SqlBool, sql } from "kysely";
+import { type AliasableExpression, type Expression, expressionBuilder, type Selectable, type SqlBool, sql } from "kysely";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { Db } from "./client.ts";
 import { cte, QueryRows, type Step, tables } from "./parts.ts";
-import type { Json } from "./schema.ts";
+import type { AuthEvents, Json } from "./schema.ts";
 
 /** Who did it, from where: recorded with every event of a request. */
 export interface EventContext {
@@ -20,10 +20,13 @@ export type EventDetails = Record<string, string | number | boolean | null>;
 /** The account an event is about, and what this row adds to the event's details (or null). */
 export type EventRow = { user_id: string | null; row_details: Json | null };
 
+/** An erased account's event row: the pseudonym that stands for it in the trail, in place of its id. */
+export type ErasedEventRow = { user_pseudonym: string; row_details: Json | null };
+
 /** An event the statement records for each row `rows` selects, with `details` merged into each row's own. */
-export interface EventSource {
+export interface EventSource<Row = EventRow> {
   type: AuthEventType;
-  rows: () => AliasableExpression<EventRow>;
+  rows: () => AliasableExpression<Row>;
   details?: EventDetails;
 }
 
@@ -39,16 +42,26 @@ export function noRowDetails() {
  * of its own: a parameter takes its type from the column it fills.
  */
 export function recordEvents(context: EventContext, source: EventSource): Step {
+  return insertEvents(context, source, "user_id");
+}
+
+/** Records events about accounts the statement erases, each named by its pseudonym. */
+export function recordErasedEvents(context: EventContext, source: EventSource<ErasedEventRow>): Step {
+  return insertEvents(context, source, "user_pseudonym");
+}
+
+function insertEvents(context: EventContext, source: EventSource<EventRow | ErasedEventRow>, subject: "user_id" | "user_pseudonym"): Step {
   return cte<{ id: string }>()(`event_${source.type}`).as(
     () =>
       new QueryRows(
         tables
           .insertInto("auth_events")
-          .columns(["type", "user_id", "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
+          .columns(["type", subject, "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
           .expression((eb) =>
             eb.selectFrom(source.rows().as("source")).select((eb) => [
               eb.val(source.type).as("type"),
-              "source.user_id",
+              // the subject's column, named alike in the rows: `source.user_id` or `source.user_pseudonym`
+              sql.ref(`source.${subject}`).as(subject),
               eb.val(context.actorId).as("actor_id"),
               eb.val(context.clientAddress).as("client_address"),
               eb.val(context.userAgent).as("user_agent"),
@@ -84,6 +97,23 @@ export async function recordEvent(
     .execute();
 }
 
+/** An event's columns, as the trail shows them. */
+export const EVENT_COLUMNS = [
+  "id",
+  "type",
+  "user_id",
+  "actor_id",
+  "user_pseudonym",
+  "actor_pseudonym",
+  "client_address",
+  "user_agent",
+  "request_id",
+  "details",
+  "created_at",
+] as const;
+
+export type EventListing = Pick<Selectable<AuthEvents>, (typeof EVENT_COLUMNS)[number]>;
+
 export interface EventFilters {
   type?: AuthEventType | undefined;
   userId?: string | undefined;
@@ -93,11 +123,11 @@ export interface EventFilters {
 }
 
 /** Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. */
-export async function listEvents(db: Db, filters: EventFilters) {
+export async function listEvents(db: Db, filters: EventFilters): Promise<EventListing[]> {
   const { type, userId, beforeId, limit } = filters;
   return db
     .selectFrom("auth_events")
-    .select(["id", "type", "user_id", "actor_id", "client_address", "user_agent", "request_id", "details", "created_at"])
+    .select(EVENT_COLUMNS)
     .where((eb) => {
       const conditions: Expression<SqlBool>[] = [];
       if (type !== undefined) conditions.push(eb("type", "=", type));

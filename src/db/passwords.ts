@@ -17,7 +17,7 @@ import type { DB, Users } from "./schema.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
 /** The account a password is checked against, and the run of wrong passwords its try met. */
-export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role"> & {
+export type PasswordHolder = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "deletion_due_at"> & {
   /** The account's session generation: a login's challenge is bound to it. */
   generation: number;
   /** Whose run the try met: the account's, or a known device's (then failures from elsewhere never reach it). */
@@ -59,7 +59,10 @@ export interface HolderRead {
   imported: ImportedHashes;
 }
 
-type HolderRow = Pick<Selectable<Users>, "id" | "email" | "password_hash" | "status" | "role" | "login_failures" | "session_generation"> & {
+type HolderRow = Pick<
+  Selectable<Users>,
+  "id" | "email" | "password_hash" | "status" | "role" | "login_failures" | "session_generation" | "deletion_due_at"
+> & {
   locked: boolean;
   wait_seconds: number | null;
   second_factor: SqlBool;
@@ -85,7 +88,7 @@ function runAfterTry(counted: number | null, failures: number, locked: boolean |
 }
 
 function holderFrom(row: ReadRow): PasswordHolder | undefined {
-  const { id, email, password_hash, status, role, login_failures, session_generation, second_factor } = row;
+  const { id, email, password_hash, status, role, login_failures, session_generation, deletion_due_at, second_factor } = row;
   if (id === null || email === null || password_hash === null || status === null || role === null || login_failures === null)
     return undefined;
   if (session_generation === null) return undefined;
@@ -100,6 +103,7 @@ function holderFrom(row: ReadRow): PasswordHolder | undefined {
     password_hash,
     status,
     role,
+    deletion_due_at,
     generation: session_generation,
     run: { userId: id, deviceId },
     ...run,
@@ -112,7 +116,7 @@ function holderStep(key: PasswordHolderKey, now: Date): Step {
   return holderRow.as((q) =>
     q
       .selectFrom("users")
-      .select(["id", "email", "password_hash", "status", "role", "session_generation", ...runColumns(now)])
+      .select(["id", "email", "password_hash", "status", "role", "session_generation", "deletion_due_at", ...runColumns(now)])
       .select((eb) =>
         eb
           .exists(

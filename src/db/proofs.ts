@@ -124,7 +124,8 @@ export async function proveAddress(
     change
       ? recordEvents(events, {
           type: "email_changed",
-          details: { by: "owner" },
+          // the address it leaves: an erasure of the account finds every address it held in its events
+          details: { by: "owner", from: matched.email },
           rows: () => consumed.from().select((eb) => ["user_id", jsonBuildObject({ to: eb.ref("address") }).as("row_details")]),
         })
       : recordEvents(events, { type: "email_verified", rows: () => consumed.from().select(["user_id", noRowDetails()]) }),

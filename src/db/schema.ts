@@ -32,6 +32,7 @@ export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export interface AuthEvents {
   actor_id: Int8 | null;
+  actor_pseudonym: string | null;
   client_address: string | null;
   created_at: Timestamp;
   details: Generated<Json>;
@@ -40,6 +41,7 @@ export interface AuthEvents {
   type: AuthEventType;
   user_agent: string | null;
   user_id: Int8 | null;
+  user_pseudonym: string | null;
 }
 
 export interface CodeAttempts {
@@ -167,6 +169,8 @@ export interface TotpFactors {
 
 export interface Users {
   created_at: Timestamp;
+  deletion_cancel_hash: Uint8Array | null;
+  deletion_due_at: Timestamp | null;
   email: string;
   first_name: string | null;
   id: Generated<Int8>;

@@ -4,6 +4,7 @@ import {
   type Expression,
   type ExpressionBuilder,
   expressionBuilder,
+  type OperandExpression,
   type Selectable,
   sql,
   type SqlBool,
@@ -16,12 +17,13 @@ import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { type Cte, cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
 import { type Actor, actorStands } from "./actor.ts";
+import { eraseUsers, erasedUsers } from "./erasure.ts";
 import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
 import { endPasswordRun, type PasswordRun } from "./password-run.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
-const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at"] as const;
+export const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at", "deletion_due_at"] as const;
 
 export type UserRow = Pick<Selectable<Users>, (typeof USER_COLUMNS)[number]>;
 
@@ -30,7 +32,6 @@ type UserBefore = Pick<UserRow, "id" | "email" | "role" | "status"> & { session_
 const created = cte<UserRow>()("created");
 const before = cte<UserBefore>()("before");
 const updated = cte<UserRow & { session_generation: number }>()("updated");
-const deleted = cte<{ id: string; session_generation: number }>()("deleted");
 const cancelled = cte<{ id: string }>()("cancelled");
 const codesEnded = cte<{ id: string }>()("codes_ended");
 
@@ -60,10 +61,10 @@ function newUserRow(user: NewUser) {
 }
 
 /** The user a statement wrote, read back from its result columns (all null when it wrote none). */
-function userFrom(row: { [K in keyof UserRow]: UserRow[K] | null }): UserRow | undefined {
-  const { id, email, first_name, last_name, status, role, created_at } = row;
+export function userFrom(row: { [K in keyof UserRow]: UserRow[K] | null }): UserRow | undefined {
+  const { id, email, first_name, last_name, status, role, created_at, deletion_due_at } = row;
   if (id === null || email === null || status === null || role === null || created_at === null) return undefined;
-  return { id, email, first_name, last_name, status, role, created_at };
+  return { id, email, first_name, last_name, status, role, created_at, deletion_due_at };
 }
 
 /**
@@ -241,7 +242,7 @@ export type UserUpdate =
   | { outcome: UpdateRefusal | "not_found"; endings: Endings };
 
 /** A rule that, when it holds, stops an update, and the refusal it answers with. */
-interface Guard<R extends string> {
+export interface Guard<R extends string> {
   refusal: R;
   holds: Expression<SqlBool>;
 }
@@ -249,7 +250,7 @@ interface Guard<R extends string> {
 const guardBuilder = expressionBuilder<DB, never>();
 
 /** The actor is no longer what the write needs, as the database has them now (whatever their token says). */
-function actorGuard(actor: Actor): Guard<"forbidden"> {
+export function actorGuard(actor: Actor): Guard<"forbidden"> {
   return { refusal: "forbidden", holds: guardBuilder.not(actorStands(actor)) };
 }
 
@@ -275,7 +276,7 @@ function emailTakenGuard(id: string, email: string, provedOnly: boolean): Guard<
  * The write would leave no active admin. The statement runs with every active admin's row locked, so two
  * admins demoting, disabling or deleting each other at once cannot both see the other as the one left.
  */
-function lastAdminGuard(id: string): Guard<"last_admin"> {
+export function lastAdminGuard(id: string): Guard<"last_admin"> {
   const eb = guardBuilder;
   const activeAdmins = () => eb.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified");
   return {
@@ -364,6 +365,8 @@ function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefu
               role: changes.role,
               status: changes.status,
               verified_at: changes.status === "verified" ? eb.fn.coalesce("verified_at", eb.val(now)) : undefined,
+              // an admin's status is the account's from then on: a deletion its owner asked for is called off
+              ...(changes.status === undefined ? {} : { deletion_due_at: null, deletion_cancel_hash: null }),
               updated_at: now,
               ...runEnds,
               ...endsSessions(eb, changes, now),
@@ -378,7 +381,7 @@ function applyChanges(id: string, changes: UserChanges, guards: Guard<UpdateRefu
 }
 
 /** The refusal of the first guard that holds, or null. */
-function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRefusal | null> {
+export function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRefusal | null> {
   const eb = guardBuilder;
   const [first, ...rest] = guards;
   if (!first) return eb.val<UpdateRefusal | null>(null);
@@ -389,27 +392,21 @@ function refusalOf(guards: Guard<UpdateRefusal>[]): AliasableExpression<UpdateRe
   return cases.else(null).end();
 }
 
-/** The user's live codes (of `purpose`, or all), spent without proving anything, when the update left the row as `after` says. */
-function spendLiveCodes(
+/** The live codes (of `purpose`, or all) of the users `owners` selects, spent without proving anything. */
+export function spendLiveCodes(
   as: Cte<string, { id: string }>,
-  request: {
-    id: string;
-    purpose?: "change_email";
-    after: (row: ReturnType<typeof updated.from>) => ReturnType<typeof updated.from>;
-    now: Date;
-  },
+  request: { owners: () => OperandExpression<string>; purpose?: "change_email"; now: Date },
 ): Step {
-  const { id, purpose, after, now } = request;
+  const { owners, purpose, now } = request;
   return as.as(
     () =>
       new QueryRows(
         tables
           .updateTable("one_time_codes")
           .set({ consumed_at: now })
-          .where("user_id", "=", id)
+          .where("user_id", "in", owners())
           .$if(purpose !== undefined, (qb) => qb.where("purpose", "=", "change_email"))
           .where("consumed_at", "is", null)
-          .where((eb) => eb.exists(after(updated.from()).select("id")))
           .returning("id"),
       ),
   );
@@ -417,12 +414,16 @@ function spendLiveCodes(
 
 /** Asking for the current address back cancels a pending change: its code stops working. */
 function cancelPendingChange(id: string, change: EmailChangeStart, now: Date): Step {
-  return spendLiveCodes(cancelled, { id, purpose: "change_email", after: (row) => row.where("email", "=", change.newEmail), now });
+  const changedBack = () => updated.from().select("id").where("id", "=", id).where("email", "=", change.newEmail);
+  return spendLiveCodes(cancelled, { owners: changedBack, purpose: "change_email", now });
 }
 
 /** A disabled account proves nothing more: its pending codes (a signup's, a reset's, an email change's) stop working. */
 function endPendingCodes(id: string, now: Date): Step {
-  return spendLiveCodes(codesEnded, { id, after: (row) => row.where("status", "=", "disabled"), now });
+  return spendLiveCodes(codesEnded, {
+    owners: () => updated.from().select("id").where("id", "=", id).where("status", "=", "disabled"),
+    now,
+  });
 }
 
 /** The events of a change of role, status or address, from the rows before and after. */
@@ -457,7 +458,10 @@ function changeEvents(events: EventContext, changes: UserChanges): (Step | false
         details: { by: "admin" },
         rows: () =>
           compared()
-            .select((eb) => ["updated.id as user_id", jsonBuildObject({ to: eb.ref("updated.email") }).as("row_details")])
+            .select((eb) => [
+              "updated.id as user_id",
+              jsonBuildObject({ from: eb.ref("before.email"), to: eb.ref("updated.email") }).as("row_details"),
+            ])
             .whereRef("updated.email", "<>", "before.email"),
       }),
   ];
@@ -546,9 +550,9 @@ export async function updateUser(
 }
 
 /**
- * Deletes the user (codes, tokens and sessions go with the row), if the actor is still an active admin and
- * the user is not the last one, after locking both rows and every active admin's. Their access tokens are
- * refused at the edge by the generation after their last.
+ * Deletes the user at once, erasing everything that names them (src/db/erasure.ts), if the actor is still an
+ * active admin and the user is not the last one, after locking both rows and every active admin's. Their access
+ * tokens are refused at the edge by the generation after their last.
  */
 export async function deleteUser(
   db: Db,
@@ -557,26 +561,16 @@ export async function deleteUser(
 ): Promise<{ outcome: "deleted" | "not_found" | UpdateRefusal; endings: Endings }> {
   const { id, actor, events } = request;
   const guards = [actorGuard(actor), lastAdminGuard(id)];
-  const ending = ender.forgetSessionsOf(() => deleted.from().select(["id", "session_generation"]));
+  const ending = ender.forgetSessionsOf(erasedUsers);
   const statement = withSteps(
     db,
-    deleted.as(
-      (q) =>
-        new QueryRows(
-          q
-            .deleteFrom("users")
-            .where("id", "=", id)
-            .where((eb) => eb.not(eb.or(guards.map((guard) => guard.holds))))
-            .returning(["id", "session_generation"]),
-        ),
-    ),
+    ...eraseUsers({
+      which: (eb) => eb.and([eb("id", "=", id), eb.not(eb.or(guards.map((guard) => guard.holds)))]),
+      by: "admin",
+      events,
+    }),
     ending.step,
-    recordEvents(events, { type: "user_deleted", rows: () => deleted.from().select(["id as user_id", noRowDetails()]) }),
-  ).selectNoFrom((eb) => [
-    eb.exists(deleted.from().select("id")).as("deleted"),
-    refusalOf(guards).as("refusal"),
-    ending.ended().as("ended"),
-  ]);
+  ).selectNoFrom((eb) => [eb.exists(erasedUsers()).as("deleted"), refusalOf(guards).as("refusal"), ending.ended().as("ended")]);
   const [row] = await afterLockingUsers(db, { users: { ids: [id, actor.id] }, mode: "change", activeAdmins: true }, statement);
   const endings = endingsFrom(row?.ended);
   if (row?.refusal) return { outcome: row.refusal, endings };

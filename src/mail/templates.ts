@@ -290,3 +290,51 @@ export function newSignInNotice(signIns: NewSignIn[], linkHours: number): Letter
       ],
     });
 }
+
+/**
+ * To the owner who asked to delete their account: when its data goes, and how to keep it until then (a link to
+ * the app's page that posts the token, or the token itself where no page is configured).
+ */
+export function deletionRequestedMail(cancel: { token: string; pageUrl: string | undefined }, dueAt: Date): Letter {
+  const keep = cancel.pageUrl
+    ? "Changed your mind? Keep your account with the link below before then."
+    : `Changed your mind? Keep your account before then: give the app this cancellation code (it works once): ${cancel.token}`;
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} account will be deleted`,
+      lines: [
+        `Your ${product} account is being deleted, as asked. Its data will be erased on ${dueAt.toUTCString()}; until then nobody can sign in to it.`,
+        keep,
+      ],
+      ...(cancel.pageUrl
+        ? { items: [{ text: "It works once.", link: { href: `${cancel.pageUrl}#token=${cancel.token}`, label: "Keep my account" } }] }
+        : {}),
+      closing: ["If you did not ask for this, keep your account and then change your password: someone else signed in as you."],
+    });
+}
+
+/** To the owner when a deletion was cancelled: the account is as it was, and nobody was signed in. */
+export function deletionCancelledNotice(): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} account will not be deleted`,
+      lines: [
+        `The deletion of your ${product} account was cancelled with the link we sent: the account is as it was. Sign in as usual.`,
+        "If you did not do this, someone can read your mail: secure your mailbox, then delete the account again if you wish.",
+      ],
+    });
+}
+
+/** To the owner when a copy of their data was made: by them, or by an admin at a request received by other means. */
+export function dataExportedNotice(by: "owner" | "admin"): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: a copy of your account's data was made`,
+      lines: [
+        by === "owner"
+          ? `A copy of everything ${product} keeps about your account was just downloaded from your account.`
+          : `An administrator of ${product} made a copy of everything kept about your account, for a request about your data.`,
+        "If you did not expect this, change your password at once and contact us.",
+      ],
+    });
+}

@@ -1,6 +1,7 @@
 // What the document shows as answers: one example of each public shape, shared by every operation
 // that returns it.
 import type { AuthEvent } from "../schemas/events.ts";
+import type { DataExport } from "../schemas/leaving.ts";
 import type { SessionView } from "../schemas/sessions.ts";
 import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
 import type { PublicUser } from "../schemas/user.ts";
@@ -15,6 +16,7 @@ export const exampleUser: PublicUser = {
   status: "verified",
   role: "user",
   created_at: "2026-11-24T12:00:00.000Z",
+  deletion_due_at: null,
 };
 
 export const exampleTokens: TokenPair = {
@@ -41,9 +43,46 @@ export const exampleEvent: AuthEvent = {
   type: "role_changed",
   user_id: 42,
   actor_id: 7,
+  user_pseudonym: null,
+  actor_pseudonym: null,
   client_address: "203.0.113.9",
   user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
   request_id: exampleRequestId,
   details: { from: "user", to: "admin" },
   created_at: "2026-11-24T12:20:00.000Z",
+};
+
+export const exampleExport: DataExport = {
+  exported_at: "2026-11-24T12:30:00.000Z",
+  account: { ...exampleUser, verified_at: "2026-11-24T12:05:00.000Z", updated_at: "2026-11-24T12:05:00.000Z" },
+  sessions: [
+    {
+      id: exampleSession.id,
+      created_at: exampleSession.created_at,
+      last_refreshed_at: exampleSession.last_refreshed_at,
+      user_agent: exampleSession.user_agent,
+      client_address: exampleSession.client_address,
+      amr: ["pwd", "otp"],
+      auth_time: exampleSession.created_at,
+    },
+  ],
+  second_factor: { method: "totp", on_since: "2026-11-24T12:10:00.000Z", recovery_codes_left: 9 },
+  codes: [
+    {
+      purpose: "verify_email",
+      address: exampleUser.email,
+      created_at: exampleUser.created_at,
+      expires_at: "2026-11-24T12:10:00.000Z",
+      used_at: "2026-11-24T12:05:00.000Z",
+    },
+  ],
+  mail: [
+    {
+      to: exampleUser.email,
+      subject: "Your Coffee Shop verification code",
+      created_at: exampleUser.created_at,
+      sent_at: exampleUser.created_at,
+    },
+  ],
+  events: [{ ...exampleEvent, id: 1043, type: "login_succeeded", actor_id: null, details: { session_id: exampleSession.id } }],
 };

@@ -41,6 +41,9 @@ const DocumentedProblem = z
 /** Extension members a code's problem carries (RFC 9457 §3.2): what the client needs to go on. */
 const MEMBERS: Partial<Record<ProblemCode, Record<string, z.ZodType>>> = {
   mfa_required: { challenge: MfaChallengeSchema.optional() },
+  account_pending_deletion: {
+    deletion_due_at: z.iso.datetime().optional().openapi({ description: "When the account's data is erased, unless its owner cancels" }),
+  },
 };
 
 function problemSchemaFor(codes: ProblemCode[]) {

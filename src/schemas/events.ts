@@ -29,6 +29,9 @@ export const AuthEventTypeSchema = z
     "device_replayed",
     "device_forgotten",
     "sign_in_reported",
+    "deletion_requested",
+    "deletion_cancelled",
+    "data_exported",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;
@@ -38,7 +41,15 @@ export const EndedBySchema = z.enum(["owner", "admin"]);
 export type EndedBy = z.infer<typeof EndedBySchema>;
 
 /** Why a login failed, in its event; clients only ever see the problem code. */
-export const LoginFailureSchema = z.enum(["unknown_address", "wrong_password", "unverified", "disabled", "throttled", "locked"]);
+export const LoginFailureSchema = z.enum([
+  "unknown_address",
+  "wrong_password",
+  "unverified",
+  "disabled",
+  "pending_deletion",
+  "throttled",
+  "locked",
+]);
 export type LoginFailure = z.infer<typeof LoginFailureSchema>;
 
 export const AuthEventSchema = z
@@ -47,6 +58,11 @@ export const AuthEventSchema = z
     type: AuthEventTypeSchema,
     user_id: z.number().int().nullable().meta({ description: "The account the event is about, when known", example: 42 }),
     actor_id: z.number().int().nullable().meta({ description: "Who acted, when signed in (an admin, or the user)", example: 7 }),
+    user_pseudonym: z
+      .guid()
+      .nullable()
+      .meta({ description: "An erased account, in place of its id: the same for all of its events", example: null }),
+    actor_pseudonym: z.guid().nullable().meta({ description: "An erased actor, in place of their id", example: null }),
     client_address: z.string().nullable().meta({ example: "203.0.113.9" }),
     user_agent: z.string().nullable(),
     request_id: z.string().nullable(),

@@ -6,11 +6,16 @@ import { z } from "zod";
 export const UserRoleSchema = z.enum(["user", "admin"]).meta({ id: "UserRole" });
 export type UserRole = z.infer<typeof UserRoleSchema>;
 
-export const UserStatusSchema = z.enum(["unverified", "verified", "disabled"]).meta({
+export const UserStatusSchema = z.enum(["unverified", "verified", "disabled", "pending_deletion"]).meta({
   id: "UserStatus",
-  description: "`unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions",
+  description:
+    "`unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; " +
+    "`pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels",
 });
 export type UserStatus = z.infer<typeof UserStatusSchema>;
+
+/** The statuses an admin sets (or an old service had): an account becomes `pending_deletion` only by its owner's request. */
+export const SettableStatusSchema = UserStatusSchema.exclude(["pending_deletion"]).meta({ id: "SettableUserStatus" });
 
 /** A user id as clients write it: a positive integer that fits Postgres's bigint. */
 export const USER_ID_PATTERN = /^[1-9]\d{0,17}$/;
@@ -96,6 +101,10 @@ export const UserSchema = z
     status: UserStatusSchema,
     role: UserRoleSchema,
     created_at: z.iso.datetime().meta({ example: "2026-11-24T12:00:00.000Z" }),
+    deletion_due_at: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: "For an account pending deletion, when its data is erased; otherwise null", example: null }),
   })
   .meta({ id: "User" });
 
@@ -109,7 +118,7 @@ export const UserPatchSchema = z
     last_name: NameSchema.optional(),
     email: EmailSchema.optional(),
     role: UserRoleSchema.optional(),
-    status: UserStatusSchema.optional(),
+    status: SettableStatusSchema.optional(),
     current_password: PresentedPasswordSchema.optional().meta({ description: "Required to change your own email" }),
   })
   .refine((patch) => Object.keys(patch).some((key) => key !== "current_password"), "Nothing to change")

@@ -1,4 +1,4 @@
-import { listEvents } from "../db/events.ts";
+import { type EventListing, listEvents } from "../db/events.ts";
 import type { AuthEvent, AuthEventType } from "../schemas/events.ts";
 import type { ServiceContext } from "./context.ts";
 
@@ -19,19 +19,23 @@ export async function listEventsPage(
   const rows = await listEvents(ctx.db, { limit: query.limit + 1, beforeId: query.afterId, type: query.type, userId: query.userId });
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
+  return { events: page.map(publicEvent), continueAfter: rows.length > query.limit && last ? last.id : undefined };
+}
+
+/** An event as the trail shows it; `created_at` may come as JSON's text of a time. */
+export function publicEvent(row: Omit<EventListing, "created_at"> & { created_at: Date | string }): AuthEvent {
   return {
-    events: page.map((row) => ({
-      id: Number(row.id),
-      type: row.type,
-      user_id: row.user_id === null ? null : Number(row.user_id),
-      actor_id: row.actor_id === null ? null : Number(row.actor_id),
-      client_address: row.client_address,
-      user_agent: row.user_agent,
-      request_id: row.request_id,
-      details: isRecord(row.details) ? row.details : {},
-      created_at: row.created_at.toISOString(),
-    })),
-    continueAfter: rows.length > query.limit && last ? last.id : undefined,
+    id: Number(row.id),
+    type: row.type,
+    user_id: row.user_id === null ? null : Number(row.user_id),
+    actor_id: row.actor_id === null ? null : Number(row.actor_id),
+    user_pseudonym: row.user_pseudonym,
+    actor_pseudonym: row.actor_pseudonym,
+    client_address: row.client_address,
+    user_agent: row.user_agent,
+    request_id: row.request_id,
+    details: isRecord(row.details) ? row.details : {},
+    created_at: new Date(row.created_at).toISOString(),
   };
 }
 

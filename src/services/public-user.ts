@@ -10,5 +10,6 @@ export function publicUser(row: UserRow): PublicUser {
     status: row.status,
     role: row.role,
     created_at: row.created_at.toISOString(),
+    deletion_due_at: row.deletion_due_at?.toISOString() ?? null,
   };
 }

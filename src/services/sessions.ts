@@ -6,6 +6,7 @@ import { endSessionOfToken, rotateRefreshToken, startSession } from "../db/sessi
 import { ApiError, failure } from "../errors.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import type { LoginRequest, RefreshRequest, SignedIn, TokenPair } from "../schemas/tokens.ts";
+import type { UserStatus } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { provePassword, recordFailure, wrongCredentials } from "./guards/password.ts";
 import { signingInDevice } from "./devices.ts";
@@ -13,8 +14,21 @@ import { deliverLater } from "./mail-delivery.ts";
 import { challengeLogin } from "./mfa.ts";
 import { mintSignIn, mintTokens, newSession } from "./tokens.ts";
 
-const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
-const disabled = () => new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
+/** Why an account that proved its password gets no session: its status, told only once the password was right. */
+function statusRefusal(status: UserStatus, deletionDueAt: Date | null): ApiError {
+  switch (status) {
+    case "disabled":
+      return new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
+    case "pending_deletion":
+      return new ApiError(
+        "account_pending_deletion",
+        `This account is being deleted${deletionDueAt ? `: its data will be erased at ${deletionDueAt.toISOString()}` : ""}. To keep it, use the link in the message we sent when its deletion was asked for.`,
+        { members: deletionDueAt ? { deletion_due_at: deletionDueAt.toISOString() } : {} },
+      );
+    default:
+      return new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
+  }
+}
 
 /**
  * Two round trips: the password guard's read (counting the try), then the session's write (or, for a failure,
@@ -26,8 +40,8 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<S
   const deviceTokenHash = input.device_token === undefined ? undefined : await sha256(input.device_token);
   const { holder, needsRehash } = await provePassword(ctx, { email: input.email, deviceTokenHash }, input.password, "login");
   if (holder.status !== "verified") {
-    recordFailure(ctx, holder, "clear", { reason: holder.status === "disabled" ? "disabled" : "unverified" });
-    throw holder.status === "disabled" ? disabled() : notVerified();
+    recordFailure(ctx, holder, "clear", { reason: holder.status });
+    throw statusRefusal(holder.status, holder.deletion_due_at);
   }
   // An account with a factor keeps an old hash until a login without one or a password change: its challenge is
   // bound to the hash checked, which an upgrade would replace. (Enrolling takes a login, which upgrades first.)
@@ -44,7 +58,7 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<S
   });
   // gone, or its password changed (or a second factor turned on) while this one was being checked
   if (!session) throw wrongCredentials();
-  if (!session.standing) throw session.status === "disabled" ? disabled() : notVerified();
+  if (!session.standing) throw statusRefusal(session.status, null);
   deliverLater(ctx, session.deviceNotice);
   // After the answer (a third round trip, once per account): done inline, the upgrade's hashing would make the
   // first login of an old hash take longer than any other, which timing would tell. Only once the session is

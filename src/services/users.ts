@@ -127,9 +127,14 @@ function refusedUpdate(ctx: ServiceContext, refusal: UpdateRefusal | "not_found"
   }
 }
 
-/** Deletes a user, while the actor is still an active admin and the user not the last one. */
+/** Deletes (erases) a user at once, while the actor is still an active admin and the user not the last one. */
 export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
-  if (actor.userId === id) throw new ApiError("cannot_delete_self", "An admin cannot delete their own account.");
+  if (actor.userId === id) {
+    throw new ApiError(
+      "cannot_delete_self",
+      "An admin cannot delete their own account here: DELETE /users/me deletes it after a grace period.",
+    );
+  }
   requireRecentAuthentication(ctx, actor);
   const { outcome } = await endingSessions(ctx, (ender) =>
     deleteUser(ctx.db, ender, { id, actor: { id: actor.userId, needs: "admin" }, events: ctx.events }),

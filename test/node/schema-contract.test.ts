@@ -40,3 +40,13 @@ it.each([
 ])("%s allows exactly the contract's values", async (constraint, options) => {
   expect(await allowedValues(constraint)).toEqual([...options].sort());
 });
+
+// An erasure deletes the user's row and counts on every table that names a user to let go with it, tables added
+// later included (src/db/erasure.ts).
+it("every foreign key to users deletes with the user (on delete cascade)", async () => {
+  const keys = await neonClient(env.services)`
+    select conrelid::regclass::text as referencing, confdeltype as on_delete from pg_constraint
+    where contype = 'f' and confrelid = 'users'::regclass order by 1`;
+  expect(keys.length).toBeGreaterThan(0);
+  expect(keys.filter((key) => key.on_delete !== "c")).toEqual([]);
+});

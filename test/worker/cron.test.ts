@@ -7,9 +7,11 @@ import worker from "../../src/index.ts";
 import {
   armSqlFault,
   bearer,
+  type Call,
   clearSqlFault,
   client,
   databaseUrlAs,
+  deletionTokenMailedTo,
   expectProblem,
   failNextMail,
   json,
@@ -20,8 +22,14 @@ import {
   PASSWORD,
   uniqueEmail,
   seededUser,
+  type Tokens,
   verifiedUser,
 } from "./helpers.ts";
+import { sql } from "kysely";
+import { hash as bcryptHash } from "bcryptjs";
+import { challenge, codeAt, completeWith, type ManualClock, nextStep, seededFactor } from "./factors.ts";
+import { type OldUser, planImport } from "../../tools/import/plan.ts";
+import { writeUsers } from "../../tools/import/write.ts";
 
 // The cron's purges act on the whole database at the time it is told, so these tests run on a
 // database and mail catcher of their own.
@@ -464,7 +472,7 @@ describe("the audit trail's retention", () => {
 
 // Which admin is the last active one depends on every row of the table: on the isolated database too.
 describe("the last active admin", () => {
-  it("cannot be demoted or disabled, by themself or anyone", async () => {
+  it("cannot be demoted, disabled or deleted, by themself or anyone", async () => {
     const call = client({ env: isolated });
     const setAdmin = (id: number) => db.updateTable("users").set({ role: "admin" }).where("id", "=", String(id)).execute();
     const others = await db.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").execute();
@@ -483,6 +491,8 @@ describe("the last active admin", () => {
     const { access_token } = await login(last, call);
     const patch = (id: number, body: unknown, token: string) => call(`/users/${id}`, bearer(token, json("PATCH", body)));
     await expectProblem(await patch(last.id, { role: "user" }, access_token), 409, "last_admin");
+    // nor leave: their own deletion would leave the shop without one
+    await expectProblem(await call("/users/me", bearer(access_token, { method: "DELETE" })), 409, "last_admin");
     expect((await call("/users/me", bearer(access_token))).status).toBe(200);
     // with a second active admin, either may demote the other, but not disable themself
     const second = await seededUser("user", isolated.DATABASE_URL);
@@ -510,5 +520,167 @@ describe("the last active admin", () => {
     for (const answer of refused) await expectProblem(answer, 403, "forbidden");
     const active = await db.selectFrom("users").select("id").where("role", "=", "admin").where("status", "=", "verified").execute();
     expect(active).toHaveLength(1);
+  });
+});
+
+// Leaving the shop, to the end: the owner's deletion, then the erasure, which the cron does at the time it is told.
+describe("an account its owner deleted", () => {
+  const DEVICE = { "User-Agent": "LeavingTest/1.0", "CF-Connecting-IP": "198.51.100.61" };
+  const OLD_PASSWORD = "my password from the old service";
+
+  /** A user of the old service, imported as `npm run users -- import` does (so a re-import can be tried). */
+  async function importedPerson(): Promise<{ id: string; email: string; row: OldUser }> {
+    const email = uniqueEmail("leaving");
+    const row: OldUser = {
+      id: String(9_100_000_000_000 + Math.floor(Math.random() * 1_000_000_000)),
+      email,
+      password: await bcryptHash(OLD_PASSWORD, 4),
+      first_name: "Leaving",
+      last_name: "Soon",
+      status: "verified",
+      role: "user",
+      created_at: new Date("2021-01-01T00:00:00Z"),
+      updated_at: null,
+    };
+    expect((await writeUsers(db, planImport([row], new Date()).users, { dryRun: false })).imported).toBe(1);
+    return { id: row.id, email, row };
+  }
+
+  /** The tables whose rows reference users, by their user column: every one of them must let go of an erased person. */
+  async function referencingTables(): Promise<{ table: string; column: string }[]> {
+    const { rows } = await sql<{ table: string; column: string }>`
+      select c.conrelid::regclass::text as table, a.attname as column
+      from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
+      where c.contype = 'f' and c.confrelid = 'users'::regclass`.execute(db);
+    return rows;
+  }
+
+  async function rowsNaming(table: string, column: string, id: string): Promise<number> {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${sql.ref(column)} = ${id}`.execute(
+      db,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Rows of any table of the database whose text holds `text`. */
+  async function rowsHolding(text: string): Promise<string[]> {
+    const { rows: tables } = await sql<{ name: string }>`
+      select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(db);
+    const found: string[] = [];
+    for (const { name } of tables) {
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int as n from ${sql.table(name)} as r where r::text like ${`%${text}%`}`.execute(db);
+      if ((rows[0]?.n ?? 0) > 0) found.push(name);
+    }
+    return found;
+  }
+
+  /** A sign-in with the password and a code of the app. */
+  async function signInWithFactor(call: Call, person: { email: string }, secret: Uint8Array, clock: ManualClock): Promise<Tokens> {
+    const started = await challenge(call, { id: 0, email: person.email, password: PASSWORD });
+    const answer = await completeWith(call, started.token, { code: await codeAt(secret, clock) });
+    expect(answer.status).toBe(200);
+    nextStep(clock);
+    return answer.json();
+  }
+
+  it("is erased when the grace period is over: nothing names them but pseudonymous events, and a re-import does not bring them back", async () => {
+    const clock = manualClock();
+    const call = client({ clock, env: isolated });
+    const send: Call = (path, init = {}) =>
+      call(path, { ...init, headers: { ...DEVICE, ...Object.fromEntries(new Headers(init.headers)) } });
+    const person = await importedPerson();
+    const old = await (await send("/auth/login", json("POST", { email: person.email, password: OLD_PASSWORD }))).json<Tokens>();
+    // a new password, a new address, a wrong password, a wrong reset code: rows in every table that names a person
+    const changed = await send(
+      "/auth/password/change",
+      bearer(old.access_token, json("POST", { current_password: OLD_PASSWORD, new_password: PASSWORD })),
+    );
+    const tokens = await changed.json<Tokens>();
+    const moved = uniqueEmail("moved");
+    expect(
+      (await send(`/users/${person.id}`, bearer(tokens.access_token, json("PATCH", { email: moved, current_password: PASSWORD })))).status,
+    ).toBe(200);
+    const code = await latestCode(moved, servicesUrl);
+    expect((await send("/auth/verify", json("POST", { email: moved, code }))).status).toBe(200);
+    expect((await send("/auth/login", json("POST", { email: person.email, password: PASSWORD }))).status).toBe(401);
+    expect((await send("/auth/login", json("POST", { email: moved, password: "not the password" }))).status).toBe(401);
+    expect((await send("/auth/password/forgot", json("POST", { email: moved }))).status).toBe(202);
+    const wrongCode = (await latestCode(moved, servicesUrl)) === "000000" ? "111111" : "000000";
+    await send("/auth/password/reset", json("POST", { email: moved, code: wrongCode, new_password: "never set like this" }));
+    const { secret } = await seededFactor({ id: Number(person.id), email: moved, password: PASSWORD }, clock(), isolated.DATABASE_URL);
+    await challenge(send, { id: 0, email: moved, password: PASSWORD });
+    for (const table of ["sessions", "refresh_tokens", "one_time_codes", "totp_factors", "recovery_codes", "mfa_challenges"]) {
+      expect({ table, named: (await rowsNaming(table, "user_id", person.id)) > 0 }).toEqual({ table, named: true });
+    }
+    expect(await rowsHolding(moved)).toEqual(expect.arrayContaining(["email_outbox", "code_attempts", "code_failures", "auth_events"]));
+    expect(await rowsHolding(person.email)).toEqual(expect.arrayContaining(["email_outbox", "auth_events"]));
+
+    // deletes, cannot sign in, cancels once, deletes again
+    expect((await send("/users/me", bearer(tokens.access_token, { method: "DELETE" }))).status).toBe(202);
+    await expectProblem(await send("/auth/login", json("POST", { email: moved, password: PASSWORD })), 403, "account_pending_deletion");
+    const cancelToken = await deletionTokenMailedTo(moved, servicesUrl);
+    expect((await send("/auth/deletion/cancel", json("POST", { token: cancelToken }))).status).toBe(200);
+    await expectProblem(await send("/auth/deletion/cancel", json("POST", { token: cancelToken })), 400, "deletion_token_invalid");
+    const again = await signInWithFactor(send, { email: moved }, secret, clock);
+    const deleted = await send("/users/me", bearer(again.access_token, { method: "DELETE" }));
+    const dueAt = new Date((await deleted.json<{ deletion_due_at: string }>()).deletion_due_at);
+    const theirEvents = await db.selectFrom("auth_events").select("id").where("user_id", "=", person.id).execute();
+
+    await runCron(new Date(dueAt.getTime() - 1000));
+    expect(await db.selectFrom("users").select("status").where("id", "=", person.id).executeTakeFirst()).toEqual({
+      status: "pending_deletion",
+    });
+    await runCron(new Date(dueAt.getTime() + 1000));
+
+    for (const { table, column } of await referencingTables())
+      expect({ table, rows: await rowsNaming(table, column, person.id) }).toEqual({ table, rows: 0 });
+    expect(await rowsHolding(moved)).toEqual([]);
+    expect(await rowsHolding(person.email)).toEqual([]);
+    const named = await db
+      .selectFrom("auth_events")
+      .select("id")
+      .where((eb) => eb.or([eb("user_id", "=", person.id), eb("actor_id", "=", person.id)]))
+      .execute();
+    expect(named).toEqual([]);
+    // their events stay, under one pseudonym, without their networks and clients; and one more says they went
+    const kept = await db
+      .selectFrom("auth_events")
+      .select(["user_pseudonym", "client_address", "user_agent"])
+      .where(
+        "id",
+        "in",
+        theirEvents.map((event) => event.id),
+      )
+      .execute();
+    expect(kept).toHaveLength(theirEvents.length);
+    const pseudonym = kept[0]?.user_pseudonym;
+    expect(pseudonym).toEqual(expect.any(String));
+    expect(new Set(kept.map((event) => JSON.stringify(event)))).toEqual(
+      new Set([JSON.stringify({ user_pseudonym: pseudonym, client_address: null, user_agent: null })]),
+    );
+    const gone = await db
+      .selectFrom("auth_events")
+      .select(["type", "details"])
+      .where("user_pseudonym", "=", pseudonym ?? "")
+      .where(
+        "id",
+        "not in",
+        theirEvents.map((event) => event.id),
+      )
+      .execute();
+    expect(gone).toEqual([{ type: "user_deleted", details: { by: "owner" } }]);
+
+    // the import's record of ids it wrote keeps the id alone, so a second run does not bring the person back
+    const reimported = await writeUsers(db, planImport([person.row], new Date()).users, { dryRun: false });
+    expect(reimported).toMatchObject({ imported: 0, alreadyThere: 1 });
+    expect(await rowsHolding(person.email)).toEqual([]);
+    expect(await db.selectFrom("imported_users").select("id").where("id", "=", person.id).execute()).toHaveLength(1);
+    await expectProblem(
+      await send("/auth/login", json("POST", { email: person.email, password: OLD_PASSWORD })),
+      401,
+      "invalid_credentials",
+    );
   });
 });

@@ -30,8 +30,12 @@ export const nextStep = (clock: ManualClock) => clock.advance(TOTP_PERIOD_SECOND
  * Turns a confirmed authenticator app and ten recovery codes on for `user`, as a finished enrolment leaves them,
  * straight in the database: for tests whose subject is not the enrolment (second-factor.test.ts enrols through the API).
  */
-export async function seededFactor(user: TestUser, now: Date): Promise<{ secret: Uint8Array; recoveryCodes: string[] }> {
-  const db = getDb(inject("databaseUrl"));
+export async function seededFactor(
+  user: TestUser,
+  now: Date,
+  databaseUrl = inject("databaseUrl"),
+): Promise<{ secret: Uint8Array; recoveryCodes: string[] }> {
+  const db = getDb(databaseUrl);
   const hashSecret = inject("hashSecret");
   const secret = newTotpSecret();
   const userId = String(user.id);

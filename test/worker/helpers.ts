@@ -123,6 +123,14 @@ export async function latestCode(address: string, servicesUrl = inject("localSer
   return code;
 }
 
+/** The cancel token of the newest deletion mailed to `address` (printed in it where no cancel page is configured). */
+export async function deletionTokenMailedTo(address: string, servicesUrl = inject("localServicesUrl")): Promise<string> {
+  const mail = (await mailTo(address, servicesUrl)).find((message) => message.subject.includes("will be deleted"));
+  const token = mail && /cancellation code \(it works once\): ([\w-]{43})/.exec(mail.text)?.[1];
+  if (!token) throw new Error(`no deletion was mailed to ${address}`);
+  return token;
+}
+
 export const PASSWORD = "correct horse battery staple";
 
 export interface TestUser {

@@ -37,6 +37,7 @@ describe("POST /auth/signup", () => {
       status: "unverified",
       role: "user",
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      deletion_due_at: null,
     });
     // 1 before the response (user + code + outbox in one statement) + 1 after it (marking the mail sent)
     expect(roundTrips).toBe(2);

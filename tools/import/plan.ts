@@ -8,8 +8,8 @@ import {
   UserIdSchema,
   type UserRole,
   UserRoleSchema,
+  SettableStatusSchema,
   type UserStatus,
-  UserStatusSchema,
 } from "../../src/schemas/user.ts";
 
 /** A row of the old service's `users` table as read: nothing in it has been checked. */
@@ -74,7 +74,8 @@ const OldUserSchema = z.object({
   password: z.string().refine((hash) => bcryptCost(hash) !== undefined, "Not a bcrypt hash the API can check"),
   first_name: OldNameSchema,
   last_name: OldNameSchema,
-  status: UserStatusSchema,
+  // an account is pending deletion only by its owner's request here, with a due time and a cancel link
+  status: SettableStatusSchema,
   role: UserRoleSchema,
 });
 

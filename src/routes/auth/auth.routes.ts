@@ -89,8 +89,9 @@ export const login = createRoute({
   description:
     "Checks the password and starts a session: an access token (a JWT for `Authorization: Bearer`, 15 minutes by default) " +
     "and a single-use refresh token. A wrong password and an unknown address answer alike (401 `invalid_credentials`); " +
-    "an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled` (to the right password " +
-    "only). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up " +
+    "an unverified account is 403 `email_not_verified`, a disabled one 403 `account_disabled`, one its owner deleted 403 " +
+    "`account_pending_deletion` with `deletion_due_at` (each to the right password only; a deletion is cancelled with " +
+    "the link mailed to the owner). Wrong passwords in a row make an account's next try wait: the first 4 cost nothing, then 1, 2, 4 … seconds up " +
     "to an hour (429 with `Retry-After`, the right password alike); after 100 the account is locked (403 " +
     "`account_locked`, the owner is told) until its password is reset. For an account with a second factor the right " +
     "password answers 401 `mfa_required` with a `challenge`: complete the login at POST /auth/login/mfa. Send the " +
@@ -111,6 +112,7 @@ export const login = createRoute({
       "mfa_required",
       "email_not_verified",
       "account_disabled",
+      "account_pending_deletion",
       "account_locked",
     ),
   },

@@ -96,7 +96,8 @@ export const patch = createRoute({
     "new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current " +
     "address is told at once. Asking for the current address back cancels a pending change. At most one code a minute " +
     "reaches an address, and each user may start one change a minute. Changing a user's role or status ends their " +
-    "sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). The last active " +
+    "sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). Setting the " +
+    "status of an account pending deletion calls the deletion off (`pending_deletion` itself only its owner sets). The last active " +
     "admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute. " +
     "An email change and every admin change need a recent sign-in (`reauthentication_required`).",
   request: {
@@ -133,9 +134,11 @@ export const remove = createRoute({
   middleware: [adminOnly, userWrites] as const,
   summary: "Delete a user (admin)",
   description:
-    "Their sessions and tokens stop working at once. An admin cannot delete themself, and the last active admin cannot " +
-    "be deleted. The caller must still be an active admin as the database has them now, whatever the token says. Needs a " +
-    "recent sign-in (`reauthentication_required`).",
+    "At once, with no grace period (an owner's own deletion, DELETE /users/me, has one): their sessions and tokens stop " +
+    "working, and everything that names them is erased as at the end of that grace period (the audit trail keeps their " +
+    "events under a pseudonym). An admin cannot delete themself here, and the last active admin cannot be deleted. The " +
+    "caller must still be an active admin as the database has them now, whatever the token says. Needs a recent sign-in " +
+    "(`reauthentication_required`).",
   request: { params: UserIdParamSchema },
   responses: {
     204: { description: "Deleted" },
