@@ -525,6 +525,170 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/oidc/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The providers you can sign in with
+         * @description One “Sign in with …” button each: send the browser to GET /auth/oidc/{id}/start.
+         */
+        get: operations["listIdentityProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign in with a provider (open in the browser)
+         * @description Sends the browser to the provider (authorization code flow with PKCE S256, `state` and `nonce`), with a cookie that binds the sign-in to this browser for 10 minutes. `return_to` must be one of the deployment's OIDC_RETURN_URLS, exactly.
+         */
+        get: operations["startIdentityProviderSignIn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The provider's answer (browser)
+         * @description Where the provider sends the browser back (register `{PUBLIC_ORIGIN}/auth/oidc/{provider}/callback` with it). The answer must come to the browser that started (its sealed, `HttpOnly` cookie holds the state, nonce and PKCE verifier); the code is exchanged with the provider and its ID token checked (issuer, audience, expiry, nonce, signature against the provider's keys). Then the account rules: a known identity signs its account in; a new one needs an address the provider verified, and is linked to the account that proved that address (its owner is mailed), or makes a new verified account without a password (a signup nobody proved gives way). The browser goes back to `return_to` with `#oidc_code=…` (exchange it at POST /auth/oidc/exchange within a minute) or, for a link, `#oidc_linked={provider}`. Never a token in a URL.
+         */
+        get: operations["identityProviderCallback"];
+        put?: never;
+        /**
+         * The provider's answer, posted (browser)
+         * @description Where the provider sends the browser back (register `{PUBLIC_ORIGIN}/auth/oidc/{provider}/callback` with it). The answer must come to the browser that started (its sealed, `HttpOnly` cookie holds the state, nonce and PKCE verifier); the code is exchanged with the provider and its ID token checked (issuer, audience, expiry, nonce, signature against the provider's keys). Then the account rules: a known identity signs its account in; a new one needs an address the provider verified, and is linked to the account that proved that address (its owner is mailed), or makes a new verified account without a password (a signup nobody proved gives way). The browser goes back to `return_to` with `#oidc_code=…` (exchange it at POST /auth/oidc/exchange within a minute) or, for a link, `#oidc_linked={provider}`. Never a token in a URL. This form is for providers that post their answer (Apple's `response_mode=form_post`).
+         */
+        post: operations["identityProviderPostedCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a provider's sign-in
+         * @description Exchanges the one-time code of the callback's `#oidc_code=` (once, within a minute) for a session, answered as a login's. Its tokens' `amr` is `["fed"]`, or `["fed", "mfa"]` when the provider asserted a second factor. An account with an authenticator app answers 401 `mfa_required` with a `challenge` (complete it at POST /auth/login/mfa) unless the provider asserted a second factor. Send the `device_token` of this device's last sign-in, as for a login.
+         */
+        post: operations["exchangeIdentityProviderCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities/{provider}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link a provider to your account
+         * @description Needs a recent sign-in, and your password where the account has one. Answers the address to open in the browser: it goes to the provider and back to `return_to` with `#oidc_linked={provider}`. It works once, for 10 minutes, and only links to your account; you are mailed when a provider is linked. An identity linked to another account is refused.
+         */
+        post: operations["linkIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your linked providers
+         * @description The identity providers linked to your account: each signs you in; unlink one with DELETE /auth/identities/{id}.
+         */
+        get: operations["listMyIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink a provider
+         * @description Needs a recent sign-in. Refused (409 `last_sign_in_method`) when it is your only way to sign in (no password and no other provider). The sessions it started end; you are mailed.
+         */
+        delete: operations["unlinkMyIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's linked providers (admin)
+         * @description The identity providers linked to a user's account, for a support call: which ones sign them in, since when, and when last.
+         */
+        get: operations["listUserIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/me": {
         parameters: {
             query?: never;
@@ -736,7 +900,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "deletion_token_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "method_not_allowed" | "email_taken" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "deletion_token_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -1021,6 +1185,59 @@ export interface components {
              */
             code?: string;
         };
+        IdentityProvider: {
+            /** @example google */
+            id: string;
+            /** @example Google */
+            label: string;
+        };
+        OidcExchangeRequest: {
+            /** @description The one-time code the callback put in the return URL's fragment */
+            code: string;
+            /**
+             * @description The device token the last sign-in on this device answered. It opens nothing by itself: it gives this device a run of wrong passwords of its own, and spares the owner a new-device notice
+             * @example 3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk
+             */
+            device_token?: string;
+        };
+        LinkStart: {
+            /**
+             * Format: uri
+             * @description Open it in the browser: it goes to the provider, and back to `return_to`
+             */
+            url: string;
+        };
+        LinkIdentityRequest: {
+            /**
+             * @description Required when the account has a password
+             * @example correct horse battery
+             */
+            current_password?: string;
+            /**
+             * Format: uri
+             * @description Where the browser comes back to (one of the addresses the deployment allows), with `#oidc_code=…` on success
+             * @example https://app.example.com/signed-in
+             */
+            return_to: string;
+        };
+        Identity: {
+            /**
+             * Format: uuid
+             * @example 8b2f6c1e-3d4a-4b5c-9d6e-7f8a9b0c1d2e
+             */
+            id: string;
+            /** @example google */
+            provider: string;
+            /**
+             * @description The address the provider gave when it was linked
+             * @example ada@gmail.com
+             */
+            email: string | null;
+            /** Format: date-time */
+            linked_at: string;
+            /** Format: date-time */
+            last_sign_in_at: string | null;
+        };
         CancelDeletionRequest: {
             /**
              * @description The token of the link mailed when the deletion was asked for
@@ -1093,6 +1310,16 @@ export interface components {
                 on_since: string | null;
                 recovery_codes_left: number;
             } | null;
+            /** @description The identity providers linked to the account (never the provider's tokens: none are kept) */
+            identities: {
+                provider: string;
+                /** @description The address the provider gave when it was linked */
+                email: string | null;
+                /** Format: date-time */
+                linked_at: string;
+                /** Format: date-time */
+                last_sign_in_at: string | null;
+            }[];
             /** @description The one-time codes mailed to the account that are still kept (never the code) */
             codes: {
                 /** @enum {string} */
@@ -1118,7 +1345,7 @@ export interface components {
             events: components["schemas"]["AuthEvent"][];
         };
         /** @enum {string} */
-        AuthMethod: "pwd" | "otp";
+        AuthMethod: "pwd" | "otp" | "fed" | "mfa";
         /** @description One entry of the audit trail; never a password, code or token */
         AuthEvent: {
             /** @example 1042 */
@@ -1163,7 +1390,7 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked";
         UserPatch: {
             first_name?: string | null;
             last_name?: string | null;
@@ -5810,6 +6037,1551 @@ export interface operations {
             };
         };
     };
+    listIdentityProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "google",
+                     *         "label": "Google"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["IdentityProvider"][];
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+        };
+    };
+    startIdentityProviderSignIn: {
+        parameters: {
+            query: {
+                /** @description Where the browser comes back to (one of the addresses the deployment allows), with `#oidc_code=…` on success */
+                return_to: string;
+                /** @description A link intent from POST /auth/identities/{provider}/link */
+                link?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's sign-in page */
+            302: {
+                headers: {
+                    /** @description Where the browser goes next */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `oidc_return_not_allowed`: Return address not allowed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-return-not-allowed",
+                     *       "code": "oidc_return_not_allowed",
+                     *       "title": "Return address not allowed",
+                     *       "status": 400,
+                     *       "detail": "Return address not allowed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_return_not_allowed";
+                    };
+                };
+            };
+            /** @description `oidc_provider_unknown`: Identity provider not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-provider-unknown",
+                     *       "code": "oidc_provider_unknown",
+                     *       "title": "Identity provider not configured",
+                     *       "status": 404,
+                     *       "detail": "Identity provider not configured.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_provider_unknown";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    identityProviderCallback: {
+        parameters: {
+            query?: {
+                state?: string;
+                code?: string;
+                error?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back to the client */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `oidc_state_mismatch`: Sign-in not started in this browser; `link_invalid`: Used, expired or unknown link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-state-mismatch",
+                     *       "code": "oidc_state_mismatch",
+                     *       "title": "Sign-in not started in this browser",
+                     *       "status": 400,
+                     *       "detail": "Sign-in not started in this browser.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_state_mismatch" | "link_invalid";
+                    };
+                };
+            };
+            /** @description `oidc_failed`: Sign-in at the identity provider failed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-failed",
+                     *       "code": "oidc_failed",
+                     *       "title": "Sign-in at the identity provider failed",
+                     *       "status": 401,
+                     *       "detail": "Sign-in at the identity provider failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_failed";
+                    };
+                };
+            };
+            /** @description `oidc_email_unverified`: Address not verified by the identity provider; `account_disabled`: Account disabled; `account_pending_deletion`: Account being deleted; `email_not_verified`: Email address not verified */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-email-unverified",
+                     *       "code": "oidc_email_unverified",
+                     *       "title": "Address not verified by the identity provider",
+                     *       "status": 403,
+                     *       "detail": "Address not verified by the identity provider.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_email_unverified" | "account_disabled" | "account_pending_deletion" | "email_not_verified";
+                        /**
+                         * Format: date-time
+                         * @description When the account's data is erased, unless its owner cancels
+                         */
+                        deletion_due_at?: string;
+                    };
+                };
+            };
+            /** @description `oidc_provider_unknown`: Identity provider not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-provider-unknown",
+                     *       "code": "oidc_provider_unknown",
+                     *       "title": "Identity provider not configured",
+                     *       "status": 404,
+                     *       "detail": "Identity provider not configured.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_provider_unknown";
+                    };
+                };
+            };
+            /** @description `identity_taken`: Identity linked to another account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:identity-taken",
+                     *       "code": "identity_taken",
+                     *       "title": "Identity linked to another account",
+                     *       "status": 409,
+                     *       "detail": "Identity linked to another account.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "identity_taken";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    identityProviderPostedCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "state": "Xq3v0Yb3K1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9Ty",
+                 *       "code": "c0a1b2c3d4e5f6"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    state?: string;
+                    code?: string;
+                    error?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Back to the client */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: Malformed JSON; `oidc_state_mismatch`: Sign-in not started in this browser; `link_invalid`: Used, expired or unknown link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "oidc_state_mismatch" | "link_invalid";
+                    };
+                };
+            };
+            /** @description `oidc_failed`: Sign-in at the identity provider failed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-failed",
+                     *       "code": "oidc_failed",
+                     *       "title": "Sign-in at the identity provider failed",
+                     *       "status": 401,
+                     *       "detail": "Sign-in at the identity provider failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_failed";
+                    };
+                };
+            };
+            /** @description `oidc_email_unverified`: Address not verified by the identity provider; `account_disabled`: Account disabled; `account_pending_deletion`: Account being deleted; `email_not_verified`: Email address not verified */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-email-unverified",
+                     *       "code": "oidc_email_unverified",
+                     *       "title": "Address not verified by the identity provider",
+                     *       "status": 403,
+                     *       "detail": "Address not verified by the identity provider.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_email_unverified" | "account_disabled" | "account_pending_deletion" | "email_not_verified";
+                        /**
+                         * Format: date-time
+                         * @description When the account's data is erased, unless its owner cancels
+                         */
+                        deletion_due_at?: string;
+                    };
+                };
+            };
+            /** @description `oidc_provider_unknown`: Identity provider not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-provider-unknown",
+                     *       "code": "oidc_provider_unknown",
+                     *       "title": "Identity provider not configured",
+                     *       "status": 404,
+                     *       "detail": "Identity provider not configured.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_provider_unknown";
+                    };
+                };
+            };
+            /** @description `identity_taken`: Identity linked to another account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:identity-taken",
+                     *       "code": "identity_taken",
+                     *       "title": "Identity linked to another account",
+                     *       "status": 409,
+                     *       "detail": "Identity linked to another account.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "identity_taken";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    exchangeIdentityProviderCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "42.8b2f6c1e-3d4a-4b5c-9d6e-7f8a9b0c1d2e.0.q9v0Yb3K1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9TyAb",
+                 *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OidcExchangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in; keep the device token for the next sign-in here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+                     *       "refresh_token": "kV1o3X0dQm2b9pJw7fE4sTz8yH6aN5cL1uR0gB2iYqM",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 900,
+                     *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignedIn"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON; `oidc_code_invalid`: Used, expired or unknown sign-in code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "oidc_code_invalid";
+                    };
+                };
+            };
+            /** @description `mfa_required`: Second factor required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:mfa-required",
+                     *       "code": "mfa_required",
+                     *       "title": "Second factor required",
+                     *       "status": 401,
+                     *       "detail": "Second factor required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "mfa_required";
+                        challenge?: components["schemas"]["MfaChallenge"];
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    linkIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery staple",
+                 *       "return_to": "https://app.example.com/account"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LinkIdentityRequest"];
+            };
+        };
+        responses: {
+            /** @description Open it in the browser */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://api.example.com/auth/oidc/google/start?return_to=https%3A%2F%2Fapp.example.com%2Faccount&link=q9v0Yb3K"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LinkStart"];
+                };
+            };
+            /** @description `malformed_json`: Malformed JSON; `oidc_return_not_allowed`: Return address not allowed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:malformed-json",
+                     *       "code": "malformed_json",
+                     *       "title": "Malformed JSON",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "oidc_return_not_allowed";
+                    };
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required; `invalid_credentials`: Wrong email or password */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required" | "invalid_credentials";
+                    };
+                };
+            };
+            /** @description `account_locked`: Too many wrong passwords */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:account-locked",
+                     *       "code": "account_locked",
+                     *       "title": "Too many wrong passwords",
+                     *       "status": 403,
+                     *       "detail": "Too many wrong passwords.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "account_locked";
+                    };
+                };
+            };
+            /** @description `oidc_provider_unknown`: Identity provider not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:oidc-provider-unknown",
+                     *       "code": "oidc_provider_unknown",
+                     *       "title": "Identity provider not configured",
+                     *       "status": 404,
+                     *       "detail": "Identity provider not configured.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "oidc_provider_unknown";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:payload-too-large",
+                     *       "code": "payload_too_large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "Payload too large.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unsupported-media-type",
+                     *       "code": "unsupported_media_type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listMyIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your identities, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "8b2f6c1e-3d4a-4b5c-9d6e-7f8a9b0c1d2e",
+                     *         "provider": "google",
+                     *         "email": "ada@gmail.com",
+                     *         "linked_at": "2026-11-02T09:14:00.000Z",
+                     *         "last_sign_in_at": "2026-12-01T08:02:11.000Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["Identity"][];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    unlinkMyIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `identity_not_found`: Identity not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:identity-not-found",
+                     *       "code": "identity_not_found",
+                     *       "title": "Identity not found",
+                     *       "status": 404,
+                     *       "detail": "Identity not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "identity_not_found";
+                    };
+                };
+            };
+            /** @description `last_sign_in_method`: The last way to sign in */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:last-sign-in-method",
+                     *       "code": "last_sign_in_method",
+                     *       "title": "The last way to sign in",
+                     *       "status": 409,
+                     *       "detail": "The last way to sign in.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "last_sign_in_method";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listUserIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Their identities, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "8b2f6c1e-3d4a-4b5c-9d6e-7f8a9b0c1d2e",
+                     *         "provider": "google",
+                     *         "email": "ada@gmail.com",
+                     *         "linked_at": "2026-11-02T09:14:00.000Z",
+                     *         "last_sign_in_at": "2026-12-01T08:02:11.000Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["Identity"][];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -6264,6 +8036,14 @@ export interface operations {
                      *         "on_since": "2026-11-24T12:10:00.000Z",
                      *         "recovery_codes_left": 9
                      *       },
+                     *       "identities": [
+                     *         {
+                     *           "provider": "google",
+                     *           "email": "ada@gmail.com",
+                     *           "linked_at": "2026-11-02T09:14:00.000Z",
+                     *           "last_sign_in_at": "2026-12-01T08:02:11.000Z"
+                     *         }
+                     *       ],
                      *       "codes": [
                      *         {
                      *           "purpose": "verify_email",
@@ -6450,6 +8230,14 @@ export interface operations {
                      *         "on_since": "2026-11-24T12:10:00.000Z",
                      *         "recovery_codes_left": 9
                      *       },
+                     *       "identities": [
+                     *         {
+                     *           "provider": "google",
+                     *           "email": "ada@gmail.com",
+                     *           "linked_at": "2026-11-02T09:14:00.000Z",
+                     *           "last_sign_in_at": "2026-12-01T08:02:11.000Z"
+                     *         }
+                     *       ],
                      *       "codes": [
                      *         {
                      *           "purpose": "verify_email",

@@ -44,6 +44,8 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   deletion_requested: "Deletion asked for",
   deletion_cancelled: "Deletion cancelled",
   data_exported: "Data exported",
+  identity_linked: "Identity linked",
+  identity_unlinked: "Identity unlinked",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

@@ -16,6 +16,7 @@ import { authRouter } from "./routes/auth/index.ts";
 import { docsRouter } from "./routes/docs.ts";
 import { eventsRouter } from "./routes/events/index.ts";
 import { healthRouter } from "./routes/health.ts";
+import { identitiesRouter } from "./routes/identities/index.ts";
 import { leavingRouter } from "./routes/leaving/index.ts";
 import { mfaRouter } from "./routes/mfa/index.ts";
 import { passwordsRouter } from "./routes/passwords/index.ts";
@@ -34,14 +35,20 @@ function useMiddleware(app: Router, dependencies: AppDependencies): void {
   app.use(securityHeaders());
   app.use(requestContext(dependencies));
   app.use(corsFromConfig());
-  const takesBody = bodyOperationsLookup(() =>
+  const bodyTypes = bodyOperationsLookup(() =>
     app.openAPIRegistry.definitions.flatMap((definition) =>
       definition.type === "route"
-        ? [{ method: definition.route.method, path: definition.route.path, hasBody: definition.route.request?.body !== undefined }]
+        ? [
+            {
+              method: definition.route.method,
+              path: definition.route.path,
+              mediaTypes: Object.keys(definition.route.request?.body?.content ?? {}),
+            },
+          ]
         : [],
     ),
   );
-  app.use(bodyEndpointsOnly(takesBody, requestBodyRules()));
+  app.use(bodyEndpointsOnly(bodyTypes, requestBodyRules));
   // every /auth endpoint, whichever router holds it, counts against the client's allowance
   app.use("/auth/*", limitPerClientAddress());
 }
@@ -102,6 +109,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     .route("/", passwordsRouter)
     .route("/", sessionsRouter)
     .route("/", mfaRouter)
+    .route("/", identitiesRouter)
     .route("/", leavingRouter)
     .route("/", usersRouter)
     .route("/", eventsRouter)

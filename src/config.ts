@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { POLICY } from "./policy.ts";
+import { IdentityProviderSettingSchema } from "./schemas/identities.ts";
 
 const defaults = POLICY.lifetimes;
 
@@ -12,6 +13,22 @@ const commaList = z.string().transform((value) =>
     .filter((item) => item !== ""),
 );
 
+/** A setting holding JSON, checked by `schema`. */
+function jsonSetting<T extends z.ZodType>(schema: T, shape: string) {
+  return z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        const value: unknown = JSON.parse(text);
+        return value;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `must be ${shape}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
 const PrivateJwk = z.looseObject({
   kid: z.string().min(1, "every key needs a kid"),
   kty: z.enum(["OKP", "EC"]),
@@ -21,18 +38,17 @@ const PrivateJwk = z.looseObject({
   y: z.string().optional(),
 });
 
-const privateJwks = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      const value: unknown = JSON.parse(text);
-      return value;
-    } catch {
-      ctx.addIssue({ code: "custom", message: "must be a JSON array of private JWKs" });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.array(PrivateJwk).min(1, "needs at least one key"));
+const privateJwks = jsonSetting(z.array(PrivateJwk).min(1, "needs at least one key"), "a JSON array of private JWKs");
+
+const identityProviders = jsonSetting(
+  z
+    .array(IdentityProviderSettingSchema)
+    .refine(
+      (providers) => new Set(providers.map((provider) => provider.id)).size === providers.length,
+      "each provider needs an id of its own",
+    ),
+  "a JSON array of identity providers",
+);
 
 const ConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" }),
@@ -103,7 +119,13 @@ const ConfigSchema = z.object({
   RESEND_API_KEY: z.string().min(1),
   RESEND_BASE_URL: z.url().default("https://api.resend.com"),
   MAIL_FROM: z.string().min(3),
-  // Where people reach the API: links in mail (a new-device notice's "this wasn't me") point here.
+  // Identity providers people may sign in with (a secret: it holds their client secrets). A JSON array; presets for
+  // google, microsoft, apple and github, or any OpenID Connect provider by its issuer (README, "Sign in with ...").
+  OIDC_PROVIDERS: identityProviders.default([]),
+  // Where a sign-in with a provider may send the browser back to: exact addresses, comma-separated.
+  OIDC_RETURN_URLS: commaList.default([]),
+  // Where people reach the API: links in mail (a new-device notice's "this wasn't me") and the address providers
+  // send their answers back to (PUBLIC_ORIGIN/auth/oidc/{provider}/callback) are made from it.
   PUBLIC_ORIGIN: z.url().default("http://localhost:8787"),
   // The name every message signs with, in its subject, heading and footer.
   PRODUCT_NAME: z.string().trim().min(1).max(60).default("Coffee Shop"),

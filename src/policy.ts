@@ -39,6 +39,12 @@ export const POLICY = {
    * them), and the owner is mailed each time: a stolen session cannot pull it again and again unseen.
    */
   exports: { intervalSeconds: 15 * MINUTE },
+  /**
+   * Signing in with an identity provider: a flow (start to callback) lives `flowMinutes` in its browser; the
+   * callback's one-time code is exchanged within `codeSeconds`; a signed-in person's link intent lives
+   * `linkMinutes`; a provider that cannot be reached is tried again after `retryAfterSeconds`.
+   */
+  identities: { flowMinutes: 10, codeSeconds: 60, linkMinutes: 10, retryAfterSeconds: 30 },
   /** Defaults of the settings of the same names (src/config.ts). */
   lifetimes: {
     ACCESS_TOKEN_TTL_SECONDS: 15 * MINUTE,

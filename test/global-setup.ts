@@ -5,6 +5,9 @@ import { createScratchDatabase } from "../tools/local-services/scratch-database.
 import { type LocalServices, startLocalServices } from "../tools/local-services/server.ts";
 import { newSecretSettings } from "../tools/secrets.ts";
 
+/** Where the tests reach the API (test/worker/helpers.ts BASE_URL): providers send their answers back here. */
+const TEST_API_ORIGIN = "https://api.coffee.test";
+
 /**
  * Local services (Neon-protocol SQL endpoint and mail catcher) on a fresh database with the
  * migrations applied: an in-memory PGlite by default, or a new database on the server named by
@@ -16,6 +19,7 @@ async function freshServices(): Promise<{ services: LocalServices; databaseUrl: 
   const services = await startLocalServices({
     port: 0,
     dataDir: "memory://",
+    oidcRedirectUris: [`${TEST_API_ORIGIN}/auth/oidc/local/callback`],
     ...(scratch ? { databaseUrl: scratch.url } : {}),
   });
   return {
@@ -38,6 +42,7 @@ export default async function setup(project: TestProject) {
   // isolated database's users get ids of their own, so an ending there never meets a user of the other.
   await sql`alter table users alter column id restart with 1000000000`.execute(getDb(isolated.databaseUrl));
   project.provide("localServicesUrl", shared.services.url);
+  project.provide("oidcIssuer", shared.services.oidcIssuer);
   project.provide("databaseUrl", shared.databaseUrl);
   project.provide("isolatedServicesUrl", isolated.services.url);
   project.provide("isolatedDatabaseUrl", isolated.databaseUrl);

@@ -3,6 +3,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     localServicesUrl: string;
+    /** The local services' OpenID Connect provider (the API's provider "local" in the tests). */
+    oidcIssuer: string;
     /** A second database and mail catcher, for tests that must not share their data. */
     isolatedDatabaseUrl: string;
     isolatedServicesUrl: string;

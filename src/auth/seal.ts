@@ -9,9 +9,13 @@ const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
 /** What a sealed text is for: each has a key of its own, so one can never be opened as the other. */
-export type SealedFor = "outbox" | "totp";
+export type SealedFor = "outbox" | "totp" | "oidc";
 
-const CONTEXTS: Record<SealedFor, string> = { outbox: "coffee-shop outbox seal", totp: "coffee-shop totp secret seal" };
+const CONTEXTS: Record<SealedFor, string> = {
+  outbox: "coffee-shop outbox seal",
+  totp: "coffee-shop totp secret seal",
+  oidc: "coffee-shop identity provider flow seal",
+};
 
 function sealingKey(secret: string, purpose: SealedFor): Promise<CryptoKey> {
   const id = `${purpose}:${secret}`;
@@ -44,9 +48,15 @@ export async function seal(secret: string, plaintext: string, purpose: SealedFor
   return `${VERSION}${base64url.encode(sealed)}`;
 }
 
-/** Opens what `seal` made; text queued before sealing existed is returned as it is. */
+/**
+ * Opens what `seal` made (throws for anything else). Only the outbox held text before sealing existed: such text is
+ * returned as it is; for every other purpose an unsealed text is refused, since it could be anyone's.
+ */
 export async function unseal(secret: string, stored: string, purpose: SealedFor = "outbox"): Promise<string> {
-  if (!stored.startsWith(VERSION)) return stored;
+  if (!stored.startsWith(VERSION)) {
+    if (purpose === "outbox") return stored;
+    throw new Error("not sealed");
+  }
   const sealed = base64url.decode(stored.slice(VERSION.length));
   const plaintext = await crypto.subtle.decrypt(
     { name: "AES-GCM", iv: sealed.slice(0, IV_BYTES) },

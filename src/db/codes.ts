@@ -48,7 +48,8 @@ export interface MatchedCode {
   address: string;
   /** The account's address now (an email change's code is for another one). */
   email: string;
-  password_hash: string;
+  /** None for an account a provider made (a reset can give it one). */
+  password_hash: string | null;
 }
 
 const issued = cte<{ user_id: string; address: string }>()("issued");
@@ -394,7 +395,7 @@ export async function checkCode(db: Db, guess: CodeGuess, pause: PauseNotice): P
   const row = await statement.executeTakeFirstOrThrow();
   const { code_id, user_id, purpose, address, email, password_hash } = row;
   const matched =
-    code_id !== null && user_id !== null && purpose !== null && address !== null && email !== null && password_hash !== null
+    code_id !== null && user_id !== null && purpose !== null && address !== null && email !== null
       ? { code_id, user_id, purpose, address, email, password_hash }
       : undefined;
   return { matched, notice: row.notice };

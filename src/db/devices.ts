@@ -3,7 +3,15 @@
 // opens nothing by itself. Stored as SHA-256, rotated at each sign-in; a replay of the token it rotated from
 // forgets the device. A sign-in from a device the account has not seen is announced to the owner (one mail an
 // hour at most: a burst waits and goes as one list), with a link that ends that device's sessions.
-import { type Expression, expressionBuilder, type OperandExpression, type QueryCreator, sql, type SqlBool } from "kysely";
+import {
+  type AliasableExpression,
+  type Expression,
+  expressionBuilder,
+  type OperandExpression,
+  type QueryCreator,
+  sql,
+  type SqlBool,
+} from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
 import type { PasswordRunPolicy } from "../policy.ts";
 import type { DeviceNotice } from "../schemas/devices.ts";
@@ -108,10 +116,29 @@ export interface SignInClient {
   country: string | null;
 }
 
+/**
+ * The known device a sign-in names: by the id its password guard found, or (a sign-in no guard read for, a provider's
+ * code exchanged) by the token it presented, found in the sign-in's own statement.
+ */
+export type KnownDevice = { id: string } | { presentedTokenHash: Uint8Array } | undefined;
+
+/** The known device of a guard's read (its run's device), if it found one. */
+export function foundDevice(id: string | undefined): KnownDevice {
+  return id === undefined ? undefined : { id };
+}
+
+/** The id of the known device a sign-in names, if the user has it (in the statement). */
+export function knownDeviceId(userId: string, known: KnownDevice): AliasableExpression<string | null> {
+  const eb = expressionBuilder<DB, never>();
+  if (known === undefined) return eb.cast<string | null>(eb.val(null), "uuid");
+  if ("id" in known) return eb.cast<string | null>(eb.val(known.id), "uuid");
+  return eb.selectFrom("devices").select("id").where("user_id", "=", userId).where("token_hash", "=", known.presentedTokenHash).$asScalar();
+}
+
 /** A sign-in's device: the known one its token named (its token rotates), or a new one. */
 export interface DeviceSignIn {
   userId: string;
-  knownDeviceId: string | undefined;
+  known: KnownDevice;
   /** The hash of the token this sign-in answers: the known device's next one, or the new device's first. */
   tokenHash: Uint8Array;
   newDeviceId: string;
@@ -128,7 +155,7 @@ const added = cte<{ id: string; notice: DeviceNotice }>()("device_added");
 
 /** A known device's token, rotated: the one presented becomes the previous (a replay of it forgets the device). */
 function rotateKnownDevice(signIn: DeviceSignIn, when: Expression<SqlBool>): Step {
-  const { userId, knownDeviceId, tokenHash, client, now } = signIn;
+  const { userId, known, tokenHash, client, now } = signIn;
   return rotated.as(
     () =>
       new QueryRows(
@@ -145,7 +172,7 @@ function rotateKnownDevice(signIn: DeviceSignIn, when: Expression<SqlBool>): Ste
             login_failures: 0,
             login_blocked_until: null,
           }))
-          .where("id", "=", knownDeviceId ?? "00000000-0000-0000-0000-000000000000")
+          .where("id", "=", knownDeviceId(userId, known))
           .where("user_id", "=", userId)
           .where(when)
           .returning("id"),

@@ -26,6 +26,51 @@ export interface ExportRequest {
   events: EventContext;
 }
 
+/** The account's sessions, newest first, each with when its chain was last refreshed. */
+function sessionsOf(userId: string) {
+  const eb = expressionBuilder<DB, never>();
+  return jsonArrayFrom(
+    eb
+      .selectFrom("sessions as s")
+      .select((eb) => [
+        "s.id",
+        "s.created_at",
+        "s.user_agent",
+        "s.client_address",
+        "s.amr",
+        "s.auth_time",
+        // the newest token of the chain was made by the last refresh, unless it is the sign-in's own
+        eb
+          .selectFrom("refresh_tokens as t")
+          .select((eb) => eb.fn.max("t.created_at").as("last"))
+          .whereRef("t.session_id", "=", "s.id")
+          .whereRef("t.created_at", ">", "s.created_at")
+          .as("last_refreshed_at"),
+      ])
+      .where("s.user_id", "=", userId)
+      .orderBy("s.created_at", "desc"),
+  );
+}
+
+/** The account's second factor as facts: since when, and how many recovery codes are left. */
+function factorOf(userId: string) {
+  const eb = expressionBuilder<DB, never>();
+  return jsonObjectFrom(
+    eb
+      .selectFrom("totp_factors as f")
+      .select((eb) => [
+        "f.confirmed_at",
+        eb
+          .selectFrom("recovery_codes as r")
+          .select((eb) => eb.fn.countAll<number>().as("left"))
+          .whereRef("r.user_id", "=", "f.user_id")
+          .where("r.used_at", "is", null)
+          .as("recovery_codes_left"),
+      ])
+      .where("f.user_id", "=", userId),
+  );
+}
+
 /** The account's rows, each kind as JSON: facts about its secrets, never one of them. */
 function accountData(userId: string) {
   const eb = expressionBuilder<DB, never>();
@@ -36,41 +81,15 @@ function accountData(userId: string) {
         .select([...USER_COLUMNS, "verified_at", "updated_at"])
         .where("id", "=", userId),
     ).as("account"),
+    sessionsOf(userId).as("sessions"),
+    factorOf(userId).as("factor"),
     jsonArrayFrom(
       eb
-        .selectFrom("sessions as s")
-        .select((eb) => [
-          "s.id",
-          "s.created_at",
-          "s.user_agent",
-          "s.client_address",
-          "s.amr",
-          "s.auth_time",
-          // the newest token of the chain was made by the last refresh, unless it is the sign-in's own
-          eb
-            .selectFrom("refresh_tokens as t")
-            .select((eb) => eb.fn.max("t.created_at").as("last"))
-            .whereRef("t.session_id", "=", "s.id")
-            .whereRef("t.created_at", ">", "s.created_at")
-            .as("last_refreshed_at"),
-        ])
-        .where("s.user_id", "=", userId)
-        .orderBy("s.created_at", "desc"),
-    ).as("sessions"),
-    jsonObjectFrom(
-      eb
-        .selectFrom("totp_factors as f")
-        .select((eb) => [
-          "f.confirmed_at",
-          eb
-            .selectFrom("recovery_codes as r")
-            .select((eb) => eb.fn.countAll<number>().as("left"))
-            .whereRef("r.user_id", "=", "f.user_id")
-            .where("r.used_at", "is", null)
-            .as("recovery_codes_left"),
-        ])
-        .where("f.user_id", "=", userId),
-    ).as("factor"),
+        .selectFrom("identities")
+        .select(["provider", "email", "linked_at", "last_sign_in_at"])
+        .where("user_id", "=", userId)
+        .orderBy("linked_at"),
+    ).as("identities"),
     jsonArrayFrom(
       eb
         .selectFrom("one_time_codes")

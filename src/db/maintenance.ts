@@ -30,6 +30,8 @@ export const PURGED = [
   "code_attempts",
   "code_failures",
   "mfa_challenges",
+  "identity_sign_ins",
+  "identity_links",
   "devices",
   "unverified_users",
   "old_mail",
@@ -50,6 +52,8 @@ export function nothingPurged(): PurgeCounts {
     code_attempts: 0,
     code_failures: 0,
     mfa_challenges: 0,
+    identity_sign_ins: 0,
+    identity_links: 0,
     devices: 0,
     unverified_users: 0,
     old_mail: 0,
@@ -61,6 +65,20 @@ export function nothingPurged(): PurgeCounts {
 /** Each purge is a common table expression named after what it counts, prefixed so that no name shadows a table. */
 function purgedBy<Row extends { id: unknown }>(name: Purged) {
   return cte<Row>()(`purged_${name}` as const);
+}
+
+/** The rows of a table of single-use secrets (kept by their hash) whose time is over, in the order of its expiry index. */
+function expiredSecrets(table: "mfa_challenges" | "identity_sign_ins" | "identity_links", { now, batchSize }: PurgeCutoffs) {
+  return new QueryRows(
+    tables
+      .deleteFrom(table)
+      .where(
+        "token_hash",
+        "in",
+        tables.selectFrom(table).select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
+      )
+      .returning("token_hash as id"),
+  );
 }
 
 /** The deleting (or marking) query of each purge, as rows with an `id`, at most `batchSize` of them. */
@@ -185,17 +203,10 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
         .returning("id"),
     ),
   // a login's challenge is spent or dead five minutes after its password was checked
-  mfa_challenges: ({ now, batchSize }) =>
-    new QueryRows(
-      tables
-        .deleteFrom("mfa_challenges")
-        .where(
-          "token_hash",
-          "in",
-          tables.selectFrom("mfa_challenges").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
-        )
-        .returning("token_hash as id"),
-    ),
+  mfa_challenges: (cutoffs) => expiredSecrets("mfa_challenges", cutoffs),
+  // a provider's sign-in code is exchanged within a minute, a link intent used within ten
+  identity_sign_ins: (cutoffs) => expiredSecrets("identity_sign_ins", cutoffs),
+  identity_links: (cutoffs) => expiredSecrets("identity_links", cutoffs),
   // its token then opens nothing known: the next sign-in on it is a new device's
   devices: ({ devicesUnusedSince, batchSize }) =>
     new QueryRows(

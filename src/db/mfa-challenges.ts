@@ -1,6 +1,6 @@
 // A login's second step and step-up: challenges answered with a code of the app or a recovery code, and a live
 // session's authentication renewed. The factor itself (enrolment, its run of wrong codes, removal) is in mfa.ts.
-import { type Expression, type ExpressionBuilder, expressionBuilder, type SqlBool } from "kysely";
+import { type AliasableExpression, type Expression, type ExpressionBuilder, expressionBuilder, sql, type SqlBool } from "kysely";
 import type { CodeRunPolicy } from "../policy.ts";
 import type { AuthMethod } from "../schemas/mfa.ts";
 import type { DB } from "./schema.ts";
@@ -9,9 +9,10 @@ import { type EventContext, noRowDetails, recordEvents } from "./events.ts";
 import { chargeFactor, chargedRun, FACTOR_COLUMNS, type FactorTry, factorFrom } from "./mfa.ts";
 import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
-import type { DeviceSignIn } from "./devices.ts";
+import { type DeviceSignIn, foundDevice, type KnownDevice, knownDeviceId } from "./devices.ts";
 import { endPasswordRun, type PasswordRun } from "./password-run.ts";
 import {
+  type CheckedProof,
   type FreshSession,
   type NewSession,
   openedSessionEvents,
@@ -28,12 +29,60 @@ import { afterLockingUsers } from "./user-lock.ts";
 export interface NewChallenge {
   tokenHash: Uint8Array;
   userId: string;
-  /** The run the password's try was counted in: the account's, or the known device's it came from. */
-  run: PasswordRun;
-  passwordHash: string;
+  /** The run the password's try was counted in (the account's, or the known device's it came from); none after a provider's sign-in. */
+  run: PasswordRun | undefined;
+  /** What the first step checked: the password hash, or the identity the provider signed in. */
+  checked: CheckedProof;
   generation: number;
   expiresAt: Date;
   events: EventContext;
+}
+
+const createdChallenge = cte<{ user_id: string }>()("challenge");
+
+/**
+ * The challenge, stored for its user (when `when` holds): in the generation the first step saw, or, for a first step
+ * that is this statement, the user's generation as the statement sees it.
+ */
+export function storeChallenge(
+  challenge: Omit<NewChallenge, "events" | "run" | "generation"> & {
+    generation: number | "current";
+    device: KnownDevice;
+    now: Date;
+  },
+  when?: Expression<SqlBool>,
+): Step {
+  const { tokenHash, userId, checked, generation, device, expiresAt, now } = challenge;
+  return createdChallenge.as(
+    () =>
+      new QueryRows(
+        tables
+          .insertInto("mfa_challenges")
+          .columns(["token_hash", "user_id", "password_hash", "identity_id", "generation", "device_id", "expires_at", "created_at"])
+          .expression(
+            tables
+              .selectFrom("users")
+              .select((eb) => [
+                eb.val(tokenHash).as("token_hash"),
+                "id",
+                eb.val("passwordHash" in checked ? checked.passwordHash : null).as("password_hash"),
+                eb.cast<string | null>(eb.val("identityId" in checked ? checked.identityId : null), "uuid").as("identity_id"),
+                generation === "current" ? eb.ref("session_generation").as("generation") : eb.val(generation).as("generation"),
+                knownDeviceId(userId, device).as("device_id"),
+                eb.val(expiresAt).as("expires_at"),
+                eb.val(now).as("created_at"),
+              ])
+              .where("id", "=", userId)
+              .$if(when !== undefined, (qb) => qb.where(when ?? sql.lit(true))),
+          )
+          .returning("user_id"),
+      ),
+  );
+}
+
+/** Whether the statement stored its challenge. */
+export function challengeStored(): AliasableExpression<SqlBool> {
+  return expressionBuilder<object, never>().exists(createdChallenge.from().select("user_id"));
 }
 
 /**
@@ -41,29 +90,8 @@ export interface NewChallenge {
  * two round trips, which also ends the account's run of wrong passwords.
  */
 export async function createChallenge(db: Db, challenge: NewChallenge): Promise<void> {
-  const { tokenHash, userId, run, passwordHash, generation, expiresAt, events } = challenge;
-  const created = cte<{ user_id: string }>()("challenge");
-  await withSteps(
-    db,
-    endPasswordRun(run),
-    created.as(
-      (q) =>
-        new QueryRows(
-          q
-            .insertInto("mfa_challenges")
-            .values({
-              token_hash: tokenHash,
-              user_id: userId,
-              password_hash: passwordHash,
-              generation,
-              device_id: run.deviceId ?? null,
-              expires_at: expiresAt,
-              created_at: events.now,
-            })
-            .returning("user_id"),
-        ),
-    ),
-  )
+  const { run, events } = challenge;
+  await withSteps(db, run && endPasswordRun(run), storeChallenge({ ...challenge, device: foundDevice(run?.deviceId), now: events.now }))
     .selectNoFrom((eb) => eb.lit(1).as("done"))
     .execute();
 }
@@ -80,14 +108,21 @@ function boundChallenges(eb: ExpressionBuilder<DB, never>, tokenHash: Uint8Array
     .where("c.token_hash", "=", tokenHash)
     .where("c.used_at", "is", null)
     .where("c.expires_at", ">", now)
-    .whereRef("u.password_hash", "=", "c.password_hash")
+    .where((eb) =>
+      eb.or([
+        eb("u.password_hash", "=", eb.ref("c.password_hash")),
+        eb.exists(
+          eb.selectFrom("identities as i").select("i.id").whereRef("i.id", "=", "c.identity_id").whereRef("i.user_id", "=", "u.id"),
+        ),
+      ]),
+    )
     .whereRef("u.session_generation", "=", "c.generation")
     .where("u.status", "=", "verified");
 }
 
 /** A live challenge with its user's factor, as the factor guard read it: what completing it needs. */
 export interface ChallengeTry extends FactorTry {
-  passwordHash: string;
+  checked: CheckedProof;
   generation: number;
   /** The known device the login's password came from, if it came from one. */
   deviceId: string | undefined;
@@ -110,7 +145,7 @@ export async function chargeChallengeTry(
     .selectFrom("mfa_challenges as c")
     .innerJoin("totp_factors as f", "f.user_id", "c.user_id")
     .innerJoin("users as u", "u.id", "c.user_id")
-    .select([...FACTOR_COLUMNS, "c.password_hash", "c.generation", "c.device_id"])
+    .select([...FACTOR_COLUMNS, "c.password_hash", "c.identity_id", "c.generation", "c.device_id"])
     .select(() => chargedRun().as("run"))
     .where("c.token_hash", "=", tokenHash)
     .where("c.user_id", "in", boundChallenges(eb, tokenHash, now).select("c.user_id"))
@@ -120,7 +155,7 @@ export async function chargeChallengeTry(
     row && {
       factor: factorFrom(row),
       run: row.run ?? undefined,
-      passwordHash: row.password_hash,
+      checked: row.password_hash === null ? { identityId: row.identity_id ?? "" } : { passwordHash: row.password_hash },
       generation: row.generation,
       deviceId: row.device_id ?? undefined,
     }
@@ -251,7 +286,7 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
   const eb = expressionBuilder<DB, never>();
   const newSession: NewSession = {
     userId,
-    verifiedHash: challenge.passwordHash,
+    checked: challenge.checked,
     fresh,
     secondFactor: eb.exists(factorUsed.from().select("user_id")),
     device: completion.device,

@@ -89,8 +89,7 @@ function runAfterTry(counted: number | null, failures: number, locked: boolean |
 
 function holderFrom(row: ReadRow): PasswordHolder | undefined {
   const { id, email, password_hash, status, role, login_failures, session_generation, deletion_due_at, second_factor } = row;
-  if (id === null || email === null || password_hash === null || status === null || role === null || login_failures === null)
-    return undefined;
+  if (id === null || email === null || status === null || role === null || login_failures === null) return undefined;
   if (session_generation === null) return undefined;
   const deviceId = row.device_id ?? undefined;
   const run =

@@ -92,6 +92,33 @@ export interface EmailOutbox {
   to_address: string;
 }
 
+export interface Identities {
+  email: string | null;
+  id: string;
+  last_sign_in_at: Timestamp | null;
+  linked_at: Timestamp;
+  provider: string;
+  subject: string;
+  user_id: Int8;
+}
+
+export interface IdentityLinks {
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  provider: string;
+  token_hash: Uint8Array;
+  user_id: Int8;
+}
+
+export interface IdentitySignIns {
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  identity_id: string;
+  multi_factor: boolean;
+  token_hash: Uint8Array;
+  user_id: Int8;
+}
+
 export interface ImportedUsers {
   id: Int8;
   imported_at: Timestamp;
@@ -102,7 +129,8 @@ export interface MfaChallenges {
   device_id: string | null;
   expires_at: Timestamp;
   generation: number;
-  password_hash: string;
+  identity_id: string | null;
+  password_hash: string | null;
   token_hash: Uint8Array;
   used_at: Timestamp | null;
   user_id: Int8;
@@ -151,6 +179,7 @@ export interface Sessions {
   device_known: Generated<boolean>;
   generation: number;
   id: string;
+  identity_id: string | null;
   report_expires_at: Timestamp | null;
   report_token_hash: Uint8Array | null;
   user_agent: string;
@@ -177,7 +206,7 @@ export interface Users {
   last_name: string | null;
   login_blocked_until: Timestamp | null;
   login_failures: Generated<number>;
-  password_hash: string;
+  password_hash: string | null;
   role: Generated<UserRole>;
   session_generation: Generated<number>;
   sessions_ended_at: Timestamp | null;
@@ -192,6 +221,9 @@ export interface DB {
   code_failures: CodeFailures;
   devices: Devices;
   email_outbox: EmailOutbox;
+  identities: Identities;
+  identity_links: IdentityLinks;
+  identity_sign_ins: IdentitySignIns;
   imported_users: ImportedUsers;
   mfa_challenges: MfaChallenges;
   one_time_codes: OneTimeCodes;

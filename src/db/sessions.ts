@@ -6,6 +6,7 @@ import {
   type ExpressionBuilder,
   expressionBuilder,
   type QueryCreator,
+  sql,
   type SqlBool,
 } from "kysely";
 import { jsonBuildObject } from "kysely/helpers/postgres";
@@ -73,7 +74,9 @@ export class SessionStanding {
  * its `auth_time` is now), or a session that `continues` as a new one after a change of how its account signs
  * in (it keeps the old one's `auth_time`, and its `amr` with the second factor kept, added or removed).
  */
-export type SessionProof = { proved: AuthMethod[]; report: ReportLink } | { continues: string; factor: "kept" | "added" | "removed" };
+export type SessionProof =
+  | { proved: AuthMethod[]; report: ReportLink; identityId?: string | undefined }
+  | { continues: string; factor: "kept" | "added" | "removed" };
 
 /**
  * The hash of a sign-in's "this wasn't me" link, stored on the session only when its new-device notice goes out
@@ -136,6 +139,7 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
         eb.val(proof.proved).as("amr"),
         "device.id as device_id",
         "device.known as device_known",
+        eb.cast<string | null>(eb.val(proof.identityId ?? null), "uuid").as("identity_id"),
         eb
           .case()
           .when(announced(eb))
@@ -160,6 +164,7 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
       continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr"),
       "previous.device_id",
       "previous.device_known",
+      "previous.identity_id",
       eb.cast<Uint8Array | null>(eb.val(null), "bytea").as("report_token_hash"),
       eb.cast<Date | null>(eb.val(null), "timestamptz").as("report_expires_at"),
     ]);
@@ -214,6 +219,7 @@ export function openSessionFor(owner: SessionOwner, fresh: FreshSession, now: Da
                 "amr",
                 "device_id",
                 "device_known",
+                "identity_id",
                 "report_token_hash",
                 "report_expires_at",
               ])
@@ -257,17 +263,24 @@ export function openedStanding() {
 /** A login's owner: the user whose password was checked, with the columns the login's answer needs. */
 const owner = cte<{ id: string; role: UserRole; status: UserStatus; session_generation: number }>()("owner");
 
+/**
+ * What a sign-in checked, which must still hold when its session starts: the password hash it was checked against
+ * (changed since, the sign-in is void), or the identity it came through (unlinked since, likewise).
+ */
+export type CheckedProof = { passwordHash: string } | { identityId: string };
+
 export interface NewSession {
   userId: string;
-  /** The password hash the login was checked against: if it changed since, the login is void. */
-  verifiedHash: string;
+  checked: CheckedProof;
   fresh: FreshSession;
   /**
    * Whether the statement proved the second factor too. A password alone starts a session only for an account
    * without a second factor (one confirmed meanwhile voids the login); with the factor, only when the statement
    * used it (a challenge's other bindings are checked by the statement that uses the factor).
    */
-  secondFactor?: Expression<SqlBool> | undefined;
+  secondFactor?: Expression<SqlBool> | "asserted by the provider" | undefined;
+  /** What else must hold in the statement for the session to start (a provider's one-time code spent in it). */
+  when?: Expression<SqlBool> | undefined;
   /** The device it signs in from: a known one (its token rotates) or a new one, announced to the owner by `notice`. */
   device: DeviceSignIn;
   notice: MailToQueue | undefined;
@@ -275,19 +288,28 @@ export interface NewSession {
 }
 
 /**
- * A login's session, for a verified owner whose password is still the one checked, proved as `secondFactor` says,
+ * A login's session, for a verified owner whose proof still holds (see CheckedProof), proved as `secondFactor` says,
  * from the device it signs in from (rotated or added only when the session starts).
  */
 export function openSession(session: NewSession): { step: Step; deviceNotice: MailPart } {
-  const { userId, verifiedHash, secondFactor, events } = session;
+  const { userId, checked, secondFactor, when, events } = session;
   const ownerStep = owner.as((q) => {
     const factor = q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
-    const checked = q
+    const stillChecked = q
       .selectFrom("users")
       .select(["id", "role", "status", "session_generation"])
       .where("id", "=", userId)
-      .where("password_hash", "=", verifiedHash);
-    return secondFactor ? checked.where((eb) => eb.exists(factor)).where(secondFactor) : checked.where((eb) => eb.not(eb.exists(factor)));
+      .$if(when !== undefined, (qb) => qb.where(when ?? sql.lit(true)))
+      .where((eb) =>
+        "passwordHash" in checked
+          ? eb("password_hash", "=", checked.passwordHash)
+          : eb.exists(eb.selectFrom("identities").select("id").where("id", "=", checked.identityId).whereRef("user_id", "=", "users.id")),
+      );
+    // an identity provider's second factor stands in for the account's own
+    if (secondFactor === "asserted by the provider") return stillChecked;
+    return secondFactor
+      ? stillChecked.where((eb) => eb.exists(factor)).where(secondFactor)
+      : stillChecked.where((eb) => eb.not(eb.exists(factor)));
   });
   const verifiedOwner = () => owner.from().select(["id", "session_generation"]).where("status", "=", "verified");
   const device = signInDevice(session.device, session.notice, expressionBuilder<object, never>().exists(verifiedOwner()));
@@ -336,7 +358,7 @@ export async function startSession(db: Db, session: NewSession): Promise<Session
     db,
     opening.step,
     // a known device's run ends as its token rotates; the account's, here
-    session.device.knownDeviceId === undefined && endPasswordRun({ userId: session.userId, deviceId: undefined }),
+    session.device.known === undefined && endPasswordRun({ userId: session.userId, deviceId: undefined }),
     recordEvents(session.events, { type: "login_succeeded", rows: openedSessionEvents }),
   )
     .selectFrom(sessionStartColumns().as("start"))

@@ -225,6 +225,30 @@ export function mfaChangedNotice(change: "enabled" | "disabled" | "reset"): Lett
     });
 }
 
+/** To the owner, when an identity at a provider became a way into the account. */
+export function identityLinkedNotice(provider: string): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: ${provider} was linked to your account`,
+      lines: [
+        `Your ${provider} account was linked to your account: signing in with ${provider} now signs you in here.`,
+        "If you did not do this, unlink it, reset your password at once and contact us.",
+      ],
+    });
+}
+
+/** To the owner, when one of the provider identities linked to the account was unlinked. */
+export function identityUnlinkedNotice(): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: a sign-in provider was unlinked from your account`,
+      lines: [
+        "A sign-in provider was unlinked from your account: it no longer signs you in here, and the sessions it started were ended.",
+        "If you did not do this, reset your password at once and contact us.",
+      ],
+    });
+}
+
 /** To the account whose authenticator codes were paused: whoever entered them knew the password. */
 export function factorPausedNotice(pausedHours: number): Letter {
   return (product) =>

@@ -67,6 +67,9 @@ export const exampleExport: DataExport = {
     },
   ],
   second_factor: { method: "totp", on_since: "2026-11-24T12:10:00.000Z", recovery_codes_left: 9 },
+  identities: [
+    { provider: "google", email: "ada@gmail.com", linked_at: "2026-11-02T09:14:00.000Z", last_sign_in_at: "2026-12-01T08:02:11.000Z" },
+  ],
   codes: [
     {
       purpose: "verify_email",

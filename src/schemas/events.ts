@@ -32,6 +32,8 @@ export const AuthEventTypeSchema = z
     "deletion_requested",
     "deletion_cancelled",
     "data_exported",
+    "identity_linked",
+    "identity_unlinked",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;

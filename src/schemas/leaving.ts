@@ -43,6 +43,16 @@ export const DataExportSchema = z
         recovery_codes_left: z.number().int(),
       })
       .nullable(),
+    identities: z
+      .array(
+        z.object({
+          provider: z.string(),
+          email: z.string().nullable().meta({ description: "The address the provider gave when it was linked" }),
+          linked_at: time(),
+          last_sign_in_at: time().nullable(),
+        }),
+      )
+      .meta({ description: "The identity providers linked to the account (never the provider's tokens: none are kept)" }),
     codes: z
       .array(
         z.object({

@@ -3,8 +3,11 @@ import { z } from "zod";
 import { PresentedPasswordSchema } from "./user.ts";
 import { TokenPairSchema } from "./tokens.ts";
 
-/** RFC 8176 authentication methods a session can be made with: a password, and a one-time password. */
-export const AuthMethodSchema = z.enum(["pwd", "otp"]).meta({ id: "AuthMethod" });
+/**
+ * RFC 8176 authentication methods a session can be made with: a password, a one-time password (the authenticator
+ * app), a sign-in at an identity provider (`fed`), and `mfa` where that provider asserted a second factor of its own.
+ */
+export const AuthMethodSchema = z.enum(["pwd", "otp", "fed", "mfa"]).meta({ id: "AuthMethod" });
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
 
 export const TotpCodeSchema = z

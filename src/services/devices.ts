@@ -4,7 +4,15 @@ import { randomToken, sha256 } from "../auth/crypto.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import { type DeviceSignIn, dueDeviceNotices, forgetDevice, type PendingNotice, reportSignIn, sendDeviceNotice } from "../db/devices.ts";
+import {
+  type DeviceSignIn,
+  dueDeviceNotices,
+  type KnownDevice,
+  forgetDevice,
+  type PendingNotice,
+  reportSignIn,
+  sendDeviceNotice,
+} from "../db/devices.ts";
 import type { MailToQueue } from "../db/outbox.ts";
 import type { ReportLink } from "../db/sessions.ts";
 import { endingSessions } from "../edge/revocations.ts";
@@ -38,17 +46,18 @@ function reportLinkExpiry(now: Date): Date {
 }
 
 /**
- * The device of a sign-in by `userId`: the known device its token named (the password guard found it), whose token
- * rotates, or a new one, whose sign-in the owner hears of with a link that ends it.
+ * The device of a sign-in by `userId`: the known device its token named (the password guard found it, or the
+ * sign-in's statement finds it), whose token rotates, or a new one, whose sign-in the owner hears of with a link
+ * that ends it.
  */
-export async function signingInDevice(ctx: ServiceContext, userId: string, knownDeviceId: string | undefined): Promise<SigningInDevice> {
+export async function signingInDevice(ctx: ServiceContext, userId: string, known: KnownDevice): Promise<SigningInDevice> {
   const { now, client } = ctx;
   const token = randomToken();
   const reportToken = randomToken();
   const [tokenHash, reportHash] = await Promise.all([sha256(token), sha256(reportToken)]);
   const signIn: DeviceSignIn = {
     userId,
-    knownDeviceId,
+    known,
     tokenHash,
     newDeviceId: crypto.randomUUID(),
     client: { userAgent: client.userAgent, clientAddress: client.address ?? null, country: client.country },
@@ -62,8 +71,11 @@ export async function signingInDevice(ctx: ServiceContext, userId: string, known
     country: client.country,
     reportUrl: reportUrl(ctx.config, reportToken),
   };
+  // a device found already is not new; one only the statement can find may be
   const notice =
-    knownDeviceId === undefined ? await mailToQueue(ctx, newSignInNotice([announced], POLICY.devices.reportLinkHours)) : undefined;
+    known === undefined || !("id" in known)
+      ? await mailToQueue(ctx, newSignInNotice([announced], POLICY.devices.reportLinkHours))
+      : undefined;
   return { signIn, token, report: { tokenHash: reportHash, expiresAt: reportLinkExpiry(now) }, notice };
 }
 

@@ -115,6 +115,11 @@ function documentOf(now: Date, row: ExportRow, account: NonNullable<ExportRow["a
       on_since: iso(factor.confirmed_at),
       recovery_codes_left: Number(factor.recovery_codes_left),
     },
+    identities: row.identities.map((identity) => ({
+      ...identity,
+      linked_at: iso(identity.linked_at),
+      last_sign_in_at: iso(identity.last_sign_in_at),
+    })),
     codes: row.codes.map((code) => ({
       purpose: code.purpose,
       address: code.address,

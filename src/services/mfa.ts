@@ -6,7 +6,6 @@ import type { AccessClaims } from "../auth/tokens.ts";
 import { base32Encode, newTotpSecret, totpUri } from "../auth/totp.ts";
 import { completeChallenge, createChallenge, renewAuthentication } from "../db/mfa-challenges.ts";
 import { confirmFactor, disableFactor, resetFactor, startEnrolment } from "../db/mfa.ts";
-import type { PasswordHolder } from "../db/passwords.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import { ApiError, failure } from "../errors.ts";
 import { mfaChangedNotice, recoveryCodeUsedNotice } from "../mail/templates.ts";
@@ -24,7 +23,9 @@ import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { challengeGone, proveFactor, refuseWrongCode } from "./guards/factor.ts";
 import { signingInDevice } from "./devices.ts";
-import { provePassword, signedIn } from "./guards/password.ts";
+import { foundDevice } from "../db/devices.ts";
+import type { CheckedProof, ReportLink, SessionProof } from "../db/sessions.ts";
+import { type ProvedPassword, provePassword, signedIn } from "./guards/password.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
 import { requireRecentAuthentication } from "./step-up.ts";
 import { mintAccessToken, mintSignIn, mintTokens, newSession } from "./tokens.ts";
@@ -137,21 +138,33 @@ export async function resetUserFactor(ctx: ServiceContext, actor: AccessClaims, 
  * single-use token, kept only hashed, bound to the password hash checked and to the account's generation,
  * alive MFA_CHALLENGE_TTL_SECONDS. The login's second round trip.
  */
-export async function challengeLogin(ctx: ServiceContext, holder: PasswordHolder): Promise<never> {
+export async function challengeLogin(ctx: ServiceContext, holder: ProvedPassword["holder"]): Promise<never> {
   const token = randomToken();
   const expiresIn = ctx.config.MFA_CHALLENGE_TTL_SECONDS;
   await createChallenge(ctx.db, {
     tokenHash: await sha256(token),
     userId: holder.id,
     run: holder.run,
-    passwordHash: holder.password_hash,
+    checked: { passwordHash: holder.password_hash },
     generation: holder.generation,
     expiresAt: secondsAfter(ctx.now, expiresIn),
     events: ctx.events,
   });
-  throw new ApiError("mfa_required", "The password is right: now send a code of your authenticator app, or a recovery code.", {
+  throw secondFactorRequired("The password is right", token, expiresIn);
+}
+
+/** The answer that asks for the account's second factor, with the challenge that completes the login at POST /auth/login/mfa. */
+export function secondFactorRequired(firstStep: string, token: string, expiresIn: number): ApiError {
+  return new ApiError("mfa_required", `${firstStep}: now send a code of your authenticator app, or a recovery code.`, {
     members: { challenge: { token, expires_in: expiresIn, methods: ["totp", "recovery_code"] } },
   });
+}
+
+/** How a session completed by the second factor was proved: the first step's password, or its provider, then the app. */
+function afterSecondFactor(checked: CheckedProof, report: ReportLink): SessionProof {
+  return "passwordHash" in checked
+    ? { proved: ["pwd", "otp"], report }
+    : { proved: ["fed", "otp"], report, identityId: checked.identityId };
 }
 
 /**
@@ -163,9 +176,9 @@ export async function completeMfaLogin(ctx: ServiceContext, input: MfaLoginReque
   const tokenHash = await sha256(input.challenge_token);
   const { attempt, proof } = await proveFactor(ctx, { challengeHash: tokenHash }, input, "login");
   const userId = attempt.factor.userId;
-  const device = await signingInDevice(ctx, userId, attempt.deviceId);
+  const device = await signingInDevice(ctx, userId, foundDevice(attempt.deviceId));
   const [session, recoveryNotice] = await Promise.all([
-    newSession(ctx, { proved: ["pwd", "otp"], report: device.report }),
+    newSession(ctx, afterSecondFactor(attempt.checked, device.report)),
     "recoveryHash" in proof ? mailToQueue(ctx, recoveryCodeUsedNotice()) : undefined,
   ]);
   const completed = await completeChallenge(ctx.db, {

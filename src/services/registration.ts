@@ -63,7 +63,7 @@ export async function verifyCode(ctx: ServiceContext, input: VerifyRequest): Pro
     // an address asked for in an email change may have been registered since
     proveAddress(ctx.db, {
       matched: { ...matched, purpose },
-      checkedPasswordHash: matched.password_hash,
+      checkedPasswordHash: matched.password_hash ?? undefined,
       changeNotice: await mailToQueue(ctx, emailChangedNotice(input.email)),
       events: ctx.events,
     }),
@@ -78,10 +78,10 @@ export async function verifyCode(ctx: ServiceContext, input: VerifyRequest): Pro
 }
 
 /** Completing a signup needs its password: the code alone would hand the account to whoever chose it. */
-async function checkSignupPassword(storedHash: string, password: string | undefined): Promise<void> {
+async function checkSignupPassword(storedHash: string | null, password: string | undefined): Promise<void> {
   if (password === undefined)
     throw new ApiError("validation_failed", "Completing a signup needs the password you signed up with (password).");
-  if (!(await verifyPassword(password, storedHash)).valid) throw failure("signup_password_mismatch");
+  if (storedHash === null || !(await verifyPassword(password, storedHash)).valid) throw failure("signup_password_mismatch");
 }
 
 /**

@@ -10,12 +10,13 @@ import type { UserStatus } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { provePassword, recordFailure, wrongCredentials } from "./guards/password.ts";
 import { signingInDevice } from "./devices.ts";
+import { foundDevice } from "../db/devices.ts";
 import { deliverLater } from "./mail-delivery.ts";
 import { challengeLogin } from "./mfa.ts";
 import { mintSignIn, mintTokens, newSession } from "./tokens.ts";
 
-/** Why an account that proved its password gets no session: its status, told only once the password was right. */
-function statusRefusal(status: UserStatus, deletionDueAt: Date | null): ApiError {
+/** Why an account that proved who signs in gets no session: its status, told only once the proof was right. */
+export function statusRefusal(status: UserStatus, deletionDueAt: Date | null): ApiError {
   switch (status) {
     case "disabled":
       return new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
@@ -46,11 +47,11 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<S
   // An account with a factor keeps an old hash until a login without one or a password change: its challenge is
   // bound to the hash checked, which an upgrade would replace. (Enrolling takes a login, which upgrades first.)
   if (holder.secondFactor) return challengeLogin(ctx, holder);
-  const device = await signingInDevice(ctx, holder.id, holder.run.deviceId);
+  const device = await signingInDevice(ctx, holder.id, foundDevice(holder.run.deviceId));
   const { fresh, refreshToken } = await newSession(ctx, { proved: ["pwd"], report: device.report });
   const session = await startSession(ctx.db, {
     userId: holder.id,
-    verifiedHash: holder.password_hash,
+    checked: { passwordHash: holder.password_hash },
     fresh,
     device: device.signIn,
     notice: device.notice,

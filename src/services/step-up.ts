@@ -1,6 +1,7 @@
 import type { AccessClaims } from "../auth/tokens.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
+import type { AuthMethod } from "../schemas/mfa.ts";
 import type { ServiceContext } from "./context.ts";
 
 /**
@@ -13,19 +14,23 @@ import type { ServiceContext } from "./context.ts";
 export function requireRecentAuthentication(ctx: ServiceContext, actor: AccessClaims): void {
   const ageSeconds = (ctx.now.getTime() - actor.authTime.getTime()) / 1000;
   if (ageSeconds > ctx.config.STEP_UP_MAX_AGE_SECONDS) {
-    throw new ApiError(
-      "reauthentication_required",
-      `This needs a recent sign-in: confirm your password${actor.amr.includes("otp") ? " and a code of your authenticator app" : ""} with POST /auth/reauthenticate, then try again.`,
-    );
+    const how = actor.amr.includes("fed")
+      ? "sign in with your provider again (or, if your account has a password, confirm it with POST /auth/reauthenticate)"
+      : `confirm your password${actor.amr.includes("otp") ? " and a code of your authenticator app" : ""} with POST /auth/reauthenticate`;
+    throw new ApiError("reauthentication_required", `This needs a recent sign-in: ${how}, then try again.`);
   }
 }
 
+/** What says a session was made with a second factor: our authenticator app, or a provider that asserted one. */
+const MULTI_FACTOR: readonly AuthMethod[] = ["otp", "mfa"];
+
 /**
  * An admin's password is every account: where ADMIN_MFA_REQUIRED is on, an admin acts as one only in a session
- * made with a second factor. Without one they can still sign in, and enrol one.
+ * made with a second factor (ours, or one an identity provider asserted). Without one they can still sign in, and
+ * enrol one.
  */
 export function requireAdminFactor(config: Config, actor: AccessClaims): void {
-  if (config.ADMIN_MFA_REQUIRED && !actor.amr.includes("otp")) {
+  if (config.ADMIN_MFA_REQUIRED && !actor.amr.some((method) => MULTI_FACTOR.includes(method))) {
     throw new ApiError(
       "mfa_enrollment_required",
       "Admins must sign in with a second factor: enrol one at POST /auth/mfa/totp; the session its confirmation answers has it.",

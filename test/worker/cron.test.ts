@@ -157,6 +157,41 @@ describe("the scheduled maintenance", () => {
     expect(await blacklisted()).toBe(0);
   });
 
+  it("deletes a login's challenges, a provider's sign-in codes and link intents once their time is over", async () => {
+    const user = await seededUser("user", isolated.DATABASE_URL);
+    const userId = String(user.id);
+    const expiresAt = new Date(Date.now() + HOUR * 1000);
+    const secret = () => crypto.getRandomValues(new Uint8Array(32));
+    const identityId = crypto.randomUUID();
+    await db
+      .insertInto("identities")
+      .values({ id: identityId, user_id: userId, provider: "local", subject: identityId, email: null, linked_at: new Date() })
+      .execute();
+    const created_at = new Date();
+    await db
+      .insertInto("identity_sign_ins")
+      .values({ token_hash: secret(), user_id: userId, identity_id: identityId, multi_factor: false, expires_at: expiresAt, created_at })
+      .execute();
+    await db
+      .insertInto("identity_links")
+      .values({ token_hash: secret(), user_id: userId, provider: "local", expires_at: expiresAt, created_at })
+      .execute();
+    await db
+      .insertInto("mfa_challenges")
+      .values({ token_hash: secret(), user_id: userId, identity_id: identityId, generation: 0, expires_at: expiresAt, created_at })
+      .execute();
+    const left = async () =>
+      Promise.all(
+        (["identity_sign_ins", "identity_links", "mfa_challenges"] as const).map(
+          async (table) => (await db.selectFrom(table).select("user_id").where("user_id", "=", userId).execute()).length,
+        ),
+      );
+    await runCron(new Date(expiresAt.getTime() - 1000));
+    expect(await left()).toEqual([1, 1, 1]);
+    await runCron(expiresAt);
+    expect(await left()).toEqual([0, 0, 0]);
+  });
+
   it("ends a session with its last refresh token, not before", async () => {
     const clock = manualClock();
     const call = client({ clock, env: isolated });

@@ -80,6 +80,12 @@ describe("the password guard: 20 wrong passwords at once", () => {
     ["re-authentication", "/auth/reauthenticate", "POST", { password: WRONG_PASSWORD }],
     ["a password change", "/auth/password/change", "POST", { current_password: WRONG_PASSWORD, new_password: "a fresh passphrase here" }],
     ["starting an enrolment", "/auth/mfa/totp", "POST", { current_password: WRONG_PASSWORD }],
+    [
+      "linking an identity provider",
+      "/auth/identities/local/link",
+      "POST",
+      { current_password: WRONG_PASSWORD, return_to: "https://app.coffee.test/signed-in" },
+    ],
   ])(`at %s: ${judged} judged, as in a row`, async (_, path, method, body) => {
     const { call, user, access_token } = await signedIn();
     const tally = await fireAtOnce(() => call(path, bearer(access_token, json(method, body))));

@@ -38,7 +38,7 @@ async function importOldUser(): Promise<{ id: string; email: string }> {
   return { id: row.id, email };
 }
 
-function storedHash(id: string): Promise<string> {
+function storedHash(id: string): Promise<string | null> {
   return db
     .selectFrom("users")
     .select("password_hash")

@@ -6,3 +6,9 @@ import { newSecretSettings } from "../secrets.ts";
 for (const [name, value] of Object.entries(newSecretSettings())) {
   console.log(`${name}=${value}`);
 }
+// the other secrets are not made here: they come from the services that issue them
+console.log("# DATABASE_URL: your Neon database's connection string");
+console.log("# RESEND_API_KEY: an API key of your Resend account");
+console.log(
+  '# OIDC_PROVIDERS: the identity providers people sign in with, e.g. [{"id":"google","preset":"google","client_id":"…","client_secret":"…"}] (README, "Sign in with a provider"); leave unset for none',
+);

@@ -9,6 +9,8 @@ import { createPostgresPool, postgresBackend } from "./backends/postgres-backend
 import type { SqlBackend } from "./backends/sql-backend.ts";
 import { emptyReply, HttpError, jsonReply, textReply, type Handler, type Reply } from "./http-reply.ts";
 import { createMailCatcher } from "./mail/mail-catcher.ts";
+import { OIDC_PATH } from "./oidc/accounts.ts";
+import { createLocalOidcProvider, type LocalOidcProvider } from "./oidc/provider.ts";
 import { createPwnedPasswords, RANGE_ROUTE, rangeRouteOf } from "./pwned-passwords/range-endpoint.ts";
 import { sqlEndpoint, sqlFaultsEndpoints, sqlGatesEndpoints } from "./sql-endpoint.ts";
 import { createSqlGates } from "./sql-gates.ts";
@@ -17,6 +19,9 @@ import { createStats, type Stats } from "./stats.ts";
 
 /** Where `npm run services` and `npm run dev` listen, and where `npm run db:migrate` looks. */
 export const DEFAULT_SERVICES_PORT = 8788;
+
+/** The API's callback for the local identity provider under `npm run dev` (wrangler dev on :8787). */
+export const DEV_OIDC_REDIRECT_URI = "http://localhost:8787/auth/oidc/local/callback";
 
 export interface LocalServicesOptions {
   /** 0 picks a free port; default 8788. */
@@ -33,12 +38,16 @@ export interface LocalServicesOptions {
   migrationsDir?: string;
   /** Added to every /sql answer, as the trip from an edge location to the database's region adds it. */
   sqlLatencyMs?: number;
+  /** Where the local identity provider lets the API's client come back to (its callback URLs). */
+  oidcRedirectUris?: string[];
   log?: (line: string) => void;
 }
 
 export interface LocalServices {
   /** http://HOST:PORT */
   url: string;
+  /** The local identity provider's issuer: http://HOST:PORT/oidc */
+  oidcIssuer: string;
   port: number;
   /** Stops the server (after the requests under way) and closes the database. */
   close(): Promise<void>;
@@ -65,14 +74,25 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     if (existsSync(migrationsDir)) logApplied(await applyMigrations(database.backend.migrations, migrationsDir), log);
     const stats = createStats();
     const endpoints = createEndpoints(database.backend, migrationsDir, stats, log, options.sqlLatencyMs ?? 0);
+    // the provider's issuer names the port, known once the server listens
+    const mounted: { oidc?: LocalOidcProvider } = {};
     const server = createServer((request, response) => {
+      if (mounted.oidc && request.url?.startsWith(`${OIDC_PATH}/`)) {
+        stats.countRequest(`${request.method} ${OIDC_PATH}`);
+        mounted.oidc.handle(request, response);
+        return;
+      }
       void dispatch(request, endpoints, stats, log)
         .then((reply) => (reply.drop ? response.destroy() : response.writeHead(reply.status, reply.headers).end(reply.body)))
         .catch((error: unknown) => log(`Could not answer ${request.method} ${request.url}: ${String(error)}`));
     });
     const port = await listen(server, options.port ?? DEFAULT_SERVICES_PORT, host);
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const oidc = createLocalOidcProvider(`${url}${OIDC_PATH}`, options.oidcRedirectUris ?? [DEV_OIDC_REDIRECT_URI]);
+    mounted.oidc = oidc;
     return {
-      url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      url,
+      oidcIssuer: oidc.issuer,
       port,
       close: async () => {
         await closeServer(server);

@@ -11,20 +11,25 @@ function hasBody(request: Request): boolean {
   return request.body !== null;
 }
 
+const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
+
 /**
- * The API speaks only JSON. A body of any other type is refused (415) instead of being silently
- * ignored by validation, and a JSON body that does not parse is a 400 before any route sees it.
- * The parsed body is cached by Hono, so the route's validator reuses it.
+ * The API speaks JSON (and takes a form only where an operation declares one: a provider posting its answer back).
+ * A body of another type is refused (415) instead of being silently ignored by validation, and a JSON body that
+ * does not parse is a 400 before any route sees it. The parsed body is cached by Hono, so the route's validator
+ * reuses it.
  */
-export function jsonOnly(): MiddlewareHandler<AppEnv> {
+export function declaredTypesOnly(mediaTypes: string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "";
     // nothing sent at all: the route's validation names the fields that are missing (422). A type
     // announced without a body is still judged by that type: 415, or for JSON an empty document (400).
     if (mediaType === "" && !hasBody(c.req.raw)) return next();
-    if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new HttpProblem("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).", {
-        headers: { "Accept-Post": "application/json", "Accept-Patch": "application/json" },
+    if (mediaType.toLowerCase() === FORM_MEDIA_TYPE && mediaTypes.includes(FORM_MEDIA_TYPE)) return next();
+    if (!JSON_MEDIA_TYPE.test(mediaType) || !mediaTypes.includes("application/json")) {
+      const wanted = mediaTypes.includes(FORM_MEDIA_TYPE) ? mediaTypes.join(" or ") : "JSON (Content-Type: application/json)";
+      throw new HttpProblem("unsupported_media_type", `Request bodies must be ${wanted}.`, {
+        headers: { "Accept-Post": mediaTypes.join(", "), "Accept-Patch": mediaTypes.join(", ") },
       });
     }
     try {
@@ -49,12 +54,12 @@ export function bodySizeLimit(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The rules for a request body: its size first (413), then its type and syntax (415, 400). */
-export function requestBodyRules(): MiddlewareHandler<AppEnv> {
+/** The rules for a request body of one of `mediaTypes`: its size first (413), then its type and syntax (415, 400). */
+export function requestBodyRules(mediaTypes: string[]): MiddlewareHandler<AppEnv> {
   const sizeLimit = bodySizeLimit();
-  const json = jsonOnly();
+  const typed = declaredTypesOnly(mediaTypes);
   return (c, next) =>
     sizeLimit(c, async () => {
-      await json(c, next);
+      await typed(c, next);
     });
 }

@@ -11,33 +11,38 @@ interface RouteEntry {
 }
 
 /**
- * Runs `middleware` only when the request reaches an endpoint that takes a request body (`takesBody`
- * answers for a route as Hono registered it: method and path with `:param`s). A request for an unknown
- * path or method is answered 404/405 before its body is judged, and an endpoint without a body never
- * reads one, whatever is sent.
+ * Runs the body rules only when the request reaches an endpoint that takes a request body (`bodyTypes` answers,
+ * for a route as Hono registered it, method and path with `:param`s, the media types its body may have), with those
+ * types. A request for an unknown path or method is answered 404/405 before its body is judged, and an endpoint
+ * without a body never reads one, whatever is sent.
  */
 export function bodyEndpointsOnly<E extends Env>(
-  takesBody: (method: string, path: string) => boolean,
-  middleware: MiddlewareHandler<E>,
+  bodyTypes: (method: string, path: string) => string[] | undefined,
+  rules: (mediaTypes: string[]) => MiddlewareHandler<E>,
 ): MiddlewareHandler<E> {
   return (c, next) => {
-    const reachesBodyEndpoint = matchedRoutes(c).some((route) => route.method !== ANY_METHOD && takesBody(route.method, route.path));
-    return reachesBodyEndpoint ? middleware(c, next) : next();
+    const types = new Set(
+      matchedRoutes(c).flatMap((route) => (route.method === ANY_METHOD ? [] : (bodyTypes(route.method, route.path) ?? []))),
+    );
+    return types.size > 0 ? rules([...types])(c, next) : next();
   };
 }
 
-/** The operations of an OpenAPI registry that declare a request body, keyed as Hono registers routes. */
+/** The media types of each operation's request body, from an OpenAPI registry, keyed as Hono registers routes. */
 export function bodyOperationsLookup(
-  operations: () => { method: string; path: string; hasBody: boolean }[],
-): (method: string, path: string) => boolean {
-  let withBody: Set<string> | undefined;
+  operations: () => { method: string; path: string; mediaTypes: string[] }[],
+): (method: string, path: string) => string[] | undefined {
+  let withBody: Map<string, string[]> | undefined;
   return (method, path) => {
-    withBody ??= new Set(
+    withBody ??= new Map(
       operations()
-        .filter((operation) => operation.hasBody)
-        .map((operation) => `${operation.method.toUpperCase()} ${operation.path.replaceAll(/\{([^}]+)\}/g, ":$1")}`),
+        .filter((operation) => operation.mediaTypes.length > 0)
+        .map((operation) => [
+          `${operation.method.toUpperCase()} ${operation.path.replaceAll(/\{([^}]+)\}/g, ":$1")}`,
+          operation.mediaTypes,
+        ]),
     );
-    return withBody.has(`${method} ${path}`);
+    return withBody.get(`${method} ${path}`);
   };
 }
 

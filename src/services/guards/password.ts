@@ -22,16 +22,18 @@ import type { ServiceContext } from "../context.ts";
 import { deliverLater, mailToQueue } from "../mail-delivery.ts";
 
 /** What a password is presented for, in the `login_failed` event of a wrong one. */
-export type PasswordUse = "login" | "password_change" | "email_change" | "mfa_change" | "step_up";
+export type PasswordUse = "login" | "password_change" | "email_change" | "mfa_change" | "step_up" | "identity_link";
 
 /** A password proved right. Its try was counted in the account's run: the statement that acts on it ends the run. */
 export interface ProvedPassword {
-  holder: PasswordHolder;
+  holder: PasswordHolder & { password_hash: string };
   /** Right, but the stored hash is an old one: store a new hash of the password. */
   needsRehash: boolean;
   /** When nothing goes on to act on the password (the change was refused for another reason): ends the run after the answer. */
   settle(): void;
 }
+
+const NOT_ITS = { valid: false, needsRehash: false };
 
 export const wrongCredentials = () => new ApiError("invalid_credentials", "The email or password is wrong.");
 
@@ -113,10 +115,20 @@ export async function provePassword(
     recordFailure(ctx, holder, "counted", details(holder.waiting === "locked" ? "locked" : "throttled"));
     throw waitingError(holder.waiting);
   }
-  const { valid, needsRehash } = await verifyPassword(password, holder.password_hash, use === "login" ? imported : "none");
-  if (!valid) {
+  const check = use === "login" ? imported : "none";
+  const passwordHash = holder.password_hash;
+  // an account a provider made has no password: no password is its, after the same work as any check
+  const { valid, needsRehash } =
+    passwordHash === null
+      ? await spendPasswordCheckTime(password, check).then(() => NOT_ITS)
+      : await verifyPassword(password, passwordHash, check);
+  if (passwordHash === null || !valid) {
     recordFailure(ctx, holder, "counted", details("wrong_password"));
     throw wrongPassword(use);
   }
-  return { holder, needsRehash, settle: () => ctx.defer(endPasswordRunNow(ctx.db, holder.run)) };
+  return {
+    holder: { ...holder, password_hash: passwordHash },
+    needsRehash,
+    settle: () => ctx.defer(endPasswordRunNow(ctx.db, holder.run)),
+  };
 }
