@@ -16,6 +16,8 @@ export type TokenPair = Schemas["TokenPair"];
 export type SignedIn = Schemas["SignedIn"];
 export type MfaChallenge = Schemas["MfaChallenge"];
 export type TotpEnrolment = Schemas["TotpEnrolment"];
+export type Identity = Schemas["Identity"];
+export type IdentityProvider = Schemas["IdentityProvider"];
 export type Api = Client<paths>;
 
 /** A client of the API on this origin that sends every request through `send`. */

@@ -6,7 +6,7 @@ import { byId, fill } from "./dom.ts";
 import { viewerTimeZone } from "./format.ts";
 import { followRoutes, type Route } from "./router.ts";
 import { onReauthenticationRequired, onSessionEnd, signOut } from "./session.ts";
-import { renderSignIn } from "./sign-in.ts";
+import { renderSignIn, takeProviderCode } from "./sign-in.ts";
 import { renderAccount } from "./views/account.ts";
 import { renderEvents } from "./views/events.ts";
 import { renderUser } from "./views/user.ts";
@@ -63,7 +63,7 @@ function signIn(reason?: string): void {
   account.hidden = true;
   fill(signedInAs);
   // nothing an admin saw stays on the page once the session is over
-  renderSignIn(main, { reason, onSignedIn: signedIn });
+  renderSignIn(main, { reason, providerCode: takeProviderCode(), onSignedIn: signedIn });
 }
 
 onSessionEnd(signIn);

@@ -13,8 +13,11 @@ export type LoginOutcome =
   /** `restart`: the challenge is gone (expired, used): the password form again. */
   | { kind: "refused"; message: string; restart: boolean };
 
-/** Reads the answer to POST /auth/login or POST /auth/login/mfa. */
-export function handleLoginAnswer(answer: { data?: SignedIn; error?: unknown; response: Response }): LoginOutcome {
+/** A sign-in's answer: POST /auth/login, POST /auth/login/mfa or POST /auth/oidc/exchange. */
+type SignInAnswer = { data?: SignedIn; error?: unknown; response: Response };
+
+/** Reads the answer to a sign-in. */
+export function handleLoginAnswer(answer: SignInAnswer): LoginOutcome {
   if (answer.data) {
     keepDeviceToken(answer.data.device_token);
     return { kind: "signed_in", tokens: answer.data };
@@ -48,7 +51,38 @@ async function enter(tokens: TokenPair, secondFactor: boolean, onSignedIn: (me: 
 export interface SignInOptions {
   /** Why the form is shown again: an idle sign-out, an ended session, a refusal. */
   reason?: string | undefined;
+  /** The one-time code an identity provider's sign-in came back with, to exchange now. */
+  providerCode?: string | undefined;
   onSignedIn: (me: User) => void;
+}
+
+/**
+ * The code a provider's sign-in left in the address (`#oidc_code=…`), taken out of it at once: it is good once, for
+ * a minute, and must not stay in the history or be bookmarked.
+ */
+export function takeProviderCode(): string | undefined {
+  const code = new URLSearchParams(location.hash.slice(1)).get("oidc_code") ?? undefined;
+  if (code !== undefined) history.replaceState(null, "", `${location.pathname}${location.search}`);
+  return code;
+}
+
+/** "Sign in with …", one per provider the API has: each goes there and comes back to this page. */
+function providerLinks(): HTMLElement {
+  const box = h("div", { class: "providers" });
+  const returnTo = `${location.origin}${location.pathname}`;
+  void read(publicApi.GET("/auth/oidc/providers")).then(
+    (providers) =>
+      box.replaceChildren(
+        ...providers.map((provider) => {
+          const query = new URLSearchParams({ return_to: returnTo });
+          const href = `/auth/oidc/${encodeURIComponent(provider.id)}/start?${query}`;
+          return h("a", { href }, `Sign in with ${provider.label}`);
+        }),
+      ),
+    // without the list the password form still works
+    () => undefined,
+  );
+  return box;
 }
 
 /** The form's fields: email and password first, the second factor's code in their place when asked for. */
@@ -129,16 +163,24 @@ function signInSteps(fields: SignInFields, alert: HTMLElement) {
 type SignInSteps = ReturnType<typeof signInSteps>;
 
 /** One press of "Sign in": the password or the second factor to the API, and what its answer means for the form. */
-async function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
+function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
+  const challenge = steps.challenge();
+  return settle(
+    challenge
+      ? publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, fields.code.value) })
+      : publicApi.POST("/auth/login", {
+          body: { email: fields.email.value, password: fields.password.value, device_token: deviceToken() },
+        }),
+    steps,
+    onSignedIn,
+  );
+}
+
+/** What a sign-in's answer means for the form: signed in, asked for the second factor, or refused. */
+async function settle(answer: Promise<SignInAnswer>, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
   const challenge = steps.challenge();
   try {
-    const outcome = handleLoginAnswer(
-      challenge
-        ? await publicApi.POST("/auth/login/mfa", { body: factorProof(challenge, fields.code.value) })
-        : await publicApi.POST("/auth/login", {
-            body: { email: fields.email.value, password: fields.password.value, device_token: deviceToken() },
-          }),
-    );
+    const outcome = handleLoginAnswer(await answer);
     switch (outcome.kind) {
       case "refused":
         steps.refuse(outcome.message, challenge === undefined || outcome.restart);
@@ -169,9 +211,21 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
   const heading = viewHeading("Sign in");
   fill(
     main,
-    h("section", { class: "narrow" }, heading, h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."), alert, form),
+    h(
+      "section",
+      { class: "narrow" },
+      heading,
+      h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."),
+      alert,
+      form,
+      providerLinks(),
+    ),
   );
   fields.email.focus();
+  if (options.providerCode !== undefined) {
+    const body = { code: options.providerCode, device_token: deviceToken() };
+    void settle(publicApi.POST("/auth/oidc/exchange", { body }), steps, options.onSignedIn);
+  }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

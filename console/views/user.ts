@@ -7,6 +7,7 @@ import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
 import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
+import { identities } from "./identities.ts";
 import {
   type Column,
   empty,
@@ -59,6 +60,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
     section("Details", details(user)),
     section("Account", accountActions(view, user)),
     section("Sessions", sessions(view, user)),
+    section("Identity providers", identities(view.id, view.signal)),
     section("Events", events(view)),
   );
   (doneNotice ?? heading).focus();

@@ -35,7 +35,9 @@ const barista = user("alan.turing@coffee.test", "Alan", "Turing");
 const otherAdmin = user("margaret.hamilton@coffee.test", "Margaret", "Hamilton", "admin");
 const factorAdmin = user("mary.jackson@coffee.test", "Mary", "Jackson", "admin");
 const enrolling = user("dorothy.vaughan@coffee.test", "Dorothy", "Vaughan", "admin");
-const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin, enrolling];
+// an admin whose address the local identity provider knows too (its person "ada/console")
+const providerAdmin = user("ada.console@oidc.test", "Ada", "Byron", "admin");
+const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin, enrolling, providerAdmin];
 
 let stack: DevStack;
 let browser: Browser;
@@ -201,7 +203,7 @@ describe("the admin console", () => {
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
     await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(8);
+    expect(await page.locator("tbody tr").count()).toBe(9);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
@@ -431,6 +433,27 @@ describe("the admin console", () => {
     await page.getByText("On: you signed in with a code").waitFor();
     await expectAccessible(page, "your account, with an authenticator app");
     await page.getByRole("button", { name: "Sign out" }).click();
+  });
+
+  it("signs an admin in through the identity provider's own login page, and shows the provider linked on their page", async () => {
+    await page.getByRole("link", { name: "Sign in with the local provider" }).click();
+    // the provider's page, on its own origin
+    await page.getByLabel("Name").fill("ada/console");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    expect(await page.locator("header").textContent()).toContain(providerAdmin.email);
+    // the one-time code is gone from the address
+    expect(new URL(page.url()).hash).not.toContain("oidc_code");
+    await page.getByLabel("Email starts with").fill("ada.console");
+    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByRole("link", { name: providerAdmin.email }).click();
+    const linked = page.getByRole("table", { name: "Linked identity providers" });
+    await eventually(() => linked.locator("tbody tr").count()).toBe(1);
+    expect(await linked.textContent()).toContain("local");
+    await expectAccessible(page, "a user's page with a linked identity provider");
+    await page.locator("header").getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await expectAccessible(page, "the sign-in form with a provider's button");
   });
 
   it("saw no CSP violation and no script error", () => {

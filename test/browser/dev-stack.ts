@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { LOCAL_OIDC_CLIENT } from "../../tools/local-services/oidc/accounts.ts";
 import { startLocalServices } from "../../tools/local-services/server.ts";
 import { newSecretSettings } from "../../tools/secrets.ts";
 import { startNode, unusedPort } from "../node/support/child-process.ts";
@@ -60,7 +61,11 @@ async function answers(url: string): Promise<boolean> {
 
 export async function startDevStack(): Promise<DevStack> {
   const scratch = mkdtempSync(join(tmpdir(), "coffee-console-"));
-  const services = await startLocalServices({ port: 0, dataDir: "memory://" });
+  const [port, inspectorPort] = [await unusedPort(), await unusedPort()];
+  const url = `http://127.0.0.1:${port}`;
+  // the local identity provider sends the browser back to this Worker's callback
+  const services = await startLocalServices({ port: 0, dataDir: "memory://", oidcRedirectUris: [`${url}/auth/oidc/local/callback`] });
+  const provider = { id: "local", label: "the local provider", issuer: services.oidcIssuer, ...LOCAL_OIDC_CLIENT };
   const envFile = join(scratch, "worker.env");
   const secrets = newSecretSettings();
   writeFileSync(
@@ -74,9 +79,11 @@ export async function startDevStack(): Promise<DevStack> {
       `PWNED_PASSWORDS_RANGE_URL=${services.url}/range`,
       "MAIL_FROM=Coffee Shop <no-reply@coffee.test>",
       `STEP_UP_MAX_AGE_SECONDS=${STEP_UP_MAX_AGE_SECONDS}`,
+      `PUBLIC_ORIGIN=${url}`,
+      `OIDC_PROVIDERS='${JSON.stringify([provider])}'`,
+      `OIDC_RETURN_URLS=${url}/admin`,
     ].join("\n"),
   );
-  const [port, inspectorPort] = [await unusedPort(), await unusedPort()];
   const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort)];
   args.push("--persist-to", join(scratch, "state"), "--env-file", envFile, "--log-level", "warn", "--show-interactive-dev-session=false");
   const wrangler = spawn(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
@@ -99,7 +106,6 @@ export async function startDevStack(): Promise<DevStack> {
   };
   process.once("exit", killOnExit);
 
-  const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     process.off("exit", killOnExit);
     await stopGroup(wrangler);
