@@ -273,6 +273,13 @@ describe("whose account an identity is", () => {
     expect(await identitiesOfSubject(person.login)).toEqual([{ id: expect.any(String), user_id: String(owner.id) }]);
     const mail = await mailTo(person.email);
     expect(mail.map((message) => message.subject)).toContain("Coffee Shop: Local provider was linked to your account");
+    const events = await db.selectFrom("auth_events").select(["type", "details"]).where("user_id", "=", String(owner.id)).execute();
+    expect(events).toEqual(
+      expect.arrayContaining([
+        { type: "identity_linked", details: { provider: "local", identity_id: expect.any(String) } },
+        { type: "login_succeeded", details: expect.objectContaining({ by: "identity" }) },
+      ]),
+    );
     // the password still signs in too
     expect((await login(owner)).access_token).toEqual(expect.any(String));
   });
