@@ -40,6 +40,10 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   device_replayed: "Old device token presented",
   device_forgotten: "Device signed out",
   sign_in_reported: "Sign-in reported: not them",
+  passkey_added: "Passkey added",
+  passkey_renamed: "Passkey renamed",
+  passkey_removed: "Passkey removed",
+  passkey_failed: "Passkey refused",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

@@ -29,6 +29,10 @@ export const AuthEventTypeSchema = z
     "device_replayed",
     "device_forgotten",
     "sign_in_reported",
+    "passkey_added",
+    "passkey_renamed",
+    "passkey_removed",
+    "passkey_failed",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;
