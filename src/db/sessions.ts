@@ -70,10 +70,12 @@ export class SessionStanding {
 
 /**
  * How the person behind a new session proved who they are: `proved` just now with these methods (a sign-in:
- * its `auth_time` is now), or a session that `continues` as a new one after a change of how its account signs
+ * its `auth_time` is now; `passkeyId`: the passkey it was made with, whose removal ends it), or a session that `continues` as a new one after a change of how its account signs
  * in (it keeps the old one's `auth_time`, and its `amr` with the second factor kept, added or removed).
  */
-export type SessionProof = { proved: AuthMethod[]; report: ReportLink } | { continues: string; factor: "kept" | "added" | "removed" };
+export type SessionProof =
+  | { proved: AuthMethod[]; report: ReportLink; passkeyId?: string | undefined }
+  | { continues: string; factor: "kept" | "added" | "removed" };
 
 /**
  * The hash of a sign-in's "this wasn't me" link, stored on the session only when its new-device notice goes out
@@ -134,6 +136,7 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
       .select((eb) => [
         eb.val(now).as("auth_time"),
         eb.val(proof.proved).as("amr"),
+        eb.cast<string | null>(eb.val(proof.passkeyId ?? null), "uuid").as("passkey_id"),
         "device.id as device_id",
         "device.known as device_known",
         eb
@@ -158,6 +161,7 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
     .select((eb) => [
       "previous.auth_time",
       continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr"),
+      "previous.passkey_id",
       "previous.device_id",
       "previous.device_known",
       eb.cast<Uint8Array | null>(eb.val(null), "bytea").as("report_token_hash"),
@@ -212,6 +216,7 @@ export function openSessionFor(owner: SessionOwner, fresh: FreshSession, now: Da
                 "generation",
                 "auth_time",
                 "amr",
+                "passkey_id",
                 "device_id",
                 "device_known",
                 "report_token_hash",
@@ -257,17 +262,19 @@ export function openedStanding() {
 /** A login's owner: the user whose password was checked, with the columns the login's answer needs. */
 const owner = cte<{ id: string; role: UserRole; status: UserStatus; session_generation: number }>()("owner");
 
+/**
+ * What a sign-in proved, as its statement checks that it still holds. A password: the hash it was checked against
+ * (if it changed since, the sign-in is void), and whether the statement proved the second factor too: a password
+ * alone starts a session only for an account without one (one confirmed meanwhile voids the login); with the
+ * factor, only when the statement used it (a challenge's other bindings are checked by the statement that uses the
+ * factor). A passkey: whether the statement used it (its counter moved on), which proves every factor at once.
+ */
+export type SignInProof = { passwordHash: string; secondFactor?: Expression<SqlBool> | undefined } | { passkeyUsed: Expression<SqlBool> };
+
 export interface NewSession {
   userId: string;
-  /** The password hash the login was checked against: if it changed since, the login is void. */
-  verifiedHash: string;
+  proof: SignInProof;
   fresh: FreshSession;
-  /**
-   * Whether the statement proved the second factor too. A password alone starts a session only for an account
-   * without a second factor (one confirmed meanwhile voids the login); with the factor, only when the statement
-   * used it (a challenge's other bindings are checked by the statement that uses the factor).
-   */
-  secondFactor?: Expression<SqlBool> | undefined;
   /** The device it signs in from: a known one (its token rotates) or a new one, announced to the owner by `notice`. */
   device: DeviceSignIn;
   notice: MailToQueue | undefined;
@@ -275,18 +282,16 @@ export interface NewSession {
 }
 
 /**
- * A login's session, for a verified owner whose password is still the one checked, proved as `secondFactor` says,
- * from the device it signs in from (rotated or added only when the session starts).
+ * A sign-in's session, for a verified owner whose proof still holds (`SignInProof`), from the device it signs in from (rotated or added only when the session starts).
  */
 export function openSession(session: NewSession): { step: Step; deviceNotice: MailPart } {
-  const { userId, verifiedHash, secondFactor, events } = session;
+  const { userId, proof, events } = session;
   const ownerStep = owner.as((q) => {
+    const user = q.selectFrom("users").select(["id", "role", "status", "session_generation"]).where("id", "=", userId);
+    if ("passkeyUsed" in proof) return user.where(proof.passkeyUsed);
     const factor = q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
-    const checked = q
-      .selectFrom("users")
-      .select(["id", "role", "status", "session_generation"])
-      .where("id", "=", userId)
-      .where("password_hash", "=", verifiedHash);
+    const checked = user.where("password_hash", "=", proof.passwordHash);
+    const { secondFactor } = proof;
     return secondFactor ? checked.where((eb) => eb.exists(factor)).where(secondFactor) : checked.where((eb) => eb.not(eb.exists(factor)));
   });
   const verifiedOwner = () => owner.from().select(["id", "session_generation"]).where("status", "=", "verified");

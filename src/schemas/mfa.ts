@@ -3,9 +3,21 @@ import { z } from "zod";
 import { PresentedPasswordSchema } from "./user.ts";
 import { TokenPairSchema } from "./tokens.ts";
 
-/** RFC 8176 authentication methods a session can be made with: a password, and a one-time password. */
-export const AuthMethodSchema = z.enum(["pwd", "otp"]).meta({ id: "AuthMethod" });
+/**
+ * RFC 8176 authentication methods a session can be made with: a password, a one-time password, and a passkey: proof
+ * of a hardware-bound key (`hwk`) or of a synced one (`swk`), with the user verified by the authenticator (`user`).
+ */
+export const AuthMethodSchema = z.enum(["pwd", "otp", "hwk", "swk", "user"]).meta({ id: "AuthMethod" });
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
+
+/**
+ * Whether a session's methods prove more than a password: a code of the app beside it, or a passkey with user
+ * verification, which is one multi-factor cryptographic authenticator (NIST SP 800-63B §5.1.9): the key is had, and
+ * the authenticator unlocked it with something known or something one is.
+ */
+export function provedEveryFactor(amr: readonly AuthMethod[]): boolean {
+  return amr.includes("otp") || amr.includes("hwk") || amr.includes("swk");
+}
 
 export const TotpCodeSchema = z
   .string()

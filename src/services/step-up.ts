@@ -1,6 +1,7 @@
 import type { AccessClaims } from "../auth/tokens.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
+import { provedEveryFactor } from "../schemas/mfa.ts";
 import type { ServiceContext } from "./context.ts";
 
 /**
@@ -15,20 +16,21 @@ export function requireRecentAuthentication(ctx: ServiceContext, actor: AccessCl
   if (ageSeconds > ctx.config.STEP_UP_MAX_AGE_SECONDS) {
     throw new ApiError(
       "reauthentication_required",
-      `This needs a recent sign-in: confirm your password${actor.amr.includes("otp") ? " and a code of your authenticator app" : ""} with POST /auth/reauthenticate, then try again.`,
+      `This needs a recent sign-in: confirm your password${actor.amr.includes("otp") ? " and a code of your authenticator app" : ""} with POST /auth/reauthenticate, or use a passkey (POST /auth/passkeys/reauthentication/options), then try again.`,
     );
   }
 }
 
 /**
  * An admin's password is every account: where ADMIN_MFA_REQUIRED is on, an admin acts as one only in a session
- * made with a second factor. Without one they can still sign in, and enrol one.
+ * made with more than a password (a code of the app, or a passkey that verified its user). Without one they can
+ * still sign in, and enrol one.
  */
 export function requireAdminFactor(config: Config, actor: AccessClaims): void {
-  if (config.ADMIN_MFA_REQUIRED && !actor.amr.includes("otp")) {
+  if (config.ADMIN_MFA_REQUIRED && !provedEveryFactor(actor.amr)) {
     throw new ApiError(
       "mfa_enrollment_required",
-      "Admins must sign in with a second factor: enrol one at POST /auth/mfa/totp; the session its confirmation answers has it.",
+      "Admins must sign in with a second factor or a passkey: enrol an app at POST /auth/mfa/totp (the session its confirmation answers has it), or sign in with a passkey.",
     );
   }
 }
