@@ -17,6 +17,7 @@ import { docsRouter } from "./routes/docs.ts";
 import { eventsRouter } from "./routes/events/index.ts";
 import { healthRouter } from "./routes/health.ts";
 import { mfaRouter } from "./routes/mfa/index.ts";
+import { passkeysRouter } from "./routes/passkeys/index.ts";
 import { passwordsRouter } from "./routes/passwords/index.ts";
 import { sessionsRouter } from "./routes/sessions/index.ts";
 import { usersRouter } from "./routes/users/index.ts";
@@ -101,6 +102,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     .route("/", passwordsRouter)
     .route("/", sessionsRouter)
     .route("/", mfaRouter)
+    .route("/", passkeysRouter)
     .route("/", usersRouter)
     .route("/", eventsRouter)
     .route("/", docsRouter);

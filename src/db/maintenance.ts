@@ -30,6 +30,7 @@ export const PURGED = [
   "code_attempts",
   "code_failures",
   "mfa_challenges",
+  "passkey_challenges",
   "devices",
   "unverified_users",
   "old_mail",
@@ -50,6 +51,7 @@ export function nothingPurged(): PurgeCounts {
     code_attempts: 0,
     code_failures: 0,
     mfa_challenges: 0,
+    passkey_challenges: 0,
     devices: 0,
     unverified_users: 0,
     old_mail: 0,
@@ -195,6 +197,23 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
           tables.selectFrom("mfa_challenges").select("token_hash").where("expires_at", "<=", now).orderBy("expires_at").limit(batchSize),
         )
         .returning("token_hash as id"),
+    ),
+  // a ceremony's challenge is spent or dead minutes after its options were given
+  passkey_challenges: ({ now, batchSize }) =>
+    new QueryRows(
+      tables
+        .deleteFrom("passkey_challenges")
+        .where(
+          "challenge_hash",
+          "in",
+          tables
+            .selectFrom("passkey_challenges")
+            .select("challenge_hash")
+            .where("expires_at", "<=", now)
+            .orderBy("expires_at")
+            .limit(batchSize),
+        )
+        .returning("challenge_hash as id"),
     ),
   // its token then opens nothing known: the next sign-in on it is a new device's
   devices: ({ devicesUnusedSince, batchSize }) =>

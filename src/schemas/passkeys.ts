@@ -18,12 +18,17 @@ const Base64Url = z
   .max(12_000)
   .regex(/^[A-Za-z0-9_-]*$/, "Must be base64url without padding");
 
-const TransportSchema = z.enum(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
+export const TransportSchema = z.enum(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
+
+export type Transport = z.infer<typeof TransportSchema>;
+
+/** The client extensions a ceremony asks for (WebAuthn §9): this API asks only for `credProps`. */
+const ExtensionsSchema = z.object({ credProps: z.boolean().optional() }).meta({ example: { credProps: true } });
 
 const CredentialDescriptorSchema = z.object({
   id: Base64Url,
-  type: z.literal("public-key"),
-  transports: z.array(TransportSchema).optional(),
+  type: z.string().meta({ example: "public-key" }),
+  transports: z.array(z.string()).optional(),
 });
 
 /** What `navigator.credentials.create()` takes (PublicKeyCredentialCreationOptionsJSON), as a registration's options answer it. */
@@ -45,7 +50,7 @@ export const PasskeyCreationOptionsSchema = z
       .optional(),
     hints: z.array(z.string()).optional(),
     attestation: z.enum(["none", "indirect", "direct", "enterprise"]).optional(),
-    extensions: z.record(z.string(), z.unknown()).optional(),
+    extensions: ExtensionsSchema.optional(),
   })
   .meta({
     id: "PasskeyCreationOptions",
@@ -63,7 +68,7 @@ export const PasskeyRequestOptionsSchema = z
     allowCredentials: z.array(CredentialDescriptorSchema).optional(),
     userVerification: z.enum(["discouraged", "preferred", "required"]).optional(),
     hints: z.array(z.string()).optional(),
-    extensions: z.record(z.string(), z.unknown()).optional(),
+    extensions: ExtensionsSchema.optional(),
   })
   .meta({
     id: "PasskeyRequestOptions",
