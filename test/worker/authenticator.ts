@@ -173,7 +173,8 @@ export class SoftwareAuthenticator {
       clientExtensionResults: {},
       response: {
         clientDataJSON: this.#clientData("webauthn.create", options.challenge, bend),
-        attestationObject: base64url(bend.malformed ? attestation.subarray(0, attestation.length - 7) : attestation),
+        // a head with a reserved additional information (28) where the attestation's map should begin
+        attestationObject: base64url(bend.malformed ? concat(Uint8Array.of(0xfc), attestation.subarray(1)) : attestation),
         transports: ["internal"],
       },
     };
