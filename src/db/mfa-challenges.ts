@@ -334,9 +334,7 @@ export async function renewAuthentication(db: Db, renewal: Renewal): Promise<Ses
     .where("user_id", "=", userId)
     .returning(["id", "user_id", "generation", "amr", "auth_time"]);
   const passkeyId = spends?.passkeyId;
-  const renewing = spends
-    ? session.where(spends.spent).set((eb) => ({ passkey_id: passkeyId ?? eb.ref("passkey_id") }))
-    : session;
+  const renewing = spends ? session.where(spends.spent).set((eb) => ({ passkey_id: passkeyId ?? eb.ref("passkey_id") })) : session;
   const renew = renewed.as(() => new QueryRows(renewing));
   const statement = withSteps(
     db,

@@ -15,21 +15,16 @@ import { type MailToQueue, type QueuedMail, queueMail } from "./outbox.ts";
 import { cte, QueryRows, type Step, tables, withSteps } from "./parts.ts";
 import { type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB } from "./schema.ts";
-import {
-  type FreshSession,
-  openedSessionEvents,
-  openSession,
-  SessionStanding,
-  sessionOpened,
-  sessionStartColumns,
-} from "./sessions.ts";
+import { type FreshSession, openedSessionEvents, openSession, SessionStanding, sessionOpened, sessionStartColumns } from "./sessions.ts";
 import { afterLockingUsers } from "./user-lock.ts";
 
 /** A ceremony's challenge, by the hash of its text, and what it is bound to. */
 export interface NewPasskeyChallenge {
   challengeHash: Uint8Array;
   /** A registration or a re-authentication: the signed-in user and session; a sign-in: the address typed, if any. */
-  binding: { ceremony: "registration" | "reauthentication"; userId: string; sessionId: string } | { ceremony: "authentication"; address: string | undefined };
+  binding:
+    | { ceremony: "registration" | "reauthentication"; userId: string; sessionId: string }
+    | { ceremony: "authentication"; address: string | undefined };
   expiresAt: Date;
   now: Date;
 }
@@ -88,12 +83,17 @@ export async function storeChallenge(db: Db, challenge: NewPasskeyChallenge): Pr
       "u.email",
       "u.first_name",
       "u.last_name",
-      jsonArrayFrom(eb.selectFrom("passkeys as p").select(["p.credential_id", "p.transports"]).whereRef("p.user_id", "=", "u.id")).as("passkeys"),
+      jsonArrayFrom(eb.selectFrom("passkeys as p").select(["p.credential_id", "p.transports"]).whereRef("p.user_id", "=", "u.id")).as(
+        "passkeys",
+      ),
     ])
     .executeTakeFirst();
   if (!row || row.email === null) return undefined;
   // jsonArrayFrom carries bytea as Postgres's hex text: back to bytes
-  const passkeys = row.passkeys.map((passkey) => ({ credential_id: hexBytes(String(passkey.credential_id)), transports: passkey.transports }));
+  const passkeys = row.passkeys.map((passkey) => ({
+    credential_id: hexBytes(String(passkey.credential_id)),
+    transports: passkey.transports,
+  }));
   return { email: row.email, first_name: row.first_name, last_name: row.last_name, passkeys };
 }
 
@@ -123,7 +123,9 @@ export interface PasskeyTry {
 export interface PasskeyTryRequest {
   challengeHash: Uint8Array;
   credentialId: Uint8Array;
-  target: { ceremony: "authentication"; deviceTokenHash: Uint8Array | undefined } | { ceremony: "reauthentication"; userId: string; sessionId: string };
+  target:
+    | { ceremony: "authentication"; deviceTokenHash: Uint8Array | undefined }
+    | { ceremony: "reauthentication"; userId: string; sessionId: string };
   events: EventContext;
 }
 
@@ -146,10 +148,15 @@ export async function claimPasskeyTry(db: Db, request: PasskeyTryRequest): Promi
     .where("ceremony", "=", target.ceremony)
     .where("used_at", "is", null)
     .where("expires_at", ">", now);
-  const bound = target.ceremony === "authentication" ? claim : claim.where("session_id", "=", target.sessionId).where("user_id", "=", target.userId);
+  const bound =
+    target.ceremony === "authentication" ? claim : claim.where("session_id", "=", target.sessionId).where("user_id", "=", target.userId);
   const owner = () => tables.selectFrom("passkeys").select("user_id").where("credential_id", "=", credentialId);
   const device = target.ceremony === "authentication" && target.deviceTokenHash ? { tokenHash: target.deviceTokenHash } : undefined;
-  const row = await withSteps(db, claimed.as(() => new QueryRows(bound.returning(["user_id", "address"]))), ...readDeviceOfTry(device, owner, events))
+  const row = await withSteps(
+    db,
+    claimed.as(() => new QueryRows(bound.returning(["user_id", "address"]))),
+    ...readDeviceOfTry(device, owner, events),
+  )
     .selectFrom(
       tables
         .selectNoFrom((eb) => [
@@ -314,13 +321,59 @@ export interface PasskeyRow {
 const challengeSpent = cte<{ user_id: string | null }>()("registration_claimed");
 const added = cte<PasskeyRow & { user_id: string }>()("passkey_added");
 
+/** The passkey stored for the user whose registration challenge the statement spent, unless its credential is known. */
+function storePasskey(userId: string, passkey: NewPasskey, now: Date): Step {
+  return added.as(
+    () =>
+      new QueryRows(
+        tables
+          .insertInto("passkeys")
+          .columns([
+            "id",
+            "user_id",
+            "credential_id",
+            "public_key",
+            "sign_count",
+            "transports",
+            "device_type",
+            "backed_up",
+            "aaguid",
+            "name",
+            "created_at",
+          ])
+          .expression(
+            tables
+              .selectFrom(challengeSpent.from().selectAll().as("claimed"))
+              .select((eb) => [
+                eb.val(passkey.id).as("id"),
+                eb.val(userId).as("user_id"),
+                eb.val(passkey.credentialId).as("credential_id"),
+                eb.val(passkey.publicKey).as("public_key"),
+                eb.val(String(passkey.counter)).as("sign_count"),
+                eb.val(passkey.transports).as("transports"),
+                eb.val(passkey.deviceType).as("device_type"),
+                eb.val(passkey.backedUp).as("backed_up"),
+                eb.val(passkey.aaguid).as("aaguid"),
+                eb.val(passkey.name).as("name"),
+                eb.val(now).as("created_at"),
+              ]),
+          )
+          .onConflict((oc) => oc.column("credential_id").doNothing())
+          .returning([...VIEW_COLUMNS, "user_id"]),
+      ),
+  );
+}
+
 /**
  * Adds a passkey whose attestation was verified, in one statement after taking the user's row lock: the
  * registration's challenge spent (live, and bound to this user and session), the passkey stored unless its
  * credential is registered already, the owner told, the event recorded. `added` undefined: the challenge was not
  * live (`claimed` false) or the credential is known.
  */
-export async function addPasskey(db: Db, addition: PasskeyAddition): Promise<{ claimed: boolean; added: PasskeyRow | undefined; notice: QueuedMail | null }> {
+export async function addPasskey(
+  db: Db,
+  addition: PasskeyAddition,
+): Promise<{ claimed: boolean; added: PasskeyRow | undefined; notice: QueuedMail | null }> {
   const { userId, sessionId, challengeHash, passkey, events } = addition;
   const now = events.now;
   const notice = queueMail("notice", {
@@ -344,31 +397,7 @@ export async function addPasskey(db: Db, addition: PasskeyAddition): Promise<{ c
             .returning("user_id"),
         ),
     ),
-    added.as(
-      () =>
-        new QueryRows(
-          tables
-            .insertInto("passkeys")
-            .columns(["id", "user_id", "credential_id", "public_key", "sign_count", "transports", "device_type", "backed_up", "aaguid", "name", "created_at"])
-            .expression(
-              tables.selectFrom(challengeSpent.from().selectAll().as("claimed")).select((eb) => [
-                eb.val(passkey.id).as("id"),
-                eb.val(userId).as("user_id"),
-                eb.val(passkey.credentialId).as("credential_id"),
-                eb.val(passkey.publicKey).as("public_key"),
-                eb.val(String(passkey.counter)).as("sign_count"),
-                eb.val(passkey.transports).as("transports"),
-                eb.val(passkey.deviceType).as("device_type"),
-                eb.val(passkey.backedUp).as("backed_up"),
-                eb.val(passkey.aaguid).as("aaguid"),
-                eb.val(passkey.name).as("name"),
-                eb.val(now).as("created_at"),
-              ]),
-            )
-            .onConflict((oc) => oc.column("credential_id").doNothing())
-            .returning([...VIEW_COLUMNS, "user_id"]),
-        ),
-    ),
+    storePasskey(userId, passkey, now),
     addition.proofSpent,
     notice.step,
     recordEvents(events, { type: "passkey_added", rows: () => passkeyEvents(added.from().select(["id", "user_id", "name"])) }),
@@ -393,7 +422,8 @@ function passkeyEvents(rows: AliasableExpression<{ id: string; user_id: string; 
 
 function viewOf(row: { [K in keyof PasskeyRow]: PasskeyRow[K] | null }): PasskeyRow | undefined {
   const { id, name, device_type, backed_up, transports, created_at, last_used_at } = row;
-  if (id === null || name === null || device_type === null || backed_up === null || transports === null || created_at === null) return undefined;
+  if (id === null || name === null || device_type === null || backed_up === null || transports === null || created_at === null)
+    return undefined;
   return { id, name, device_type, backed_up, transports, created_at, last_used_at };
 }
 
@@ -506,7 +536,11 @@ export async function removePasskey(
     ending.step,
     removal.proofSpent,
     notice.step,
-    recordEvents(events, { type: "passkey_removed", details: { by }, rows: () => passkeyEvents(removed.from().select(["id", "user_id", "name"])) }),
+    recordEvents(events, {
+      type: "passkey_removed",
+      details: { by },
+      rows: () => passkeyEvents(removed.from().select(["id", "user_id", "name"])),
+    }),
   ).selectNoFrom((eb) => [
     eb.exists(removed.from().select("id")).as("removed"),
     eb.exists(eb.selectFrom("passkeys").select("id").where("id", "=", passkeyId).where("user_id", "=", userId)).as("found"),

@@ -1,11 +1,7 @@
 // Passkeys (WebAuthn Level 3) through @simplewebauthn/server: each ceremony as options (a challenge stored on the
 // server, single use, short-lived, bound to its ceremony and signer) and a verification; signing in and step-up with
 // one; the owner's list, rename and removal, and an admin's removal.
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-} from "@simplewebauthn/server";
+import { generateAuthenticationOptions, generateRegistrationOptions, verifyRegistrationResponse } from "@simplewebauthn/server";
 import { base64url } from "jose";
 import { sha256 } from "../auth/crypto.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
@@ -217,7 +213,11 @@ export async function signInWithPasskey(ctx: ServiceContext, input: PasskeySignI
 
 /** A step-up's options (one round trip): a challenge bound to the session, for one of the user's own passkeys. */
 export async function reauthenticationOptions(ctx: ServiceContext, actor: AccessClaims): Promise<PasskeyRequestOptions> {
-  const { challenge, user } = await storedChallenge(ctx, { ceremony: "reauthentication", userId: actor.userId, sessionId: actor.sessionId });
+  const { challenge, user } = await storedChallenge(ctx, {
+    ceremony: "reauthentication",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+  });
   return generateAuthenticationOptions({
     rpID: ctx.config.WEBAUTHN_RP_ID,
     challenge: challenge.bytes,

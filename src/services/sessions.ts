@@ -14,7 +14,8 @@ import { challengeLogin } from "./mfa.ts";
 import { mintSignIn, mintTokens, newSession } from "./tokens.ts";
 
 export const notVerified = () => new ApiError("email_not_verified", "Verify your email address first: use the code we sent you.");
-export const disabled = () => new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
+export const disabled = () =>
+  new ApiError("account_disabled", "This account has been disabled. Contact us if you think this is a mistake.");
 
 /**
  * Two round trips: the password guard's read (counting the try), then the session's write (or, for a failure,

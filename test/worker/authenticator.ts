@@ -131,7 +131,11 @@ export class SoftwareAuthenticator {
   }
 
   #clientData(type: string, challenge: string, bend: Bend): string {
-    return base64url(encoder.encode(JSON.stringify({ type, challenge: bend.challenge ?? challenge, origin: bend.origin ?? this.#origin, crossOrigin: false })));
+    return base64url(
+      encoder.encode(
+        JSON.stringify({ type, challenge: bend.challenge ?? challenge, origin: bend.origin ?? this.#origin, crossOrigin: false }),
+      ),
+    );
   }
 
   /** `navigator.credentials.create()`: a new key pair, and the attestation (`none`) the API verifies. */

@@ -238,7 +238,12 @@ describe("the passkey's guard: 20 wrong assertions at once against one challenge
   }
 
   async function judged(userId: number): Promise<number> {
-    const rows = await db.selectFrom("auth_events").select("id").where("user_id", "=", String(userId)).where("type", "=", "passkey_failed").execute();
+    const rows = await db
+      .selectFrom("auth_events")
+      .select("id")
+      .where("user_id", "=", String(userId))
+      .where("type", "=", "passkey_failed")
+      .execute();
     return rows.length;
   }
 

@@ -4,9 +4,10 @@
 import { sql } from "kysely";
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
+import type { AuthEventType } from "../../src/schemas/events.ts";
 import type { PasskeyView } from "../../src/schemas/passkeys.ts";
 import type { SignedIn } from "../../src/schemas/tokens.ts";
-import { type Attestation, type Bend, SoftwareAuthenticator } from "./authenticator.ts";
+import type { Attestation, Bend, SoftwareAuthenticator } from "./authenticator.ts";
 import { challenge, claimsOf, codeAt, completeWith, seededFactor } from "./factors.ts";
 import {
   bearer,
@@ -45,7 +46,7 @@ async function withPasskey(options: { call?: Call; role?: "user" | "admin"; devi
   return { call, user, device, passkey, access_token };
 }
 
-async function eventsOf(user: TestUser, type: string) {
+async function eventsOf(user: TestUser, type: AuthEventType) {
   return db.selectFrom("auth_events").select("details").where("user_id", "=", String(user.id)).where("type", "=", type).execute();
 }
 
@@ -145,7 +146,6 @@ describe("a passkey signs in", () => {
   });
 });
 
-
 describe("step-up with a passkey", () => {
   it("renews the session's auth_time without ending it, bound to that session: one round trip for the options, two for the proof", async () => {
     const clock = manualClock();
@@ -153,7 +153,11 @@ describe("step-up with a passkey", () => {
     const signedIn = await signedInWithPasskey(call, device);
     clock.advance(11 * 60);
     const change = { current_password: user.password, new_password: "a passphrase changed later" };
-    await expectProblem(await call("/auth/password/change", bearer(signedIn.access_token, json("POST", change))), 401, "reauthentication_required");
+    await expectProblem(
+      await call("/auth/password/change", bearer(signedIn.access_token, json("POST", change))),
+      401,
+      "reauthentication_required",
+    );
     const options = await countRoundTrips((counted) => reauthenticationOptions(counted, signedIn.access_token), { clock });
     expect(options.roundTrips).toBe(1);
     expect(options.result.allowCredentials).toHaveLength(1);
@@ -164,7 +168,11 @@ describe("step-up with a passkey", () => {
     );
     expect(renewed.roundTrips).toBe(2);
     const { access_token } = await renewed.result.json<{ access_token: string }>();
-    expect(claimsOf(access_token)).toMatchObject({ amr: ["hwk", "user"], auth_time: seconds(clock()), sid: claimsOf(signedIn.access_token).sid });
+    expect(claimsOf(access_token)).toMatchObject({
+      amr: ["hwk", "user"],
+      auth_time: seconds(clock()),
+      sid: claimsOf(signedIn.access_token).sid,
+    });
     expect((await call("/auth/password/change", bearer(access_token, json("POST", change)))).status).toBe(200);
   });
 });
@@ -184,7 +192,8 @@ describe("managing passkeys", () => {
   it("removing one's own needs the password; the sessions it signed in end, others go on, the owner is told, and it signs in no more", async () => {
     const { call, user, device, passkey, access_token } = await withPasskey();
     const fromPasskey = await signedInWithPasskey(call, device);
-    const remove = (password: string) => call(`/auth/passkeys/${passkey.id}`, bearer(access_token, json("DELETE", { current_password: password })));
+    const remove = (password: string) =>
+      call(`/auth/passkeys/${passkey.id}`, bearer(access_token, json("DELETE", { current_password: password })));
     await expectProblem(await remove("not the password"), 401, "invalid_credentials");
     expect((await remove(PASSWORD)).status).toBe(204);
     await expectProblem(await call("/users/me", bearer(fromPasskey.access_token)), 401, "invalid_token");
@@ -305,7 +314,10 @@ describe("what an attacker sends is refused with a problem, never a 500", () => 
     const stepUp = await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential })));
     await expectProblem(stepUp, 400, "passkey_challenge_invalid");
     const created = await authenticator().create(await registrationOptions(call, victim.access_token));
-    const registration = await call("/auth/passkeys", bearer(access_token, json("POST", { credential: created, current_password: PASSWORD })));
+    const registration = await call(
+      "/auth/passkeys",
+      bearer(access_token, json("POST", { credential: created, current_password: PASSWORD })),
+    );
     await expectProblem(registration, 400, "passkey_challenge_invalid");
     const signInCredential = await device.get(await signInOptions(call));
     const crossed = await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential: signInCredential })));
@@ -316,7 +328,11 @@ describe("what an attacker sends is refused with a problem, never a 500", () => 
     const { call, device, access_token } = await withPasskey();
     const other = await withPasskey({ call });
     const credential = await other.device.get(await reauthenticationOptions(call, access_token));
-    await expectProblem(await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))), 401, "passkey_invalid");
+    await expectProblem(
+      await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))),
+      401,
+      "passkey_invalid",
+    );
     const otherId = other.device.credentials[0]?.id;
     await expectProblem(await passkeySignIn(call, device, { bend: { credentialId: otherId } }), 401, "passkey_invalid");
   });

@@ -124,7 +124,11 @@ export const register = createRoute({
       type: "public-key",
       authenticatorAttachment: "platform",
       clientExtensionResults: { credProps: { rk: true } },
-      response: { clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIi…", attestationObject: "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YV…", transports: ["internal", "hybrid"] },
+      response: {
+        clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIi…",
+        attestationObject: "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YV…",
+        transports: ["internal", "hybrid"],
+      },
     },
     name: "Ada's phone",
     current_password: "correct horse battery staple",
