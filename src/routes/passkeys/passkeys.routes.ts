@@ -62,9 +62,10 @@ const exampleAssertion: PasskeyAssertion = {
   authenticatorAttachment: "platform",
   clientExtensionResults: {},
   response: {
-    clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoi…",
+    clientDataJSON:
+      "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoicTl2MFliM0sxbVp0N0x3MlhjOFJqNU5wNEhkNlNhMEdlMVVmM0lvOVR5Iiwib3JpZ2luIjoiaHR0cHM6Ly9hcGkuZXhhbXBsZS5jb20iLCJjcm9zc09yaWdpbiI6ZmFsc2V9",
     authenticatorData: "o3mm9u6vuaVeN4wRgDTidR5oL6ufLTCrE9ISVYbOGUMdAAAAAQ",
-    signature: "MEUCIQD…",
+    signature: "MEUCIQDr3f8Yc5k2bQh1Wm9nT0pXd3VvYzFhR2RrM2NuZ2ZpAiB1Z0x2U2l0cGZ0eWxhY2s",
     userHandle: "NDI",
   },
 };
@@ -125,8 +126,9 @@ export const register = createRoute({
       authenticatorAttachment: "platform",
       clientExtensionResults: { credProps: { rk: true } },
       response: {
-        clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIi…",
-        attestationObject: "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YV…",
+        clientDataJSON:
+          "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoicTl2MFliM0sxbVp0N0x3MlhjOFJqNU5wNEhkNlNhMEdlMVVmM0lvOVR5Iiwib3JpZ2luIjoiaHR0cHM6Ly9hcGkuZXhhbXBsZS5jb20iLCJjcm9zc09yaWdpbiI6ZmFsc2V9",
+        attestationObject: "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjE",
         transports: ["internal", "hybrid"],
       },
     },
