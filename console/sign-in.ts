@@ -1,9 +1,10 @@
-// Signing in: the password form, the second factor's form when the account has one, and the one function
-// that reads the API's answer to either.
+// Signing in: the password form, the second factor's form when the account has one, a passkey in place of both,
+// and the one function that reads the API's answer to any of them.
 import { ApiProblem, type MfaChallenge, read, type SignedIn, type TokenPair, type User } from "./api.ts";
 import { deviceToken, keepDeviceToken } from "./device.ts";
 import { fill, h, viewHeading } from "./dom.ts";
-import { adminApi, beginSession, publicApi, signOut } from "./session.ts";
+import { passkeysSupported, usePasskey } from "./passkeys.ts";
+import { adminApi, beginSession, publicApi, type SignInMethod, signOut } from "./session.ts";
 import { describeError } from "./views/parts.ts";
 
 /** What a login answer means for the console. */
@@ -13,7 +14,7 @@ export type LoginOutcome =
   /** `restart`: the challenge is gone (expired, used): the password form again. */
   | { kind: "refused"; message: string; restart: boolean };
 
-/** Reads the answer to POST /auth/login or POST /auth/login/mfa. */
+/** Reads the answer to POST /auth/login, POST /auth/login/mfa or POST /auth/passkeys/authentication. */
 export function handleLoginAnswer(answer: { data?: SignedIn; error?: unknown; response: Response }): LoginOutcome {
   if (answer.data) {
     keepDeviceToken(answer.data.device_token);
@@ -37,8 +38,8 @@ function notAdmin(me: User): string {
 }
 
 /** Begins the session of a login's tokens, for an admin; anyone else is signed out with the reason. */
-async function enter(tokens: TokenPair, secondFactor: boolean, onSignedIn: (me: User) => void): Promise<void> {
-  beginSession(tokens, { secondFactor });
+async function enter(tokens: TokenPair, method: SignInMethod, onSignedIn: (me: User) => void): Promise<void> {
+  beginSession(tokens, method);
   const me = await read(adminApi.GET("/users/me"));
   // the API refuses every admin route to others (403); say so before showing an empty console
   if (me.role !== "admin") await signOut(notAdmin(me));
@@ -147,7 +148,7 @@ async function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me
         steps.askForCode(outcome.challenge);
         return;
       case "signed_in":
-        await enter(outcome.tokens, challenge !== undefined, onSignedIn);
+        await enter(outcome.tokens, challenge === undefined ? "password" : "code", onSignedIn);
         return;
     }
   } catch (error) {
@@ -156,6 +157,40 @@ async function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me
     await signOut(message);
     steps.refuse(message);
   }
+}
+
+/**
+ * "Sign in with a passkey": for the account of the address typed, if any, else whichever of this site's passkeys the
+ * browser offers; no password, and no code (a passkey that verified its user is every factor).
+ */
+async function passkeyAttempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
+  try {
+    const typed = fields.email.value.trim();
+    const body = typed !== "" && fields.email.validity.valid ? { email: typed } : {};
+    const credential = await usePasskey(await read(publicApi.POST("/auth/passkeys/authentication/options", { body })));
+    const outcome = handleLoginAnswer(
+      await publicApi.POST("/auth/passkeys/authentication", { body: { credential, device_token: deviceToken() } }),
+    );
+    if (outcome.kind === "signed_in") await enter(outcome.tokens, "passkey", onSignedIn);
+    else if (outcome.kind === "refused") steps.refuse(outcome.message);
+  } catch (error) {
+    const message = describeError(error);
+    await signOut(message);
+    steps.refuse(message);
+  }
+}
+
+/** The passkey's way in, beside the form (not in it: Enter in the form signs in with the password). */
+function passkeyButton(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): HTMLElement | null {
+  if (!passkeysSupported()) return null;
+  const button = h("button", { type: "button" }, "Sign in with a passkey");
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    void passkeyAttempt(fields, steps, onSignedIn).finally(() => {
+      button.disabled = false;
+    });
+  });
+  return h("div", { class: "sign-in passkey-way" }, h("p", { class: "hint" }, "Or, with no password:"), button);
 }
 
 export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
@@ -169,7 +204,15 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
   const heading = viewHeading("Sign in");
   fill(
     main,
-    h("section", { class: "narrow" }, heading, h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."), alert, form),
+    h(
+      "section",
+      { class: "narrow" },
+      heading,
+      h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."),
+      alert,
+      form,
+      passkeyButton(fields, steps, options.onSignedIn),
+    ),
   );
   fields.email.focus();
 
