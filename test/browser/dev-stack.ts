@@ -31,6 +31,8 @@ export interface NewUser {
 export interface DevStack {
   /** The Worker: the API, /admin and /docs. */
   url: string;
+  /** The same at localhost: a passkey needs a domain (an IP address is no relying party), and the stack's is localhost. */
+  localUrl: string;
   /** Writes the files the test leaves behind (screenshots when not asked for elsewhere). */
   scratch: string;
   createUser(user: NewUser): Promise<void>;
@@ -60,6 +62,7 @@ async function answers(url: string): Promise<boolean> {
 
 export async function startDevStack(): Promise<DevStack> {
   const scratch = mkdtempSync(join(tmpdir(), "coffee-console-"));
+  const [port, inspectorPort] = [await unusedPort(), await unusedPort()];
   const services = await startLocalServices({ port: 0, dataDir: "memory://" });
   const envFile = join(scratch, "worker.env");
   const secrets = newSecretSettings();
@@ -74,9 +77,9 @@ export async function startDevStack(): Promise<DevStack> {
       `PWNED_PASSWORDS_RANGE_URL=${services.url}/range`,
       "MAIL_FROM=Coffee Shop <no-reply@coffee.test>",
       `STEP_UP_MAX_AGE_SECONDS=${STEP_UP_MAX_AGE_SECONDS}`,
+      `WEBAUTHN_ORIGINS=http://localhost:${port}`,
     ].join("\n"),
   );
-  const [port, inspectorPort] = [await unusedPort(), await unusedPort()];
   const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort)];
   args.push("--persist-to", join(scratch, "state"), "--env-file", envFile, "--log-level", "warn", "--show-interactive-dev-session=false");
   const wrangler = spawn(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
@@ -142,5 +145,5 @@ export async function startDevStack(): Promise<DevStack> {
     ).finished;
     if (run.code !== 0) throw new Error(`npm run users -- create ${user.email} failed:\n${run.stdout}${run.stderr}`);
   };
-  return { url, scratch, createUser, stop };
+  return { url, localUrl: `http://localhost:${port}`, scratch, createUser, stop };
 }
