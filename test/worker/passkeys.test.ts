@@ -4,6 +4,8 @@
 import { sql } from "kysely";
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
+import { renewAuthentication } from "../../src/db/mfa-challenges.ts";
+import { usePasskey } from "../../src/db/passkeys.ts";
 import type { AuthEventType } from "../../src/schemas/events.ts";
 import type { PasskeyView } from "../../src/schemas/passkeys.ts";
 import type { SignedIn } from "../../src/schemas/tokens.ts";
@@ -280,6 +282,24 @@ describe("what an attacker sends is refused with a problem, never a 500", () => 
     expect(await eventsOf(user, "passkey_failed")).toEqual([{ details: { reason: "counter_regressed", during: "sign_in" } }]);
     const [stored] = await db.selectFrom("passkeys").select("sign_count").where("user_id", "=", String(user.id)).execute();
     expect(stored?.sign_count).toBe("2");
+  });
+
+  it("two assertions of one passkey racing: the statement that uses it takes only a counter that moves forward", async () => {
+    const { call, user, passkey } = await withPasskey();
+    const { access_token } = await login(user, call);
+    const session = { userId: String(user.id), sessionId: String(claimsOf(access_token).sid) };
+    const renew = (counter: number) =>
+      renewAuthentication(db, {
+        ...session,
+        proved: ["hwk", "user"],
+        spends: usePasskey({ ...session, passkeyId: passkey.id, counter, deviceType: "singleDevice", backedUp: false, now: new Date() }),
+        endsPasswordRun: undefined,
+        events: { actorId: null, clientAddress: null, userAgent: null, requestId: null, now: new Date() },
+      });
+    // both judged against the stored 0; the one with 5 lands first, and the one with 4 (judged as fine) then meets it
+    expect(await renew(5)).toBeDefined();
+    expect(await renew(4)).toBeUndefined();
+    expect(await renew(5)).toBeUndefined();
   });
 
   it("a replayed assertion: its challenge was spent by the first", async () => {
