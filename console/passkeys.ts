@@ -26,47 +26,42 @@ function attachment(credential: PublicKeyCredential): "platform" | "cross-platfo
   return authenticatorAttachment === "platform" || authenticatorAttachment === "cross-platform" ? authenticatorAttachment : undefined;
 }
 
-/** A passkey of the options' account, made by an authenticator the person chooses (it asks them to unlock it). */
-export async function createPasskey(options: PasskeyCreationOptions): Promise<PasskeyAttestation> {
-  const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
-  if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAttestationResponse)) {
-    throw new DOMException("The browser made no passkey.", "NotAllowedError");
-  }
-  const { response } = credential;
+/** What every credential the browser made carries, in the API's JSON: its id, and where the authenticator sits. */
+function common(credential: PublicKeyCredential) {
   return {
     id: credential.id,
     rawId: base64url(credential.rawId),
-    type: "public-key",
+    type: "public-key" as const,
     authenticatorAttachment: attachment(credential),
     clientExtensionResults: {},
-    response: {
-      clientDataJSON: base64url(response.clientDataJSON),
-      attestationObject: base64url(response.attestationObject),
-      transports: response.getTransports().filter(isTransport),
-    },
   };
+}
+
+const nothingMade = () => new DOMException("The browser gave no passkey.", "NotAllowedError");
+
+/** A passkey of the options' account, made by an authenticator the person chooses (it asks them to unlock it). */
+export async function createPasskey(options: PasskeyCreationOptions): Promise<PasskeyAttestation> {
+  const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+  if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAttestationResponse))
+    throw nothingMade();
+  const { response } = credential;
+  const transports = response.getTransports().filter(isTransport);
+  const made = { clientDataJSON: base64url(response.clientDataJSON), attestationObject: base64url(response.attestationObject), transports };
+  return { ...common(credential), response: made };
 }
 
 /** An assertion of the options' challenge, signed by a passkey the person chooses (or the one the options allow). */
 export async function usePasskey(options: PasskeyRequestOptions): Promise<PasskeyAssertion> {
   const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
-  if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAssertionResponse)) {
-    throw new DOMException("The browser used no passkey.", "NotAllowedError");
-  }
+  if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAssertionResponse)) throw nothingMade();
   const { response } = credential;
-  return {
-    id: credential.id,
-    rawId: base64url(credential.rawId),
-    type: "public-key",
-    authenticatorAttachment: attachment(credential),
-    clientExtensionResults: {},
-    response: {
-      clientDataJSON: base64url(response.clientDataJSON),
-      authenticatorData: base64url(response.authenticatorData),
-      signature: base64url(response.signature),
-      userHandle: response.userHandle ? base64url(response.userHandle) : undefined,
-    },
+  const signed = {
+    clientDataJSON: base64url(response.clientDataJSON),
+    authenticatorData: base64url(response.authenticatorData),
+    signature: base64url(response.signature),
+    userHandle: response.userHandle ? base64url(response.userHandle) : undefined,
   };
+  return { ...common(credential), response: signed };
 }
 
 /** What the browser's refusal means, in words: the person closed its prompt, or the authenticator holds one already. */

@@ -129,6 +129,27 @@ export interface PasskeyTryRequest {
   events: EventContext;
 }
 
+/**
+ * The challenge spent (its `used_at` set), while it is live: unused, unexpired, of this ceremony and, for a
+ * signed-in ceremony, of this user and session. Spent once: of statements at once, one finds it live.
+ */
+function spendChallenge(
+  challengeHash: Uint8Array,
+  binding: { ceremony: "authentication" } | { ceremony: "registration" | "reauthentication"; userId: string; sessionId: string },
+  now: Date,
+) {
+  const claim = tables
+    .updateTable("passkey_challenges")
+    .set({ used_at: now })
+    .where("challenge_hash", "=", challengeHash)
+    .where("ceremony", "=", binding.ceremony)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now);
+  const bound =
+    binding.ceremony === "authentication" ? claim : claim.where("user_id", "=", binding.userId).where("session_id", "=", binding.sessionId);
+  return bound.returning(["user_id", "address"]);
+}
+
 const claimed = cte<{ user_id: string | null; address: string | null }>()("challenge_claimed");
 
 /**
@@ -141,20 +162,12 @@ const claimed = cte<{ user_id: string | null; address: string | null }>()("chall
 export async function claimPasskeyTry(db: Db, request: PasskeyTryRequest): Promise<PasskeyTry> {
   const { challengeHash, credentialId, target, events } = request;
   const now = events.now;
-  const claim = tables
-    .updateTable("passkey_challenges")
-    .set({ used_at: now })
-    .where("challenge_hash", "=", challengeHash)
-    .where("ceremony", "=", target.ceremony)
-    .where("used_at", "is", null)
-    .where("expires_at", ">", now);
-  const bound =
-    target.ceremony === "authentication" ? claim : claim.where("session_id", "=", target.sessionId).where("user_id", "=", target.userId);
+  const bound = spendChallenge(challengeHash, target.ceremony === "authentication" ? { ceremony: "authentication" } : target, now);
   const owner = () => tables.selectFrom("passkeys").select("user_id").where("credential_id", "=", credentialId);
   const device = target.ceremony === "authentication" && target.deviceTokenHash ? { tokenHash: target.deviceTokenHash } : undefined;
   const row = await withSteps(
     db,
-    claimed.as(() => new QueryRows(bound.returning(["user_id", "address"]))),
+    claimed.as(() => new QueryRows(bound)),
     ...readDeviceOfTry(device, owner, events),
   )
     .selectFrom(
@@ -318,7 +331,7 @@ export interface PasskeyRow {
   last_used_at: Date | null;
 }
 
-const challengeSpent = cte<{ user_id: string | null }>()("registration_claimed");
+const challengeSpent = cte<{ user_id: string | null; address: string | null }>()("registration_claimed");
 const added = cte<PasskeyRow & { user_id: string }>()("passkey_added");
 
 /** The passkey stored for the user whose registration challenge the statement spent, unless its credential is known. */
@@ -382,21 +395,7 @@ export async function addPasskey(
   });
   const statement = withSteps(
     db,
-    challengeSpent.as(
-      () =>
-        new QueryRows(
-          tables
-            .updateTable("passkey_challenges")
-            .set({ used_at: now })
-            .where("challenge_hash", "=", challengeHash)
-            .where("ceremony", "=", "registration")
-            .where("user_id", "=", userId)
-            .where("session_id", "=", sessionId)
-            .where("used_at", "is", null)
-            .where("expires_at", ">", now)
-            .returning("user_id"),
-        ),
-    ),
+    challengeSpent.as(() => new QueryRows(spendChallenge(challengeHash, { ceremony: "registration", userId, sessionId }, now))),
     storePasskey(userId, passkey, now),
     addition.proofSpent,
     notice.step,
