@@ -52,7 +52,7 @@ async function eventsOf(user: TestUser, type: AuthEventType) {
   return db.selectFrom("auth_events").select("details").where("user_id", "=", String(user.id)).where("type", "=", type).execute();
 }
 
-describe("a passkey signs in", () => {
+describe.concurrent("a passkey signs in", () => {
   it("is added with the password and the owner is told; then signs in with no address typed: amr hwk and user, auth_time now", async () => {
     const clock = manualClock();
     const { call, user, device, passkey } = await withPasskey({ call: client({ clock }) });
@@ -148,7 +148,7 @@ describe("a passkey signs in", () => {
   });
 });
 
-describe("step-up with a passkey", () => {
+describe.concurrent("step-up with a passkey", () => {
   it("renews the session's auth_time without ending it, bound to that session: one round trip for the options, two for the proof", async () => {
     const clock = manualClock();
     const { call, user, device } = await withPasskey({ call: client({ clock }) });
@@ -179,7 +179,7 @@ describe("step-up with a passkey", () => {
   });
 });
 
-describe("managing passkeys", () => {
+describe.concurrent("managing passkeys", () => {
   it("lists and renames one's own; another's is not found", async () => {
     const { call, passkey, access_token } = await withPasskey();
     const other = await withPasskey({ call });
@@ -244,7 +244,7 @@ async function attestation(call: Call, accessToken: string, device: SoftwareAuth
   return device.create(await registrationOptions(call, accessToken), bend);
 }
 
-describe("what an attacker sends is refused with a problem, never a 500", () => {
+describe.concurrent("what an attacker sends is refused with a problem, never a 500", () => {
   it.each<[string, Bend]>([
     ["a wrong origin", { origin: "https://coffee.evil.example" }],
     ["a wrong relying-party ID", { rpId: "evil.example" }],
