@@ -108,6 +108,8 @@ export interface RequestOptions {
 export interface Credential {
   id: Uint8Array;
   keys: CryptoKeyPair;
+  /** The public key as the attestation carried it (COSE), which the relying party stores. */
+  publicKey: Uint8Array;
   userHandle: string;
   counter: number;
   rpId: string;
@@ -167,7 +169,7 @@ export class SoftwareAuthenticator {
         ["authData", authData],
       ]),
     );
-    const credential: Credential = { id, keys, userHandle: options.user.id, counter, rpId };
+    const credential: Credential = { id, keys, publicKey: coseKey, userHandle: options.user.id, counter, rpId };
     this.credentials.push(credential);
     return {
       id: base64url(id),

@@ -23,7 +23,7 @@ import {
   uniqueEmail,
 } from "./helpers.ts";
 import { challenge, codeAt, completeWith, type ManualClock, nextStep, seededFactor, wrongCodeAt } from "./factors.ts";
-import { addPasskey, authenticator, reauthenticationOptions, signInOptions } from "./passkeys.ts";
+import { reauthenticationOptions, seededPasskey, signInOptions } from "./passkeys.ts";
 
 const db = getDb(inject("databaseUrl"));
 const AT_ONCE = 20;
@@ -231,10 +231,8 @@ describe("the passkey's guard: 20 wrong assertions at once against one challenge
   async function withPasskey() {
     const call = client();
     const user = await seededUser();
-    const { access_token } = await login(user, call);
-    const device = authenticator();
-    await addPasskey(call, user, access_token, device);
-    return { call, user, device, access_token };
+    const { device } = await seededPasskey(user);
+    return { call, user, device };
   }
 
   async function judged(userId: number): Promise<number> {
@@ -256,7 +254,8 @@ describe("the passkey's guard: 20 wrong assertions at once against one challenge
   });
 
   it("at a step-up: one judged, the rest find the challenge spent", async () => {
-    const { call, user, device, access_token } = await withPasskey();
+    const { call, user, device } = await withPasskey();
+    const { access_token } = await login(user, call);
     const credential = await device.get(await reauthenticationOptions(call, access_token), { brokenSignature: true });
     const tally = await fireAtOnce(() => call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))));
     expect(tally).toEqual(expected);

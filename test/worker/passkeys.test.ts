@@ -29,6 +29,7 @@ import {
   addPasskey,
   authenticator,
   passkeySignIn,
+  seededPasskey,
   reauthenticationOptions,
   registrationOptions,
   signedInWithPasskey,
@@ -38,14 +39,20 @@ import {
 const db = getDb(inject("databaseUrl"));
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
-/** A user with a passkey on `device`, added in a session of their own (a password login). */
-async function withPasskey(options: { call?: Call; role?: "user" | "admin"; device?: SoftwareAuthenticator } = {}) {
+/** A user with a passkey on `device`, put there as a registration leaves it (adding one is tested on its own). */
+async function withPasskey(options: { call?: Call; role?: "user" | "admin" } = {}) {
   const call = options.call ?? client();
   const user = await seededUser(options.role);
+  const { device, passkey } = await seededPasskey(user);
+  return { call, user, device, passkey };
+}
+
+/** A user who adds a passkey through the API, in a session of their own (a password login). */
+async function addingPasskey(call: Call, device = authenticator()) {
+  const user = await seededUser();
   const { access_token } = await login(user, call);
-  const device = options.device ?? authenticator();
   const passkey = await addPasskey(call, user, access_token, device);
-  return { call, user, device, passkey, access_token };
+  return { user, device, passkey, access_token };
 }
 
 async function eventsOf(user: TestUser, type: AuthEventType) {
@@ -55,7 +62,8 @@ async function eventsOf(user: TestUser, type: AuthEventType) {
 describe.concurrent("a passkey signs in", () => {
   it("is added with the password and the owner is told; then signs in with no address typed: amr hwk and user, auth_time now", async () => {
     const clock = manualClock();
-    const { call, user, device, passkey } = await withPasskey({ call: client({ clock }) });
+    const call = client({ clock });
+    const { user, device, passkey } = await addingPasskey(call);
     expect(passkey).toMatchObject({ device_type: "singleDevice", backed_up: false, last_used_at: null, transports: ["internal"] });
     expect((await mailTo(user.email))[0]?.subject).toContain("a passkey was added");
     clock.advance(60);
@@ -85,13 +93,16 @@ describe.concurrent("a passkey signs in", () => {
   });
 
   it("a synced passkey is a software key (swk); its backup flags are kept", async () => {
-    const { call, device, passkey } = await withPasskey({ device: authenticator({ synced: true }) });
+    const call = client();
+    const { device, passkey } = await addingPasskey(call, authenticator({ synced: true }));
     expect(passkey).toMatchObject({ device_type: "multiDevice", backed_up: true });
     expect(claimsOf((await signedInWithPasskey(call, device)).access_token)).toMatchObject({ amr: ["swk", "user"] });
   });
 
   it("a new device's sign-in is mailed to the owner; the device token it answers makes the next one a known device's", async () => {
     const { call, user, device } = await withPasskey();
+    // a device the account knows already, so the passkey's is a new one (an account's first device is not announced)
+    await login(user, call);
     const before = (await mailTo(user.email)).length;
     const first = await signedInWithPasskey(call, device);
     expect((await mailTo(user.email))[0]?.subject).toContain("a new sign-in");
@@ -128,7 +139,8 @@ describe.concurrent("a passkey signs in", () => {
   });
 
   it("costs one round trip for its options and two for the sign-in (a known device); two to add one, and its notice after", async () => {
-    const { call, user, device, access_token } = await withPasskey();
+    const call = client();
+    const { user, device, access_token } = await addingPasskey(call);
     const { device_token } = await signedInWithPasskey(call, device);
     const options = await countRoundTrips((counted) => signInOptions(counted));
     expect(options.roundTrips).toBe(1);
@@ -181,7 +193,8 @@ describe.concurrent("step-up with a passkey", () => {
 
 describe.concurrent("managing passkeys", () => {
   it("lists and renames one's own; another's is not found", async () => {
-    const { call, passkey, access_token } = await withPasskey();
+    const { call, user, passkey } = await withPasskey();
+    const { access_token } = await login(user, call);
     const other = await withPasskey({ call });
     const renamed = await call(`/auth/passkeys/${passkey.id}`, bearer(access_token, json("PATCH", { name: "  Work laptop " })));
     expect(await renamed.json<PasskeyView>()).toMatchObject({ id: passkey.id, name: "Work laptop" });
@@ -192,7 +205,8 @@ describe.concurrent("managing passkeys", () => {
   });
 
   it("removing one's own needs the password; the sessions it signed in end, others go on, the owner is told, and it signs in no more", async () => {
-    const { call, user, device, passkey, access_token } = await withPasskey();
+    const { call, user, device, passkey } = await withPasskey();
+    const { access_token } = await login(user, call);
     const fromPasskey = await signedInWithPasskey(call, device);
     const remove = (password: string) =>
       call(`/auth/passkeys/${passkey.id}`, bearer(access_token, json("DELETE", { current_password: password })));
@@ -206,19 +220,21 @@ describe.concurrent("managing passkeys", () => {
   });
 
   it("an admin lists a user's passkeys and removes one: every session of theirs ends, they are told, it is audited; not the admin's own", async () => {
-    const { call, user, device, passkey, access_token } = await withPasskey();
+    const { call, user, device, passkey } = await withPasskey();
+    const { access_token } = await login(user, call);
     const admin = await withPasskey({ call, role: "admin" });
-    const listed = await (await call(`/users/${user.id}/passkeys`, bearer(admin.access_token))).json<PasskeyView[]>();
+    const adminToken = (await login(admin.user, call)).access_token;
+    const listed = await (await call(`/users/${user.id}/passkeys`, bearer(adminToken))).json<PasskeyView[]>();
     expect(listed.map((each) => each.id)).toEqual([passkey.id]);
-    const own = await call(`/users/${admin.user.id}/passkeys/${admin.passkey.id}`, bearer(admin.access_token, { method: "DELETE" }));
+    const own = await call(`/users/${admin.user.id}/passkeys/${admin.passkey.id}`, bearer(adminToken, { method: "DELETE" }));
     await expectProblem(own, 409, "cannot_remove_own_passkey");
-    const removed = await call(`/users/${user.id}/passkeys/${passkey.id}`, bearer(admin.access_token, { method: "DELETE" }));
+    const removed = await call(`/users/${user.id}/passkeys/${passkey.id}`, bearer(adminToken, { method: "DELETE" }));
     expect(removed.status).toBe(204);
     await expectProblem(await call("/users/me", bearer(access_token)), 401, "invalid_token");
     expect((await mailTo(user.email))[0]?.subject).toContain("a passkey was removed");
     expect(await eventsOf(user, "passkey_removed")).toEqual([{ details: { by: "admin", passkey_id: passkey.id, name: passkey.name } }]);
     await expectProblem(await passkeySignIn(call, device), 401, "passkey_invalid");
-    const again = await call(`/users/${user.id}/passkeys/${passkey.id}`, bearer(admin.access_token, { method: "DELETE" }));
+    const again = await call(`/users/${user.id}/passkeys/${passkey.id}`, bearer(adminToken, { method: "DELETE" }));
     await expectProblem(again, 404, "passkey_not_found");
   });
 
@@ -327,13 +343,15 @@ describe.concurrent("what an attacker sends is refused with a problem, never a 5
   });
 
   it("another user's challenge: a step-up's and a registration's are bound to their session; a sign-in's is not a step-up's", async () => {
-    const { call, device, access_token } = await withPasskey();
+    const { call, user, device } = await withPasskey();
+    const { access_token } = await login(user, call);
     const victim = await withPasskey({ call });
-    const theirs = await reauthenticationOptions(call, victim.access_token);
+    const victimToken = (await login(victim.user, call)).access_token;
+    const theirs = await reauthenticationOptions(call, victimToken);
     const credential = await device.get(theirs);
     const stepUp = await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential })));
     await expectProblem(stepUp, 400, "passkey_challenge_invalid");
-    const created = await authenticator().create(await registrationOptions(call, victim.access_token));
+    const created = await authenticator().create(await registrationOptions(call, victimToken));
     const registration = await call(
       "/auth/passkeys",
       bearer(access_token, json("POST", { credential: created, current_password: PASSWORD })),
@@ -345,7 +363,8 @@ describe.concurrent("what an attacker sends is refused with a problem, never a 5
   });
 
   it("another user's credential: at a step-up, and named with this one's signature", async () => {
-    const { call, device, access_token } = await withPasskey();
+    const { call, user, device } = await withPasskey();
+    const { access_token } = await login(user, call);
     const other = await withPasskey({ call });
     const credential = await other.device.get(await reauthenticationOptions(call, access_token));
     await expectProblem(

@@ -1,8 +1,11 @@
-// Passkeys as tests meet them: the ceremonies through the API, with the software authenticator.
-import { expect } from "vitest";
+// Passkeys as tests meet them: the ceremonies through the API, with the software authenticator, and a passkey put on
+// an account the way a finished registration leaves it (for tests whose subject is not adding one).
+import { expect, inject } from "vitest";
+import { getDb } from "../../src/db/client.ts";
 import type { PasskeyCreationOptions, PasskeyRequestOptions, PasskeyView } from "../../src/schemas/passkeys.ts";
+import { userHandleOf } from "../../src/services/guards/passkey.ts";
 import type { SignedIn } from "../../src/schemas/tokens.ts";
-import { type Bend, SoftwareAuthenticator } from "./authenticator.ts";
+import { base64url, type Bend, SoftwareAuthenticator } from "./authenticator.ts";
 import { bearer, type Call, json, type TestUser } from "./helpers.ts";
 
 /** The origin and relying party the tests' Worker allows (the settings' defaults: local development's). */
@@ -48,4 +51,38 @@ export async function signedInWithPasskey(call: Call, device: SoftwareAuthentica
 
 export async function reauthenticationOptions(call: Call, accessToken: string): Promise<PasskeyRequestOptions> {
   return ok(await call("/auth/passkeys/reauthentication/options", bearer(accessToken, { method: "POST" })));
+}
+
+/**
+ * A passkey of `device` on `user`'s account, as a finished registration leaves it, straight in the database: for
+ * tests whose subject is not adding one (passkeys.test.ts adds them through the API). Costs no password check.
+ */
+export async function seededPasskey(
+  user: TestUser,
+  device = authenticator(),
+): Promise<{ device: SoftwareAuthenticator; passkey: PasskeyView }> {
+  await device.create({
+    challenge: base64url(crypto.getRandomValues(new Uint8Array(32))),
+    rp: { id: "localhost" },
+    user: { id: userHandleOf(String(user.id)) },
+  });
+  const credential = device.credentials.at(-1);
+  if (!credential) throw new Error("the authenticator made no credential");
+  const row = await getDb(inject("databaseUrl"))
+    .insertInto("passkeys")
+    .values({
+      id: crypto.randomUUID(),
+      user_id: String(user.id),
+      credential_id: credential.id,
+      public_key: credential.publicKey,
+      transports: ["internal"],
+      device_type: "singleDevice",
+      backed_up: false,
+      aaguid: "00000000-0000-0000-0000-000000000000",
+      name: "Seeded passkey",
+      created_at: new Date(),
+    })
+    .returning(["id", "name", "device_type", "backed_up", "transports", "created_at", "last_used_at"])
+    .executeTakeFirstOrThrow();
+  return { device, passkey: { ...row, created_at: row.created_at.toISOString(), last_used_at: null } };
 }

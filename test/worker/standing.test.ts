@@ -23,7 +23,7 @@ import {
 } from "./helpers.ts";
 import { base32Decode } from "../../src/auth/totp.ts";
 import { challenge, claimsOf, codeAt, completeWith, type ManualClock, nextStep, seededFactor } from "./factors.ts";
-import { addPasskey, authenticator, reauthenticationOptions, signedInWithPasskey } from "./passkeys.ts";
+import { reauthenticationOptions, seededPasskey, signedInWithPasskey } from "./passkeys.ts";
 
 /** Someone whose tokens the matrix ends: an admin (so a demotion ends something), maybe with an authenticator app. */
 interface Subject {
@@ -61,10 +61,9 @@ const MINTS: Record<string, { factor: { before: boolean; after: boolean }; passk
     factor: { before: false, after: false },
     passkey: true,
     mint: async (subject) => {
-      const { call, user } = subject;
-      const device = authenticator();
-      subject.passkey = await addPasskey(call, user, (await login(user, call)).access_token, device);
-      return pairOf(await signedInWithPasskey(call, device));
+      const { device, passkey } = await seededPasskey(subject.user);
+      subject.passkey = passkey;
+      return pairOf(await signedInWithPasskey(subject.call, device));
     },
   },
   // the session was signed in with a password and is then made with the passkey: removing it ends the session
@@ -74,8 +73,8 @@ const MINTS: Record<string, { factor: { before: boolean; after: boolean }; passk
     mint: async (subject) => {
       const { call, user } = subject;
       const { access_token, refresh_token } = await login(user, call);
-      const device = authenticator();
-      subject.passkey = await addPasskey(call, user, access_token, device);
+      const { device, passkey } = await seededPasskey(user);
+      subject.passkey = passkey;
       const credential = await device.get(await reauthenticationOptions(call, access_token));
       const renewed = await ok<{ access_token: string }>(
         await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))),
