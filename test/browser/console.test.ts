@@ -497,6 +497,7 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
 
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    const passkeySignIn = Date.now();
     // signed in where the page was (its address still names “Your account”), the passkey now used once
     await page.getByRole("navigation", { name: "Console" }).waitFor();
     expect(await page.locator("header").textContent()).toContain(passkeyHolder.email);
@@ -508,6 +509,18 @@ describe("the admin console", () => {
       details: Record<string, unknown>;
     }[];
     expect(events[0]?.details).toMatchObject({ method: "passkey" });
+
+    // past the step-up window, a change asks for the passkey the session was made with; this authenticator then
+    // refuses to make a second passkey of the account (the options exclude the one it holds), in words
+    await delay(Math.max(0, passkeySignIn + (STEP_UP_MAX_AGE_SECONDS + 1) * 1000 - Date.now()));
+    await page.getByLabel("Password, to add a passkey").fill(PASSWORD);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+    await expectFocused(page, confirm.getByRole("button", { name: "Use your passkey" }));
+    await expectAccessible(page, "the step-up dialog of a session made with a passkey");
+    await page.keyboard.press("Enter");
+    await confirm.waitFor({ state: "detached" });
+    await eventually(() => page.getByRole("alert").textContent()).toBe("This authenticator holds a passkey of this account already.");
     await page.getByRole("button", { name: "Sign out" }).click();
   });
 
