@@ -311,7 +311,7 @@ export function newSignInNotice(signIns: NewSignIn[], linkHours: number): Letter
       })),
       closing: [
         "If it was you, there is nothing to do.",
-        `If it was not, use the link (it works for ${linkHours} hours), then choose a new password with “Forgot password” at once: whoever signed in knows your password.`,
+        `If it was not, use the link (it works for ${linkHours} hours), then choose a new password with “Forgot password” at once, and remove any passkey you do not know: whoever signed in knows your password or holds one of your passkeys.`,
       ],
     });
 }
