@@ -13,11 +13,17 @@ export type Session = Schemas["Session"];
 export type AuthEvent = Schemas["AuthEvent"];
 export type AuthEventType = Schemas["AuthEventType"];
 export type TokenPair = Schemas["TokenPair"];
+export type AccessToken = Schemas["AccessToken"];
 export type SignedIn = Schemas["SignedIn"];
 export type MfaChallenge = Schemas["MfaChallenge"];
 export type TotpEnrolment = Schemas["TotpEnrolment"];
 export type Identity = Schemas["Identity"];
 export type IdentityProvider = Schemas["IdentityProvider"];
+export type Passkey = Schemas["Passkey"];
+export type PasskeyCreationOptions = Schemas["PasskeyCreationOptions"];
+export type PasskeyRequestOptions = Schemas["PasskeyRequestOptions"];
+export type PasskeyAttestation = Schemas["PasskeyAttestation"];
+export type PasskeyAssertion = Schemas["PasskeyAssertion"];
 export type Api = Client<paths>;
 
 /** A client of the API on this origin that sends every request through `send`. */

@@ -46,6 +46,10 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   data_exported: "Data exported",
   identity_linked: "Identity linked",
   identity_unlinked: "Identity unlinked",
+  passkey_added: "Passkey added",
+  passkey_renamed: "Passkey renamed",
+  passkey_removed: "Passkey removed",
+  passkey_failed: "Passkey refused",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

@@ -4,8 +4,9 @@
 // goes through `adminApi`, which adds the access token, renews it before it expires, asks the operator
 // to confirm who they are when a change needs a recent sign-in, and signs out when the API says the
 // session is over.
-import { ApiProblem, createApi, perform, type TokenPair } from "./api.ts";
+import { type AccessToken, ApiProblem, createApi, perform, type TokenPair } from "./api.ts";
 import { watchIdle } from "./idle.ts";
+import { usePasskey } from "./passkeys.ts";
 
 /** Signed out after this long without a key press, click or touch. */
 const IDLE_LIMIT_MINUTES = 15;
@@ -25,14 +26,17 @@ export interface Reauthentication {
   code?: string;
 }
 
+/** How the session was made: a password alone, a password and a code of the app, or a passkey. */
+export type SignInMethod = "password" | "code" | "passkey";
+
 /**
- * Asks the operator to confirm who they are; answers whether they did (`reauthenticate` succeeded) or gave up.
- * `withCode`: the session was made with a second factor, so a code of the app is asked for too.
+ * Asks the operator to confirm who they are, the way the session was made; answers whether they did
+ * (`reauthenticate` or `reauthenticateWithPasskey` succeeded) or gave up.
  */
-export type ReauthenticationPrompt = (withCode: boolean) => Promise<boolean>;
+export type ReauthenticationPrompt = (madeWith: SignInMethod) => Promise<boolean>;
 
 let tokens: Tokens | undefined;
-let madeWithSecondFactor = false;
+let madeWith: SignInMethod = "password";
 let prompt: ReauthenticationPrompt | undefined;
 let renewing: Promise<boolean> | undefined;
 let stopIdleWatch: (() => void) | undefined;
@@ -48,18 +52,18 @@ function held(pair: TokenPair): Tokens {
 }
 
 /** Holds a new session's tokens and starts the idle timer. */
-export function beginSession(pair: TokenPair, proof: { secondFactor: boolean }): void {
+export function beginSession(pair: TokenPair, method: SignInMethod): void {
   tokens = held(pair);
-  madeWithSecondFactor = proof.secondFactor;
+  madeWith = method;
   stopIdleWatch?.();
   stopIdleWatch = watchIdle(IDLE_LIMIT_MINUTES * 60_000, () => {
     void signOut(`You were signed out after ${IDLE_LIMIT_MINUTES} minutes without activity.`);
   });
 }
 
-/** Whether this session was made with a second factor (the sign-in asked for a code, or the app was just turned on). */
-export function hasSecondFactor(): boolean {
-  return tokens !== undefined && madeWithSecondFactor;
+/** How this session was made (the sign-in asked for a code, or the app was just turned on: `code`); none when signed out. */
+export function signInMethod(): SignInMethod | undefined {
+  return tokens === undefined ? undefined : madeWith;
 }
 
 /** Who asks the operator when a change answers `reauthentication_required` (the page's dialog). */
@@ -79,7 +83,27 @@ export async function reauthenticate(proof: Reauthentication): Promise<ApiProble
     headers: { Authorization: `Bearer ${token}` },
   });
   if (!data) return new ApiProblem(response, error);
-  if (tokens) tokens = { ...tokens, accessToken: data.access_token, accessExpiresAt: Date.now() + data.expires_in * 1000 };
+  renewedAccess(data);
+  return undefined;
+}
+
+/** The session goes on with the access token a re-authentication answered (its refresh token unchanged). */
+function renewedAccess(access: AccessToken): void {
+  if (tokens) tokens = { ...tokens, accessToken: access.access_token, accessExpiresAt: Date.now() + access.expires_in * 1000 };
+}
+
+/**
+ * Confirms the operator with one of their passkeys: the session's challenge, the browser's prompt, the assertion to
+ * the API. Answers the API's refusal, or nothing when it worked; the browser's refusal (the prompt closed) is thrown.
+ */
+export async function reauthenticateWithPasskey(): Promise<ApiProblem | undefined> {
+  const headers = { Authorization: `Bearer ${await accessToken()}` };
+  const options = await publicApi.POST("/auth/passkeys/reauthentication/options", { headers });
+  if (!options.data) return new ApiProblem(options.response, options.error);
+  const credential = await usePasskey(options.data);
+  const { data, error, response } = await publicApi.POST("/auth/passkeys/reauthentication", { body: { credential }, headers });
+  if (!data) return new ApiProblem(response, error);
+  renewedAccess(data);
   return undefined;
 }
 
@@ -187,7 +211,7 @@ async function authorizedFetch(request: Request): Promise<Response> {
   // a change that needs a recent sign-in: ask, and send it again once the operator confirmed who they are
   if ((await problemCode(response)) === "reauthentication_required") {
     if (!prompt) return response;
-    if (!(await prompt(madeWithSecondFactor))) throw new StepUpDeclined();
+    if (!(await prompt(madeWith))) throw new StepUpDeclined();
     if (!tokens) return response;
     return fetch(withBearer(spare, tokens.accessToken));
   }

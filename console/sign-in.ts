@@ -1,9 +1,10 @@
-// Signing in: the password form, the second factor's form when the account has one, and the one function
-// that reads the API's answer to either.
+// Signing in: the password form, the second factor's form when the account has one, a passkey in place of both,
+// and the one function that reads the API's answer to any of them.
 import { ApiProblem, type MfaChallenge, read, type SignedIn, type TokenPair, type User } from "./api.ts";
 import { deviceToken, keepDeviceToken } from "./device.ts";
 import { fill, h, viewHeading } from "./dom.ts";
-import { adminApi, beginSession, publicApi, signOut } from "./session.ts";
+import { passkeysSupported, usePasskey } from "./passkeys.ts";
+import { adminApi, beginSession, publicApi, type SignInMethod, signOut } from "./session.ts";
 import { describeError } from "./views/parts.ts";
 
 /** What a login answer means for the console. */
@@ -13,7 +14,7 @@ export type LoginOutcome =
   /** `restart`: the challenge is gone (expired, used): the password form again. */
   | { kind: "refused"; message: string; restart: boolean };
 
-/** A sign-in's answer: POST /auth/login, POST /auth/login/mfa or POST /auth/oidc/exchange. */
+/** A sign-in's answer: POST /auth/login, POST /auth/login/mfa, POST /auth/passkeys/authentication or POST /auth/oidc/exchange. */
 type SignInAnswer = { data?: SignedIn; error?: unknown; response: Response };
 
 /** Reads the answer to a sign-in. */
@@ -40,8 +41,8 @@ function notAdmin(me: User): string {
 }
 
 /** Begins the session of a login's tokens, for an admin; anyone else is signed out with the reason. */
-async function enter(tokens: TokenPair, secondFactor: boolean, onSignedIn: (me: User) => void): Promise<void> {
-  beginSession(tokens, { secondFactor });
+async function enter(tokens: TokenPair, method: SignInMethod, onSignedIn: (me: User) => void): Promise<void> {
+  beginSession(tokens, method);
   const me = await read(adminApi.GET("/users/me"));
   // the API refuses every admin route to others (403); say so before showing an empty console
   if (me.role !== "admin") await signOut(notAdmin(me));
@@ -176,8 +177,16 @@ function attempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User
   );
 }
 
-/** What a sign-in's answer means for the form: signed in, asked for the second factor, or refused. */
-async function settle(answer: Promise<SignInAnswer>, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
+/**
+ * What a sign-in's answer means for the form: signed in (by `method`, or by the code when it answered a challenge),
+ * asked for the second factor, or refused.
+ */
+async function settle(
+  answer: Promise<SignInAnswer>,
+  steps: SignInSteps,
+  onSignedIn: (me: User) => void,
+  method: "password" | "passkey" = "password",
+): Promise<void> {
   const challenge = steps.challenge();
   try {
     const outcome = handleLoginAnswer(await answer);
@@ -189,7 +198,7 @@ async function settle(answer: Promise<SignInAnswer>, steps: SignInSteps, onSigne
         steps.askForCode(outcome.challenge);
         return;
       case "signed_in":
-        await enter(outcome.tokens, challenge !== undefined, onSignedIn);
+        await enter(outcome.tokens, challenge === undefined ? method : "code", onSignedIn);
         return;
     }
   } catch (error) {
@@ -198,6 +207,32 @@ async function settle(answer: Promise<SignInAnswer>, steps: SignInSteps, onSigne
     await signOut(message);
     steps.refuse(message);
   }
+}
+
+/**
+ * "Sign in with a passkey": for the account of the address typed, if any, else whichever of this site's passkeys the
+ * browser offers; no password, and no code (a passkey that verified its user is every factor).
+ */
+function passkeyAttempt(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): Promise<void> {
+  const typed = fields.email.value.trim();
+  const body = typed !== "" && fields.email.validity.valid ? { email: typed } : {};
+  const answer = read(publicApi.POST("/auth/passkeys/authentication/options", { body }))
+    .then(usePasskey)
+    .then((credential) => publicApi.POST("/auth/passkeys/authentication", { body: { credential, device_token: deviceToken() } }));
+  return settle(answer, steps, onSignedIn, "passkey");
+}
+
+/** The passkey's way in, beside the form (not in it: Enter in the form signs in with the password). */
+function passkeyButton(fields: SignInFields, steps: SignInSteps, onSignedIn: (me: User) => void): HTMLElement | null {
+  if (!passkeysSupported()) return null;
+  const button = h("button", { type: "button" }, "Sign in with a passkey");
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    void passkeyAttempt(fields, steps, onSignedIn).finally(() => {
+      button.disabled = false;
+    });
+  });
+  return h("div", { class: "sign-in passkey-way" }, h("p", { class: "hint" }, "Or, with no password:"), button);
 }
 
 export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
@@ -218,6 +253,7 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
       h("p", {}, "Users, sessions and the audit trail of the Coffee Shop API."),
       alert,
       form,
+      passkeyButton(fields, steps, options.onSignedIn),
       providerLinks(),
     ),
   );

@@ -54,6 +54,7 @@ alter table auth_events add constraint auth_events_type_check check (type in (
   'mfa_enabled', 'mfa_disabled', 'mfa_reset', 'mfa_failed', 'recovery_code_used', 'reauthenticated',
   'device_replayed', 'device_forgotten', 'sign_in_reported',
   'deletion_requested', 'deletion_cancelled', 'data_exported',
+  'passkey_added', 'passkey_renamed', 'passkey_removed', 'passkey_failed',
   'identity_linked', 'identity_unlinked'));
 
 -- A session started through an identity remembers it: unlinking the identity ends those sessions.

@@ -19,6 +19,7 @@ import { healthRouter } from "./routes/health.ts";
 import { identitiesRouter } from "./routes/identities/index.ts";
 import { leavingRouter } from "./routes/leaving/index.ts";
 import { mfaRouter } from "./routes/mfa/index.ts";
+import { passkeysRouter } from "./routes/passkeys/index.ts";
 import { passwordsRouter } from "./routes/passwords/index.ts";
 import { sessionsRouter } from "./routes/sessions/index.ts";
 import { usersRouter } from "./routes/users/index.ts";
@@ -110,6 +111,7 @@ export function buildApp(overrides: Partial<AppDependencies> = {}) {
     .route("/", sessionsRouter)
     .route("/", mfaRouter)
     .route("/", identitiesRouter)
+    .route("/", passkeysRouter)
     .route("/", leavingRouter)
     .route("/", usersRouter)
     .route("/", eventsRouter)

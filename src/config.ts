@@ -110,6 +110,20 @@ const ConfigSchema = z.object({
   // to /auth/deletion/cancel (a fragment never reaches a server's logs). Unset, the mail carries the token alone.
   DELETION_GRACE_SECONDS: seconds(defaults.DELETION_GRACE_SECONDS),
   DELETION_CANCEL_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Passkeys (WebAuthn). The relying party is the site whose passkeys these are: its ID is the domain they are
+  // bound to (an authenticator signs its hash, and offers a passkey only on that domain and its subdomains), the
+  // origins are the pages allowed to run a ceremony (the console at /admin, front ends). A challenge lives this long.
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "must be a domain name, like example.com")
+    .default("localhost"),
+  WEBAUTHN_ORIGINS: commaList.pipe(z.array(z.url()).min(1)).default(["http://localhost:8787"]),
+  PASSKEY_CHALLENGE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(2 * defaults.PASSKEY_CHALLENGE_TTL_SECONDS)
+    .default(defaults.PASSKEY_CHALLENGE_TTL_SECONDS),
 
   // New passwords are checked against Have I Been Pwned's range API (k-anonymity: 5 hex digits of the
   // SHA-1 leave the Worker); when it does not answer in time, the password is let through and it is logged.

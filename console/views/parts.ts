@@ -2,6 +2,7 @@
 import { ApiProblem, type UserRole, type UserStatus } from "../api.ts";
 import { type Child, fill, h } from "../dom.ts";
 import { ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
+import { describePasskeyError } from "../passkeys.ts";
 import { StepUpDeclined } from "../session.ts";
 
 /** A filter form's submit: its fields' trimmed values, by name, to `apply` (which moves to the filtered list). */
@@ -31,6 +32,7 @@ export function describeError(error: unknown): string {
     return "Admins must use an authenticator app here: set one up under “Your account” above, and this page works at once.";
   }
   if (error instanceof ApiProblem) return error.message;
+  if (error instanceof DOMException) return describePasskeyError(error);
   if (error instanceof TypeError) return "The API could not be reached. Check the connection and try again.";
   return "Something went wrong in the console. Reload the page and try again.";
 }

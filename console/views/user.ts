@@ -1,5 +1,5 @@
 // One user: their details, what an admin can do to the account, their live sessions and their events.
-import { type AuthEvent, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
+import { type AuthEvent, type Passkey, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
 import { actionButton, fill, h, viewHeading, whileBusy } from "../dom.ts";
 import { fullName, person, when } from "../format.ts";
 import { isUserRole, ROLE_LABELS } from "../labels.ts";
@@ -8,6 +8,7 @@ import { adminApi, signOut } from "../session.ts";
 import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
 import { identities } from "./identities.ts";
+import { passkeyTable } from "./passkey-table.ts";
 import {
   type Column,
   empty,
@@ -60,6 +61,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
     section("Details", details(user)),
     section("Account", accountActions(view, user)),
     section("Sessions", sessions(view, user)),
+    section("Passkeys", passkeys(view, user)),
     section("Identity providers", identities(view.id, view.signal)),
     section("Events", events(view)),
   );
@@ -268,6 +270,43 @@ function ownSessions(view: UserView, list: Session[]): Node[] {
     table("Your live sessions", [...sessionColumns(), { label: "End", cell: end }], list),
     h("div", { class: "actions" }, everywhere),
   ];
+}
+
+function passkeys(view: UserView, user: User): HTMLElement {
+  const box = h("div", { "aria-live": "polite" }, loading("Loading passkeys…"));
+  void (async () => {
+    try {
+      const list = await read(adminApi.GET("/users/{id}/passkeys", { params: { path: { id: view.id } }, signal: view.signal }));
+      if (!view.signal.aborted) fill(box, ...userPasskeys(view, user, list));
+    } catch (error) {
+      if (!view.signal.aborted) fill(box, problem(error));
+    }
+  })();
+  return box;
+}
+
+/** Their passkeys, each with Remove (a lost or stolen device): it asks first, and then every session of theirs ends. */
+function userPasskeys(view: UserView, user: User, list: Passkey[]): Node[] {
+  if (list.length === 0) return [empty("No passkeys.")];
+  if (String(view.me.id) === view.id) {
+    return [passkeyTable("Your passkeys", list), h("p", { class: "hint" }, "Only another admin can remove your passkeys here.")];
+  }
+  const problemBox = problemSlot();
+  const act = acting(view, problemBox);
+  const remove = (passkey: Passkey) => {
+    const question = {
+      title: `Remove the passkey “${passkey.name}” of ${person(user)}?`,
+      message: "It stops signing them in at once, every session of theirs ends, and they are told by mail.",
+      confirm: "Remove passkey",
+    };
+    const removal = () =>
+      act(
+        () => perform(adminApi.DELETE("/users/{id}/passkeys/{passkey_id}", { params: { path: { id: view.id, passkey_id: passkey.id } } })),
+        `Removed the passkey “${passkey.name}”: every session of ${user.email} has ended.`,
+      );
+    return actionButton("Remove", confirmingFirst(question, removal), { "aria-label": `Remove the passkey ${passkey.name}` });
+  };
+  return [problemBox, passkeyTable(`Passkeys of ${user.email}`, list, { label: "Remove", cell: remove })];
 }
 
 function events(view: UserView): HTMLElement {

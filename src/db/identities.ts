@@ -15,6 +15,7 @@ import { type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import { type FreshSession, openedSessionEvents, openSession, SessionStanding, sessionStartColumns } from "./sessions.ts";
 import type { DeviceSignIn } from "./devices.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
+import { waysInRemain } from "./ways-in.ts";
 
 /** Who a provider said signed in, as the account rules need it. */
 export interface ProviderIdentity {
@@ -333,10 +334,8 @@ export async function exchangeSignInCode(db: Db, exchange: IdentityExchange): Pr
   const spent = eb.exists(spentCode.from().select("user_id"));
   const opening = openSession({
     userId,
-    checked: { identityId },
+    proof: { identityId, secondFactor: multiFactor ? "asserted by the provider" : undefined, codeSpent: spent },
     fresh: exchange.fresh,
-    secondFactor: multiFactor ? "asserted by the provider" : undefined,
-    when: spent,
     device: exchange.device,
     notice: exchange.notice,
     events,
@@ -423,20 +422,6 @@ export async function listIdentities(db: Db, userId: string) {
 
 const unlinked = cte<{ id: string; user_id: string; provider: string }>()("unlinked_identity");
 
-/** The user, if they can still sign in without the identity: with a password, or another identity. */
-function anotherWayToSignIn(userId: string, identityId: string) {
-  return tables
-    .selectFrom("users")
-    .select("id")
-    .where("id", "=", userId)
-    .where((eb) =>
-      eb.or([
-        eb("password_hash", "is not", null),
-        eb.exists(eb.selectFrom("identities").select("id").where("user_id", "=", userId).where("id", "<>", identityId)),
-      ]),
-    );
-}
-
 /**
  * Unlinks one of a user's identities, while the actor stands and it is not the account's last way to sign in (a
  * password, or another identity): the sessions started through it end, the owner is told, the event recorded.
@@ -450,14 +435,9 @@ export async function unlinkIdentity(
   const allowed = actorStands(actor);
   const ownIdentity = (q: typeof tables) =>
     q.selectFrom("identities").select("id").where("id", "=", identityId).where("user_id", "=", userId);
-  const anotherWay = anotherWayToSignIn(userId, identityId);
+  const anotherWay = waysInRemain(userId, { identityId });
   const ending = ender.endSessions((q) =>
-    q
-      .selectFrom("sessions")
-      .select("id")
-      .where("identity_id", "in", ownIdentity(tables))
-      .where(allowed)
-      .where((eb) => eb.exists(anotherWay)),
+    q.selectFrom("sessions").select("id").where("identity_id", "in", ownIdentity(tables)).where(allowed).where(anotherWay),
   );
   const notice = queueMail("notice", {
     recipients: () => tables.selectFrom("users").select("email as to_address").where("id", "in", unlinked.from().select("user_id")),
@@ -474,7 +454,7 @@ export async function unlinkIdentity(
             .where("id", "=", identityId)
             .where("user_id", "=", userId)
             .where(allowed)
-            .where((eb) => eb.exists(anotherWay))
+            .where(anotherWay)
             .returning(["id", "user_id", "provider"]),
         ),
     ),

@@ -32,6 +32,7 @@ export const PURGED = [
   "mfa_challenges",
   "identity_sign_ins",
   "identity_links",
+  "passkey_challenges",
   "devices",
   "unverified_users",
   "old_mail",
@@ -54,6 +55,7 @@ export function nothingPurged(): PurgeCounts {
     mfa_challenges: 0,
     identity_sign_ins: 0,
     identity_links: 0,
+    passkey_challenges: 0,
     devices: 0,
     unverified_users: 0,
     old_mail: 0,
@@ -68,7 +70,10 @@ function purgedBy<Row extends { id: unknown }>(name: Purged) {
 }
 
 /** The rows of a table of single-use secrets (kept by their hash) whose time is over, in the order of its expiry index. */
-function expiredSecrets(table: "mfa_challenges" | "identity_sign_ins" | "identity_links", { now, batchSize }: PurgeCutoffs) {
+function expiredSecrets(
+  table: "mfa_challenges" | "identity_sign_ins" | "identity_links" | "passkey_challenges",
+  { now, batchSize }: PurgeCutoffs,
+) {
   return new QueryRows(
     tables
       .deleteFrom(table)
@@ -207,6 +212,8 @@ const purges: Record<Purged, (cutoffs: PurgeCutoffs) => QueryRows<{ id: unknown 
   // a provider's sign-in code is exchanged within a minute, a link intent used within ten
   identity_sign_ins: (cutoffs) => expiredSecrets("identity_sign_ins", cutoffs),
   identity_links: (cutoffs) => expiredSecrets("identity_links", cutoffs),
+  // a passkey's challenge is answered within five minutes
+  passkey_challenges: (cutoffs) => expiredSecrets("passkey_challenges", cutoffs),
   // its token then opens nothing known: the next sign-in on it is a new device's
   devices: ({ devicesUnusedSince, batchSize }) =>
     new QueryRows(

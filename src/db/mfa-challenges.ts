@@ -286,9 +286,8 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
   const eb = expressionBuilder<DB, never>();
   const newSession: NewSession = {
     userId,
-    checked: challenge.checked,
+    proof: { ...challenge.checked, secondFactor: eb.exists(factorUsed.from().select("user_id")) },
     fresh,
-    secondFactor: eb.exists(factorUsed.from().select("user_id")),
     device: completion.device,
     notice: completion.deviceNotice,
     events,
@@ -327,13 +326,29 @@ export async function completeChallenge(db: Db, completion: ChallengeCompletion)
   return { outcome: row?.live === true && row.used !== true ? "wrong_answer" : "gone" };
 }
 
-/** A step-up's proof: the methods proved now (a password, and a code of the app at its step when a factor is on). */
+/**
+ * What a proof spends in a step-up's statement, when it spends something (a code of the app accepted once, a
+ * passkey's counter moved on): the session is renewed only if it did.
+ */
+export interface SpentProof {
+  step: Step;
+  spent: Expression<SqlBool>;
+  /** The passkey that proved it, which the session is then made with (its removal ends the session). */
+  passkeyId?: string;
+}
+
+/** A code of the app, accepted at its time step in the step-up's statement (once: a replay meets a later last step). */
+export function acceptedCode(userId: string, step: number): SpentProof {
+  const eb = expressionBuilder<object, never>();
+  return { step: acceptStep(userId, step, eb.lit(true)), spent: eb.exists(factorUsed.from().select("user_id")) };
+}
+
+/** A step-up's proof: the methods proved now (a password and a code of the app, or a passkey). */
 export interface Renewal {
   userId: string;
   sessionId: string;
   proved: AuthMethod[];
-  /** The step of the app's code, when one was proved: accepted once, in this statement. */
-  step: number | undefined;
+  spends: SpentProof | undefined;
   /** The right password's run of wrong ones, when it ends here (unless the factor's read ended it already). */
   endsPasswordRun: PasswordRun | undefined;
   events: EventContext;
@@ -341,28 +356,24 @@ export interface Renewal {
 
 /**
  * Proves the person behind a live session again (step-up), in one statement: the session's `auth_time` and
- * `amr` renewed (a code of the app, when given, accepted once), the event recorded. Answers the session's
- * standing as the renewal returned it; undefined when the session ended or the code was a replay.
+ * `amr` renewed (what the proof spends, spent), the event recorded. Answers the session's standing as the renewal
+ * returned it; undefined when the session ended or the proof was a replay.
  */
 export async function renewAuthentication(db: Db, renewal: Renewal): Promise<SessionStanding | undefined> {
-  const { userId, sessionId, proved, step, events } = renewal;
+  const { userId, sessionId, proved, spends, events } = renewal;
   const now = events.now;
-  const codeAccepted = step !== undefined && acceptStep(userId, step, expressionBuilder<object, never>().lit(true));
-  const renew = renewed.as(
-    () =>
-      new QueryRows(
-        tables
-          .updateTable("sessions")
-          .set({ auth_time: now, amr: proved })
-          .where("id", "=", sessionId)
-          .where("user_id", "=", userId)
-          .$if(step !== undefined, (qb) => qb.where((eb) => eb.exists(factorUsed.from().select("user_id"))))
-          .returning(["id", "user_id", "generation", "amr", "auth_time"]),
-      ),
-  );
+  const session = tables
+    .updateTable("sessions")
+    .set({ auth_time: now, amr: proved })
+    .where("id", "=", sessionId)
+    .where("user_id", "=", userId)
+    .returning(["id", "user_id", "generation", "amr", "auth_time"]);
+  const passkeyId = spends?.passkeyId;
+  const renewing = spends ? session.where(spends.spent).set((eb) => ({ passkey_id: passkeyId ?? eb.ref("passkey_id") })) : session;
+  const renew = renewed.as(() => new QueryRows(renewing));
   const statement = withSteps(
     db,
-    codeAccepted,
+    spends?.step,
     renew,
     renewal.endsPasswordRun && endPasswordRun(renewal.endsPasswordRun),
     recordEvents(events, {

@@ -7,6 +7,7 @@ import type { CodePurpose, CodeScope } from "../schemas/codes.ts";
 import type { DeviceNotice } from "../schemas/devices.ts";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { AuthMethod } from "../schemas/mfa.ts";
+import type { PasskeyCeremony, PasskeyDeviceType } from "../schemas/passkeys.ts";
 import type { UserRole, UserStatus } from "../schemas/user.ts";
 import type { ColumnType } from "kysely";
 
@@ -147,6 +148,32 @@ export interface OneTimeCodes {
   user_id: Int8;
 }
 
+export interface PasskeyChallenges {
+  address: string | null;
+  ceremony: PasskeyCeremony;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  session_id: string | null;
+  token_hash: Uint8Array;
+  used_at: Timestamp | null;
+  user_id: Int8 | null;
+}
+
+export interface Passkeys {
+  aaguid: string;
+  backed_up: boolean;
+  created_at: Timestamp;
+  credential_id: Uint8Array;
+  device_type: PasskeyDeviceType;
+  id: string;
+  last_used_at: Timestamp | null;
+  name: string;
+  public_key: Uint8Array;
+  sign_count: Generated<Int8>;
+  transports: Generated<string[]>;
+  user_id: Int8;
+}
+
 export interface RecoveryCodes {
   code_hash: Uint8Array;
   created_at: Timestamp;
@@ -180,6 +207,7 @@ export interface Sessions {
   generation: number;
   id: string;
   identity_id: string | null;
+  passkey_id: string | null;
   report_expires_at: Timestamp | null;
   report_token_hash: Uint8Array | null;
   user_agent: string;
@@ -227,6 +255,8 @@ export interface DB {
   imported_users: ImportedUsers;
   mfa_challenges: MfaChallenges;
   one_time_codes: OneTimeCodes;
+  passkey_challenges: PasskeyChallenges;
+  passkeys: Passkeys;
   recovery_codes: RecoveryCodes;
   refresh_tokens: RefreshTokens;
   revoked_tokens: RevokedTokens;

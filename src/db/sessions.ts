@@ -71,11 +71,11 @@ export class SessionStanding {
 
 /**
  * How the person behind a new session proved who they are: `proved` just now with these methods (a sign-in:
- * its `auth_time` is now), or a session that `continues` as a new one after a change of how its account signs
+ * its `auth_time` is now; `passkeyId`: the passkey it was made with, whose removal ends it), or a session that `continues` as a new one after a change of how its account signs
  * in (it keeps the old one's `auth_time`, and its `amr` with the second factor kept, added or removed).
  */
 export type SessionProof =
-  | { proved: AuthMethod[]; report: ReportLink; identityId?: string | undefined }
+  | { proved: AuthMethod[]; report: ReportLink; passkeyId?: string | undefined; identityId?: string | undefined }
   | { continues: string; factor: "kept" | "added" | "removed" };
 
 /**
@@ -137,6 +137,7 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
       .select((eb) => [
         eb.val(now).as("auth_time"),
         eb.val(proof.proved).as("amr"),
+        eb.cast<string | null>(eb.val(proof.passkeyId ?? null), "uuid").as("passkey_id"),
         "device.id as device_id",
         "device.known as device_known",
         eb.cast<string | null>(eb.val(proof.identityId ?? null), "uuid").as("identity_id"),
@@ -162,6 +163,7 @@ function sessionRow(owner: SessionOwner, fresh: FreshSession, now: Date) {
     .select((eb) => [
       "previous.auth_time",
       continuedAmr(eb.ref("previous.amr"), proof.factor).as("amr"),
+      "previous.passkey_id",
       "previous.device_id",
       "previous.device_known",
       "previous.identity_id",
@@ -217,6 +219,7 @@ export function openSessionFor(owner: SessionOwner, fresh: FreshSession, now: Da
                 "generation",
                 "auth_time",
                 "amr",
+                "passkey_id",
                 "device_id",
                 "device_known",
                 "identity_id",
@@ -264,23 +267,30 @@ export function openedStanding() {
 const owner = cte<{ id: string; role: UserRole; status: UserStatus; session_generation: number }>()("owner");
 
 /**
- * What a sign-in checked, which must still hold when its session starts: the password hash it was checked against
- * (changed since, the sign-in is void), or the identity it came through (unlinked since, likewise).
+/**
+ * What a login's first step checked, which must still hold when its session starts: the password hash it was
+ * checked against (changed since, the sign-in is void), or the identity it came through (unlinked since, likewise).
  */
 export type CheckedProof = { passwordHash: string } | { identityId: string };
 
+/**
+ * What a sign-in proved, as its statement checks that it still holds. A password, or an identity provider's
+ * sign-in (see CheckedProof), and whether the statement proved the second factor too: either alone starts a session
+ * only for an account without one (one confirmed meanwhile voids the login); with the factor, only when the
+ * statement used it (a challenge's other bindings are checked by the statement that uses the factor), or when the
+ * provider asserted a second factor of its own, which stands in for the account's. A provider's sign-in also needs
+ * its one-time code spent in the statement. A passkey: whether the statement used it (its counter moved on), which
+ * proves every factor at once.
+ */
+export type SignInProof =
+  | { passwordHash: string; secondFactor?: Expression<SqlBool> | undefined }
+  | { identityId: string; secondFactor?: Expression<SqlBool> | "asserted by the provider" | undefined; codeSpent?: Expression<SqlBool> }
+  | { passkeyUsed: Expression<SqlBool> };
+
 export interface NewSession {
   userId: string;
-  checked: CheckedProof;
+  proof: SignInProof;
   fresh: FreshSession;
-  /**
-   * Whether the statement proved the second factor too. A password alone starts a session only for an account
-   * without a second factor (one confirmed meanwhile voids the login); with the factor, only when the statement
-   * used it (a challenge's other bindings are checked by the statement that uses the factor).
-   */
-  secondFactor?: Expression<SqlBool> | "asserted by the provider" | undefined;
-  /** What else must hold in the statement for the session to start (a provider's one-time code spent in it). */
-  when?: Expression<SqlBool> | undefined;
   /** The device it signs in from: a known one (its token rotates) or a new one, announced to the owner by `notice`. */
   device: DeviceSignIn;
   notice: MailToQueue | undefined;
@@ -288,28 +298,27 @@ export interface NewSession {
 }
 
 /**
- * A login's session, for a verified owner whose proof still holds (see CheckedProof), proved as `secondFactor` says,
- * from the device it signs in from (rotated or added only when the session starts).
+/**
+ * A sign-in's session, for a verified owner whose proof still holds (`SignInProof`), from the device it signs in
+ * from (rotated or added only when the session starts).
  */
 export function openSession(session: NewSession): { step: Step; deviceNotice: MailPart } {
-  const { userId, checked, secondFactor, when, events } = session;
+  const { userId, proof, events } = session;
   const ownerStep = owner.as((q) => {
+    const user = q.selectFrom("users").select(["id", "role", "status", "session_generation"]).where("id", "=", userId);
+    if ("passkeyUsed" in proof) return user.where(proof.passkeyUsed);
     const factor = q.selectFrom("totp_factors").select("user_id").where("user_id", "=", userId).where("confirmed_at", "is not", null);
-    const stillChecked = q
-      .selectFrom("users")
-      .select(["id", "role", "status", "session_generation"])
-      .where("id", "=", userId)
-      .$if(when !== undefined, (qb) => qb.where(when ?? sql.lit(true)))
-      .where((eb) =>
-        "passwordHash" in checked
-          ? eb("password_hash", "=", checked.passwordHash)
-          : eb.exists(eb.selectFrom("identities").select("id").where("id", "=", checked.identityId).whereRef("user_id", "=", "users.id")),
-      );
-    // an identity provider's second factor stands in for the account's own
-    if (secondFactor === "asserted by the provider") return stillChecked;
-    return secondFactor
-      ? stillChecked.where((eb) => eb.exists(factor)).where(secondFactor)
-      : stillChecked.where((eb) => eb.not(eb.exists(factor)));
+    const checked =
+      "passwordHash" in proof
+        ? user.where("password_hash", "=", proof.passwordHash)
+        : user
+            .where((eb) =>
+              eb.exists(eb.selectFrom("identities").select("id").where("id", "=", proof.identityId).whereRef("user_id", "=", "users.id")),
+            )
+            .where(proof.codeSpent ?? sql.lit(true));
+    const { secondFactor } = proof;
+    if (secondFactor === "asserted by the provider") return checked;
+    return secondFactor ? checked.where((eb) => eb.exists(factor)).where(secondFactor) : checked.where((eb) => eb.not(eb.exists(factor)));
   });
   const verifiedOwner = () => owner.from().select(["id", "session_generation"]).where("status", "=", "verified");
   const device = signInDevice(session.device, session.notice, expressionBuilder<object, never>().exists(verifiedOwner()));

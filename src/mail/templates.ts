@@ -273,6 +273,31 @@ export function recoveryCodeUsedNotice(): Letter {
     });
 }
 
+/** To the account when a passkey was added to it. */
+export function passkeyAddedNotice(name: string): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `${product}: a passkey was added to your account`,
+      lines: [
+        `A passkey named “${name}” was added to your ${product} account: it signs in without your password from now on.`,
+        "If you did not do this, remove it, reset your password at once and contact us.",
+      ],
+    });
+}
+
+/** To the account when a passkey was removed from it: by its owner (its sessions end), or by an administrator (all end). */
+export function passkeyRemovedNotice(by: "owner" | "admin"): Letter {
+  const what =
+    by === "owner"
+      ? "A passkey was removed from your account, and the sessions it signed in were ended."
+      : "An administrator removed a passkey from your account, and you were logged out everywhere.";
+  return (product) =>
+    compose(product, {
+      subject: `${product}: a passkey was removed from your account`,
+      lines: [what, "If you did not ask for this, reset your password at once and contact us."],
+    });
+}
+
 /** One sign-in from a device the account had not seen: when, which client in words, from where, and its link. */
 export interface NewSignIn {
   at: Date;
@@ -310,7 +335,7 @@ export function newSignInNotice(signIns: NewSignIn[], linkHours: number): Letter
       })),
       closing: [
         "If it was you, there is nothing to do.",
-        `If it was not, use the link (it works for ${linkHours} hours), then choose a new password with “Forgot password” at once: whoever signed in knows your password.`,
+        `If it was not, use the link (it works for ${linkHours} hours), then choose a new password with “Forgot password” at once, and remove any passkey you do not know: whoever signed in knows your password or holds one of your passkeys.`,
       ],
     });
 }

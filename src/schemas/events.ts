@@ -34,6 +34,10 @@ export const AuthEventTypeSchema = z
     "data_exported",
     "identity_linked",
     "identity_unlinked",
+    "passkey_added",
+    "passkey_renamed",
+    "passkey_removed",
+    "passkey_failed",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;

@@ -5,10 +5,22 @@ import { TokenPairSchema } from "./tokens.ts";
 
 /**
  * RFC 8176 authentication methods a session can be made with: a password, a one-time password (the authenticator
- * app), a sign-in at an identity provider (`fed`), and `mfa` where that provider asserted a second factor of its own.
+ * app), a passkey (proof of a hardware-bound key, `hwk`, or of a synced one, `swk`, with the user verified by the
+ * authenticator, `user`), a sign-in at an identity provider (`fed`), and `mfa` where that provider asserted a second
+ * factor of its own.
  */
-export const AuthMethodSchema = z.enum(["pwd", "otp", "fed", "mfa"]).meta({ id: "AuthMethod" });
+export const AuthMethodSchema = z.enum(["pwd", "otp", "hwk", "swk", "user", "fed", "mfa"]).meta({ id: "AuthMethod" });
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
+
+/**
+ * Whether a session's methods prove more than one factor: a code of the app beside the password (or the provider's
+ * sign-in), a passkey with user verification, which is one multi-factor cryptographic authenticator (NIST SP 800-63B
+ * §5.1.9: the key is had, and the authenticator unlocked it with something known or something one is), or an
+ * identity provider that asserted a second factor of its own (`mfa`).
+ */
+export function provedEveryFactor(amr: readonly AuthMethod[]): boolean {
+  return amr.includes("otp") || amr.includes("hwk") || amr.includes("swk") || amr.includes("mfa");
+}
 
 export const TotpCodeSchema = z
   .string()

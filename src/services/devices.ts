@@ -88,7 +88,7 @@ export async function reportUnknownSignIn(ctx: ServiceContext, token: string): P
   const tokenHash = await sha256(token);
   const { reported } = await endingSessions(ctx, (ender) => reportSignIn(ctx.db, ender, { tokenHash, events: ctx.events }));
   if (!reported) throw new ApiError("link_invalid", "This link was used already, has expired, or its device was signed out already.");
-  return "That device is signed out. Whoever signed in knows your password: choose a new one with “Forgot password” now.";
+  return "That device is signed out. Whoever signed in knows your password or holds one of your passkeys: choose a new one with “Forgot password” now, and remove any passkey you do not know.";
 }
 
 /** Ends every session of one device of a user and forgets it: the owner's own, or an admin's for a user. */

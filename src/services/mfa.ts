@@ -4,7 +4,7 @@ import { newRecoveryCodes } from "../auth/recovery-codes.ts";
 import { seal } from "../auth/seal.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { base32Encode, newTotpSecret, totpUri } from "../auth/totp.ts";
-import { completeChallenge, createChallenge, renewAuthentication } from "../db/mfa-challenges.ts";
+import { acceptedCode, completeChallenge, createChallenge, renewAuthentication } from "../db/mfa-challenges.ts";
 import { confirmFactor, disableFactor, resetFactor, startEnrolment } from "../db/mfa.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import { ApiError, failure } from "../errors.ts";
@@ -221,7 +221,7 @@ export async function reauthenticateSession(ctx: ServiceContext, actor: AccessCl
     userId: actor.userId,
     sessionId: actor.sessionId,
     proved: step === undefined ? ["pwd"] : ["pwd", "otp"],
-    step,
+    spends: step === undefined ? undefined : acceptedCode(actor.userId, step),
     endsPasswordRun: step === undefined ? password.holder.run : undefined,
     events: ctx.events,
   });

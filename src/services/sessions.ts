@@ -51,7 +51,7 @@ export async function login(ctx: ServiceContext, input: LoginRequest): Promise<S
   const { fresh, refreshToken } = await newSession(ctx, { proved: ["pwd"], report: device.report });
   const session = await startSession(ctx.db, {
     userId: holder.id,
-    checked: { passwordHash: holder.password_hash },
+    proof: { passwordHash: holder.password_hash },
     fresh,
     device: device.signIn,
     notice: device.notice,

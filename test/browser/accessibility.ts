@@ -1,7 +1,7 @@
 // WCAG 2.1 A and AA, as axe-core checks them, over whatever the console shows now, in both colour schemes.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Page } from "playwright-core";
+import type { CDPSession, Page } from "playwright-core";
 import { expect } from "vitest";
 import { inEachScheme } from "./schemes.ts";
 
@@ -22,6 +22,21 @@ function isTextList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
+const sessions = new WeakMap<Page, Promise<CDPSession>>();
+
+/**
+ * The page's DevTools session for axe, one for as long as the page lives: detaching a session ends the page's WebAuthn
+ * environment, and with it the virtual authenticator (and its passkeys) of the passkey tests.
+ */
+function devtoolsOf(page: Page): Promise<CDPSession> {
+  let session = sessions.get(page);
+  if (!session) {
+    session = page.context().newCDPSession(page);
+    sessions.set(page, session);
+  }
+  return session;
+}
+
 /**
  * axe, loaded into the page as it is, and a way to run it. axe's source is evaluated through the DevTools protocol
  * in an isolated world of its own, which leaves the page's policy as strict as it is served: no bypassCSP, no
@@ -32,7 +47,7 @@ function isTextList(value: unknown): value is string[] {
  * evaluation being no script load, but it would leave `axe` in the console's world for the rest of the test.)
  */
 async function loadAxe(page: Page) {
-  const devtools = await page.context().newCDPSession(page);
+  const devtools = await devtoolsOf(page);
   const { frameTree } = await devtools.send("Page.getFrameTree");
   const { executionContextId: contextId } = await devtools.send("Page.createIsolatedWorld", {
     frameId: frameTree.frame.id,
@@ -47,17 +62,12 @@ async function loadAxe(page: Page) {
       if (run.exceptionDetails || !isTextList(run.result.value)) throw new Error(`axe-core did not run: ${run.exceptionDetails?.text}`);
       return run.result.value;
     },
-    unload: () => devtools.detach(),
   };
 }
 
 /** Fails with each violation of WCAG 2.1 A and AA axe finds, in light or dark: the rule and the element. */
 export async function expectAccessible(page: Page, state: string): Promise<void> {
   const axe = await loadAxe(page);
-  try {
-    const violations = await inEachScheme(page, async (scheme) => (await axe.violations()).map((line) => `${scheme}: ${line}`));
-    expect(violations, `axe-core on ${state}`).toEqual([]);
-  } finally {
-    await axe.unload();
-  }
+  const violations = await inEachScheme(page, async (scheme) => (await axe.violations()).map((line) => `${scheme}: ${line}`));
+  expect(violations, `axe-core on ${state}`).toEqual([]);
 }

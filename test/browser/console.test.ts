@@ -3,14 +3,16 @@
 // user's access token stops working; a non-admin is refused in words; the page's CSP is strict and
 // nothing on it violates it; a change asks the admin to confirm who they are once the sign-in is older than the
 // stack's step-up window (5 s here, so the test waits it out instead of 10 minutes); an admin with an
-// authenticator app signs in with its code. WCAG 2.1 AA: every state the test reaches passes axe-core's rules in
-// light and dark, and the sign-in and a user's page, dialogs included, are used with Tab, Enter and Escape alone,
+// authenticator app signs in with its code; an admin adds a passkey (the DevTools protocol's virtual authenticator),
+// signs in with it alone, and once another admin removes it, it is refused. WCAG 2.1 AA: every state the test
+// reaches passes axe-core's rules in light and dark, and the sign-in and a user's page, dialogs included, are used
+// with Tab, Enter and Escape alone,
 // with a focus ring of 3:1 at every stop and focus given back when a dialog closes. Run by .ci/run
 // (`npm run test:browser`), not by `npm test`: a fresh machine has no Chromium. CONSOLE_SCREENSHOTS=docs/images also
 // writes the README's screenshots.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type CDPSession, chromium, type Locator, type Page } from "playwright-core";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // an authenticator app of someone else's making, so the console meets codes the API did not compute itself
@@ -37,7 +39,15 @@ const factorAdmin = user("mary.jackson@coffee.test", "Mary", "Jackson", "admin")
 const enrolling = user("dorothy.vaughan@coffee.test", "Dorothy", "Vaughan", "admin");
 // an admin whose address the local identity provider knows too (its person "ada/console")
 const providerAdmin = user("ada.console@oidc.test", "Ada", "Byron", "admin");
-const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin, enrolling, providerAdmin];
+const passkeyHolder = user("annie.easley@coffee.test", "Annie", "Easley", "admin");
+const others = [
+  user("katherine.johnson@coffee.test", "Katherine", "Johnson"),
+  otherAdmin,
+  factorAdmin,
+  enrolling,
+  providerAdmin,
+  passkeyHolder,
+];
 
 let stack: DevStack;
 let browser: Browser;
@@ -51,6 +61,8 @@ const PHONE = "CoffeeApp/3.1 (iPhone)";
 let factor: { app: TOTP; lastStep: number };
 /** When the admin last signed in, for the step-up window. */
 let signedInAt = 0;
+/** The virtual authenticator of the passkey tests, and the DevTools session that made it. */
+let authenticator: { devtools: CDPSession; id: string };
 const cspViolations: string[] = [];
 const scriptErrors: string[] = [];
 
@@ -97,10 +109,44 @@ function freshCode(): string {
   return factor.app.generate({ timestamp: step * 30_000 });
 }
 
-async function adminId(token: string): Promise<number> {
-  const [found] = (await (await api(`/users?email=${admin.email}`, { token })).json()) as { id: number }[];
-  if (!found) throw new Error(`${admin.email} not found`);
+async function userId(token: string, who: NewUser): Promise<number> {
+  const [found] = (await (await api(`/users?email=${who.email}`, { token })).json()) as { id: number }[];
+  if (!found) throw new Error(`${who.email} not found`);
   return found.id;
+}
+
+/**
+ * A platform authenticator of the DevTools protocol (a phone's or a laptop's, as WebAuthn sees it): resident keys,
+ * user verification that succeeds, presence given without a touch.
+ */
+async function virtualAuthenticator(on: Page): Promise<{ devtools: CDPSession; id: string }> {
+  const devtools = await on.context().newCDPSession(on);
+  await devtools.send("WebAuthn.enable");
+  const { authenticatorId } = await devtools.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { devtools, id: authenticatorId };
+}
+
+/**
+ * Past the stack's step-up window (5 s), a change opens the dialog that asks for the password before it goes through:
+ * answers it when it opens, then waits for what the change shows when done.
+ */
+async function answerStepUpIfAsked(done: Locator): Promise<void> {
+  const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+  await eventually(async () => (await confirm.isVisible()) || (await done.isVisible())).toBe(true);
+  if (await confirm.isVisible()) {
+    await confirm.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+  }
+  await done.waitFor();
 }
 
 async function signIn(who: NewUser, password = who.password): Promise<void> {
@@ -196,14 +242,14 @@ describe("the admin console", () => {
     await tabTo(page, email);
     await tabTo(page, password);
     await page.keyboard.type(admin.password);
-    await tabTo(page, page.getByRole("button", { name: "Sign in" }));
+    await tabTo(page, page.getByRole("button", { name: "Sign in", exact: true }));
     await page.keyboard.press("Enter");
     signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
     await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(9);
+    expect(await page.locator("tbody tr").count()).toBe(10);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
@@ -341,14 +387,16 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     const token = await login(otherAdmin);
-    await eventually(async () => (await (await api(`/users/${await adminId(token)}/sessions`, { token })).json()) as unknown[]).toEqual([]);
+    await eventually(
+      async () => (await (await api(`/users/${await userId(token, admin)}/sessions`, { token })).json()) as unknown[],
+    ).toEqual([]);
   });
 
   it("signs out, in words, when the session is ended elsewhere", async () => {
     await signIn(admin);
     await page.getByRole("navigation", { name: "Console" }).waitFor();
     const token = await login(otherAdmin);
-    expect((await api(`/users/${await adminId(token)}/sessions`, { token, method: "DELETE" })).status).toBe(204);
+    expect((await api(`/users/${await userId(token, admin)}/sessions`, { token, method: "DELETE" })).status).toBe(204);
 
     await page.getByRole("link", { name: "Users" }).click();
     await eventually(() => page.getByRole("alert").textContent()).toBe("Your session has ended: sign in again.");
@@ -370,7 +418,9 @@ describe("the admin console", () => {
     await page.reload();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     const token = await login(otherAdmin);
-    await eventually(async () => (await (await api(`/users/${await adminId(token)}/sessions`, { token })).json()) as unknown[]).toEqual([]);
+    await eventually(
+      async () => (await (await api(`/users/${await userId(token, admin)}/sessions`, { token })).json()) as unknown[],
+    ).toEqual([]);
   });
 
   it("refuses a non-admin in words; the API answers them 403 on admin routes", async () => {
@@ -454,6 +504,81 @@ describe("the admin console", () => {
     await page.locator("header").getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await expectAccessible(page, "the sign-in form with a provider's button");
+  });
+
+  it("lets an admin add a passkey under “Your account”, sign out, and sign in with it alone, no password typed", async () => {
+    // a passkey is bound to a domain, not an address: the stack's relying party is localhost
+    await page.goto(`${stack.localUrl}/admin`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    authenticator = await virtualAuthenticator(page);
+    await signIn(passkeyHolder);
+    await page.getByRole("link", { name: "Your account" }).click();
+    await page.getByRole("button", { name: "Add a passkey" }).waitFor();
+    await expectAccessible(page, "your account, without a passkey");
+    await page.getByLabel("Its name (optional)").fill("Annie's laptop");
+    await page.getByLabel("Password, to add a passkey").fill(PASSWORD);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await answerStepUpIfAsked(page.getByRole("status").filter({ hasText: "Added “Annie's laptop”" }));
+    const list = page.getByRole("table", { name: "Your passkeys" });
+    expect(await list.locator("tbody tr").allTextContents()).toEqual([expect.stringContaining("Annie's laptop")]);
+    const { credentials } = await authenticator.devtools.send("WebAuthn.getCredentials", { authenticatorId: authenticator.id });
+    expect(credentials.map((credential) => credential.isResidentCredential)).toEqual([true]);
+    await expectAccessible(page, "your account, with a passkey");
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    const passkeySignIn = Date.now();
+    // signed in where the page was (its address still names “Your account”), the passkey now used once
+    await page.getByRole("navigation", { name: "Console" }).waitFor();
+    expect(await page.locator("header").textContent()).toContain(passkeyHolder.email);
+    await eventually(() => list.locator("tbody tr td").nth(2).textContent()).not.toBe("—");
+    expect(await page.getByLabel("Password", { exact: true }).count()).toBe(0);
+    // the API recorded a passkey's sign-in, not a password's
+    const token = await login(admin);
+    const events = (await (await api(`/events?type=login_succeeded&user_id=${await userId(token, passkeyHolder)}`, { token })).json()) as {
+      details: Record<string, unknown>;
+    }[];
+    expect(events[0]?.details).toMatchObject({ method: "passkey" });
+
+    // past the step-up window, a change asks for the passkey the session was made with; this authenticator then
+    // refuses to make a second passkey of the account (the options exclude the one it holds), in words
+    await delay(Math.max(0, passkeySignIn + (STEP_UP_MAX_AGE_SECONDS + 1) * 1000 - Date.now()));
+    await page.getByLabel("Password, to add a passkey").fill(PASSWORD);
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+    await expectFocused(page, confirm.getByRole("button", { name: "Use your passkey" }));
+    await expectAccessible(page, "the step-up dialog of a session made with a passkey");
+    await page.keyboard.press("Enter");
+    await confirm.waitFor({ state: "detached" });
+    await eventually(() => page.getByRole("alert").textContent()).toBe("This authenticator holds a passkey of this account already.");
+    await page.getByRole("button", { name: "Sign out" }).click();
+  });
+
+  it("lists a user's passkeys on their page; Remove asks first, and the removed passkey signs in no more", async () => {
+    await signIn(admin);
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.getByLabel("Email starts with").fill("annie");
+    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByRole("link", { name: passkeyHolder.email }).click();
+    const passkeys = page.getByRole("table", { name: `Passkeys of ${passkeyHolder.email}` });
+    await passkeys.waitFor();
+    expect(await passkeys.locator("tbody tr").count()).toBe(1);
+    await page.getByRole("table", { name: "Events, newest first" }).waitFor();
+    await expectAccessible(page, "a user's page with their passkeys");
+    await page.getByRole("button", { name: "Remove the passkey Annie's laptop" }).click();
+    const dialog = page.getByRole("dialog", { name: `Remove the passkey “Annie's laptop” of Annie Easley (${passkeyHolder.email})?` });
+    await expectAccessible(page, "the dialog that asks before removing a passkey");
+    await dialog.getByRole("button", { name: "Remove passkey" }).click();
+    await answerStepUpIfAsked(page.getByRole("status").filter({ hasText: "Removed the passkey" }));
+    await eventually(() => page.getByText("No passkeys.").isVisible()).toBe(true);
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    // the authenticator still holds it; the API refuses it, in words
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await eventually(() => page.getByRole("alert").textContent()).toContain("The passkey's answer was not accepted");
+    await expectAccessible(page, "the sign-in form with a passkey refused");
+    expect(await page.getByRole("navigation", { name: "Console" }).isVisible()).toBe(false);
+    await authenticator.devtools.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: authenticator.id });
   });
 
   it("saw no CSP violation and no script error", () => {

@@ -32,6 +32,8 @@ export interface NewUser {
 export interface DevStack {
   /** The Worker: the API, /admin and /docs. */
   url: string;
+  /** The same at localhost: a passkey needs a domain (an IP address is no relying party), and the stack's is localhost. */
+  localUrl: string;
   /** Writes the files the test leaves behind (screenshots when not asked for elsewhere). */
   scratch: string;
   createUser(user: NewUser): Promise<void>;
@@ -82,6 +84,7 @@ export async function startDevStack(): Promise<DevStack> {
       `PUBLIC_ORIGIN=${url}`,
       `OIDC_PROVIDERS='${JSON.stringify([provider])}'`,
       `OIDC_RETURN_URLS=${url}/admin`,
+      `WEBAUTHN_ORIGINS=http://localhost:${port}`,
     ].join("\n"),
   );
   const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort)];
@@ -148,5 +151,5 @@ export async function startDevStack(): Promise<DevStack> {
     ).finished;
     if (run.code !== 0) throw new Error(`npm run users -- create ${user.email} failed:\n${run.stdout}${run.stderr}`);
   };
-  return { url, scratch, createUser, stop };
+  return { url, localUrl: `http://localhost:${port}`, scratch, createUser, stop };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { CodePurposeSchema, CodeScopeSchema } from "../../src/schemas/codes.ts";
 import { DeviceNoticeSchema } from "../../src/schemas/devices.ts";
 import { AuthEventTypeSchema } from "../../src/schemas/events.ts";
+import { PasskeyCeremonySchema, PasskeyDeviceTypeSchema } from "../../src/schemas/passkeys.ts";
 import { UserRoleSchema, UserStatusSchema } from "../../src/schemas/user.ts";
 import { neonClient } from "./support/neon-client.ts";
 import { startTestServices, type TestServices } from "./support/test-services.ts";
@@ -37,6 +38,8 @@ it.each([
   ["code_failures_scope_check", CodeScopeSchema.options],
   ["auth_events_type_check", AuthEventTypeSchema.options],
   ["devices_notice_check", DeviceNoticeSchema.options],
+  ["passkeys_device_type_check", PasskeyDeviceTypeSchema.options],
+  ["passkey_challenges_ceremony_check", PasskeyCeremonySchema.options],
 ])("%s allows exactly the contract's values", async (constraint, options) => {
   expect(await allowedValues(constraint)).toEqual([...options].sort());
 });

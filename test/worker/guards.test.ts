@@ -1,7 +1,7 @@
 // One guard per kind of secret, held under concurrency: every endpoint that takes a password, a code of the
-// authenticator app, a recovery code or a mailed code is fired 20 wrong tries at once, and no more of them are
-// judged than the same limits allow in a row. A try is judged when it is checked (answered as wrong, 401); the
-// rest are refused unchecked (429) and learn nothing. Meaningful on the PostgreSQL server (TEST_DATABASE_URL),
+// authenticator app, a recovery code, a mailed code or a passkey's assertion is fired 20 wrong tries at once, and no
+// more of them are judged than the same limits allow in a row. A try is judged when it is checked (answered as wrong,
+// 401); the rest are refused unchecked (429, or for an assertion 400: its challenge spent) and learn nothing. Meaningful on the PostgreSQL server (TEST_DATABASE_URL),
 // where the requests really run at once on separate connections; on PGlite they are serialised and the same
 // counts must still come out.
 import { describe, expect, inject, it } from "vitest";
@@ -23,6 +23,7 @@ import {
   uniqueEmail,
 } from "./helpers.ts";
 import { challenge, codeAt, completeWith, type ManualClock, nextStep, seededFactor, wrongCodeAt } from "./factors.ts";
+import { reauthenticationOptions, seededPasskey, signInOptions } from "./passkeys.ts";
 
 const db = getDb(inject("databaseUrl"));
 const AT_ONCE = 20;
@@ -226,5 +227,44 @@ describe("the mailed code's guard: 20 wrong codes at once from one network", () 
     );
     expect(tally).toEqual({ "400 code_invalid": AT_ONCE });
     expect(await judgedAndCharged(user.email, "reset_password")).toEqual({ judged: perClient, charged: AT_ONCE });
+  });
+});
+
+describe("the passkey's guard: 20 wrong assertions at once against one challenge", () => {
+  // a signature cannot be guessed: the limit that matters is that one challenge is judged once, replayed or raced
+  const expected = { "401 passkey_invalid": 1, "400 passkey_challenge_invalid": AT_ONCE - 1 };
+
+  async function withPasskey() {
+    const call = client();
+    const user = await seededUser();
+    const { device } = await seededPasskey(user);
+    return { call, user, device };
+  }
+
+  async function judged(userId: number): Promise<number> {
+    const rows = await db
+      .selectFrom("auth_events")
+      .select("id")
+      .where("user_id", "=", String(userId))
+      .where("type", "=", "passkey_failed")
+      .execute();
+    return rows.length;
+  }
+
+  it("at a sign-in: one judged, the rest find the challenge spent", async () => {
+    const { call, user, device } = await withPasskey();
+    const credential = await device.get(await signInOptions(call), { brokenSignature: true });
+    const tally = await fireAtOnce(() => call("/auth/passkeys/authentication", json("POST", { credential })));
+    expect(tally).toEqual(expected);
+    expect(await judged(user.id)).toBe(1);
+  });
+
+  it("at a step-up: one judged, the rest find the challenge spent", async () => {
+    const { call, user, device } = await withPasskey();
+    const { access_token } = await login(user, call);
+    const credential = await device.get(await reauthenticationOptions(call, access_token), { brokenSignature: true });
+    const tally = await fireAtOnce(() => call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))));
+    expect(tally).toEqual(expected);
+    expect(await judged(user.id)).toBe(1);
   });
 });

@@ -1,10 +1,12 @@
 // One place mints a session's standing, and every way to end a session ends every token minted for it: a token
-// pair (or access token) minted through each endpoint that answers one, then its session ended each way there is,
-// and the tokens refused at once (at this edge location, through its Cache API; elsewhere within KV's propagation).
+// pair (or access token) minted through each endpoint that answers one (a passkey's sign-in among them), then its
+// session ended each way there is (removing the passkey it was made with among them), and the tokens refused at once
+// (at this edge location, through its Cache API; elsewhere within KV's propagation).
 // Also what a token says of how its session was made: a password change keeps the sign-in's `auth_time` and
 // `amr`, turning the factor off takes `otp` off every session.
 import { describe, expect, it } from "vitest";
 import type { TotpEnabled } from "../../src/schemas/mfa.ts";
+import type { PasskeyView } from "../../src/schemas/passkeys.ts";
 import type { TokenPair } from "../../src/schemas/tokens.ts";
 import {
   bearer,
@@ -21,6 +23,7 @@ import {
 } from "./helpers.ts";
 import { base32Decode } from "../../src/auth/totp.ts";
 import { challenge, claimsOf, codeAt, completeWith, type ManualClock, nextStep, seededFactor } from "./factors.ts";
+import { reauthenticationOptions, seededPasskey, signedInWithPasskey } from "./passkeys.ts";
 
 /** Someone whose tokens the matrix ends: an admin (so a demotion ends something), maybe with an authenticator app. */
 interface Subject {
@@ -28,6 +31,8 @@ interface Subject {
   clock: ManualClock;
   user: TestUser;
   secret: Uint8Array | undefined;
+  /** The passkey a passkey's sign-in was made with. */
+  passkey: PasskeyView | undefined;
 }
 
 /** What an endpoint minted: an access token, and the refresh token of its session when the answer had one. */
@@ -51,7 +56,32 @@ async function signInWithFactor(subject: Subject): Promise<TokenPair> {
 }
 
 /** Each endpoint that answers tokens, whether its subject has a factor to start with, and whether when it is done. */
-const MINTS: Record<string, { factor: { before: boolean; after: boolean }; mint(subject: Subject): Promise<Minted> }> = {
+const MINTS: Record<string, { factor: { before: boolean; after: boolean }; passkey?: true; mint(subject: Subject): Promise<Minted> }> = {
+  "a passkey's sign-in": {
+    factor: { before: false, after: false },
+    passkey: true,
+    mint: async (subject) => {
+      const { device, passkey } = await seededPasskey(subject.user);
+      subject.passkey = passkey;
+      return pairOf(await signedInWithPasskey(subject.call, device));
+    },
+  },
+  // the session was signed in with a password and is then made with the passkey: removing it ends the session
+  "re-authentication with a passkey": {
+    factor: { before: false, after: false },
+    passkey: true,
+    mint: async (subject) => {
+      const { call, user } = subject;
+      const { access_token, refresh_token } = await login(user, call);
+      const { device, passkey } = await seededPasskey(user);
+      subject.passkey = passkey;
+      const credential = await device.get(await reauthenticationOptions(call, access_token));
+      const renewed = await ok<{ access_token: string }>(
+        await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))),
+      );
+      return { access: renewed.access_token, refresh: refresh_token };
+    },
+  },
   login: {
     factor: { before: false, after: false },
     mint: async ({ call, user }) => pairOf(await login(user, call)),
@@ -129,7 +159,21 @@ async function adminToken(call: Call): Promise<string> {
 }
 
 /** Each way a session ends, and whether it needs the subject to have a factor (or not to). */
-const ENDINGS: Record<string, { needs?: "factor" | "no factor"; end(subject: Subject, minted: Minted): Promise<void> }> = {
+const ENDINGS: Record<string, { needs?: "factor" | "no factor" | "passkey"; end(subject: Subject, minted: Minted): Promise<void> }> = {
+  "removing the passkey it was made with": {
+    needs: "passkey",
+    end: async ({ call, user, passkey }, { access }) => {
+      const body = { current_password: user.password };
+      expect((await call(`/auth/passkeys/${passkey?.id}`, bearer(access, json("DELETE", body)))).status).toBe(204);
+    },
+  },
+  "an admin's removal of a passkey": {
+    needs: "passkey",
+    end: async ({ call, user, passkey }) => {
+      const response = await call(`/users/${user.id}/passkeys/${passkey?.id}`, bearer(await adminToken(call), { method: "DELETE" }));
+      expect(response.status).toBe(204);
+    },
+  },
   logout: {
     end: async ({ call }, { refresh }) => {
       if (!refresh) throw new Error("no refresh token");
@@ -195,14 +239,16 @@ const ENDINGS: Record<string, { needs?: "factor" | "no factor"; end(subject: Sub
 
 const cases = Object.entries(MINTS).flatMap(([minter, mint]) =>
   Object.entries(ENDINGS)
-    .filter(([, ending]) => ending.needs === undefined || (ending.needs === "factor") === mint.factor.after)
+    .filter(([, ending]) =>
+      ending.needs === "passkey" ? mint.passkey === true : ending.needs === undefined || (ending.needs === "factor") === mint.factor.after,
+    )
     .map(([ender, ending]) => ({ minter, ender, mint, ending })),
 );
 
 describe.concurrent("every token minted for a session ends with it", () => {
   it.each(cases)("minted by $minter, ended by $ender", async ({ mint, ending }) => {
     const clock = manualClock();
-    const subject: Subject = { call: client({ clock }), clock, user: await seededUser("admin"), secret: undefined };
+    const subject: Subject = { call: client({ clock }), clock, user: await seededUser("admin"), secret: undefined, passkey: undefined };
     if (mint.factor.before) subject.secret = (await seededFactor(subject.user, clock())).secret;
     const minted = await mint.mint(subject);
     expect((await subject.call("/users/me", bearer(minted.access))).status).toBe(200);
@@ -219,7 +265,7 @@ describe("what a token says of how its session was made", () => {
     const clock = manualClock();
     const call = client({ clock });
     const user = await seededUser();
-    const subject: Subject = { call, clock, user, secret: (await seededFactor(user, clock())).secret };
+    const subject: Subject = { call, clock, user, secret: (await seededFactor(user, clock())).secret, passkey: undefined };
     const signedIn = await signInWithFactor(subject);
     const before = claimsOf(signedIn.access_token);
     clock.advance(5 * 60);
@@ -240,7 +286,7 @@ describe("what a token says of how its session was made", () => {
     const clock = manualClock();
     const strict = client({ clock, env: { ADMIN_MFA_REQUIRED: "true" } });
     const admin = await seededUser("admin");
-    const subject: Subject = { call: strict, clock, user: admin, secret: (await seededFactor(admin, clock())).secret };
+    const subject: Subject = { call: strict, clock, user: admin, secret: (await seededFactor(admin, clock())).secret, passkey: undefined };
     const other = await signInWithFactor(subject);
     const current = await signInWithFactor(subject);
     expect((await strict("/users", bearer(other.access_token))).status).toBe(200);

@@ -28,6 +28,8 @@ const CONTRACT_TYPES = {
     AuthEventType: "../schemas/events.ts#AuthEventType",
     AuthMethod: "../schemas/mfa.ts#AuthMethod",
     DeviceNotice: "../schemas/devices.ts#DeviceNotice",
+    PasskeyCeremony: "../schemas/passkeys.ts#PasskeyCeremony",
+    PasskeyDeviceType: "../schemas/passkeys.ts#PasskeyDeviceType",
   },
   overrides: {
     columns: {
@@ -39,6 +41,8 @@ const CONTRACT_TYPES = {
       "auth_events.type": "AuthEventType",
       "sessions.amr": "Generated<AuthMethod[]>",
       "devices.notice": "DeviceNotice",
+      "passkey_challenges.ceremony": "PasskeyCeremony",
+      "passkeys.device_type": "PasskeyDeviceType",
     },
   },
 };

@@ -22,7 +22,7 @@ import type { ServiceContext } from "../context.ts";
 import { deliverLater, mailToQueue } from "../mail-delivery.ts";
 
 /** What a password is presented for, in the `login_failed` event of a wrong one. */
-export type PasswordUse = "login" | "password_change" | "email_change" | "mfa_change" | "step_up" | "identity_link";
+export type PasswordUse = "login" | "password_change" | "email_change" | "mfa_change" | "passkey_change" | "step_up" | "identity_link";
 
 /** A password proved right. Its try was counted in the account's run: the statement that acts on it ends the run. */
 export interface ProvedPassword {
