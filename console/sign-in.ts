@@ -1,6 +1,6 @@
 // Signing in: the password form, the second factor's form when the account has one, a passkey in place of both,
 // and the one function that reads the API's answer to any of them.
-import { ApiProblem, type MfaChallenge, read, type SignedIn, type TokenPair, type User } from "./api.ts";
+import { ApiProblem, type IdentityProvider, type MfaChallenge, read, type SignedIn, type TokenPair, type User } from "./api.ts";
 import { deviceToken, keepDeviceToken } from "./device.ts";
 import { fill, h, viewHeading } from "./dom.ts";
 import { passkeysSupported, usePasskey } from "./passkeys.ts";
@@ -68,10 +68,15 @@ export function takeProviderCode(): string | undefined {
 }
 
 /** "Sign in with …", one per provider the API has: each goes there and comes back to this page. */
+// asked once per page: the list changes only with a deployment, and every /auth request counts against the
+// client's allowance
+let providers: Promise<IdentityProvider[]> | undefined;
+
 function providerLinks(): HTMLElement {
   const box = h("div", { class: "providers" });
   const returnTo = `${location.origin}${location.pathname}`;
-  void read(publicApi.GET("/auth/oidc/providers")).then(
+  providers ??= read(publicApi.GET("/auth/oidc/providers"));
+  void providers.then(
     (providers) =>
       box.replaceChildren(
         ...providers.map((provider) => {
@@ -80,8 +85,10 @@ function providerLinks(): HTMLElement {
           return h("a", { href }, `Sign in with ${provider.label}`);
         }),
       ),
-    // without the list the password form still works
-    () => undefined,
+    // without the list the password form still works; the next sign-in page asks again
+    () => {
+      providers = undefined;
+    },
   );
   return box;
 }
