@@ -802,7 +802,7 @@ export interface paths {
         };
         /**
          * Read a user (admin)
-         * @description Any user's account, by id.
+         * @description Any user's account, by id, with where their sign-in stands (`sign_in`): the account's run of wrong passwords (open, waiting until a time, or locked after 100), known devices whose own run blocks them, the second factor (off, on, or paused until a time) and the kinds of emailed code their address refuses for now.
          */
         get: operations["getUser"];
         put?: never;
@@ -819,6 +819,26 @@ export interface paths {
          * @description A user may change their own first_name, last_name and email; an admin may also set role and status, and anyone's email. Changing one's own email needs `current_password` (a wrong one counts against the address like a failed login); the new email takes effect only after POST /auth/verify with the new address and the code sent there, and the current address is told at once. Asking for the current address back cancels a pending change. At most one code a minute reaches an address, and each user may start one change a minute. Changing a user's role or status ends their sessions; `disabled` ends them and refuses login (403 `account_disabled` to the right password only). Setting the status of an account pending deletion calls the deletion off (`pending_deletion` itself only its owner sets). The last active admin cannot be demoted or disabled, and an admin cannot disable themself. Each user may make 30 writes a minute. An email change and every admin change need a recent sign-in (`reauthentication_required`).
          */
         patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/users/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a lock or a wait of wrong passwords (admin)
+         * @description For an owner shut out by wrong passwords: the account's run of wrong passwords in a row (locked after 100, or waiting out a backoff) and its known devices' runs are cleared, so the next password is judged at once. The owner is mailed; the event `account_unlocked` records how long the run was. 409 `account_not_locked` when there is nothing to clear. The caller must still be an active admin as the database has them now, and needs a recent sign-in (`reauthentication_required`). Paused codes and a paused second factor are not lifted: a reset code, or the factor's reset (DELETE /users/{id}/mfa), is the way past those.
+         */
+        post: operations["unlockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/events": {
@@ -900,7 +920,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "deletion_token_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "deletion_token_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "account_not_locked" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -1390,7 +1410,70 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "account_unlocked";
+        AdminUser: {
+            /** @example 42 */
+            id: number;
+            /** @example ada@example.com */
+            email: string;
+            /** @example Ada */
+            first_name: string | null;
+            /** @example Lovelace */
+            last_name: string | null;
+            status: components["schemas"]["UserStatus"];
+            role: components["schemas"]["UserRole"];
+            /**
+             * Format: date-time
+             * @example 2026-11-24T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description For an account pending deletion, when its data is erased; otherwise null
+             * @example null
+             */
+            deletion_due_at: string | null;
+            sign_in: components["schemas"]["SignInStanding"];
+        };
+        SignInStanding: {
+            password: {
+                standing: components["schemas"]["PasswordStanding"];
+                /** @description The account's wrong passwords in a row (a right one ends the run) */
+                wrong_in_a_row: number;
+                /**
+                 * Format: date-time
+                 * @description While `waiting`, when the next try may come; otherwise null
+                 */
+                until: string | null;
+                /** @description The account's known devices whose own run of wrong passwords makes them wait or locks them now (a known device's sign-ins meet its own run, not the account's) */
+                blocked_devices: number;
+            };
+            second_factor: {
+                standing: components["schemas"]["FactorStanding"];
+                /**
+                 * Format: date-time
+                 * @description While `paused`, when its codes are accepted again; otherwise null
+                 */
+                until: string | null;
+            };
+            /** @description The kinds of emailed code the account's address refuses for now, after 100 wrong ones in a row */
+            codes_paused: {
+                /** @enum {string} */
+                purpose: "verify" | "reset_password";
+                /** Format: date-time */
+                until: string;
+            }[];
+        };
+        /**
+         * @description `open`: a password is judged at once; `waiting`: after wrong passwords in a row, the next try waits until `until`; `locked`: after 100 in a row, no password is accepted until a reset or an admin's unlock
+         * @enum {string}
+         */
+        PasswordStanding: "open" | "waiting" | "locked";
+        /**
+         * @description `off`: no authenticator app (or one whose enrolment was never confirmed); `on`: sign-ins ask for its code; `paused`: after 100 wrong codes in a row its codes are refused until `until`
+         * @enum {string}
+         */
+        FactorStanding: "off" | "on" | "paused";
         UserPatch: {
             first_name?: string | null;
             last_name?: string | null;
@@ -8460,11 +8543,24 @@ export interface operations {
                      *         "status": "verified",
                      *         "role": "user",
                      *         "created_at": "2026-11-24T12:00:00.000Z",
-                     *         "deletion_due_at": null
+                     *         "deletion_due_at": null,
+                     *         "sign_in": {
+                     *           "password": {
+                     *             "standing": "locked",
+                     *             "wrong_in_a_row": 100,
+                     *             "until": null,
+                     *             "blocked_devices": 0
+                     *           },
+                     *           "second_factor": {
+                     *             "standing": "on",
+                     *             "until": null
+                     *           },
+                     *           "codes_paused": []
+                     *         }
                      *       }
                      *     ]
                      */
-                    "application/json": components["schemas"]["User"][];
+                    "application/json": components["schemas"]["AdminUser"][];
                 };
             };
             /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
@@ -8579,7 +8675,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The user */
+            /** @description The user, with where their sign-in stands */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8594,10 +8690,23 @@ export interface operations {
                      *       "status": "verified",
                      *       "role": "user",
                      *       "created_at": "2026-11-24T12:00:00.000Z",
-                     *       "deletion_due_at": null
+                     *       "deletion_due_at": null,
+                     *       "sign_in": {
+                     *         "password": {
+                     *           "standing": "locked",
+                     *           "wrong_in_a_row": 100,
+                     *           "until": null,
+                     *           "blocked_devices": 0
+                     *         },
+                     *         "second_factor": {
+                     *           "standing": "on",
+                     *           "until": null
+                     *         },
+                     *         "codes_paused": []
+                     *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["AdminUser"];
                 };
             };
             /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
@@ -9105,6 +9214,193 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    unlockUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlocked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description `account_not_locked`: Nothing to unlock */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:account-not-locked",
+                     *       "code": "account_not_locked",
+                     *       "title": "Nothing to unlock",
+                     *       "status": 409,
+                     *       "detail": "Nothing to unlock.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "account_not_locked";
                     };
                 };
             };

@@ -7,6 +7,7 @@ import type { components, paths } from "../clients/openapi.generated.ts";
 
 type Schemas = components["schemas"];
 export type User = Schemas["User"];
+export type AdminUser = Schemas["AdminUser"];
 export type UserStatus = Schemas["UserStatus"];
 export type UserRole = Schemas["UserRole"];
 export type Session = Schemas["Session"];

@@ -46,6 +46,7 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   data_exported: "Data exported",
   identity_linked: "Identity linked",
   identity_unlinked: "Identity unlinked",
+  account_unlocked: "Unlocked",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

@@ -107,10 +107,11 @@ async function explain(pool: Pool, query: string, filters: UserFilters): Promise
 
 async function plans(pool: Pool, deep: DeepPage): Promise<Plan[]> {
   const limit = PAGE_SIZE + 1;
+  const now = new Date();
   return [
-    await explain(pool, "page 1", { limit }),
-    await explain(pool, `page ${deep.page.toLocaleString("en")}`, { limit, beforeId: deep.afterId }),
-    await explain(pool, `email prefix "${deep.emailPrefix}"`, { limit, emailPrefix: deep.emailPrefix }),
+    await explain(pool, "page 1", { limit, now }),
+    await explain(pool, `page ${deep.page.toLocaleString("en")}`, { limit, beforeId: deep.afterId, now }),
+    await explain(pool, `email prefix "${deep.emailPrefix}"`, { limit, emailPrefix: deep.emailPrefix, now }),
   ];
 }
 

@@ -1,5 +1,15 @@
 // One user: their details, what an admin can do to the account, their live sessions and their events.
-import { type AuthEvent, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
+import {
+  type AdminUser,
+  type AuthEvent,
+  perform,
+  read,
+  readPage,
+  type Session,
+  type User,
+  type UserRole,
+  type UserStatus,
+} from "../api.ts";
 import { actionButton, fill, h, viewHeading, whileBusy } from "../dom.ts";
 import { fullName, person, when } from "../format.ts";
 import { isUserRole, ROLE_LABELS } from "../labels.ts";
@@ -8,6 +18,7 @@ import { adminApi, signOut } from "../session.ts";
 import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
 import { identities } from "./identities.ts";
+import { signInPanel } from "./sign-in-panel.ts";
 import {
   type Column,
   empty,
@@ -37,7 +48,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
   const { main, id, signal } = view;
   const back = h("p", { class: "back" }, h("a", { href: links.users() }, "← All users"));
   fill(main, back, loading("Loading the user…"));
-  let user: User;
+  let user: AdminUser;
   try {
     user = await read(adminApi.GET("/users/{id}", { params: { path: { id } }, signal }));
   } catch (error) {
@@ -58,6 +69,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
     heading,
     doneNotice,
     section("Details", details(user)),
+    section("Sign-in", ...signIn(view, user)),
     section("Account", accountActions(view, user)),
     section("Sessions", sessions(view, user)),
     section("Identity providers", identities(view.id, view.signal)),
@@ -81,6 +93,12 @@ function details(user: User): HTMLDListElement {
     ["Created", when(user.created_at)],
   ];
   return h("dl", { class: "details" }, ...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+/** Why they cannot sign in, and the buttons that lift it. */
+function signIn(view: UserView, user: AdminUser): Node[] {
+  const problemBox = problemSlot();
+  return [problemBox, ...signInPanel({ user, own: String(view.me.id) === view.id, act: acting(view, problemBox) })];
 }
 
 /** Runs an action, then shows the user again with what it did; a refusal is shown in the API's words. */

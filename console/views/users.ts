@@ -1,5 +1,5 @@
 // The users table: email-prefix search, status and role filters, keyset paging (newest first).
-import { readPage, type User, type UserRole, type UserStatus } from "../api.ts";
+import { type AdminUser, readPage, type UserRole, type UserStatus } from "../api.ts";
 import { h } from "../dom.ts";
 import { fullName, when } from "../format.ts";
 import { filterOptions, isUserRole, isUserStatus, ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
@@ -7,6 +7,7 @@ import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
 import { renderPagedList } from "./paged-list.ts";
 import { field, onFilter, roleBadge, select, statusBadge, table } from "./parts.ts";
+import { standingBadges } from "./standing.ts";
 
 const PAGE_SIZE = 25;
 
@@ -48,14 +49,15 @@ function filterForm(filters: UserFilters): HTMLFormElement {
   return form;
 }
 
-function usersTable(users: User[]): HTMLDivElement {
-  return table<User>(
+function usersTable(users: AdminUser[]): HTMLDivElement {
+  return table<AdminUser>(
     "Users, newest first",
     [
       { label: "Email", cell: (user) => h("a", { href: links.user(user.id) }, user.email) },
       { label: "Name", cell: fullName },
       { label: "Status", cell: (user) => statusBadge(user.status) },
       { label: "Role", cell: (user) => roleBadge(user.role) },
+      { label: "Sign-in", cell: standingBadges },
       { label: "Created", cell: (user) => when(user.created_at) },
     ],
     users,
@@ -65,7 +67,7 @@ function usersTable(users: User[]): HTMLDivElement {
 export function renderUsers(main: HTMLElement, query: URLSearchParams, signal: AbortSignal): Promise<void> {
   const filters = filtersOf(query);
   const cursor = query.get("cursor") || undefined;
-  const count = (users: User[]) =>
+  const count = (users: AdminUser[]) =>
     `${users.length} ${users.length === 1 ? "user" : "users"}${cursor ? " on this page" : ""}, newest first.`;
   return renderPagedList(
     main,

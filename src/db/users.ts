@@ -21,6 +21,7 @@ import { eraseUsers, erasedUsers } from "./erasure.ts";
 import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
 import { endPasswordRun, type PasswordRun } from "./password-run.ts";
+import { signInStandingColumns } from "./sign-in-standing.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
 export const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at", "deletion_due_at"] as const;
@@ -177,12 +178,21 @@ export async function findUserById(db: Db, id: string): Promise<UserRow | undefi
   return db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id).executeTakeFirst();
 }
 
+/** A user as an admin reads them: the account, and where its sign-in stands at `now`. */
+export async function findUserWithStanding(db: Db, id: string, now: Date) {
+  return db.selectFrom("users").select(USER_COLUMNS).select(signInStandingColumns(now)).where("id", "=", id).executeTakeFirst();
+}
+
+export type UserWithStanding = NonNullable<Awaited<ReturnType<typeof findUserWithStanding>>>;
+
 export interface UserFilters {
   status?: UserStatus | undefined;
   role?: UserRole | undefined;
   emailPrefix?: string | undefined;
   beforeId?: string | undefined;
   limit: number;
+  /** Where each user's sign-in stands is read as of this time. */
+  now: Date;
 }
 
 function escapeLike(text: string): string {
@@ -190,7 +200,7 @@ function escapeLike(text: string): string {
 }
 
 /** Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. */
-export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]> {
+export async function listUsers(db: Db, filters: UserFilters): Promise<UserWithStanding[]> {
   return usersPageQuery(db, filters).execute();
 }
 
@@ -200,6 +210,7 @@ export function usersPageQuery(db: Db, filters: UserFilters) {
   return db
     .selectFrom("users")
     .select(USER_COLUMNS)
+    .select(signInStandingColumns(filters.now))
     .where((eb) => {
       const conditions: Expression<SqlBool>[] = [];
       if (status !== undefined) conditions.push(eb("status", "=", status));

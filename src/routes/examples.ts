@@ -4,7 +4,7 @@ import type { AuthEvent } from "../schemas/events.ts";
 import type { DataExport } from "../schemas/leaving.ts";
 import type { SessionView } from "../schemas/sessions.ts";
 import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
-import type { PublicUser } from "../schemas/user.ts";
+import type { AdminUser, PublicUser } from "../schemas/user.ts";
 
 export const exampleRequestId = "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b";
 
@@ -17,6 +17,16 @@ export const exampleUser: PublicUser = {
   role: "user",
   created_at: "2026-11-24T12:00:00.000Z",
   deletion_due_at: null,
+};
+
+/** An account locked after a hundred wrong passwords, with its authenticator app on. */
+export const exampleAdminUser: AdminUser = {
+  ...exampleUser,
+  sign_in: {
+    password: { standing: "locked", wrong_in_a_row: 100, until: null, blocked_devices: 0 },
+    second_factor: { standing: "on", until: null },
+    codes_paused: [],
+  },
 };
 
 export const exampleTokens: TokenPair = {

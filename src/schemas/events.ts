@@ -34,6 +34,7 @@ export const AuthEventTypeSchema = z
     "data_exported",
     "identity_linked",
     "identity_unlinked",
+    "account_unlocked",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;

@@ -44,6 +44,7 @@ export const problemTable = {
   last_admin: { status: 409, title: "The last active admin" },
   mfa_already_enabled: { status: 409, title: "Second factor already on" },
   mfa_not_enabled: { status: 409, title: "No second factor" },
+  account_not_locked: { status: 409, title: "Nothing to unlock" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   validation_failed: { status: 422, title: "Validation failed" },

@@ -1,16 +1,25 @@
 import type { AccessClaims } from "../auth/tokens.ts";
-import { deleteUser, findUserById, listUsers, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
+import {
+  deleteUser,
+  findUserById,
+  findUserWithStanding,
+  listUsers,
+  type UpdateRefusal,
+  type UserChanges,
+  updateUser,
+} from "../db/users.ts";
 import { ApiError, failure } from "../errors.ts";
-import { emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
+import { unlockAccount } from "../db/unlocking.ts";
+import { accountUnlockedNotice, emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
 import { endingSessions } from "../edge/revocations.ts";
-import type { PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
+import type { AdminUser, PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
 import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
 import { provePassword, type ProvedPassword, signedIn } from "./guards/password.ts";
 import { requireAdminFactor, requireRecentAuthentication } from "./step-up.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
-import { publicUser } from "./public-user.ts";
+import { adminUser, publicUser } from "./public-user.ts";
 
 export async function getOwnUser(ctx: ServiceContext, actor: AccessClaims): Promise<PublicUser> {
   const user = await findUserById(ctx.db, actor.userId);
@@ -19,10 +28,11 @@ export async function getOwnUser(ctx: ServiceContext, actor: AccessClaims): Prom
   return publicUser(user);
 }
 
-export async function getUser(ctx: ServiceContext, id: string): Promise<PublicUser> {
-  const user = await findUserById(ctx.db, id);
+/** Any user, as an admin sees them: with where their sign-in stands now. */
+export async function getUser(ctx: ServiceContext, id: string): Promise<AdminUser> {
+  const user = await findUserWithStanding(ctx.db, id, ctx.now);
   if (!user) throw failure("user_not_found");
-  return publicUser(user);
+  return adminUser(user, ctx.now);
 }
 
 export interface UserQuery {
@@ -38,7 +48,7 @@ export interface UserQuery {
 export async function listUsersPage(
   ctx: ServiceContext,
   query: UserQuery,
-): Promise<{ users: PublicUser[]; continueAfter: string | undefined }> {
+): Promise<{ users: AdminUser[]; continueAfter: string | undefined }> {
   // one row more than asked tells whether there is a next page without a count query
   const rows = await listUsers(ctx.db, {
     limit: query.limit + 1,
@@ -46,10 +56,11 @@ export async function listUsersPage(
     status: query.status,
     role: query.role,
     emailPrefix: query.email,
+    now: ctx.now,
   });
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
-  return { users: page.map(publicUser), continueAfter: rows.length > query.limit && last ? last.id : undefined };
+  return { users: page.map((row) => adminUser(row, ctx.now)), continueAfter: rows.length > query.limit && last ? last.id : undefined };
 }
 
 /**
@@ -140,4 +151,31 @@ export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: s
     deleteUser(ctx.db, ender, { id, actor: { id: actor.userId, needs: "admin" }, events: ctx.events }),
   );
   if (outcome !== "deleted") throw refusedUpdate(ctx, outcome);
+}
+
+/**
+ * An admin lifts a lock or a wait of wrong passwords (the owner called: "I'm locked out"): the runs of the account
+ * and of its known devices are cleared, the owner is told, the event recorded. An admin's write like any other:
+ * a recent sign-in, with a second factor where admins need one, and the admin's standing checked in the statement.
+ */
+export async function unlockUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
+  requireAdminFactor(ctx.config, actor);
+  requireRecentAuthentication(ctx, actor);
+  const notice = await mailToQueue(ctx, accountUnlockedNotice());
+  const { outcome, notice: queued } = await unlockAccount(ctx.db, {
+    userId: id,
+    actor: { id: actor.userId, needs: "admin" },
+    notice,
+    events: ctx.events,
+  });
+  switch (outcome) {
+    case "forbidden":
+      throw new ApiError("forbidden", "Your account no longer allows this.");
+    case "not_found":
+      throw failure("user_not_found");
+    case "not_locked":
+      throw new ApiError("account_not_locked", "This account has no wrong passwords in a row to clear: it takes a password now.");
+    case "unlocked":
+      deliverLater(ctx, queued);
+  }
 }

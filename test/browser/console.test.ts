@@ -37,7 +37,18 @@ const factorAdmin = user("mary.jackson@coffee.test", "Mary", "Jackson", "admin")
 const enrolling = user("dorothy.vaughan@coffee.test", "Dorothy", "Vaughan", "admin");
 // an admin whose address the local identity provider knows too (its person "ada/console")
 const providerAdmin = user("ada.console@oidc.test", "Ada", "Byron", "admin");
-const others = [user("katherine.johnson@coffee.test", "Katherine", "Johnson"), otherAdmin, factorAdmin, enrolling, providerAdmin];
+// the support calls: locked out by wrong passwords, and a lost phone whose app's codes are paused
+const lockedOut = user("hedy.lamarr@coffee.test", "Hedy", "Lamarr");
+const phoneLost = user("annie.easley@coffee.test", "Annie", "Easley");
+const others = [
+  user("katherine.johnson@coffee.test", "Katherine", "Johnson"),
+  otherAdmin,
+  factorAdmin,
+  enrolling,
+  providerAdmin,
+  lockedOut,
+  phoneLost,
+];
 
 let stack: DevStack;
 let browser: Browser;
@@ -97,6 +108,50 @@ function freshCode(): string {
   return factor.app.generate({ timestamp: step * 30_000 });
 }
 
+/** A place of the console, by its link in the header's navigation. */
+const navLink = (name: "Users" | "Events" | "Your account") =>
+  page.getByRole("navigation", { name: "Console" }).getByRole("link", { name });
+
+/** A hundred wrong passwords in a row, the last through the API: the account is locked, its owner told. */
+async function lockOut(who: NewUser): Promise<void> {
+  await stack.db.updateTable("users").set({ login_failures: 99 }).where("email", "=", who.email).execute();
+  expect((await api("/auth/login", { body: { email: who.email, password: "the hundredth wrong guess" } })).status).toBe(401);
+  expect((await api("/auth/login", { body: { email: who.email, password: who.password } })).status).toBe(403);
+}
+
+/** An authenticator app whose codes are paused after a hundred wrong ones (the phone is gone, someone guessed). */
+async function pauseFactor(who: NewUser): Promise<void> {
+  await enrolFactor(who);
+  const owner = stack.db.selectFrom("users").select("id").where("email", "=", who.email);
+  await stack.db
+    .updateTable("totp_factors")
+    .set({ failures: 100, paused_until: new Date(Date.now() + 12 * 60 * 60 * 1000) })
+    .where("user_id", "=", owner)
+    .execute();
+}
+
+/** A change's done notice, after the dialog that asks the admin who they are, when the sign-in is too old. */
+async function afterStepUp(done: string): Promise<void> {
+  const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+  const notice = page.getByRole("status").filter({ hasText: done });
+  await eventually(async () => (await confirm.isVisible()) || (await notice.isVisible())).toBe(true);
+  if (await confirm.isVisible()) {
+    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
+    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+    await confirm.waitFor({ state: "detached" });
+  }
+  await notice.waitFor();
+}
+
+/** A user's page, found through the table's search. */
+async function openUser(who: NewUser, search: string): Promise<void> {
+  await navLink("Users").click();
+  await page.getByLabel("Email starts with").fill(search);
+  await page.getByLabel("Email starts with").press("Enter");
+  await page.getByRole("link", { name: who.email }).click();
+  await page.getByRole("heading", { name: who.email, level: 1 }).waitFor();
+}
+
 async function adminId(token: string): Promise<number> {
   const [found] = (await (await api(`/users?email=${admin.email}`, { token })).json()) as { id: number }[];
   if (!found) throw new Error(`${admin.email} not found`);
@@ -119,6 +174,8 @@ beforeAll(async () => {
   targetToken = await login(target);
   phoneToken = await login(target, { "user-agent": PHONE });
   factor = await enrolFactor(factorAdmin);
+  await lockOut(lockedOut);
+  await pauseFactor(phoneLost);
   screenshots = process.env.CONSOLE_SCREENSHOTS ?? join(stack.scratch, "screenshots");
   mkdirSync(screenshots, { recursive: true });
 
@@ -203,7 +260,7 @@ describe("the admin console", () => {
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
     await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(9);
+    expect(await page.locator("tbody tr").count()).toBe(11);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
@@ -328,13 +385,63 @@ describe("the admin console", () => {
   });
 
   it("lists the event in the audit trail, filtered by type", async () => {
-    await page.getByRole("link", { name: "Events" }).click();
+    await navLink("Events").click();
     await page.getByRole("heading", { name: "Events" }).waitFor();
     await page.getByLabel("Event type").selectOption("status_changed");
     await page.getByRole("button", { name: "Filter" }).click();
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
     expect(await page.locator("tbody tr").textContent()).toContain("Status changed");
     await expectAccessible(page, "the events page, filtered");
+  });
+
+  it("shows a locked-out user as locked, with the reason, in the table and on their page; a reset code goes out at a press", async () => {
+    await navLink("Users").click();
+    await page.getByLabel("Email starts with").fill("hedy");
+    await page.getByLabel("Email starts with").press("Enter");
+    const row = page.getByRole("row").filter({ hasText: lockedOut.email });
+    await eventually(() => row.getByRole("cell").nth(4).textContent()).toBe(
+      "Locked: 100 wrong passwords in a row, until an unlock or a reset",
+    );
+    await expectAccessible(page, "the users table with a locked-out user");
+    await row.getByRole("link", { name: lockedOut.email }).click();
+    const signIn = page.getByRole("region", { name: "Sign-in" });
+    await eventually(() => signIn.getByRole("listitem").allTextContents()).toEqual([
+      "Locked: 100 wrong passwords in a row, until an unlock or a reset",
+    ]);
+    await expectAccessible(page, "a locked-out user's page");
+    await signIn.getByRole("button", { name: "Send a password-reset code" }).click();
+    await page.getByRole("status").filter({ hasText: "A password-reset code is on its way" }).waitFor();
+    await eventually(() => stack.subjectsTo(lockedOut.email)).toContainEqual(expect.stringMatching(/reset/i));
+  });
+
+  it("unlocks them once the admin confirms, and they sign in with their password again", async () => {
+    const signIn = page.getByRole("region", { name: "Sign-in" });
+    await signIn.getByRole("button", { name: "Unlock…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Unlock Hedy Lamarr (${lockedOut.email})?` });
+    expect(await dialog.getByText("100 wrong passwords in a row").count()).toBe(1);
+    await expectAccessible(page, "the unlock dialog");
+    await dialog.getByRole("button", { name: "Unlock", exact: true }).click();
+    await afterStepUp("Unlocked");
+    await eventually(() => signIn.getByRole("listitem").allTextContents()).toEqual(["Can sign in"]);
+    expect(await stack.subjectsTo(lockedOut.email)).toContainEqual(expect.stringMatching(/takes your password again/));
+    expect((await api("/auth/login", { body: { email: lockedOut.email, password: lockedOut.password } })).status).toBe(200);
+  });
+
+  it("shows a paused second factor until when, and resets it once confirmed: they sign in with the password alone", async () => {
+    await openUser(phoneLost, "annie");
+    const signIn = page.getByRole("region", { name: "Sign-in" });
+    await eventually(() => signIn.getByRole("listitem").first().textContent()).toMatch(
+      /^Second factor paused until .+ after 100 wrong codes$/,
+    );
+    await signIn.getByRole("button", { name: "Reset second factor…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Reset the second factor of Annie Easley (${phoneLost.email})?` });
+    await expectAccessible(page, "the factor reset dialog");
+    await dialog.getByRole("button", { name: "Reset second factor" }).click();
+    await afterStepUp("Second factor reset");
+    await eventually(() => signIn.getByRole("listitem").allTextContents()).toEqual(["Can sign in"]);
+    expect(await signIn.getByRole("button", { name: "Reset second factor…" }).count()).toBe(0);
+    const signedIn = await api("/auth/login", { body: { email: phoneLost.email, password: phoneLost.password } });
+    expect(signedIn.status).toBe(200);
   });
 
   it("signs out with the button, which ends the session at the API", async () => {
@@ -350,7 +457,7 @@ describe("the admin console", () => {
     const token = await login(otherAdmin);
     expect((await api(`/users/${await adminId(token)}/sessions`, { token, method: "DELETE" })).status).toBe(204);
 
-    await page.getByRole("link", { name: "Users" }).click();
+    await navLink("Users").click();
     await eventually(() => page.getByRole("alert").textContent()).toBe("Your session has ended: sign in again.");
     expect(await page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
     expect(await page.getByRole("navigation", { name: "Console" }).isVisible()).toBe(false);
@@ -403,7 +510,7 @@ describe("the admin console", () => {
 
   it("lets an admin turn an authenticator app on, shows the recovery codes once, and asks for a code at the next sign-in", async () => {
     await signIn(enrolling);
-    await page.getByRole("link", { name: "Your account" }).click();
+    await navLink("Your account").click();
     await page.getByRole("button", { name: "Set up an authenticator app" }).waitFor();
     await expectAccessible(page, "your account, without an authenticator app");
     await page.getByLabel("Your password").fill(PASSWORD);
@@ -420,7 +527,7 @@ describe("the admin console", () => {
     expect(codes).toHaveLength(10);
     await expectAccessible(page, "the recovery codes");
     // the session goes on (the API made it anew, with both factors): admin pages still answer
-    await page.getByRole("link", { name: "Users" }).click();
+    await navLink("Users").click();
     await page.getByRole("table", { name: "Users, newest first" }).waitFor();
     await page.getByRole("button", { name: "Sign out" }).click();
 
@@ -429,7 +536,7 @@ describe("the admin console", () => {
     await code.fill(codes[0] ?? "");
     await code.press("Enter");
     await page.getByRole("heading", { name: "Users" }).waitFor();
-    await page.getByRole("link", { name: "Your account" }).click();
+    await navLink("Your account").click();
     await page.getByText("On: you signed in with a code").waitFor();
     await expectAccessible(page, "your account, with an authenticator app");
     await page.getByRole("button", { name: "Sign out" }).click();

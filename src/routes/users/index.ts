@@ -8,4 +8,5 @@ export const usersRouter = createRouter()
   .openapi(routes.list, handlers.listHandler)
   .openapi(routes.get, handlers.getHandler)
   .openapi(routes.patch, handlers.patchHandler)
-  .openapi(routes.remove, handlers.removeHandler);
+  .openapi(routes.remove, handlers.removeHandler)
+  .openapi(routes.unlock, handlers.unlockHandler);

@@ -1,5 +1,5 @@
 import type { AppRouteHandler as Handler } from "../../http/router.ts";
-import { getOwnUser, getUser, listUsersPage, patchUser, removeUser } from "../../services/users.ts";
+import { getOwnUser, getUser, listUsersPage, patchUser, removeUser, unlockUser } from "../../services/users.ts";
 import { serviceContext } from "../service-context.ts";
 import { linkNextPage } from "../cursor.ts";
 import type * as routes from "./users.routes.ts";
@@ -20,5 +20,10 @@ export const patchHandler: Handler<typeof routes.patch> = async (c) =>
 
 export const removeHandler: Handler<typeof routes.remove> = async (c) => {
   await removeUser(serviceContext(c), c.var.auth, c.req.valid("param").id);
+  return c.body(null, 204);
+};
+
+export const unlockHandler: Handler<typeof routes.unlock> = async (c) => {
+  await unlockUser(serviceContext(c), c.var.auth, c.req.valid("param").id);
   return c.body(null, 204);
 };

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { EMAIL_MAX_OCTETS, UserRoleSchema, UserSchema, UserPatchSchema, UserStatusSchema } from "../../schemas/user.ts";
+import { AdminUserSchema, EMAIL_MAX_OCTETS, UserRoleSchema, UserSchema, UserPatchSchema, UserStatusSchema } from "../../schemas/user.ts";
 import { adminOnly, anyUser, bearerSecurity as security, userWrites } from "../access.ts";
 import {
   ADMIN_PROBLEMS,
@@ -12,7 +12,7 @@ import {
   STEP_UP_PROBLEMS,
 } from "../problems.ts";
 import { CursorSchema, NextPageHeaders } from "../cursor.ts";
-import { exampleUser } from "../examples.ts";
+import { exampleAdminUser, exampleUser } from "../examples.ts";
 import { jsonBody, jsonContent } from "../json-body.ts";
 import { LimitSchema, UserIdParamSchema } from "../params.ts";
 
@@ -60,7 +60,7 @@ export const list = createRoute({
     200: {
       description: "A page of users",
       headers: NextPageHeaders,
-      content: jsonContent(z.array(UserSchema), [exampleUser]),
+      content: jsonContent(z.array(AdminUserSchema), [exampleAdminUser]),
     },
     ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS),
   },
@@ -74,10 +74,13 @@ export const get = createRoute({
   security,
   middleware: [adminOnly] as const,
   summary: "Read a user (admin)",
-  description: "Any user's account, by id.",
+  description:
+    "Any user's account, by id, with where their sign-in stands (`sign_in`): the account's run of wrong passwords (open, " +
+    "waiting until a time, or locked after 100), known devices whose own run blocks them, the second factor (off, on, or " +
+    "paused until a time) and the kinds of emailed code their address refuses for now.",
   request: { params: UserIdParamSchema },
   responses: {
-    200: { description: "The user", content: userBody },
+    200: { description: "The user, with where their sign-in stands", content: jsonContent(AdminUserSchema, exampleAdminUser) },
     ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS, "user_not_found"),
   },
 });
@@ -151,6 +154,36 @@ export const remove = createRoute({
       "user_not_found",
       "cannot_delete_self",
       "last_admin",
+    ),
+  },
+});
+
+export const unlock = createRoute({
+  method: "post",
+  path: "/users/{id}/unlock",
+  operationId: "unlockUser",
+  tags,
+  security,
+  middleware: [adminOnly, userWrites] as const,
+  summary: "Lift a lock or a wait of wrong passwords (admin)",
+  description:
+    "For an owner shut out by wrong passwords: the account's run of wrong passwords in a row (locked after 100, or waiting " +
+    "out a backoff) and its known devices' runs are cleared, so the next password is judged at once. The owner is mailed; " +
+    "the event `account_unlocked` records how long the run was. 409 `account_not_locked` when there is nothing to clear. " +
+    "The caller must still be an active admin as the database has them now, and needs a recent sign-in " +
+    "(`reauthentication_required`). Paused codes and a paused second factor are not lifted: a reset code, or the factor's " +
+    "reset (DELETE /users/{id}/mfa), is the way past those.",
+  request: { params: UserIdParamSchema },
+  responses: {
+    204: { description: "Unlocked" },
+    ...problemResponses(
+      ...ADMIN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "user_not_found",
+      "account_not_locked",
     ),
   },
 });
