@@ -850,7 +850,7 @@ export interface paths {
         };
         /**
          * The audit trail (admin)
-         * @description Who did what to which account, from where, newest first. When there are more, the `Link: <…>; rel="next"` header has the next page's URL. Events never hold passwords, codes or tokens; they are kept 90 days by default.
+         * @description Who did what to which account, from where, newest first, each event with the account's and the actor's addresses as they are now (`user_email`, `actor_email`). `user_id` or `email` (not both) keeps one account's events; 404 `user_not_found` when no account has that id or address. When there are more, the `Link: <…>; rel="next"` header has the next page's URL. Events never hold passwords, codes or tokens; they are kept 90 days by default.
          */
         get: operations["listEvents"];
         put?: never;
@@ -870,7 +870,7 @@ export interface paths {
         };
         /**
          * A user's audit trail (admin)
-         * @description The events about one account, newest first, paged like GET /events (`Link: <…>; rel="next"`).
+         * @description The events about one account, newest first, paged like GET /events (`Link: <…>; rel="next"`); 404 `user_not_found` when no account has this id.
          */
         get: operations["listUserEvents"];
         put?: never;
@@ -1298,6 +1298,7 @@ export interface components {
                 verified_at: string | null;
                 /** Format: date-time */
                 updated_at: string;
+                last_sign_in: components["schemas"]["LastSignIn"];
             };
             sessions: {
                 /** Format: uuid */
@@ -1364,6 +1365,19 @@ export interface components {
             /** @description The audit trail's events about the account, newest first */
             events: components["schemas"]["AuthEvent"][];
         };
+        LastSignIn: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description The client in words, from its User-Agent
+             * @example Safari on iPhone
+             */
+            client: string;
+            /** @example Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1 */
+            user_agent: string | null;
+            /** @example 203.0.113.9 */
+            client_address: string | null;
+        } | null;
         /** @enum {string} */
         AuthMethod: "pwd" | "otp" | "fed" | "mfa";
         /** @description One entry of the audit trail; never a password, code or token */
@@ -1381,6 +1395,16 @@ export interface components {
              * @example 7
              */
             actor_id: number | null;
+            /**
+             * @description The account's address now (null when unknown, erased, or in a data export)
+             * @example ada@example.com
+             */
+            user_email: string | null;
+            /**
+             * @description The actor's address now (null when unknown, erased, or in a data export)
+             * @example grace@example.com
+             */
+            actor_email: string | null;
             /**
              * Format: uuid
              * @description An erased account, in place of its id: the same for all of its events
@@ -1463,6 +1487,20 @@ export interface components {
                 /** Format: date-time */
                 until: string;
             }[];
+            /** @description The account's last sign-in; null if it never signed in */
+            last: {
+                /** Format: date-time */
+                at: string;
+                /**
+                 * @description The client in words, from its User-Agent
+                 * @example Safari on iPhone
+                 */
+                client: string;
+                /** @example Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1 */
+                user_agent: string | null;
+                /** @example 203.0.113.9 */
+                client_address: string | null;
+            } | null;
         };
         /**
          * @description `open`: a password is judged at once; `waiting`: after wrong passwords in a row, the next try waits until `until`; `locked`: after 100 in a row, no password is accepted until a reset or an admin's unlock
@@ -8098,7 +8136,13 @@ export interface operations {
                      *         "created_at": "2026-11-24T12:00:00.000Z",
                      *         "deletion_due_at": null,
                      *         "verified_at": "2026-11-24T12:05:00.000Z",
-                     *         "updated_at": "2026-11-24T12:05:00.000Z"
+                     *         "updated_at": "2026-11-24T12:05:00.000Z",
+                     *         "last_sign_in": {
+                     *           "at": "2026-11-30T08:12:40.000Z",
+                     *           "client": "Safari on iPhone",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *           "client_address": "203.0.113.9"
+                     *         }
                      *       },
                      *       "sessions": [
                      *         {
@@ -8150,6 +8194,8 @@ export interface operations {
                      *           "type": "login_succeeded",
                      *           "user_id": 42,
                      *           "actor_id": null,
+                     *           "user_email": null,
+                     *           "actor_email": null,
                      *           "user_pseudonym": null,
                      *           "actor_pseudonym": null,
                      *           "client_address": "203.0.113.9",
@@ -8292,7 +8338,13 @@ export interface operations {
                      *         "created_at": "2026-11-24T12:00:00.000Z",
                      *         "deletion_due_at": null,
                      *         "verified_at": "2026-11-24T12:05:00.000Z",
-                     *         "updated_at": "2026-11-24T12:05:00.000Z"
+                     *         "updated_at": "2026-11-24T12:05:00.000Z",
+                     *         "last_sign_in": {
+                     *           "at": "2026-11-30T08:12:40.000Z",
+                     *           "client": "Safari on iPhone",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *           "client_address": "203.0.113.9"
+                     *         }
                      *       },
                      *       "sessions": [
                      *         {
@@ -8344,6 +8396,8 @@ export interface operations {
                      *           "type": "login_succeeded",
                      *           "user_id": 42,
                      *           "actor_id": null,
+                     *           "user_email": null,
+                     *           "actor_email": null,
                      *           "user_pseudonym": null,
                      *           "actor_pseudonym": null,
                      *           "client_address": "203.0.113.9",
@@ -8555,7 +8609,13 @@ export interface operations {
                      *             "standing": "on",
                      *             "until": null
                      *           },
-                     *           "codes_paused": []
+                     *           "codes_paused": [],
+                     *           "last": {
+                     *             "at": "2026-11-30T08:12:40.000Z",
+                     *             "client": "Safari on iPhone",
+                     *             "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *             "client_address": "203.0.113.9"
+                     *           }
                      *         }
                      *       }
                      *     ]
@@ -8702,7 +8762,13 @@ export interface operations {
                      *           "standing": "on",
                      *           "until": null
                      *         },
-                     *         "codes_paused": []
+                     *         "codes_paused": [],
+                     *         "last": {
+                     *           "at": "2026-11-30T08:12:40.000Z",
+                     *           "client": "Safari on iPhone",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *           "client_address": "203.0.113.9"
+                     *         }
                      *       }
                      *     }
                      */
@@ -9491,6 +9557,8 @@ export interface operations {
                 cursor?: string;
                 type?: components["schemas"]["AuthEventType"];
                 user_id?: string;
+                /** @description The events of the account with this address */
+                email?: string;
             };
             header?: never;
             path?: never;
@@ -9513,6 +9581,8 @@ export interface operations {
                      *         "type": "role_changed",
                      *         "user_id": 42,
                      *         "actor_id": 7,
+                     *         "user_email": "ada@example.com",
+                     *         "actor_email": "grace@example.com",
                      *         "user_pseudonym": null,
                      *         "actor_pseudonym": null,
                      *         "client_address": "203.0.113.9",
@@ -9572,6 +9642,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
                     };
                 };
             };
@@ -9661,6 +9753,8 @@ export interface operations {
                      *         "type": "role_changed",
                      *         "user_id": 42,
                      *         "actor_id": 7,
+                     *         "user_email": "ada@example.com",
+                     *         "actor_email": "grace@example.com",
                      *         "user_pseudonym": null,
                      *         "actor_pseudonym": null,
                      *         "client_address": "203.0.113.9",
@@ -9720,6 +9814,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
                     };
                 };
             };

@@ -1,4 +1,4 @@
--- The admin console answers the support calls: an admin's unlock of an account shut out by wrong passwords is
+-- The admin console answers the support calls. An admin's unlock of an account shut out by wrong passwords is
 -- audited as its own event.
 
 alter table auth_events drop constraint auth_events_type_check;
@@ -12,3 +12,9 @@ alter table auth_events add constraint auth_events_type_check check (type in (
   'deletion_requested', 'deletion_cancelled', 'data_exported',
   'identity_linked', 'identity_unlinked',
   'account_unlocked'));
+
+-- Each account's last sign-in (when, which client, from which network), written by the statement that starts the
+-- session: "was that me?" is answered from the account itself, whatever sessions have ended since.
+alter table users add column last_sign_in_at timestamptz,
+  add column last_sign_in_user_agent text,
+  add column last_sign_in_address text;

@@ -11,7 +11,7 @@ import {
   type UserStatus,
 } from "../api.ts";
 import { actionButton, fill, h, viewHeading, whileBusy } from "../dom.ts";
-import { fullName, person, when } from "../format.ts";
+import { fullName, lastSignIn, person, when } from "../format.ts";
 import { isUserRole, ROLE_LABELS } from "../labels.ts";
 import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
@@ -83,7 +83,7 @@ function section(title: string, ...content: Node[]): HTMLElement {
   return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...content);
 }
 
-function details(user: User): HTMLDListElement {
+function details(user: AdminUser): HTMLDListElement {
   const rows: [string, Node | string][] = [
     ["Id", String(user.id)],
     ["Email", user.email],
@@ -91,6 +91,7 @@ function details(user: User): HTMLDListElement {
     ["Status", statusBadge(user.status)],
     ["Role", roleBadge(user.role)],
     ["Created", when(user.created_at)],
+    ["Last sign-in", lastSignIn(user)],
   ];
   return h("dl", { class: "details" }, ...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
@@ -304,7 +305,7 @@ function events(view: UserView): HTMLElement {
       const more = page.next;
       fill(
         box,
-        shown.length === 0 ? empty("No events about this account.") : eventTable(shown, false),
+        shown.length === 0 ? empty("No events about this account.") : eventTable(shown),
         more ? actionButton("Show older events", () => load(more)) : null,
       );
     } catch (error) {

@@ -1,7 +1,7 @@
 // The users table: email-prefix search, status and role filters, keyset paging (newest first).
 import { type AdminUser, readPage, type UserRole, type UserStatus } from "../api.ts";
 import { h } from "../dom.ts";
-import { fullName, when } from "../format.ts";
+import { fullName, lastSignIn, when } from "../format.ts";
 import { filterOptions, isUserRole, isUserStatus, ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
@@ -58,6 +58,7 @@ function usersTable(users: AdminUser[]): HTMLDivElement {
       { label: "Status", cell: (user) => statusBadge(user.status) },
       { label: "Role", cell: (user) => roleBadge(user.role) },
       { label: "Sign-in", cell: standingBadges },
+      { label: "Last sign-in", cell: lastSignIn },
       { label: "Created", cell: (user) => when(user.created_at) },
     ],
     users,

@@ -1,6 +1,6 @@
-// Where an account's sign-in stands, for an admin answering "I cannot sign in": its run of wrong passwords, its
-// second factor and its address's paused codes, read beside the account by the statement that reads it (no round
-// trip of its own).
+// Where an account's sign-in stands, for an admin answering "I cannot sign in" and "was that me?": its run of wrong
+// passwords, its second factor, its address's paused codes and its last sign-in, read beside the account by the
+// statement that reads it (no round trip of its own).
 import { expressionBuilder } from "kysely";
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { FactorStanding } from "../schemas/user.ts";
@@ -14,6 +14,9 @@ export function signInStandingColumns(now: Date) {
   const paused = () => factor().where("f.paused_until", ">", now);
   return [
     ...runColumns(now),
+    "last_sign_in_at",
+    "last_sign_in_user_agent",
+    "last_sign_in_address",
     eb
       .selectFrom("devices as d")
       .select((eb) => eb.cast<number>(eb.fn.countAll(), "integer").as("blocked"))

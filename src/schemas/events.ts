@@ -61,6 +61,14 @@ export const AuthEventSchema = z
     type: AuthEventTypeSchema,
     user_id: z.number().int().nullable().meta({ description: "The account the event is about, when known", example: 42 }),
     actor_id: z.number().int().nullable().meta({ description: "Who acted, when signed in (an admin, or the user)", example: 7 }),
+    user_email: z
+      .string()
+      .nullable()
+      .meta({ description: "The account's address now (null when unknown, erased, or in a data export)", example: "ada@example.com" }),
+    actor_email: z
+      .string()
+      .nullable()
+      .meta({ description: "The actor's address now (null when unknown, erased, or in a data export)", example: "grace@example.com" }),
     user_pseudonym: z
       .guid()
       .nullable()

@@ -132,6 +132,17 @@ export type FactorStanding = z.infer<typeof FactorStandingSchema>;
 
 const instant = () => z.iso.datetime();
 
+/** An account's last sign-in: when, with which client, from which network. */
+export const LastSignInSchema = z
+  .object({
+    at: instant(),
+    client: z.string().meta({ description: "The client in words, from its User-Agent", example: "Safari on iPhone" }),
+    user_agent: z.string().nullable().meta({ example: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1" }),
+    client_address: z.string().nullable().meta({ example: "203.0.113.9" }),
+  })
+  .meta({ id: "LastSignIn" });
+export type LastSignIn = z.infer<typeof LastSignInSchema>;
+
 /** Why an account may not be able to sign in now, as facts: the console turns them into badges and buttons. */
 export const SignInStandingSchema = z
   .object({
@@ -155,6 +166,7 @@ export const SignInStandingSchema = z
     codes_paused: z
       .array(z.object({ purpose: CodeScopeSchema, until: instant() }))
       .meta({ description: "The kinds of emailed code the account's address refuses for now, after 100 wrong ones in a row" }),
+    last: LastSignInSchema.nullable().meta({ description: "The account's last sign-in; null if it never signed in" }),
   })
   .meta({ id: "SignInStanding" });
 export type SignInStanding = z.infer<typeof SignInStandingSchema>;

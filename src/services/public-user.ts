@@ -1,5 +1,6 @@
 import type { UserRow, UserWithStanding } from "../db/users.ts";
-import type { AdminUser, PublicUser, SignInStanding } from "../schemas/user.ts";
+import type { AdminUser, LastSignIn, PublicUser, SignInStanding } from "../schemas/user.ts";
+import { describeUserAgent } from "../mail/user-agent.ts";
 import { secondsAfter } from "./context.ts";
 
 export function publicUser(row: UserRow): PublicUser {
@@ -13,6 +14,15 @@ export function publicUser(row: UserRow): PublicUser {
     created_at: row.created_at.toISOString(),
     deletion_due_at: row.deletion_due_at?.toISOString() ?? null,
   };
+}
+
+/** The account's last sign-in, as recorded by the statement that started its session. */
+export function lastSignIn(
+  row: Pick<UserWithStanding, "last_sign_in_at" | "last_sign_in_user_agent" | "last_sign_in_address">,
+): LastSignIn | null {
+  const { last_sign_in_at: at, last_sign_in_user_agent: userAgent, last_sign_in_address: address } = row;
+  if (at === null) return null;
+  return { at: at.toISOString(), client: describeUserAgent(userAgent ?? ""), user_agent: userAgent, client_address: address };
 }
 
 /** Where the account's sign-in stands at `now`; a wait is told to the second (its end, rounded up). */
@@ -30,6 +40,7 @@ function signInStanding(row: UserWithStanding, now: Date): SignInStanding {
     codes_paused: row.codes_paused.flatMap(({ scope, paused_until: until }) =>
       until === null ? [] : [{ purpose: scope, until: new Date(until).toISOString() }],
     ),
+    last: lastSignIn(row),
   };
 }
 

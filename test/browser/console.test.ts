@@ -353,7 +353,7 @@ describe("the admin console", () => {
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
     await eventually(() => event.count()).toBe(1);
-    expect(await event.textContent()).toContain("verified → disabled");
+    expect(await event.textContent()).toContain(`${admin.email} changed the status of ${target.email} from Verified to Disabled`);
     await page.getByText("No live sessions.").waitFor();
     await page.getByRole("heading", { name: target.email, level: 1 }).scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(screenshots, "console-user.png"), fullPage: true });
@@ -442,6 +442,54 @@ describe("the admin console", () => {
     expect(await signIn.getByRole("button", { name: "Reset second factor…" }).count()).toBe(0);
     const signedIn = await api("/auth/login", { body: { email: phoneLost.email, password: phoneLost.password } });
     expect(signedIn.status).toBe(200);
+  });
+
+  it("reads the trail in words, people by their address linked to their page; the account filter takes an address or an id", async () => {
+    await navLink("Events").click();
+    const account = page.getByLabel("Account: email or id");
+    await account.fill(lockedOut.email);
+    await account.press("Enter");
+    const sentences = page.getByRole("table", { name: "Events, newest first" }).locator(".sentence");
+    await eventually(() => sentences.allTextContents()).toEqual(
+      expect.arrayContaining([
+        `${admin.email} unlocked ${lockedOut.email} (100 wrong passwords in a row, locked)`,
+        `A password-reset code was sent to ${lockedOut.email}`,
+        `Sign-in refused for ${lockedOut.email}: the account is locked after 100 wrong passwords`,
+        `Sign-in refused for ${lockedOut.email}: wrong password, the 100th in a row`,
+      ]),
+    );
+    await expectAccessible(page, "the events of one account, in words");
+    const byAddress = await sentences.allTextContents();
+    const id = new URL(
+      await page
+        .getByRole("link", { name: lockedOut.email })
+        .first()
+        .evaluate((link: HTMLAnchorElement) => link.href),
+    ).hash;
+    await account.fill(id.replace("#/users/", ""));
+    await account.press("Enter");
+    await eventually(() => sentences.allTextContents()).toEqual(byAddress);
+
+    await account.fill("nobody@coffee.test");
+    await account.press("Enter");
+    await eventually(() => page.getByRole("alert").textContent()).toContain("No account has the address nobody@coffee.test");
+    await expectAccessible(page, "the events page when no account has the address");
+    await account.fill(lockedOut.email);
+    await account.press("Enter");
+    await page.locator(".sentence").getByRole("link", { name: admin.email }).first().click();
+    await page.getByRole("heading", { name: admin.email, level: 1 }).waitFor();
+  });
+
+  it("shows each user's last sign-in, when, with which client and from where, in the table and on their page", async () => {
+    await navLink("Users").click();
+    await page.getByLabel("Email starts with").fill("grace");
+    await page.getByLabel("Email starts with").press("Enter");
+    const row = page.getByRole("row").filter({ hasText: target.email });
+    await eventually(() => row.locator(".last-sign-in .hint").textContent()).toMatch(/^CoffeeApp 3\.1 on iPhone · /);
+    await row.getByRole("link", { name: target.email }).click();
+    const details = page.locator(".details");
+    await eventually(() => details.textContent()).toContain("CoffeeApp 3.1 on iPhone");
+    expect(await page.locator(".details .last-sign-in time").count()).toBe(1);
   });
 
   it("signs out with the button, which ends the session at the API", async () => {

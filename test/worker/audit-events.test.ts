@@ -104,8 +104,13 @@ describe("the audit trail", () => {
       });
     }
     const byType = (type: string) => events.find((event) => event.type === type);
-    expect(byType("login_failed")?.details).toEqual({ reason: "wrong_password" });
-    expect(byType("role_changed")).toMatchObject({ actor_id: admin.id, details: { from: "user", to: "admin" } });
+    expect(byType("login_failed")?.details).toEqual({ reason: "wrong_password", in_a_row: 1, run: "account" });
+    expect(byType("role_changed")).toMatchObject({
+      actor_id: admin.id,
+      user_email: moved,
+      actor_email: admin.email,
+      details: { from: "user", to: "admin" },
+    });
     expect(byType("status_changed")).toMatchObject({ actor_id: admin.id, details: { from: "verified", to: "disabled" } });
     expect(byType("password_changed")?.actor_id).toBe(id);
     expect(byType("email_changed")?.details).toEqual({ by: "owner", from: email, to: moved });
@@ -119,13 +124,15 @@ describe("the audit trail", () => {
     // an admin's delete erases at once: the events stay, under a pseudonym in place of the id
     const deleted = await send(`/users/${id}`, bearer(adminToken, { method: "DELETE" }));
     expect(deleted.status).toBe(204);
-    expect(await eventsOf(id)).toEqual([]);
+    await expectProblem(await api(`/users/${id}/events`, bearer(adminToken)), 404, "user_not_found");
     const requestId = deleted.headers.get("X-Request-Id");
     const deletions = await (await api("/events?type=user_deleted&limit=100", bearer(adminToken))).json<AuthEvent[]>();
     expect(deletions.find((event) => event.request_id === requestId)).toMatchObject({
       user_id: null,
+      user_email: null,
       user_pseudonym: expect.any(String),
       actor_id: admin.id,
+      actor_email: admin.email,
       details: { by: "admin" },
     });
   });
@@ -208,6 +215,34 @@ describe("the audit trail", () => {
     const rest = await (await api(new URL(next ?? "").pathname + new URL(next ?? "").search, bearer(adminToken))).json<AuthEvent[]>();
     expect(rest).toHaveLength(1);
     expect(rest[0]?.id).toBeLessThan(page[1]?.id ?? 0);
+  });
+
+  it("finds one account's events by its address as well as its id, in one round trip, and says so when no account has it", async () => {
+    const user = await seededUser("user");
+    await login(user);
+    const byAddress = await countRoundTrips((call) =>
+      call(`/events?email=${encodeURIComponent(user.email.toUpperCase())}`, bearer(adminToken)),
+    );
+    expect(byAddress.roundTrips).toBe(1);
+    const events = await byAddress.result.json<AuthEvent[]>();
+    expect(events.map((event) => [event.type, event.user_email])).toEqual([
+      ["login_succeeded", user.email],
+      ["signed_up", user.email],
+    ]);
+    const nobody = await countRoundTrips((call) => call(`/events?email=${encodeURIComponent(uniqueEmail("nobody"))}`, bearer(adminToken)));
+    expect(nobody.roundTrips).toBe(1);
+    expect((await expectProblem(nobody.result, 404, "user_not_found")).detail).toMatch(/^No account has the address nobody-/);
+    await expectProblem(await api("/events?user_id=999999999999999999", bearer(adminToken)), 404, "user_not_found");
+    const both = await expectProblem(
+      await api(`/events?user_id=${user.id}&email=${user.email}`, bearer(adminToken)),
+      422,
+      "validation_failed",
+    );
+    expect(both.errors?.map((error) => error.field)).toEqual(["email"]);
+    const invalid = await expectProblem(await api("/events?email=not-an-address", bearer(adminToken)), 422, "validation_failed");
+    expect(invalid.errors?.map((error) => error.field)).toEqual(["email"]);
+    // an account with no events of a type is found, and has none
+    expect(await (await api(`/events?email=${encodeURIComponent(user.email)}&type=mfa_reset`, bearer(adminToken))).json()).toEqual([]);
   });
 
   it("reads one user's events in one round trip", async () => {

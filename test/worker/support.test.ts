@@ -4,8 +4,9 @@
 import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import { POLICY } from "../../src/policy.ts";
+import type { DataExport } from "../../src/schemas/leaving.ts";
 import { type AdminUser, AdminUserSchema } from "../../src/schemas/user.ts";
-import { seededFactor } from "./factors.ts";
+import { challenge, codeAt, seededFactor } from "./factors.ts";
 import {
   bearer,
   type Call,
@@ -54,6 +55,7 @@ describe("where a user's sign-in stands, in the admin's view of them", () => {
       password: { standing: "open", wrong_in_a_row: 0, until: null, blocked_devices: 0 },
       second_factor: { standing: "off", until: null },
       codes_paused: [],
+      last: null,
     });
   });
 
@@ -129,6 +131,76 @@ describe("where a user's sign-in stands, in the admin's view of them", () => {
       .parse(await result.json());
     expect(listed?.sign_in.password).toEqual({ standing: "open", wrong_in_a_row: 3, until: null, blocked_devices: 0 });
     expect(roundTrips).toBe(1);
+  });
+});
+
+describe('the last sign-in, for "was that me?"', () => {
+  const from = (agent: string, address: string) => ({ "User-Agent": agent, "CF-Connecting-IP": address });
+
+  it("is kept on the account by the login's own statements (two round trips), and a refused one changes nothing", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const { token } = await adminOn(call);
+    const user = await seededUser();
+    expect((await adminView(call, token, user)).sign_in.last).toBeNull();
+    const signIn = (password: string, agent: string, address: string) =>
+      call("/auth/login", json("POST", { email: user.email, password }, from(agent, address)));
+    const { roundTrips } = await countRoundTrips(
+      (counted) => counted("/auth/login", json("POST", { email: user.email, password: PASSWORD }, from("Phone/1.0", "203.0.113.7"))),
+      { clock },
+    );
+    expect(roundTrips).toBe(2);
+    const signedInAt = clock().toISOString();
+    clock.advance(60);
+    await expectProblem(await signIn("a wrong guess", "Burglar/6.6", "198.51.100.66"), 401, "invalid_credentials");
+    expect((await adminView(call, token, user)).sign_in.last).toEqual({
+      at: signedInAt,
+      client: "Phone 1.0",
+      user_agent: "Phone/1.0",
+      client_address: "203.0.113.7",
+    });
+    expect((await signIn(PASSWORD, "Laptop/2.0", "203.0.113.8")).status).toBe(200);
+    expect((await adminView(call, token, user)).sign_in.last).toEqual({
+      at: clock().toISOString(),
+      client: "Laptop 2.0",
+      user_agent: "Laptop/2.0",
+      client_address: "203.0.113.8",
+    });
+  });
+
+  it("is kept by a sign-in completed with a second factor, not by the password that asked for it", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const { token } = await adminOn(call);
+    const user = await seededUser();
+    const { secret } = await seededFactor(user, clock());
+    const asked = await challenge(call, user);
+    expect((await adminView(call, token, user)).sign_in.last).toBeNull();
+    clock.advance(5);
+    const completed = await call(
+      "/auth/login/mfa",
+      json("POST", { challenge_token: asked.token, code: await codeAt(secret, clock) }, from("Phone/1.0", "203.0.113.9")),
+    );
+    expect(completed.status).toBe(200);
+    expect((await adminView(call, token, user)).sign_in.last).toEqual({
+      at: clock().toISOString(),
+      client: "Phone 1.0",
+      user_agent: "Phone/1.0",
+      client_address: "203.0.113.9",
+    });
+  });
+
+  it("comes in the owner's data export", async () => {
+    const user = await seededUser();
+    const { access_token } = await login(user);
+    const exported = await client()("/users/me/export", bearer(access_token));
+    expect(exported.status).toBe(200);
+    expect((await exported.json<DataExport>()).account.last_sign_in).toEqual({
+      at: expect.any(String),
+      client: "an unknown client",
+      user_agent: null,
+      client_address: null,
+    });
   });
 });
 

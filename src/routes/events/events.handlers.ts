@@ -5,15 +5,17 @@ import { serviceContext } from "../service-context.ts";
 import type * as routes from "./events.routes.ts";
 
 export const listHandler: Handler<typeof routes.list> = async (c) => {
-  const { cursor, user_id: userId, ...query } = c.req.valid("query");
-  const { events, continueAfter } = await listEventsPage(serviceContext(c), { ...query, userId, afterId: cursor });
+  const { cursor, user_id: userId, email, ...query } = c.req.valid("query");
+  const account = userId !== undefined ? { userId } : email !== undefined ? { email } : undefined;
+  const { events, continueAfter } = await listEventsPage(serviceContext(c), { ...query, account, afterId: cursor });
   linkNextPage(c, continueAfter);
   return c.json(events, 200);
 };
 
 export const listOfUserHandler: Handler<typeof routes.listOfUser> = async (c) => {
   const { cursor, ...query } = c.req.valid("query");
-  const { events, continueAfter } = await listEventsPage(serviceContext(c), { ...query, userId: c.req.valid("param").id, afterId: cursor });
+  const account = { userId: c.req.valid("param").id };
+  const { events, continueAfter } = await listEventsPage(serviceContext(c), { ...query, account, afterId: cursor });
   linkNextPage(c, continueAfter);
   return c.json(events, 200);
 };
