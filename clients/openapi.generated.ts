@@ -781,10 +781,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List users, newest first (admin)
-         * @description A page of users as a JSON array. When there are more, the `Link: <…>; rel="next"` header has the next page's URL.
+         * List users (admin)
+         * @description A page of users as a JSON array, each with where their sign-in stands, newest first unless `sort` says otherwise. When there are more, the `Link: <…>; rel="next"` header has the next page's URL (its cursor holds the order). `X-Total-Count` says how many users match the filters, counted exactly up to 10,000: past that it says 10,000 and `X-Total-Count-Exact` says `false`. One SQL round trip, the count included.
          */
         get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the users list as CSV (admin)
+         * @description Every user the filters match (those of GET /users), in its order, as CSV (RFC 4180, UTF-8, a header row): id, email, names, status, role, created_at, the last sign-in (time, client, network), and where the password and the second factor stand. Streamed as it is read, a thousand users per SQL round trip. A field starting with = + - @ or a tab gets a leading apostrophe, so a spreadsheet never runs a name as a formula. Everyone's data leaving: it needs a recent sign-in (`reauthentication_required`), the caller must still be an active admin as the database has them now, and it is recorded as `users_exported` with the filters.
+         */
+        get: operations["exportUsersCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1434,7 +1454,7 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "account_unlocked";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "account_unlocked" | "users_exported";
         AdminUser: {
             /** @example 42 */
             id: number;
@@ -1512,6 +1532,12 @@ export interface components {
          * @enum {string}
          */
         FactorStanding: "off" | "on" | "paused";
+        /**
+         * @description `-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, `last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` A to Z, `-email` Z to A
+         * @default -created_at
+         * @enum {string}
+         */
+        UserSort: "-created_at" | "created_at" | "-last_sign_in_at" | "last_sign_in_at" | "email" | "-email";
         UserPatch: {
             first_name?: string | null;
             last_name?: string | null;
@@ -8564,14 +8590,18 @@ export interface operations {
     listUsers: {
         parameters: {
             query?: {
-                limit?: number;
-                /** @description From the Link header of the previous page */
-                cursor?: string;
                 /** @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; `pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels */
                 status?: components["schemas"]["UserStatus"];
                 role?: components["schemas"]["UserRole"];
-                /** @description Email prefix */
+                /** @description The start of the address */
                 email?: string;
+                /** @description Anywhere in the address, the first name, the last name or both (case aside), or the id itself */
+                search?: string;
+                /** @description `-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, `last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` A to Z, `-email` Z to A */
+                sort?: components["schemas"]["UserSort"];
+                limit?: number;
+                /** @description From the Link header of the previous page (it holds the order it was made for) */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -8584,6 +8614,10 @@ export interface operations {
                 headers: {
                     /** @description The next page: <url>; rel="next" */
                     Link?: string;
+                    /** @description How many users match the filters, exactly up to 10,000 (absent on an empty page after a cursor) */
+                    "X-Total-Count"?: string;
+                    /** @description `false` when more users match than were counted: at least X-Total-Count */
+                    "X-Total-Count-Exact"?: "true" | "false";
                     [name: string]: unknown;
                 };
                 content: {
@@ -8644,6 +8678,141 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    exportUsersCsv: {
+        parameters: {
+            query?: {
+                /** @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; `pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels */
+                status?: components["schemas"]["UserStatus"];
+                role?: components["schemas"]["UserRole"];
+                /** @description The start of the address */
+                email?: string;
+                /** @description Anywhere in the address, the first name, the last name or both (case aside), or the id itself */
+                search?: string;
+                /** @description `-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, `last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` A to Z, `-email` Z to A */
+                sort?: components["schemas"]["UserSort"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The users, as CSV */
+            200: {
+                headers: {
+                    /** @description attachment; filename="users-<date>.csv" */
+                    "Content-Disposition": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,email,first_name,last_name,status,role,created_at,last_sign_in_at,last_sign_in_client,last_sign_in_address,password,second_factor
+                     *     42,ada@example.com,Ada,Lovelace,verified,user,2026-11-24T12:00:00.000Z,2026-11-30T08:12:40.000Z,Safari on iPhone,203.0.113.9,open,on
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
                     };
                 };
             };

@@ -47,6 +47,7 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   identity_linked: "Identity linked",
   identity_unlinked: "Identity unlinked",
   account_unlocked: "Unlocked",
+  users_exported: "Users exported",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

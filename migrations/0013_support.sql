@@ -1,5 +1,5 @@
--- The admin console answers the support calls. An admin's unlock of an account shut out by wrong passwords is
--- audited as its own event.
+-- The admin console answers the support calls. An admin's unlock of an account shut out by wrong passwords, and an
+-- export of the users list, are audited as events of their own.
 
 alter table auth_events drop constraint auth_events_type_check;
 alter table auth_events add constraint auth_events_type_check check (type in (
@@ -11,10 +11,19 @@ alter table auth_events add constraint auth_events_type_check check (type in (
   'device_replayed', 'device_forgotten', 'sign_in_reported',
   'deletion_requested', 'deletion_cancelled', 'data_exported',
   'identity_linked', 'identity_unlinked',
-  'account_unlocked'));
+  'account_unlocked', 'users_exported'));
 
 -- Each account's last sign-in (when, which client, from which network), written by the statement that starts the
 -- session: "was that me?" is answered from the account itself, whatever sessions have ended since.
 alter table users add column last_sign_in_at timestamptz,
   add column last_sign_in_user_agent text,
   add column last_sign_in_address text;
+
+-- Lists that scale. The users list is sorted by when each was created, last signed in (never: last), or by address,
+-- each paged by keyset on an index of its own; and searched anywhere in the address or the names through a trigram
+-- index (pg_trgm: on Neon, on PostgreSQL's contrib, and loaded into PGlite by the local services).
+create extension if not exists pg_trgm;
+create index users_created_idx on users (created_at, id);
+create index users_last_sign_in_idx on users ((coalesce(last_sign_in_at, '-infinity'::timestamptz)), id);
+create index users_search_idx on users
+  using gin ((email || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) gin_trgm_ops);

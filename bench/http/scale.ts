@@ -9,7 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Pool } from "pg";
 import { z } from "zod";
 import { getDb } from "../../src/db/client.ts";
-import { usersPageQuery, type UserFilters } from "../../src/db/users.ts";
+import { type UserPage, usersPageQuery } from "../../src/db/user-list.ts";
 import { parseFlags, wholeNumberFlag } from "../../tools/command-line.ts";
 import { openPool } from "../../tools/postgres/pool.ts";
 import { progressBar, seedUsers } from "../../tools/seed/seed-users.ts";
@@ -82,9 +82,9 @@ function nodesOf(plan: unknown): string[] {
 }
 
 /** The statement the API runs for this page, explained with its real run: the median of a few. */
-async function explain(pool: Pool, query: string, filters: UserFilters): Promise<Plan> {
+async function explain(pool: Pool, query: string, page: UserPage): Promise<Plan> {
   // a Kysely instance only compiles here; the statement runs on the pool
-  const compiled = usersPageQuery(getDb("postgres://compile:only@127.0.0.1:1/coffee"), filters).compile();
+  const compiled = usersPageQuery(getDb("postgres://compile:only@127.0.0.1:1/coffee"), page).compile();
   const runs = [];
   for (let run = 0; run < EXPLAIN_RUNS; run++) {
     const result = await pool.query({ text: `explain (analyze, buffers, format json) ${compiled.sql}`, values: [...compiled.parameters] });
@@ -107,11 +107,11 @@ async function explain(pool: Pool, query: string, filters: UserFilters): Promise
 
 async function plans(pool: Pool, deep: DeepPage): Promise<Plan[]> {
   const limit = PAGE_SIZE + 1;
-  const now = new Date();
+  const first = { filters: {}, sort: "-created_at", limit, now: new Date() } as const;
   return [
-    await explain(pool, "page 1", { limit, now }),
-    await explain(pool, `page ${deep.page.toLocaleString("en")}`, { limit, beforeId: deep.afterId, now }),
-    await explain(pool, `email prefix "${deep.emailPrefix}"`, { limit, emailPrefix: deep.emailPrefix, now }),
+    await explain(pool, "page 1", first),
+    await explain(pool, `page ${deep.page.toLocaleString("en")}`, { ...first, after: deep.after }),
+    await explain(pool, `email prefix "${deep.emailPrefix}"`, { ...first, filters: { emailPrefix: deep.emailPrefix } }),
   ];
 }
 

@@ -77,14 +77,30 @@ function endedSessions(p: Parts): Child[] {
   return [p.actor, all ? " ended every session of " : " ended 1 session of ", p.account];
 }
 
+/** A role or a status in the console's words (as the API spells it, should it be one the console does not know). */
+const LABEL = {
+  role: (value: string) => (isUserRole(value) ? ROLE_LABELS[value] : value),
+  status: (value: string) => (isUserStatus(value) ? STATUS_LABELS[value] : value),
+};
+
 /** A change of a role or a status, in the console's words for both. */
 function changed(what: "role" | "status"): Words {
-  const label = (value: string) =>
-    what === "role" ? (isUserRole(value) ? ROLE_LABELS[value] : value) : isUserStatus(value) ? STATUS_LABELS[value] : value;
+  const label = LABEL[what];
   return (p) => [p.actor, ` changed the ${what} of `, p.account, ` from ${label(p.text("from"))} to ${label(p.text("to"))}`];
 }
 
 const CODE_KINDS: Record<string, string> = { totp: "authenticator", verify: "verification", reset_password: "password-reset" };
+
+/** What an export of the users list was asked for: its filters in words ("search “ada”, status Disabled"). */
+function exportedList(p: Parts): Child[] {
+  const asked = [
+    p.text("search") && `search “${p.text("search")}”`,
+    p.text("email") && `addresses starting “${p.text("email")}”`,
+    p.text("status") && `status ${LABEL.status(p.text("status"))}`,
+    p.text("role") && `role ${LABEL.role(p.text("role"))}`,
+  ].filter(Boolean);
+  return [p.actor, ` exported the users list as CSV${asked.length > 0 ? ` (${asked.join(", ")})` : ""}`];
+}
 
 const WORDS: Record<AuthEventType, Words> = {
   signed_up: (p) => {
@@ -125,6 +141,7 @@ const WORDS: Record<AuthEventType, Words> = {
   data_exported: (p) => (p.own ? [p.account, " downloaded their data"] : [p.actor, " exported the data of ", p.account]),
   identity_linked: (p) => [p.account, ` linked their ${p.text("provider")} sign-in`],
   identity_unlinked: (p) => [p.account, ` unlinked their ${p.text("provider")} sign-in`],
+  users_exported: exportedList,
   account_unlocked: (p) => [
     p.actor,
     " unlocked ",

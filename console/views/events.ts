@@ -5,7 +5,7 @@ import { EVENT_LABELS, filterOptions, isEventType } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
 import { eventTable } from "./event-table.ts";
-import { renderPagedList } from "./paged-list.ts";
+import { pageNumber, renderPagedList } from "./paged-list.ts";
 import { field, onFilter, select } from "./parts.ts";
 
 const PAGE_SIZE = 50;
@@ -63,6 +63,7 @@ export function renderEvents(main: HTMLElement, query: URLSearchParams, signal: 
       form: filterForm(filters),
       link: links.events,
       cursor,
+      page: pageNumber(query),
       load: () =>
         readPage(
           adminApi.GET("/events", {
@@ -70,7 +71,7 @@ export function renderEvents(main: HTMLElement, query: URLSearchParams, signal: 
             signal,
           }),
         ),
-      show: (events) => [eventTable(events)],
+      show: (events) => [eventTable(events.items)],
       paging: { label: "Pages of events", first: "Newest events", next: "Older events" },
     },
     signal,

@@ -184,45 +184,6 @@ export async function findUserWithStanding(db: Db, id: string, now: Date) {
 }
 
 export type UserWithStanding = NonNullable<Awaited<ReturnType<typeof findUserWithStanding>>>;
-
-export interface UserFilters {
-  status?: UserStatus | undefined;
-  role?: UserRole | undefined;
-  emailPrefix?: string | undefined;
-  beforeId?: string | undefined;
-  limit: number;
-  /** Where each user's sign-in stands is read as of this time. */
-  now: Date;
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
-
-/** Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. */
-export async function listUsers(db: Db, filters: UserFilters): Promise<UserWithStanding[]> {
-  return usersPageQuery(db, filters).execute();
-}
-
-/** The statement of `listUsers`, for measuring its plan at scale. */
-export function usersPageQuery(db: Db, filters: UserFilters) {
-  const { status, role, emailPrefix, beforeId, limit } = filters;
-  return db
-    .selectFrom("users")
-    .select(USER_COLUMNS)
-    .select(signInStandingColumns(filters.now))
-    .where((eb) => {
-      const conditions: Expression<SqlBool>[] = [];
-      if (status !== undefined) conditions.push(eb("status", "=", status));
-      if (role !== undefined) conditions.push(eb("role", "=", role));
-      if (emailPrefix !== undefined) conditions.push(eb("email", "like", `${escapeLike(emailPrefix)}%`));
-      if (beforeId !== undefined) conditions.push(eb("id", "<", beforeId));
-      return eb.and(conditions);
-    })
-    .orderBy("id", "desc")
-    .limit(limit);
-}
-
 /** What a PATCH may change; each column is named, so nothing else can be set through it. */
 export type UserChanges = Omit<UserPatch, "current_password">;
 

@@ -35,6 +35,7 @@ export const AuthEventTypeSchema = z
     "identity_linked",
     "identity_unlinked",
     "account_unlocked",
+    "users_exported",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;

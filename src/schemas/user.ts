@@ -171,6 +171,26 @@ export const SignInStandingSchema = z
   .meta({ id: "SignInStanding" });
 export type SignInStanding = z.infer<typeof SignInStandingSchema>;
 
+/**
+ * The orders the users list comes in: by when each was created, last signed in (never: last), or by address; a
+ * leading `-` for the other way round (newest, latest, Z first).
+ */
+export const UserSortSchema = z.enum(["-created_at", "created_at", "-last_sign_in_at", "last_sign_in_at", "email", "-email"]).meta({
+  id: "UserSort",
+  description:
+    "`-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, " +
+    "`last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` " +
+    "A to Z, `-email` Z to A",
+});
+export type UserSort = z.infer<typeof UserSortSchema>;
+
+/** Where a page of the users list ended, in its order: the last user's sort key (null: never signed in) and id. */
+export interface UserCursor {
+  sort: UserSort;
+  key: string | null;
+  id: string;
+}
+
 /** A user as an admin sees them: the account, and where its sign-in stands. */
 export const AdminUserSchema = UserSchema.extend({ sign_in: SignInStandingSchema }).meta({ id: "AdminUser" });
 export type AdminUser = z.infer<typeof AdminUserSchema>;

@@ -1,18 +1,11 @@
 import type { AccessClaims } from "../auth/tokens.ts";
-import {
-  deleteUser,
-  findUserById,
-  findUserWithStanding,
-  listUsers,
-  type UpdateRefusal,
-  type UserChanges,
-  updateUser,
-} from "../db/users.ts";
+import { deleteUser, findUserById, findUserWithStanding, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError, failure } from "../errors.ts";
 import { unlockAccount } from "../db/unlocking.ts";
 import { accountUnlockedNotice, emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
 import { endingSessions } from "../edge/revocations.ts";
-import type { AdminUser, PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
+import { listUsers, type UserFilters, type UserPosition } from "../db/user-list.ts";
+import type { AdminUser, PublicUser, UserCursor, UserPatch, UserSort } from "../schemas/user.ts";
 import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
@@ -35,32 +28,40 @@ export async function getUser(ctx: ServiceContext, id: string): Promise<AdminUse
   return adminUser(user, ctx.now);
 }
 
-export interface UserQuery {
+export interface UserQuery extends UserFilters {
   limit: number;
-  /** The id of the last user of the previous page. */
-  afterId?: string | undefined;
-  status?: UserStatus | undefined;
-  role?: UserRole | undefined;
-  email?: string | undefined;
+  sort: UserSort;
+  /** Where the previous page ended in this order. */
+  after?: UserPosition | undefined;
 }
 
-/** A page of users, newest first, and the id to continue after when there are more. */
-export async function listUsersPage(
-  ctx: ServiceContext,
-  query: UserQuery,
-): Promise<{ users: AdminUser[]; continueAfter: string | undefined }> {
-  // one row more than asked tells whether there is a next page without a count query
-  const rows = await listUsers(ctx.db, {
-    limit: query.limit + 1,
-    beforeId: query.afterId,
-    status: query.status,
-    role: query.role,
-    emailPrefix: query.email,
-    now: ctx.now,
-  });
-  const page = rows.slice(0, query.limit);
+/**
+ * How many users a list counts exactly: past this it says "more than", so a request's cost stays bounded however
+ * many users match (counting 10,000 index entries takes milliseconds; a million would not).
+ */
+export const USERS_COUNTED_UP_TO = 10_000;
+
+export interface UsersPage {
+  users: AdminUser[];
+  /** Where the next page starts, when there is one. */
+  next: UserCursor | undefined;
+  /** How many users match the filters: exact up to USERS_COUNTED_UP_TO, else that many and `exact` false. Unknown for an empty page after a cursor. */
+  total: { count: number; exact: boolean } | undefined;
+}
+
+/** A page of users, as admins see them, in the order asked, with the count of those the filters match (one round trip). */
+export async function listUsersPage(ctx: ServiceContext, query: UserQuery): Promise<UsersPage> {
+  const { limit, sort, after, ...filters } = query;
+  // one row more than asked tells whether there is a next page
+  const rows = await listUsers(ctx.db, { filters, sort, after, limit: limit + 1, now: ctx.now, countUpTo: USERS_COUNTED_UP_TO + 1 });
+  const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { users: page.map((row) => adminUser(row, ctx.now)), continueAfter: rows.length > query.limit && last ? last.id : undefined };
+  const counted = rows[0]?.matching ?? (after === undefined ? 0 : undefined);
+  return {
+    users: page.map((row) => adminUser(row, ctx.now)),
+    next: rows.length > limit && last ? { sort, key: last.sort_key, id: last.id } : undefined,
+    total: counted === undefined ? undefined : { count: Math.min(counted, USERS_COUNTED_UP_TO), exact: counted <= USERS_COUNTED_UP_TO },
+  };
 }
 
 /**

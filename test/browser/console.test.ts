@@ -8,7 +8,7 @@
 // with a focus ring of 3:1 at every stop and focus given back when a dialog closes. Run by .ci/run
 // (`npm run test:browser`), not by `npm test`: a fresh machine has no Chromium. CONSOLE_SCREENSHOTS=docs/images also
 // writes the README's screenshots.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { setTimeout as delay } from "node:timers/promises";
@@ -143,11 +143,25 @@ async function afterStepUp(done: string): Promise<void> {
   await notice.waitFor();
 }
 
+/** Presses "Export as CSV", confirming who the admin is if the sign-in is too old, and answers the file's text. */
+async function downloadCsv(): Promise<string> {
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export as CSV" }).click();
+  const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+  const asked = await Promise.race([download.then(() => false), confirm.waitFor().then(() => true)]);
+  if (asked) {
+    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
+    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+  }
+  const file = await (await download).path();
+  return readFileSync(file, "utf8");
+}
+
 /** A user's page, found through the table's search. */
 async function openUser(who: NewUser, search: string): Promise<void> {
   await navLink("Users").click();
-  await page.getByLabel("Email starts with").fill(search);
-  await page.getByLabel("Email starts with").press("Enter");
+  await page.getByLabel("Email, name or id").fill(search);
+  await page.getByLabel("Email, name or id").press("Enter");
   await page.getByRole("link", { name: who.email }).click();
   await page.getByRole("heading", { name: who.email, level: 1 }).waitFor();
 }
@@ -257,7 +271,8 @@ describe("the admin console", () => {
     await page.keyboard.press("Enter");
     signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
-    await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await page.getByRole("table", { name: "Users" }).waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "users match" }).textContent()).toBe("11 users match, newest first.");
     await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
     expect(await page.locator("tbody tr").count()).toBe(11);
@@ -265,8 +280,8 @@ describe("the admin console", () => {
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
 
-  it("finds a user by email prefix and opens their page, from the keyboard", async () => {
-    await tabTo(page, page.getByLabel("Email starts with"));
+  it("finds a user by a part of their address and opens their page, from the keyboard", async () => {
+    await tabTo(page, page.getByLabel("Email, name or id"));
     await page.keyboard.type("grace");
     await page.keyboard.press("Enter");
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
@@ -396,8 +411,8 @@ describe("the admin console", () => {
 
   it("shows a locked-out user as locked, with the reason, in the table and on their page; a reset code goes out at a press", async () => {
     await navLink("Users").click();
-    await page.getByLabel("Email starts with").fill("hedy");
-    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByLabel("Email, name or id").fill("hedy");
+    await page.getByLabel("Email, name or id").press("Enter");
     const row = page.getByRole("row").filter({ hasText: lockedOut.email });
     await eventually(() => row.getByRole("cell").nth(4).textContent()).toBe(
       "Locked: 100 wrong passwords in a row, until an unlock or a reset",
@@ -482,14 +497,36 @@ describe("the admin console", () => {
 
   it("shows each user's last sign-in, when, with which client and from where, in the table and on their page", async () => {
     await navLink("Users").click();
-    await page.getByLabel("Email starts with").fill("grace");
-    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByLabel("Email, name or id").fill("grace");
+    await page.getByLabel("Email, name or id").press("Enter");
     const row = page.getByRole("row").filter({ hasText: target.email });
     await eventually(() => row.locator(".last-sign-in .hint").textContent()).toMatch(/^CoffeeApp 3\.1 on iPhone · /);
     await row.getByRole("link", { name: target.email }).click();
     const details = page.locator(".details");
     await eventually(() => details.textContent()).toContain("CoffeeApp 3.1 on iPhone");
     expect(await page.locator(".details .last-sign-in time").count()).toBe(1);
+  });
+
+  it("finds users by name, sorts them, and exports the list as CSV whose lines are the list's users", async () => {
+    await navLink("Users").click();
+    await page.getByLabel("Email, name or id").fill("hopper");
+    await page.getByLabel("Email, name or id").press("Enter");
+    const table = page.getByRole("table", { name: "Users" });
+    await eventually(() => table.getByRole("link").allTextContents()).toEqual([target.email]);
+    expect(await page.getByRole("status").filter({ hasText: "match" }).textContent()).toBe("1 user matches, newest first.");
+
+    await page.getByLabel("Email, name or id").fill("coffee.test");
+    await page.getByLabel("Order").selectOption("email");
+    await page.getByRole("button", { name: "Search" }).click();
+    await eventually(() => page.getByRole("status").filter({ hasText: "match" }).textContent()).toBe("10 users match, by email, A to Z.");
+    const listed = await table.getByRole("link").allTextContents();
+    expect(listed).toEqual([...listed].sort());
+    await expectAccessible(page, "the users table, searched and sorted");
+
+    const csv = await downloadCsv();
+    const [header, ...lines] = csv.trimEnd().split("\r\n");
+    expect(header?.split(",").slice(0, 3)).toEqual(["id", "email", "first_name"]);
+    expect(lines.map((line) => line.split(",")[1])).toEqual(listed);
   });
 
   it("signs out with the button, which ends the session at the API", async () => {
@@ -576,7 +613,7 @@ describe("the admin console", () => {
     await expectAccessible(page, "the recovery codes");
     // the session goes on (the API made it anew, with both factors): admin pages still answer
     await navLink("Users").click();
-    await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await page.getByRole("table", { name: "Users" }).waitFor();
     await page.getByRole("button", { name: "Sign out" }).click();
 
     await signIn(enrolling);
@@ -599,8 +636,8 @@ describe("the admin console", () => {
     expect(await page.locator("header").textContent()).toContain(providerAdmin.email);
     // the one-time code is gone from the address
     expect(new URL(page.url()).hash).not.toContain("oidc_code");
-    await page.getByLabel("Email starts with").fill("ada.console");
-    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByLabel("Email, name or id").fill("ada.console");
+    await page.getByLabel("Email, name or id").press("Enter");
     await page.getByRole("link", { name: providerAdmin.email }).click();
     const linked = page.getByRole("table", { name: "Linked identity providers" });
     await eventually(() => linked.locator("tbody tr").count()).toBe(1);

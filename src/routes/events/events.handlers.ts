@@ -1,6 +1,6 @@
 import type { AppRouteHandler as Handler } from "../../http/router.ts";
 import { listEventsPage } from "../../services/events.ts";
-import { linkNextPage } from "../cursor.ts";
+import { encodeCursor, linkNextPage } from "../cursor.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./events.routes.ts";
 
@@ -8,7 +8,7 @@ export const listHandler: Handler<typeof routes.list> = async (c) => {
   const { cursor, user_id: userId, email, ...query } = c.req.valid("query");
   const account = userId !== undefined ? { userId } : email !== undefined ? { email } : undefined;
   const { events, continueAfter } = await listEventsPage(serviceContext(c), { ...query, account, afterId: cursor });
-  linkNextPage(c, continueAfter);
+  linkNextPage(c, continueAfter && encodeCursor(continueAfter));
   return c.json(events, 200);
 };
 
@@ -16,6 +16,6 @@ export const listOfUserHandler: Handler<typeof routes.listOfUser> = async (c) =>
   const { cursor, ...query } = c.req.valid("query");
   const account = { userId: c.req.valid("param").id };
   const { events, continueAfter } = await listEventsPage(serviceContext(c), { ...query, account, afterId: cursor });
-  linkNextPage(c, continueAfter);
+  linkNextPage(c, continueAfter && encodeCursor(continueAfter));
   return c.json(events, 200);
 };
