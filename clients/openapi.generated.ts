@@ -881,6 +881,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign-ups, sign-ins and refused sign-ins per day (admin)
+         * @description The last `days` days (30 unless asked, at most 90, the audit trail's default retention) in UTC, oldest first, today's so far included, every day present: accounts made, sign-ins that started a session, and sign-ins refused at the password. Counted from the audit trail in one statement over an index of its own.
+         */
+        get: operations["countEventsPerDay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{id}/events": {
         parameters: {
             query?: never;
@@ -1557,6 +1577,29 @@ export interface components {
         };
         /** @enum {string} */
         SettableUserStatus: "unverified" | "verified" | "disabled";
+        DailyCount: {
+            /**
+             * Format: date
+             * @description The day, in UTC
+             * @example 2026-11-24
+             */
+            day: string;
+            /**
+             * @description Accounts made (signups, operators, identity providers)
+             * @example 4
+             */
+            signed_up: number;
+            /**
+             * @description Sign-ins that started a session, by any way
+             * @example 57
+             */
+            signed_in: number;
+            /**
+             * @description Sign-ins refused at the password (a wrong one, an unknown address, a locked or disabled account)
+             * @example 9
+             */
+            refused: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -9833,6 +9876,137 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    countEventsPerDay: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry a day, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "day": "2026-11-24",
+                     *         "signed_up": 4,
+                     *         "signed_in": 57,
+                     *         "refused": 9
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["DailyCount"][];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
                     };
                 };
             };

@@ -14,6 +14,7 @@ export type UserSort = Schemas["UserSort"];
 export type Session = Schemas["Session"];
 export type AuthEvent = Schemas["AuthEvent"];
 export type AuthEventType = Schemas["AuthEventType"];
+export type DailyCount = Schemas["DailyCount"];
 export type TokenPair = Schemas["TokenPair"];
 export type SignedIn = Schemas["SignedIn"];
 export type MfaChallenge = Schemas["MfaChallenge"];

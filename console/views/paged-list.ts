@@ -14,6 +14,8 @@ export interface PagedList<T> {
   /** The filters in effect, as the URL has them, and the form that changes them. */
   filters: Filters;
   form: HTMLFormElement;
+  /** What the page shows above its filters, whatever they are (the users page's picture of the last days). */
+  above?: Node | undefined;
   /** The list's place with filters and a cursor (none: its first page). */
   link: (query: Filters) => string;
   /** The cursor of the page shown; none on the first page. */
@@ -31,7 +33,7 @@ export async function renderPagedList<T>(main: HTMLElement, list: PagedList<T>, 
   document.title = `${list.title} — Coffee Shop admin`;
   const results = h("div", { class: "results", "aria-live": "polite" }, loading(`Loading ${list.noun}…`));
   const heading = viewHeading(list.title);
-  fill(main, heading, takeFlash(), list.form, results);
+  fill(main, heading, takeFlash(), list.above, list.form, results);
   heading.focus();
   try {
     const page = await list.load();

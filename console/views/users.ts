@@ -1,11 +1,12 @@
 // The users table: a search anywhere in the address, the names or the id; status and role filters; six orders;
-// how many users match; keyset paging; the filtered list as CSV.
+// how many users match; keyset paging; the filtered list as CSV; and above it all, the last 30 days at a glance.
 import { type AdminUser, ApiProblem, type Page, readPage, type UserRole, type UserSort, type UserStatus } from "../api.ts";
 import { actionButton, h } from "../dom.ts";
 import { fullName, lastSignIn, when } from "../format.ts";
 import { filterOptions, isUserRole, isUserStatus, ROLE_LABELS, STATUS_LABELS } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
+import { activityPanel } from "./chart.ts";
 import { pageNumber, renderPagedList } from "./paged-list.ts";
 import { field, onFilter, problemSlot, report, roleBadge, select, statusBadge, table } from "./parts.ts";
 import { standingBadges } from "./standing.ts";
@@ -138,6 +139,7 @@ export function renderUsers(main: HTMLElement, query: URLSearchParams, signal: A
       noun: "users",
       filters,
       form: filterForm(filters),
+      above: activityPanel(signal),
       link: links.users,
       cursor,
       page: number,

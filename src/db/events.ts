@@ -1,4 +1,4 @@
-import { type AliasableExpression, type Expression, expressionBuilder, type Selectable, type SqlBool, sql } from "kysely";
+import { type AliasableExpression, type Expression, expressionBuilder, type RawBuilder, type Selectable, type SqlBool, sql } from "kysely";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { Db } from "./client.ts";
 import { cte, QueryRows, type Step, tables } from "./parts.ts";
@@ -181,4 +181,53 @@ export async function listEvents(db: Db, filters: EventFilters): Promise<{ found
     .execute();
   const events = rows.flatMap(({ found: _found, ...row }) => eventFrom(row));
   return { found: rows[0]?.found === true, events };
+}
+
+/**
+ * The events a day's picture counts, spelled exactly as the partial index that holds them (auth_events_daily_idx), so
+ * the planner reads that index alone: sign-ups, sign-ins, and refused sign-ins (not a wrong password asked again of a
+ * signed-in person, whose event says `during` what).
+ */
+const COUNTED_PER_DAY = sql<SqlBool>`(type in ('signed_up', 'login_succeeded') or (type = 'login_failed' and not details ? 'during'))`;
+
+/** A day (UTC) as text, as the picture names it. */
+const dayOf = (time: RawBuilder<Date>) => sql<string>`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD')`;
+
+/**
+ * Sign-ups, sign-ins and refused sign-ins per day (UTC), for `days` days from `firstDay` (midnight UTC), every day
+ * there even when nothing happened, in one statement.
+ */
+export async function countPerDay(db: Db, window: { firstDay: Date; days: number }) {
+  return countPerDayQuery(db, window).execute();
+}
+
+/** The statement of `countPerDay`, for measuring its plan. */
+export function countPerDayQuery(db: Db, window: { firstDay: Date; days: number }) {
+  const { firstDay, days } = window;
+  const end = new Date(firstDay.getTime() + days * 24 * 60 * 60 * 1000);
+  const counts = tables
+    .selectFrom("auth_events")
+    .select((eb) => [
+      dayOf(sql<Date>`created_at`).as("day"),
+      eb.cast<number>(eb.fn.countAll().filterWhere("type", "=", "signed_up"), "integer").as("signed_up"),
+      eb.cast<number>(eb.fn.countAll().filterWhere("type", "=", "login_succeeded"), "integer").as("signed_in"),
+      eb.cast<number>(eb.fn.countAll().filterWhere("type", "=", "login_failed"), "integer").as("refused"),
+    ])
+    .where("created_at", ">=", firstDay)
+    .where("created_at", "<", end)
+    .where(COUNTED_PER_DAY)
+    .groupBy(sql`1`);
+  const calendar = tables.selectNoFrom(
+    dayOf(sql<Date>`generate_series(${firstDay}::timestamptz, ${end}::timestamptz - interval '1 day', interval '1 day')`).as("day"),
+  );
+  return db
+    .selectFrom(calendar.as("d"))
+    .leftJoin(counts.as("c"), "c.day", "d.day")
+    .select((eb) => [
+      "d.day",
+      eb.fn.coalesce("c.signed_up", eb.lit(0)).as("signed_up"),
+      eb.fn.coalesce("c.signed_in", eb.lit(0)).as("signed_in"),
+      eb.fn.coalesce("c.refused", eb.lit(0)).as("refused"),
+    ])
+    .orderBy("d.day");
 }

@@ -83,3 +83,17 @@ export const AuthEventSchema = z
   })
   .meta({ id: "AuthEvent", description: "One entry of the audit trail; never a password, code or token" });
 export type AuthEvent = z.infer<typeof AuthEventSchema>;
+
+/** One day (UTC) of the picture of sign-ups and sign-ins an admin sees at a glance. */
+export const DailyCountSchema = z
+  .object({
+    day: z.iso.date().meta({ description: "The day, in UTC", example: "2026-11-24" }),
+    signed_up: z.number().int().meta({ description: "Accounts made (signups, operators, identity providers)", example: 4 }),
+    signed_in: z.number().int().meta({ description: "Sign-ins that started a session, by any way", example: 57 }),
+    refused: z.number().int().meta({
+      description: "Sign-ins refused at the password (a wrong one, an unknown address, a locked or disabled account)",
+      example: 9,
+    }),
+  })
+  .meta({ id: "DailyCount" });
+export type DailyCount = z.infer<typeof DailyCountSchema>;

@@ -56,6 +56,8 @@ let page: Page;
 let screenshots: string;
 /** The target's access tokens, from logins through the API: one the admin ends on its own, one that lives until the ban. */
 let targetToken: string;
+/** Another admin's access token, made before the console's sign-in: asking the API with it counts no sign-in the page missed. */
+let watcherToken: string;
 let phoneToken: string;
 const PHONE = "CoffeeApp/3.1 (iPhone)";
 /** The factor admin's authenticator app and the last time step whose code the API accepted. */
@@ -188,6 +190,7 @@ beforeAll(async () => {
   targetToken = await login(target);
   phoneToken = await login(target, { "user-agent": PHONE });
   factor = await enrolFactor(factorAdmin);
+  watcherToken = await login(otherAdmin);
   await lockOut(lockedOut);
   await pauseFactor(phoneLost);
   screenshots = process.env.CONSOLE_SCREENSHOTS ?? join(stack.scratch, "screenshots");
@@ -275,8 +278,33 @@ describe("the admin console", () => {
     expect(await page.getByRole("status").filter({ hasText: "users match" }).textContent()).toBe("11 users match, newest first.");
     await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(11);
+    expect(await page.getByRole("table", { name: "Users" }).locator("tbody tr").count()).toBe(11);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
+  });
+
+  it("draws the last 30 days over the users, each day's numbers the API's", async () => {
+    const panel = page.getByRole("region", { name: "The last 30 days" });
+    const picture = panel.getByRole("img");
+    await picture.waitFor();
+    const counts = (await (await api("/events/daily?days=30", { token: watcherToken })).json()) as {
+      day: string;
+      signed_up: number;
+      signed_in: number;
+      refused: number;
+    }[];
+    const rows = panel
+      .getByRole("table", { name: "Sign-ups, sign-ins and refused sign-ins by day", includeHidden: true })
+      .locator("tbody tr");
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(shown).toEqual(counts.map((day) => [day.day, String(day.signed_in), String(day.signed_up), String(day.refused)]));
+    // today: the users made for this test; the locked-out user's two refusals and the admin's wrong password
+    expect(counts.at(-1)).toMatchObject({ signed_up: 11, refused: 3 });
+    expect(await picture.getAttribute("aria-label")).toMatch(
+      /^The last 30 days: \d+ sign-ins, 11 sign-ups, 3 refused sign-ins; the most refused on /,
+    );
+    expect(await picture.locator("polyline").count()).toBe(3);
+    expect(await picture.locator(".series-refused circle").count()).toBe(30);
+    await expectAccessible(page, "the users page with the last 30 days");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
 
@@ -284,7 +312,7 @@ describe("the admin console", () => {
     await tabTo(page, page.getByLabel("Email, name or id"));
     await page.keyboard.type("grace");
     await page.keyboard.press("Enter");
-    await eventually(() => page.locator("tbody tr").count()).toBe(1);
+    await eventually(() => page.getByRole("table", { name: "Users" }).locator("tbody tr").count()).toBe(1);
     await tabTo(page, page.getByRole("link", { name: target.email }));
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: target.email, level: 1 }).waitFor();
@@ -424,6 +452,7 @@ describe("the admin console", () => {
       "Locked: 100 wrong passwords in a row, until an unlock or a reset",
     ]);
     await expectAccessible(page, "a locked-out user's page");
+    await page.screenshot({ path: join(screenshots, "console-locked-out.png") });
     await signIn.getByRole("button", { name: "Send a password-reset code" }).click();
     await page.getByRole("status").filter({ hasText: "A password-reset code is on its way" }).waitFor();
     await eventually(() => stack.subjectsTo(lockedOut.email)).toContainEqual(expect.stringMatching(/reset/i));
@@ -474,6 +503,7 @@ describe("the admin console", () => {
       ]),
     );
     await expectAccessible(page, "the events of one account, in words");
+    await page.screenshot({ path: join(screenshots, "console-events.png") });
     const byAddress = await sentences.allTextContents();
     const id = new URL(
       await page

@@ -253,10 +253,48 @@ describe("the audit trail", () => {
     expect((await response.json<AuthEvent[]>()).map((event) => event.type)).toEqual(["login_succeeded", "signed_up"]);
   });
 
+  it("counts sign-ups, sign-ins and refused sign-ins per day, every day there, in one round trip", async () => {
+    // a time of its own, so the days counted hold only this test's events
+    const clock = manualClock(new Date("2031-03-10T23:30:00Z"));
+    const call = client({ clock });
+    const day = (days: number) => clock.advance(days * 24 * 60 * 60);
+    const dayAdmin = await seededUser("admin");
+    const user = await seededUser("user");
+    const signIn = (password: string) => call("/auth/login", json("POST", { email: user.email, password }));
+    expect((await call("/auth/signup", json("POST", { email: uniqueEmail("daily"), password: PASSWORD }))).status).toBe(201);
+    expect((await signIn(PASSWORD)).status).toBe(200);
+    day(2);
+    for (const password of ["wrong one", "wrong two", PASSWORD]) await signIn(password);
+    await call("/auth/login", json("POST", { email: uniqueEmail("nobody"), password: "a guess" }));
+    const { access_token } = await login(user, call);
+    // a wrong password asked again of someone signed in is no sign-in refused
+    const change = json("POST", { current_password: "not it", new_password: "a brand new passphrase" });
+    await expectProblem(await call("/auth/password/change", bearer(access_token, change)), 401, "invalid_credentials");
+    day(1);
+    const adminToken = (await login(dayAdmin, call)).access_token;
+    const { result, roundTrips } = await countRoundTrips((counted) => counted("/events/daily?days=5", bearer(adminToken)), { clock });
+    expect(roundTrips).toBe(1);
+    expect(await result.json()).toEqual([
+      { day: "2031-03-09", signed_up: 0, signed_in: 0, refused: 0 },
+      { day: "2031-03-10", signed_up: 1, signed_in: 1, refused: 0 },
+      { day: "2031-03-11", signed_up: 0, signed_in: 0, refused: 0 },
+      { day: "2031-03-12", signed_up: 0, signed_in: 2, refused: 3 },
+      { day: "2031-03-13", signed_up: 0, signed_in: 1, refused: 0 },
+    ]);
+    const month = await (await call("/events/daily", bearer(adminToken))).json<{ day: string }[]>();
+    expect(month.map((entry) => entry.day)).toHaveLength(30);
+    expect(month.at(-1)?.day).toBe("2031-03-13");
+    for (const days of ["0", "91", "x"]) {
+      const problem = await expectProblem(await call(`/events/daily?days=${days}`, bearer(adminToken)), 422, "validation_failed");
+      expect(problem.errors?.map((error) => error.field)).toEqual(["days"]);
+    }
+  });
+
   it("is for admins only", async () => {
     const user = await seededUser("user");
     const { access_token } = await login(user);
     await expectProblem(await api("/events", bearer(access_token)), 403, "forbidden");
+    await expectProblem(await api("/events/daily", bearer(access_token)), 403, "forbidden");
     await expectProblem(await api(`/users/${user.id}/events`, bearer(access_token)), 403, "forbidden");
     await expectProblem(await api("/events"), 401, "unauthorized");
   });

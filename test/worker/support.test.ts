@@ -146,25 +146,25 @@ describe('the last sign-in, for "was that me?"', () => {
     const signIn = (password: string, agent: string, address: string) =>
       call("/auth/login", json("POST", { email: user.email, password }, from(agent, address)));
     const { roundTrips } = await countRoundTrips(
-      (counted) => counted("/auth/login", json("POST", { email: user.email, password: PASSWORD }, from("Phone/1.0", "203.0.113.7"))),
+      (counted) => counted("/auth/login", json("POST", { email: user.email, password: PASSWORD }, from("Phone/1.0", "192.0.2.141"))),
       { clock },
     );
     expect(roundTrips).toBe(2);
     const signedInAt = clock().toISOString();
     clock.advance(60);
-    await expectProblem(await signIn("a wrong guess", "Burglar/6.6", "198.51.100.66"), 401, "invalid_credentials");
+    await expectProblem(await signIn("a wrong guess", "Burglar/6.6", "192.0.2.144"), 401, "invalid_credentials");
     expect((await adminView(call, token, user)).sign_in.last).toEqual({
       at: signedInAt,
       client: "Phone 1.0",
       user_agent: "Phone/1.0",
-      client_address: "203.0.113.7",
+      client_address: "192.0.2.141",
     });
-    expect((await signIn(PASSWORD, "Laptop/2.0", "203.0.113.8")).status).toBe(200);
+    expect((await signIn(PASSWORD, "Laptop/2.0", "192.0.2.142")).status).toBe(200);
     expect((await adminView(call, token, user)).sign_in.last).toEqual({
       at: clock().toISOString(),
       client: "Laptop 2.0",
       user_agent: "Laptop/2.0",
-      client_address: "203.0.113.8",
+      client_address: "192.0.2.142",
     });
   });
 
@@ -179,14 +179,14 @@ describe('the last sign-in, for "was that me?"', () => {
     clock.advance(5);
     const completed = await call(
       "/auth/login/mfa",
-      json("POST", { challenge_token: asked.token, code: await codeAt(secret, clock) }, from("Phone/1.0", "203.0.113.9")),
+      json("POST", { challenge_token: asked.token, code: await codeAt(secret, clock) }, from("Phone/1.0", "192.0.2.143")),
     );
     expect(completed.status).toBe(200);
     expect((await adminView(call, token, user)).sign_in.last).toEqual({
       at: clock().toISOString(),
       client: "Phone 1.0",
       user_agent: "Phone/1.0",
-      client_address: "203.0.113.9",
+      client_address: "192.0.2.143",
     });
   });
 

@@ -1,5 +1,5 @@
 import type { AppRouteHandler as Handler } from "../../http/router.ts";
-import { listEventsPage } from "../../services/events.ts";
+import { countsPerDay, listEventsPage } from "../../services/events.ts";
 import { encodeCursor, linkNextPage } from "../cursor.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./events.routes.ts";
@@ -19,3 +19,6 @@ export const listOfUserHandler: Handler<typeof routes.listOfUser> = async (c) =>
   linkNextPage(c, continueAfter && encodeCursor(continueAfter));
   return c.json(events, 200);
 };
+
+export const dailyHandler: Handler<typeof routes.daily> = async (c) =>
+  c.json(await countsPerDay(serviceContext(c), c.req.valid("query").days), 200);
