@@ -159,11 +159,24 @@ function statusButton({ user, act, patch }: AccountControls): HTMLButtonElement 
     message: "Every session of theirs ends at once, and they cannot log in until an admin enables the account again.",
     confirm: "Disable account",
   };
-  return actionButton("Disable account…", confirmingFirst(question, disable));
+  return actionButton("Disable account…", confirmingFirst(question, disable), { class: "danger" });
+}
+
+/** What a change of role does, asked before it is made: it ends their sessions, and an admin's role reaches every account. */
+function roleQuestion(user: User, role: UserRole) {
+  return {
+    title: role === "admin" ? `Make ${person(user)} an admin?` : `Make ${person(user)} a user, no longer an admin?`,
+    message:
+      (role === "admin"
+        ? "They will be able to read and change every account, this console included. "
+        : "They lose this console and every admin right at once. ") +
+      "Every session of theirs ends now; their next sign-in carries the new role.",
+    confirm: "Change role",
+  };
 }
 
 function roleForm({ user, problemBox, act, patch }: AccountControls): HTMLFormElement {
-  const changeRole = h("button", { type: "submit" }, "Change role");
+  const changeRole = h("button", { type: "submit" }, "Change role…");
   const form = h("form", { class: "inline", method: "post" }, select("Role", "role", Object.entries(ROLE_LABELS), user.role), changeRole);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -173,12 +186,12 @@ function roleForm({ user, problemBox, act, patch }: AccountControls): HTMLFormEl
       report(problemBox, `${user.email} already has the ${ROLE_LABELS[role]} role.`);
       return;
     }
-    whileBusy(changeRole, () =>
+    const change = () =>
       act(
         () => patch({ role }),
         `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`,
-      ),
-    );
+      );
+    whileBusy(changeRole, confirmingFirst(roleQuestion(user, role), change));
   });
   return form;
 }
@@ -251,12 +264,19 @@ function userSessions(view: UserView, user: User, list: Session[]): Node[] {
         "That session has ended; their others go on.",
       ),
     );
-  const endAll = actionButton("End all sessions", () =>
+  const endEvery = () =>
     act(
       () => perform(adminApi.DELETE("/users/{id}/sessions", { params: { path: { id: view.id } } })),
       `Every session of ${user.email} has ended.`,
-    ),
-  );
+    );
+  const question = {
+    title: `End every session of ${person(user)}?`,
+    message:
+      "They are signed out at once on every device and app, and each device signs in as a new one next time. Their " +
+      "password and second factor stay as they are.",
+    confirm: "End all sessions",
+  };
+  const endAll = actionButton("End all sessions…", confirmingFirst(question, endEvery), { class: "danger" });
   return [
     problemBox,
     table(`Live sessions of ${user.email}`, [...sessionColumns(), { label: "End", cell: end }], list),

@@ -326,14 +326,21 @@ describe("the admin console", () => {
     ).toBe(2);
   });
 
-  it("asks before disabling or deleting them, naming them, and gives focus back to the button when the dialog is cancelled", async () => {
+  it("asks before disabling, deleting, changing the role or ending every session, naming them; focus goes back on cancel", async () => {
     await page.getByRole("table", { name: "Events, newest first" }).waitFor();
     await expectAccessible(page, "a user's page, with sessions and events");
+    // what cannot be taken back looks it
+    for (const name of ["Disable account…", "Delete user…", "End all sessions…"]) {
+      expect(await page.getByRole("button", { name }).getAttribute("class"), name).toBe("danger");
+    }
     const questions = [
       { button: "Disable account…", dialog: `Disable Grace Hopper (${target.email})?`, close: "Escape" },
       { button: "Delete user…", dialog: `Delete Grace Hopper (${target.email})?`, close: "Enter" },
+      { button: "Change role…", dialog: `Make Grace Hopper (${target.email}) an admin?`, close: "Escape", role: "admin" },
+      { button: "End all sessions…", dialog: `End every session of Grace Hopper (${target.email})?`, close: "Enter" },
     ];
     for (const question of questions) {
+      if (question.role) await page.getByLabel("Role", { exact: true }).selectOption(question.role);
       const opener = page.getByRole("button", { name: question.button });
       await tabTo(page, opener);
       await page.keyboard.press("Enter");
@@ -346,6 +353,8 @@ describe("the admin console", () => {
       await expectFocused(page, opener);
     }
     expect(await page.locator(".details").textContent()).toContain("Verified");
+    expect(await page.locator(".details").textContent()).toContain("User");
+    await page.getByLabel("Role", { exact: true }).selectOption("user");
   });
 
   it("ends one of their sessions once the admin confirms who they are; the other goes on", async () => {
