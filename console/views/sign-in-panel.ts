@@ -70,16 +70,11 @@ export function signInPanel(controls: SignInControls): Node[] {
   const { user, own } = controls;
   const reasons = h("ul", { class: "reasons" }, ...signInReasons(user).map((reason) => h("li", {}, reasonBadge(reason))));
   if (own) return [reasons];
-  const factorOn = user.sign_in.second_factor.standing !== "off";
-  return [
-    reasons,
-    h(
-      "div",
-      { class: "actions" },
-      blocked(user) && unlockButton(controls),
-      // a disabled account, or one being deleted, is sent no code
-      (user.status === "verified" || user.status === "unverified") && resetCodeButton(controls),
-      factorOn && resetFactorButton(controls),
-    ),
-  ];
+  const buttons = [
+    blocked(user) && unlockButton(controls),
+    // a disabled account, or one being deleted, is sent no code
+    (user.status === "verified" || user.status === "unverified") && resetCodeButton(controls),
+    user.sign_in.second_factor.standing !== "off" && resetFactorButton(controls),
+  ].filter((button) => button !== false);
+  return buttons.length === 0 ? [reasons] : [reasons, h("div", { class: "actions" }, ...buttons)];
 }
