@@ -24,7 +24,7 @@ function person(id: number | null, email: string | null, pseudonym: string | nul
   return pseudonym === null ? "someone" : "an erased account";
 }
 
-export function ordinal(n: number): string {
+function ordinal(n: number): string {
   const tens = n % 100;
   const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th");
   return `${n}${suffix}`;

@@ -198,11 +198,6 @@ const dayOf = (time: RawBuilder<Date>) => sql<string>`to_char(${time} at time zo
  * there even when nothing happened, in one statement.
  */
 export async function countPerDay(db: Db, window: { firstDay: Date; days: number }) {
-  return countPerDayQuery(db, window).execute();
-}
-
-/** The statement of `countPerDay`, for measuring its plan. */
-export function countPerDayQuery(db: Db, window: { firstDay: Date; days: number }) {
   const { firstDay, days } = window;
   const end = new Date(firstDay.getTime() + days * 24 * 60 * 60 * 1000);
   const counts = tables
@@ -229,5 +224,6 @@ export function countPerDayQuery(db: Db, window: { firstDay: Date; days: number 
       eb.fn.coalesce("c.signed_in", eb.lit(0)).as("signed_in"),
       eb.fn.coalesce("c.refused", eb.lit(0)).as("refused"),
     ])
-    .orderBy("d.day");
+    .orderBy("d.day")
+    .execute();
 }

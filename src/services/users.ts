@@ -1,6 +1,7 @@
 import type { AccessClaims } from "../auth/tokens.ts";
 import { deleteUser, findUserById, findUserWithStanding, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError, failure } from "../errors.ts";
+import { POLICY } from "../policy.ts";
 import { unlockAccount } from "../db/unlocking.ts";
 import { accountUnlockedNotice, emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
 import { endingSessions } from "../edge/revocations.ts";
@@ -35,17 +36,14 @@ export interface UserQuery extends UserFilters {
   after?: UserPosition | undefined;
 }
 
-/**
- * How many users a list counts exactly: past this it says "more than", so a request's cost stays bounded however
- * many users match (counting 10,000 index entries takes milliseconds; a million would not).
- */
-export const USERS_COUNTED_UP_TO = 10_000;
-
 export interface UsersPage {
   users: AdminUser[];
   /** Where the next page starts, when there is one. */
   next: UserCursor | undefined;
-  /** How many users match the filters: exact up to USERS_COUNTED_UP_TO, else that many and `exact` false. Unknown for an empty page after a cursor. */
+  /**
+   * How many users match the filters: exact up to POLICY.lists.countUsersUpTo, else that many and `exact` false.
+   * Unknown for an empty page after a cursor.
+   */
   total: { count: number; exact: boolean } | undefined;
 }
 
@@ -53,14 +51,24 @@ export interface UsersPage {
 export async function listUsersPage(ctx: ServiceContext, query: UserQuery): Promise<UsersPage> {
   const { limit, sort, after, ...filters } = query;
   // one row more than asked tells whether there is a next page
-  const rows = await listUsers(ctx.db, { filters, sort, after, limit: limit + 1, now: ctx.now, countUpTo: USERS_COUNTED_UP_TO + 1 });
+  const rows = await listUsers(ctx.db, {
+    filters,
+    sort,
+    after,
+    limit: limit + 1,
+    now: ctx.now,
+    countUpTo: POLICY.lists.countUsersUpTo + 1,
+  });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   const counted = rows[0]?.matching ?? (after === undefined ? 0 : undefined);
   return {
     users: page.map((row) => adminUser(row, ctx.now)),
     next: rows.length > limit && last ? { sort, key: last.sort_key, id: last.id } : undefined,
-    total: counted === undefined ? undefined : { count: Math.min(counted, USERS_COUNTED_UP_TO), exact: counted <= USERS_COUNTED_UP_TO },
+    total:
+      counted === undefined
+        ? undefined
+        : { count: Math.min(counted, POLICY.lists.countUsersUpTo), exact: counted <= POLICY.lists.countUsersUpTo },
   };
 }
 

@@ -4,11 +4,11 @@ import { sql } from "kysely";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import { AdminUserSchema } from "../../src/schemas/user.ts";
-import { USERS_COUNTED_UP_TO } from "../../src/services/users.ts";
+import { POLICY } from "../../src/policy.ts";
 import { bearer, countRoundTrips, login, seededUser } from "./helpers.ts";
 
 const db = getDb(inject("databaseUrl"));
-const MATCHING = USERS_COUNTED_UP_TO + 1;
+const MATCHING = POLICY.lists.countUsersUpTo + 1;
 const prefix = `scale${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
 
 let adminToken: string;
@@ -36,10 +36,10 @@ async function page(query: string) {
 }
 
 describe(`the users list at ${MATCHING.toLocaleString("en")} users`, () => {
-  it(`counts up to ${USERS_COUNTED_UP_TO.toLocaleString("en")} and says the count stopped there, in one round trip`, async () => {
+  it(`counts up to ${POLICY.lists.countUsersUpTo.toLocaleString("en")} and says the count stopped there, in one round trip`, async () => {
     const first = await page(`email=${prefix}&limit=100`);
     expect(first.roundTrips).toBe(1);
-    expect(first.total).toEqual([String(USERS_COUNTED_UP_TO), "false"]);
+    expect(first.total).toEqual([String(POLICY.lists.countUsersUpTo), "false"]);
     expect(first.users).toHaveLength(100);
     expect(first.users[0]?.email).toBe(`${prefix}-${String(MATCHING).padStart(5, "0")}@scale.test`);
     const fewer = await page(`email=${prefix}-0&limit=1`);
