@@ -21,7 +21,8 @@ alter table users add column last_sign_in_at timestamptz,
 
 -- Lists that scale. The users list is sorted by when each was created, last signed in (never: last), or by address,
 -- each paged by keyset on an index of its own; and searched anywhere in the address or the names through a trigram
--- index (pg_trgm: on Neon, on PostgreSQL's contrib, and loaded into PGlite by the local services).
+-- index (pg_trgm: on Neon, on PostgreSQL's contrib, and loaded into PGlite by the local services). Writes to users
+-- (logins among them) wait while each index is built: at a million users about 0.3 s, 0.4 s and 4.5 s on two cores.
 create extension if not exists pg_trgm;
 create index users_created_idx on users (created_at, id);
 create index users_last_sign_in_idx on users ((coalesce(last_sign_in_at, '-infinity'::timestamptz)), id);
