@@ -969,10 +969,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List users, newest first (admin)
-         * @description A page of users as a JSON array. When there are more, the `Link: <…>; rel="next"` header has the next page's URL.
+         * List users (admin)
+         * @description A page of users as a JSON array, each with where their sign-in stands, newest first unless `sort` says otherwise. When there are more, the `Link: <…>; rel="next"` header has the next page's URL (its cursor holds the order). `X-Total-Count` says how many users match the filters, counted exactly up to 10,000: past that it says 10,000 and `X-Total-Count-Exact` says `false`. One SQL round trip, the count included.
          */
         get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the users list as CSV (admin)
+         * @description Every user the filters match (those of GET /users), in its order, as CSV (RFC 4180, UTF-8, a header row): id, email, names, status, role, created_at, the last sign-in (time, client, network), and where the password and the second factor stand. Streamed as it is read, a thousand users per SQL round trip. A field starting with = + - @ or a tab gets a leading apostrophe, so a spreadsheet never runs a name as a formula. Everyone's data leaving: it needs a recent sign-in (`reauthentication_required`), the caller must still be an active admin as the database has them now, and it is recorded as `users_exported` with the filters.
+         */
+        get: operations["exportUsersCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -990,7 +1010,7 @@ export interface paths {
         };
         /**
          * Read a user (admin)
-         * @description Any user's account, by id.
+         * @description Any user's account, by id, with where their sign-in stands (`sign_in`): the account's run of wrong passwords (open, waiting until a time, or locked after 100), known devices whose own run blocks them, the second factor (off, on, or paused until a time) and the kinds of emailed code their address refuses for now.
          */
         get: operations["getUser"];
         put?: never;
@@ -1009,6 +1029,26 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/users/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a lock or a wait of wrong passwords (admin)
+         * @description For an owner shut out by wrong passwords: the account's run of wrong passwords in a row (locked after 100, or waiting out a backoff) and its known devices' runs are cleared, so the next password is judged at once. The owner is mailed; the event `account_unlocked` records how long the run was. 409 `account_not_locked` when there is nothing to clear. The caller must still be an active admin as the database has them now, and needs a recent sign-in (`reauthentication_required`). Paused codes and a paused second factor are not lifted: a reset code, or the factor's reset (DELETE /users/{id}/mfa), is the way past those.
+         */
+        post: operations["unlockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -1018,9 +1058,29 @@ export interface paths {
         };
         /**
          * The audit trail (admin)
-         * @description Who did what to which account, from where, newest first. When there are more, the `Link: <…>; rel="next"` header has the next page's URL. Events never hold passwords, codes or tokens; they are kept 90 days by default.
+         * @description Who did what to which account, from where, newest first, each event with the account's and the actor's addresses as they are now (`user_email`, `actor_email`). `user_id` or `email` (not both) keeps one account's events; 404 `user_not_found` when no account has that id or address. When there are more, the `Link: <…>; rel="next"` header has the next page's URL. Events never hold passwords, codes or tokens; they are kept 90 days by default.
          */
         get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign-ups, sign-ins and refused sign-ins per day (admin)
+         * @description The last `days` days (30 unless asked, at most 90, the audit trail's default retention) in UTC, oldest first, today's so far included, every day present: accounts made, sign-ins that started a session, and sign-ins refused at the password. Counted from the audit trail in one statement over an index of its own.
+         */
+        get: operations["countEventsPerDay"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1038,7 +1098,7 @@ export interface paths {
         };
         /**
          * A user's audit trail (admin)
-         * @description The events about one account, newest first, paged like GET /events (`Link: <…>; rel="next"`).
+         * @description The events about one account, newest first, paged like GET /events (`Link: <…>; rel="next"`); 404 `user_not_found` when no account has this id.
          */
         get: operations["listUserEvents"];
         put?: never;
@@ -1088,7 +1148,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "deletion_token_invalid" | "passkey_challenge_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "passkey_invalid" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "passkey_not_found" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "passkey_exists" | "cannot_remove_own_passkey" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "deletion_token_invalid" | "passkey_challenge_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "passkey_invalid" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "passkey_not_found" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "passkey_exists" | "cannot_remove_own_passkey" | "account_not_locked" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -1636,6 +1696,7 @@ export interface components {
                 verified_at: string | null;
                 /** Format: date-time */
                 updated_at: string;
+                last_sign_in: components["schemas"]["LastSignIn"];
             };
             sessions: {
                 /** Format: uuid */
@@ -1702,6 +1763,19 @@ export interface components {
             /** @description The audit trail's events about the account, newest first */
             events: components["schemas"]["AuthEvent"][];
         };
+        LastSignIn: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description The client in words, from its User-Agent
+             * @example Safari on iPhone
+             */
+            client: string;
+            /** @example Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1 */
+            user_agent: string | null;
+            /** @example 203.0.113.9 */
+            client_address: string | null;
+        } | null;
         /** @enum {string} */
         AuthMethod: "pwd" | "otp" | "hwk" | "swk" | "user" | "fed" | "mfa";
         /** @description One entry of the audit trail; never a password, code or token */
@@ -1719,6 +1793,16 @@ export interface components {
              * @example 7
              */
             actor_id: number | null;
+            /**
+             * @description The account's address now (null when unknown, erased, or in a data export)
+             * @example ada@example.com
+             */
+            user_email: string | null;
+            /**
+             * @description The actor's address now (null when unknown, erased, or in a data export)
+             * @example grace@example.com
+             */
+            actor_email: string | null;
             /**
              * Format: uuid
              * @description An erased account, in place of its id: the same for all of its events
@@ -1748,7 +1832,90 @@ export interface components {
             created_at: string;
         };
         /** @enum {string} */
-        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "passkey_added" | "passkey_renamed" | "passkey_removed" | "passkey_failed";
+        AuthEventType: "signed_up" | "email_verified" | "login_succeeded" | "login_failed" | "refresh_replayed" | "refresh_reuse_detected" | "logged_out" | "session_ended" | "password_reset_requested" | "password_reset_completed" | "password_changed" | "email_change_requested" | "email_changed" | "role_changed" | "status_changed" | "user_deleted" | "codes_paused" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "mfa_failed" | "recovery_code_used" | "reauthenticated" | "device_replayed" | "device_forgotten" | "sign_in_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "passkey_added" | "passkey_renamed" | "passkey_removed" | "passkey_failed" | "account_unlocked" | "users_exported";
+        AdminUser: {
+            /** @example 42 */
+            id: number;
+            /** @example ada@example.com */
+            email: string;
+            /** @example Ada */
+            first_name: string | null;
+            /** @example Lovelace */
+            last_name: string | null;
+            status: components["schemas"]["UserStatus"];
+            role: components["schemas"]["UserRole"];
+            /**
+             * Format: date-time
+             * @example 2026-11-24T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description For an account pending deletion, when its data is erased; otherwise null
+             * @example null
+             */
+            deletion_due_at: string | null;
+            sign_in: components["schemas"]["SignInStanding"];
+        };
+        SignInStanding: {
+            password: {
+                standing: components["schemas"]["PasswordStanding"];
+                /** @description The account's wrong passwords in a row (a right one ends the run) */
+                wrong_in_a_row: number;
+                /**
+                 * Format: date-time
+                 * @description While `waiting`, when the next try may come; otherwise null
+                 */
+                until: string | null;
+                /** @description The account's known devices whose own run of wrong passwords makes them wait or locks them now (a known device's sign-ins meet its own run, not the account's) */
+                blocked_devices: number;
+            };
+            second_factor: {
+                standing: components["schemas"]["FactorStanding"];
+                /**
+                 * Format: date-time
+                 * @description While `paused`, when its codes are accepted again; otherwise null
+                 */
+                until: string | null;
+            };
+            /** @description The kinds of emailed code the account's address refuses for now, after 100 wrong ones in a row */
+            codes_paused: {
+                /** @enum {string} */
+                purpose: "verify" | "reset_password";
+                /** Format: date-time */
+                until: string;
+            }[];
+            /** @description The account's last sign-in; null if it never signed in */
+            last: {
+                /** Format: date-time */
+                at: string;
+                /**
+                 * @description The client in words, from its User-Agent
+                 * @example Safari on iPhone
+                 */
+                client: string;
+                /** @example Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1 */
+                user_agent: string | null;
+                /** @example 203.0.113.9 */
+                client_address: string | null;
+            } | null;
+        };
+        /**
+         * @description `open`: a password is judged at once; `waiting`: after wrong passwords in a row, the next try waits until `until`; `locked`: after 100 in a row, no password is accepted until a reset or an admin's unlock
+         * @enum {string}
+         */
+        PasswordStanding: "open" | "waiting" | "locked";
+        /**
+         * @description `off`: no authenticator app (or one whose enrolment was never confirmed); `on`: sign-ins ask for its code; `paused`: after 100 wrong codes in a row its codes are refused until `until`
+         * @enum {string}
+         */
+        FactorStanding: "off" | "on" | "paused";
+        /**
+         * @description `-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, `last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` A to Z, `-email` Z to A
+         * @default -created_at
+         * @enum {string}
+         */
+        UserSort: "-created_at" | "created_at" | "-last_sign_in_at" | "last_sign_in_at" | "email" | "-email";
         UserPatch: {
             first_name?: string | null;
             last_name?: string | null;
@@ -1768,6 +1935,29 @@ export interface components {
         };
         /** @enum {string} */
         SettableUserStatus: "unverified" | "verified" | "disabled";
+        DailyCount: {
+            /**
+             * Format: date
+             * @description The day, in UTC
+             * @example 2026-11-24
+             */
+            day: string;
+            /**
+             * @description Accounts made (signups, operators, identity providers)
+             * @example 4
+             */
+            signed_up: number;
+            /**
+             * @description Sign-ins that started a session, by any way
+             * @example 57
+             */
+            signed_in: number;
+            /**
+             * @description Sign-ins refused at the password (a wrong one, an unknown address, a locked or disabled account)
+             * @example 9
+             */
+            refused: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -10495,7 +10685,13 @@ export interface operations {
                      *         "created_at": "2026-11-24T12:00:00.000Z",
                      *         "deletion_due_at": null,
                      *         "verified_at": "2026-11-24T12:05:00.000Z",
-                     *         "updated_at": "2026-11-24T12:05:00.000Z"
+                     *         "updated_at": "2026-11-24T12:05:00.000Z",
+                     *         "last_sign_in": {
+                     *           "at": "2026-11-30T08:12:40.000Z",
+                     *           "client": "Safari on iPhone",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *           "client_address": "203.0.113.9"
+                     *         }
                      *       },
                      *       "sessions": [
                      *         {
@@ -10547,6 +10743,8 @@ export interface operations {
                      *           "type": "login_succeeded",
                      *           "user_id": 42,
                      *           "actor_id": null,
+                     *           "user_email": null,
+                     *           "actor_email": null,
                      *           "user_pseudonym": null,
                      *           "actor_pseudonym": null,
                      *           "client_address": "203.0.113.9",
@@ -10689,7 +10887,13 @@ export interface operations {
                      *         "created_at": "2026-11-24T12:00:00.000Z",
                      *         "deletion_due_at": null,
                      *         "verified_at": "2026-11-24T12:05:00.000Z",
-                     *         "updated_at": "2026-11-24T12:05:00.000Z"
+                     *         "updated_at": "2026-11-24T12:05:00.000Z",
+                     *         "last_sign_in": {
+                     *           "at": "2026-11-30T08:12:40.000Z",
+                     *           "client": "Safari on iPhone",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *           "client_address": "203.0.113.9"
+                     *         }
                      *       },
                      *       "sessions": [
                      *         {
@@ -10741,6 +10945,8 @@ export interface operations {
                      *           "type": "login_succeeded",
                      *           "user_id": 42,
                      *           "actor_id": null,
+                     *           "user_email": null,
+                     *           "actor_email": null,
                      *           "user_pseudonym": null,
                      *           "actor_pseudonym": null,
                      *           "client_address": "203.0.113.9",
@@ -10907,14 +11113,18 @@ export interface operations {
     listUsers: {
         parameters: {
             query?: {
-                limit?: number;
-                /** @description From the Link header of the previous page */
-                cursor?: string;
                 /** @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; `pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels */
                 status?: components["schemas"]["UserStatus"];
                 role?: components["schemas"]["UserRole"];
-                /** @description Email prefix */
+                /** @description The start of the address */
                 email?: string;
+                /** @description Anywhere in the address, the first name, the last name or both (case aside), or the id itself */
+                search?: string;
+                /** @description `-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, `last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` A to Z, `-email` Z to A */
+                sort?: components["schemas"]["UserSort"];
+                limit?: number;
+                /** @description From the Link header of the previous page (it holds the order it was made for) */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -10927,6 +11137,10 @@ export interface operations {
                 headers: {
                     /** @description The next page: <url>; rel="next" */
                     Link?: string;
+                    /** @description How many users match the filters, exactly up to 10,000 (absent on an empty page after a cursor) */
+                    "X-Total-Count"?: string;
+                    /** @description `false` when more users match than were counted: at least X-Total-Count */
+                    "X-Total-Count-Exact"?: "true" | "false";
                     [name: string]: unknown;
                 };
                 content: {
@@ -10940,11 +11154,30 @@ export interface operations {
                      *         "status": "verified",
                      *         "role": "user",
                      *         "created_at": "2026-11-24T12:00:00.000Z",
-                     *         "deletion_due_at": null
+                     *         "deletion_due_at": null,
+                     *         "sign_in": {
+                     *           "password": {
+                     *             "standing": "locked",
+                     *             "wrong_in_a_row": 100,
+                     *             "until": null,
+                     *             "blocked_devices": 0
+                     *           },
+                     *           "second_factor": {
+                     *             "standing": "on",
+                     *             "until": null
+                     *           },
+                     *           "codes_paused": [],
+                     *           "last": {
+                     *             "at": "2026-11-30T08:12:40.000Z",
+                     *             "client": "Safari on iPhone",
+                     *             "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *             "client_address": "203.0.113.9"
+                     *           }
+                     *         }
                      *       }
                      *     ]
                      */
-                    "application/json": components["schemas"]["User"][];
+                    "application/json": components["schemas"]["AdminUser"][];
                 };
             };
             /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
@@ -11048,6 +11281,141 @@ export interface operations {
             };
         };
     };
+    exportUsersCsv: {
+        parameters: {
+            query?: {
+                /** @description `unverified` until the address is proved with its code; `disabled` by an admin: no login, no sessions; `pending_deletion`: its owner deleted it, and its data goes at `deletion_due_at` unless the owner cancels */
+                status?: components["schemas"]["UserStatus"];
+                role?: components["schemas"]["UserRole"];
+                /** @description The start of the address */
+                email?: string;
+                /** @description Anywhere in the address, the first name, the last name or both (case aside), or the id itself */
+                search?: string;
+                /** @description `-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, `last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` A to Z, `-email` Z to A */
+                sort?: components["schemas"]["UserSort"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The users, as CSV */
+            200: {
+                headers: {
+                    /** @description attachment; filename="users-<date>.csv" */
+                    "Content-Disposition": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,email,first_name,last_name,status,role,created_at,last_sign_in_at,last_sign_in_client,last_sign_in_address,password,second_factor
+                     *     42,ada@example.com,Ada,Lovelace,verified,user,2026-11-24T12:00:00.000Z,2026-11-30T08:12:40.000Z,Safari on iPhone,203.0.113.9,open,on
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
     getUser: {
         parameters: {
             query?: never;
@@ -11059,7 +11427,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The user */
+            /** @description The user, with where their sign-in stands */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -11074,10 +11442,29 @@ export interface operations {
                      *       "status": "verified",
                      *       "role": "user",
                      *       "created_at": "2026-11-24T12:00:00.000Z",
-                     *       "deletion_due_at": null
+                     *       "deletion_due_at": null,
+                     *       "sign_in": {
+                     *         "password": {
+                     *           "standing": "locked",
+                     *           "wrong_in_a_row": 100,
+                     *           "until": null,
+                     *           "blocked_devices": 0
+                     *         },
+                     *         "second_factor": {
+                     *           "standing": "on",
+                     *           "until": null
+                     *         },
+                     *         "codes_paused": [],
+                     *         "last": {
+                     *           "at": "2026-11-30T08:12:40.000Z",
+                     *           "client": "Safari on iPhone",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+                     *           "client_address": "203.0.113.9"
+                     *         }
+                     *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["AdminUser"];
                 };
             };
             /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
@@ -11667,6 +12054,193 @@ export interface operations {
             };
         };
     };
+    unlockUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlocked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token; `reauthentication_required`: Recent authentication required */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description `account_not_locked`: Nothing to unlock */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:account-not-locked",
+                     *       "code": "account_not_locked",
+                     *       "title": "Nothing to unlock",
+                     *       "status": 409,
+                     *       "detail": "Nothing to unlock.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "account_not_locked";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `too_many_requests`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:too-many-requests",
+                     *       "code": "too_many_requests",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "too_many_requests";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
     listEvents: {
         parameters: {
             query?: {
@@ -11675,6 +12249,8 @@ export interface operations {
                 cursor?: string;
                 type?: components["schemas"]["AuthEventType"];
                 user_id?: string;
+                /** @description The events of the account with this address */
+                email?: string;
             };
             header?: never;
             path?: never;
@@ -11697,6 +12273,8 @@ export interface operations {
                      *         "type": "role_changed",
                      *         "user_id": 42,
                      *         "actor_id": 7,
+                     *         "user_email": "ada@example.com",
+                     *         "actor_email": "grace@example.com",
                      *         "user_pseudonym": null,
                      *         "actor_pseudonym": null,
                      *         "client_address": "203.0.113.9",
@@ -11711,6 +12289,159 @@ export interface operations {
                      *     ]
                      */
                     "application/json": components["schemas"]["AuthEvent"][];
+                };
+            };
+            /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge (RFC 6750) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:unauthorized",
+                     *       "code": "unauthorized",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `mfa_enrollment_required`: Second factor required for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:forbidden",
+                     *       "code": "forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description `validation_failed`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:validation-failed",
+                     *       "code": "validation_failed",
+                     *       "title": "Validation failed",
+                     *       "status": 422,
+                     *       "detail": "Validation failed.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b",
+                     *       "errors": [
+                     *         {
+                     *           "in": "json",
+                     *           "field": "email",
+                     *           "message": "Not a valid email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `service_unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:service-unavailable",
+                     *       "code": "service_unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "Service unavailable.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    countEventsPerDay: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry a day, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "day": "2026-11-24",
+                     *         "signed_up": 4,
+                     *         "signed_in": 57,
+                     *         "refused": 9
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["DailyCount"][];
                 };
             };
             /** @description `unauthorized`: Authentication required; `invalid_token`: Invalid token */
@@ -11845,6 +12576,8 @@ export interface operations {
                      *         "type": "role_changed",
                      *         "user_id": 42,
                      *         "actor_id": 7,
+                     *         "user_email": "ada@example.com",
+                     *         "actor_email": "grace@example.com",
                      *         "user_pseudonym": null,
                      *         "actor_pseudonym": null,
                      *         "client_address": "203.0.113.9",
@@ -11904,6 +12637,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "forbidden" | "mfa_enrollment_required";
+                    };
+                };
+            };
+            /** @description `user_not_found`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:user-not-found",
+                     *       "code": "user_not_found",
+                     *       "title": "User not found",
+                     *       "status": 404,
+                     *       "detail": "User not found.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
                     };
                 };
             };

@@ -7,11 +7,14 @@ import type { components, paths } from "../clients/openapi.generated.ts";
 
 type Schemas = components["schemas"];
 export type User = Schemas["User"];
+export type AdminUser = Schemas["AdminUser"];
 export type UserStatus = Schemas["UserStatus"];
 export type UserRole = Schemas["UserRole"];
+export type UserSort = Schemas["UserSort"];
 export type Session = Schemas["Session"];
 export type AuthEvent = Schemas["AuthEvent"];
 export type AuthEventType = Schemas["AuthEventType"];
+export type DailyCount = Schemas["DailyCount"];
 export type TokenPair = Schemas["TokenPair"];
 export type AccessToken = Schemas["AccessToken"];
 export type SignedIn = Schemas["SignedIn"];
@@ -94,13 +97,17 @@ export interface Page<T> {
   items: T[];
   /** The cursor of the next page, from the `Link: <…>; rel="next"` header; none on the last page. */
   next: string | undefined;
+  /** How many items the filters match (X-Total-Count), and whether that is all of them or where counting stopped. */
+  total: { count: number; exact: boolean } | undefined;
 }
 
 /** One page of a keyset-paged list. */
 export async function readPage<T>(pending: Promise<Answer<T[]>>): Promise<Page<T>> {
   const { data, error, response } = await pending;
   if (!response.ok || data === undefined) throw new ApiProblem(response, error);
-  return { items: data, next: nextCursor(response.headers.get("Link")) };
+  const count = response.headers.get("X-Total-Count");
+  const total = count === null ? undefined : { count: Number(count), exact: response.headers.get("X-Total-Count-Exact") !== "false" };
+  return { items: data, next: nextCursor(response.headers.get("Link")), total };
 }
 
 function nextCursor(link: string | null): string | undefined {

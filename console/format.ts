@@ -1,5 +1,5 @@
-// How values read on screen: dates in the viewer's own time zone and locale, names, event details.
-import type { AuthEvent, User } from "./api.ts";
+// How values read on screen: dates in the viewer's own time zone and locale, names.
+import type { AdminUser, User } from "./api.ts";
 import { h } from "./dom.ts";
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -29,19 +29,14 @@ export function person(user: User): string {
   return name ? `${name} (${user.email})` : user.email;
 }
 
-function detailValue(value: unknown): string {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "boolean") return value ? "yes" : "no";
-  if (typeof value === "string" || typeof value === "number") return String(value);
-  return JSON.stringify(value);
-}
-
-/** An event's details in one line: "verified → disabled · by admin". */
-export function eventDetails(event: AuthEvent): string {
-  const { from, to, ...rest } = event.details;
-  const parts: string[] = [];
-  if (from !== undefined || to !== undefined)
-    parts.push(from === undefined ? `→ ${detailValue(to)}` : `${detailValue(from)} → ${detailValue(to)}`);
-  for (const [key, value] of Object.entries(rest)) parts.push(`${key.replaceAll("_", " ")}: ${detailValue(value)}`);
-  return parts.join(" · ") || "—";
+/** Where and how they last signed in: the time, then the client in words and its network. */
+export function lastSignIn(user: AdminUser): HTMLSpanElement | string {
+  const last = user.sign_in.last;
+  if (last === null) return "Never";
+  return h(
+    "span",
+    { class: "last-sign-in" },
+    when(last.at),
+    h("span", { class: "hint", title: last.user_agent ?? "" }, `${last.client} · ${last.client_address ?? "network unknown"}`),
+  );
 }

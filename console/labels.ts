@@ -50,6 +50,8 @@ export const EVENT_LABELS: Record<AuthEventType, string> = {
   passkey_renamed: "Passkey renamed",
   passkey_removed: "Passkey removed",
   passkey_failed: "Passkey refused",
+  account_unlocked: "Unlocked",
+  users_exported: "Users exported",
 };
 
 function isKeyOf<T extends string>(table: Record<T, string>, value: string | null): value is T {

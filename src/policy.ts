@@ -45,6 +45,11 @@ export const POLICY = {
    * `linkMinutes`; a provider that cannot be reached is tried again after `retryAfterSeconds`.
    */
   identities: { flowMinutes: 10, codeSeconds: 60, linkMinutes: 10, retryAfterSeconds: 30 },
+  /**
+   * What one request may ask of the database (OWASP API4:2023): the users list counts the users its filters match up
+   * to `countUsersUpTo`, and says "more than" past it, so no filter makes a page scan the whole table.
+   */
+  lists: { countUsersUpTo: 10_000 },
   /** Defaults of the settings of the same names (src/config.ts). */
   lifetimes: {
     ACCESS_TOKEN_TTL_SECONDS: 15 * MINUTE,

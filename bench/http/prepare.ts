@@ -6,7 +6,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { BCRYPT_CHECK_COST } from "../../src/auth/passwords.ts";
 import { type Db, getDb } from "../../src/db/client.ts";
-import { encodeCursor } from "../../src/routes/cursor.ts";
+import { type UserPosition, usersPageQuery } from "../../src/db/user-list.ts";
+import { encodeUserCursor } from "../../src/routes/cursor.ts";
 import { type OldUser, planImport } from "../../tools/import/plan.ts";
 import { identityLast, moveIdentityPast, writeUsers } from "../../tools/import/write.ts";
 import type { Services } from "./stack.ts";
@@ -40,8 +41,8 @@ const IMPORTED_ACCOUNTS = 1_000;
 /** A page of the user list far from the first, and an email prefix that finds a few users there. */
 export interface DeepPage {
   page: number;
-  /** The id the page continues after, and the cursor a client following the Link headers holds for it. */
-  afterId: string;
+  /** The user the page continues after, and the cursor a client following the Link headers holds for it. */
+  after: UserPosition;
   cursor: string;
   emailPrefix: string;
 }
@@ -151,7 +152,7 @@ function setupDb(services: Services): Db {
   return getDb(`postgres://bench-setup:bench@127.0.0.1:${services.port}/coffee`);
 }
 
-/** Page 10,000 when there are that many users (a million, seeded), else the last full page. */
+/** Page 10,000 when there are that many users (a million, seeded), else the last full page, newest first. */
 export async function findDeepPage(services: Services): Promise<DeepPage> {
   const db = setupDb(services);
   const { count } = await db
@@ -160,13 +161,11 @@ export async function findDeepPage(services: Services): Promise<DeepPage> {
     .executeTakeFirstOrThrow();
   if (Number(count) <= PAGE_SIZE) throw new Error(`a second page of users needs more than ${PAGE_SIZE} of them (--users)`);
   const page = Math.max(2, Math.min(DEEP_PAGE, Math.floor(Number(count) / PAGE_SIZE)));
-  // the last user of the page before
-  const last = await db
-    .selectFrom("users")
-    .select(["id", "email"])
-    .orderBy("id", "desc")
+  // the last user of the page before, in the list's default order
+  const sort = "-created_at";
+  const last = await usersPageQuery(db, { filters: {}, sort, limit: 1, now: new Date() })
     .offset((page - 1) * PAGE_SIZE - 1)
-    .limit(1)
     .executeTakeFirstOrThrow();
-  return { page, afterId: last.id, cursor: encodeCursor(last.id), emailPrefix: last.email.slice(0, last.email.indexOf("@")) };
+  const after = { key: last.sort_key, id: last.id };
+  return { page, after, cursor: encodeUserCursor({ sort, ...after }), emailPrefix: last.email.slice(0, last.email.indexOf("@")) };
 }

@@ -9,7 +9,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Pool } from "pg";
 import { z } from "zod";
 import { getDb } from "../../src/db/client.ts";
-import { usersPageQuery, type UserFilters } from "../../src/db/users.ts";
+import { type UserPage, usersListQuery } from "../../src/db/user-list.ts";
+import { POLICY } from "../../src/policy.ts";
 import { parseFlags, wholeNumberFlag } from "../../tools/command-line.ts";
 import { openPool } from "../../tools/postgres/pool.ts";
 import { progressBar, seedUsers } from "../../tools/seed/seed-users.ts";
@@ -82,9 +83,12 @@ function nodesOf(plan: unknown): string[] {
 }
 
 /** The statement the API runs for this page, explained with its real run: the median of a few. */
-async function explain(pool: Pool, query: string, filters: UserFilters): Promise<Plan> {
+async function explain(pool: Pool, query: string, page: UserPage): Promise<Plan> {
   // a Kysely instance only compiles here; the statement runs on the pool
-  const compiled = usersPageQuery(getDb("postgres://compile:only@127.0.0.1:1/coffee"), filters).compile();
+  const compiled = usersListQuery(getDb("postgres://compile:only@127.0.0.1:1/coffee"), {
+    ...page,
+    countUpTo: POLICY.lists.countUsersUpTo + 1,
+  }).compile();
   const runs = [];
   for (let run = 0; run < EXPLAIN_RUNS; run++) {
     const result = await pool.query({ text: `explain (analyze, buffers, format json) ${compiled.sql}`, values: [...compiled.parameters] });
@@ -107,10 +111,11 @@ async function explain(pool: Pool, query: string, filters: UserFilters): Promise
 
 async function plans(pool: Pool, deep: DeepPage): Promise<Plan[]> {
   const limit = PAGE_SIZE + 1;
+  const first: UserPage = { filters: {}, sort: "-created_at", limit, now: new Date() };
   return [
-    await explain(pool, "page 1", { limit }),
-    await explain(pool, `page ${deep.page.toLocaleString("en")}`, { limit, beforeId: deep.afterId }),
-    await explain(pool, `email prefix "${deep.emailPrefix}"`, { limit, emailPrefix: deep.emailPrefix }),
+    await explain(pool, "page 1", first),
+    await explain(pool, `page ${deep.page.toLocaleString("en")}`, { ...first, after: deep.after }),
+    await explain(pool, `email prefix "${deep.emailPrefix}"`, { ...first, filters: { emailPrefix: deep.emailPrefix } }),
   ];
 }
 
@@ -215,7 +220,8 @@ try {
   const failures: string[] = [];
   if (!prefix?.nodes.some((node) => node.includes("users_email_prefix_idx")))
     failures.push("the email prefix filter does not use users_email_prefix_idx");
-  if (!deep?.nodes.some((node) => node.includes("users_pkey"))) failures.push("a deep page does not seek by the primary key");
+  if (!deep?.nodes.some((node) => node.includes("users_created_idx")))
+    failures.push("a deep page does not seek by its order's index (users_created_idx)");
 
   const countsBefore = await counts(pool);
   const purgeLoad: Endpoint[] = (await endpointsFor(stack, large)).filter(

@@ -1,25 +1,31 @@
-// The audit trail: every event, newest first, by type and account, keyset-paged.
+// The audit trail: every event, newest first, in words, by type and by account (an address or an id), keyset-paged.
 import { type AuthEventType, readPage } from "../api.ts";
 import { h } from "../dom.ts";
 import { EVENT_LABELS, filterOptions, isEventType } from "../labels.ts";
 import { go, links } from "../router.ts";
 import { adminApi } from "../session.ts";
 import { eventTable } from "./event-table.ts";
-import { renderPagedList } from "./paged-list.ts";
+import { pageNumber, renderPagedList } from "./paged-list.ts";
 import { field, onFilter, select } from "./parts.ts";
 
 const PAGE_SIZE = 50;
 
 type EventFilters = {
   type: AuthEventType | undefined;
-  user_id: string | undefined;
+  /** An account's address, or its id. */
+  account: string | undefined;
 };
 
-/** The filters in the URL; an event type the API does not know, or an id that is not one, is left out. */
+/** The filters in the URL; an event type the API does not know is left out. */
 function filtersOf(query: URLSearchParams): EventFilters {
   const type = query.get("type");
-  const userId = query.get("user_id") ?? "";
-  return { type: isEventType(type) ? type : undefined, user_id: /^\d{1,19}$/.test(userId) ? userId : undefined };
+  return { type: isEventType(type) ? type : undefined, account: query.get("account")?.trim() || undefined };
+}
+
+/** The API's parameter for the account asked for: digits are an id, anything else an address. */
+function accountQuery(account: string | undefined): { user_id?: string; email?: string } {
+  if (account === undefined) return {};
+  return /^\d+$/.test(account) ? { user_id: account } : { email: account };
 }
 
 function filterForm(filters: EventFilters): HTMLFormElement {
@@ -28,21 +34,20 @@ function filterForm(filters: EventFilters): HTMLFormElement {
     { class: "filters", role: "search", "aria-label": "Filter events", method: "post" },
     select("Event type", "type", filterOptions(EVENT_LABELS, "Any event"), filters.type ?? ""),
     field(
-      "Account id",
+      "Account: email or id",
       h("input", {
-        name: "user_id",
+        name: "account",
         type: "text",
-        inputmode: "numeric",
-        pattern: "[0-9]*",
-        title: "Digits only: the id shown on the account's page",
-        value: filters.user_id ?? "",
+        value: filters.account ?? "",
         autocomplete: "off",
-        size: 10,
+        spellcheck: "false",
+        placeholder: "e.g. ada@example.com or 42",
       }),
+      { class: "grow" },
     ),
     h("button", { type: "submit" }, "Filter"),
   );
-  onFilter(form, (value) => go(links.events({ type: value("type"), user_id: value("user_id") })));
+  onFilter(form, (value) => go(links.events({ type: value("type"), account: value("account") })));
   return form;
 }
 
@@ -58,8 +63,15 @@ export function renderEvents(main: HTMLElement, query: URLSearchParams, signal: 
       form: filterForm(filters),
       link: links.events,
       cursor,
-      load: () => readPage(adminApi.GET("/events", { params: { query: { limit: PAGE_SIZE, ...filters, cursor } }, signal })),
-      show: (events) => [eventTable(events, true)],
+      page: pageNumber(query),
+      load: () =>
+        readPage(
+          adminApi.GET("/events", {
+            params: { query: { limit: PAGE_SIZE, type: filters.type, ...accountQuery(filters.account), cursor } },
+            signal,
+          }),
+        ),
+      show: (events) => [eventTable(events.items)],
       paging: { label: "Pages of events", first: "Newest events", next: "Older events" },
     },
     signal,

@@ -1,7 +1,18 @@
 // One user: their details, what an admin can do to the account, their live sessions and their events.
-import { type AuthEvent, type Passkey, perform, read, readPage, type Session, type User, type UserRole, type UserStatus } from "../api.ts";
+import {
+  type AdminUser,
+  type AuthEvent,
+  type Passkey,
+  perform,
+  read,
+  readPage,
+  type Session,
+  type User,
+  type UserRole,
+  type UserStatus,
+} from "../api.ts";
 import { actionButton, fill, h, viewHeading, whileBusy } from "../dom.ts";
-import { fullName, person, when } from "../format.ts";
+import { fullName, lastSignIn, person, when } from "../format.ts";
 import { isUserRole, ROLE_LABELS } from "../labels.ts";
 import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
@@ -9,6 +20,7 @@ import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
 import { identities } from "./identities.ts";
 import { passkeyTable } from "./passkey-table.ts";
+import { signInPanel } from "./sign-in-panel.ts";
 import {
   type Column,
   empty,
@@ -38,7 +50,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
   const { main, id, signal } = view;
   const back = h("p", { class: "back" }, h("a", { href: links.users() }, "← All users"));
   fill(main, back, loading("Loading the user…"));
-  let user: User;
+  let user: AdminUser;
   try {
     user = await read(adminApi.GET("/users/{id}", { params: { path: { id } }, signal }));
   } catch (error) {
@@ -59,6 +71,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
     heading,
     doneNotice,
     section("Details", details(user)),
+    section("Sign-in", ...signIn(view, user)),
     section("Account", accountActions(view, user)),
     section("Sessions", sessions(view, user)),
     section("Passkeys", passkeys(view, user)),
@@ -73,7 +86,7 @@ function section(title: string, ...content: Node[]): HTMLElement {
   return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...content);
 }
 
-function details(user: User): HTMLDListElement {
+function details(user: AdminUser): HTMLDListElement {
   const rows: [string, Node | string][] = [
     ["Id", String(user.id)],
     ["Email", user.email],
@@ -81,8 +94,15 @@ function details(user: User): HTMLDListElement {
     ["Status", statusBadge(user.status)],
     ["Role", roleBadge(user.role)],
     ["Created", when(user.created_at)],
+    ["Last sign-in", lastSignIn(user)],
   ];
   return h("dl", { class: "details" }, ...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+/** Why they cannot sign in, and the buttons that lift it. */
+function signIn(view: UserView, user: AdminUser): Node[] {
+  const problemBox = problemSlot();
+  return [problemBox, ...signInPanel({ user, own: String(view.me.id) === view.id, act: acting(view, problemBox) })];
 }
 
 /** Runs an action, then shows the user again with what it did; a refusal is shown in the API's words. */
@@ -142,11 +162,24 @@ function statusButton({ user, act, patch }: AccountControls): HTMLButtonElement 
     message: "Every session of theirs ends at once, and they cannot log in until an admin enables the account again.",
     confirm: "Disable account",
   };
-  return actionButton("Disable account…", confirmingFirst(question, disable));
+  return actionButton("Disable account…", confirmingFirst(question, disable), { class: "danger" });
+}
+
+/** What a change of role does, asked before it is made: it ends their sessions, and an admin's role reaches every account. */
+function roleQuestion(user: User, role: UserRole) {
+  return {
+    title: role === "admin" ? `Make ${person(user)} an admin?` : `Make ${person(user)} a user, no longer an admin?`,
+    message:
+      (role === "admin"
+        ? "They will be able to read and change every account, this console included. "
+        : "They lose this console and every admin right at once. ") +
+      "Every session of theirs ends now; their next sign-in carries the new role.",
+    confirm: "Change role",
+  };
 }
 
 function roleForm({ user, problemBox, act, patch }: AccountControls): HTMLFormElement {
-  const changeRole = h("button", { type: "submit" }, "Change role");
+  const changeRole = h("button", { type: "submit" }, "Change role…");
   const form = h("form", { class: "inline", method: "post" }, select("Role", "role", Object.entries(ROLE_LABELS), user.role), changeRole);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -156,12 +189,12 @@ function roleForm({ user, problemBox, act, patch }: AccountControls): HTMLFormEl
       report(problemBox, `${user.email} already has the ${ROLE_LABELS[role]} role.`);
       return;
     }
-    whileBusy(changeRole, () =>
+    const change = () =>
       act(
         () => patch({ role }),
         `Role changed to ${ROLE_LABELS[role]}: their sessions have ended, and their next login carries the new role.`,
-      ),
-    );
+      );
+    whileBusy(changeRole, confirmingFirst(roleQuestion(user, role), change));
   });
   return form;
 }
@@ -234,12 +267,19 @@ function userSessions(view: UserView, user: User, list: Session[]): Node[] {
         "That session has ended; their others go on.",
       ),
     );
-  const endAll = actionButton("End all sessions", () =>
+  const endEvery = () =>
     act(
       () => perform(adminApi.DELETE("/users/{id}/sessions", { params: { path: { id: view.id } } })),
       `Every session of ${user.email} has ended.`,
-    ),
-  );
+    );
+  const question = {
+    title: `End every session of ${person(user)}?`,
+    message:
+      "They are signed out at once on every device and app, and each device signs in as a new one next time. Their " +
+      "password and second factor stay as they are.",
+    confirm: "End all sessions",
+  };
+  const endAll = actionButton("End all sessions…", confirmingFirst(question, endEvery), { class: "danger" });
   return [
     problemBox,
     table(`Live sessions of ${user.email}`, [...sessionColumns(), { label: "End", cell: end }], list),
@@ -325,7 +365,7 @@ function events(view: UserView): HTMLElement {
       const more = page.next;
       fill(
         box,
-        shown.length === 0 ? empty("No events about this account.") : eventTable(shown, false),
+        shown.length === 0 ? empty("No events about this account.") : eventTable(shown),
         more ? actionButton("Show older events", () => load(more)) : null,
       );
     } catch (error) {

@@ -1,4 +1,4 @@
-import { type AliasableExpression, type Expression, expressionBuilder, type Selectable, type SqlBool, sql } from "kysely";
+import { type AliasableExpression, type Expression, expressionBuilder, type RawBuilder, type Selectable, type SqlBool, sql } from "kysely";
 import type { AuthEventType } from "../schemas/events.ts";
 import type { Db } from "./client.ts";
 import { cte, QueryRows, type Step, tables } from "./parts.ts";
@@ -112,30 +112,118 @@ export const EVENT_COLUMNS = [
   "created_at",
 ] as const;
 
-export type EventListing = Pick<Selectable<AuthEvents>, (typeof EVENT_COLUMNS)[number]>;
+/** An event as the trail stores it. */
+export type StoredEvent = Pick<Selectable<AuthEvents>, (typeof EVENT_COLUMNS)[number]>;
+
+/** An event as the trail lists it: with the addresses the account and the actor have now (null once erased). */
+export type EventListing = StoredEvent & { user_email: string | null; actor_email: string | null };
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+/** The event of a row of the page, none for the row that stands for an empty page (every column null). */
+function eventFrom(row: Nullable<EventListing>): EventListing[] {
+  const { id, type, details, created_at, ...rest } = row;
+  if (id === null || type === null || details === null || created_at === null) return [];
+  return [{ id, type, details, created_at, ...rest }];
+}
+
+/** Whose events: an account by its id, or by its address. */
+export type EventAccount = { userId: string } | { email: string };
 
 export interface EventFilters {
   type?: AuthEventType | undefined;
-  userId?: string | undefined;
+  account?: EventAccount | undefined;
   /** Only events older than this one (the last of the previous page). */
   beforeId?: string | undefined;
   limit: number;
 }
 
-/** Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. */
-export async function listEvents(db: Db, filters: EventFilters): Promise<EventListing[]> {
-  const { type, userId, beforeId, limit } = filters;
-  return db
-    .selectFrom("auth_events")
-    .select(EVENT_COLUMNS)
+function accountIds(account: EventAccount) {
+  const users = tables.selectFrom("users").select("id");
+  return "userId" in account ? users.where("id", "=", account.userId) : users.where("email", "=", account.email);
+}
+
+/** A page of events, each with the account's and the actor's addresses, joined in. */
+function eventPage(filters: EventFilters) {
+  const { type, account, beforeId, limit } = filters;
+  return tables
+    .selectFrom("auth_events as e")
+    .leftJoin("users as u", "u.id", "e.user_id")
+    .leftJoin("users as a", "a.id", "e.actor_id")
+    .select(EVENT_COLUMNS.map((column) => `e.${column}` as const))
+    .select(["u.email as user_email", "a.email as actor_email"])
     .where((eb) => {
       const conditions: Expression<SqlBool>[] = [];
-      if (type !== undefined) conditions.push(eb("type", "=", type));
-      if (userId !== undefined) conditions.push(eb("user_id", "=", userId));
-      if (beforeId !== undefined) conditions.push(eb("id", "<", beforeId));
+      if (type !== undefined) conditions.push(eb("e.type", "=", type));
+      if (account !== undefined) conditions.push(eb("e.user_id", "=", accountIds(account).$asScalar()));
+      if (beforeId !== undefined) conditions.push(eb("e.id", "<", beforeId));
       return eb.and(conditions);
     })
-    .orderBy("id", "desc")
-    .limit(limit)
+    .orderBy("e.id", "desc")
+    .limit(limit);
+}
+
+/**
+ * Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. In the same statement, whether
+ * the account the list is of exists (`found`; always, for a list of every account's events), so a filter that names
+ * nobody is told apart from an account without events.
+ */
+export async function listEvents(db: Db, filters: EventFilters): Promise<{ found: boolean; events: EventListing[] }> {
+  const { account } = filters;
+  const rows = await db
+    .selectFrom(tables.selectNoFrom((eb) => (account === undefined ? eb.lit(true) : eb.exists(accountIds(account))).as("found")).as("f"))
+    .leftJoinLateral(
+      () => eventPage(filters).as("e"),
+      (join) => join.onTrue(),
+    )
+    .selectAll("e")
+    .select("f.found")
+    .execute();
+  const events = rows.flatMap(({ found: _found, ...row }) => eventFrom(row));
+  return { found: rows[0]?.found === true, events };
+}
+
+/**
+ * The events a day's picture counts, spelled exactly as the partial index that holds them (auth_events_daily_idx), so
+ * the planner reads that index alone: sign-ups, sign-ins, and refused sign-ins (not a wrong password asked again of a
+ * signed-in person, whose event says `during` what).
+ */
+const COUNTED_PER_DAY = sql<SqlBool>`(type in ('signed_up', 'login_succeeded') or (type = 'login_failed' and not details ? 'during'))`;
+
+/** A day (UTC) as text, as the picture names it. */
+const dayOf = (time: RawBuilder<Date>) => sql<string>`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD')`;
+
+/**
+ * Sign-ups, sign-ins and refused sign-ins per day (UTC), for `days` days from `firstDay` (midnight UTC), every day
+ * there even when nothing happened, in one statement.
+ */
+export async function countPerDay(db: Db, window: { firstDay: Date; days: number }) {
+  const { firstDay, days } = window;
+  const end = new Date(firstDay.getTime() + days * 24 * 60 * 60 * 1000);
+  const counts = tables
+    .selectFrom("auth_events")
+    .select((eb) => [
+      dayOf(sql<Date>`created_at`).as("day"),
+      eb.cast<number>(eb.fn.countAll().filterWhere("type", "=", "signed_up"), "integer").as("signed_up"),
+      eb.cast<number>(eb.fn.countAll().filterWhere("type", "=", "login_succeeded"), "integer").as("signed_in"),
+      eb.cast<number>(eb.fn.countAll().filterWhere("type", "=", "login_failed"), "integer").as("refused"),
+    ])
+    .where("created_at", ">=", firstDay)
+    .where("created_at", "<", end)
+    .where(COUNTED_PER_DAY)
+    .groupBy(sql`1`);
+  const calendar = tables.selectNoFrom(
+    dayOf(sql<Date>`generate_series(${firstDay}::timestamptz, ${end}::timestamptz - interval '1 day', interval '1 day')`).as("day"),
+  );
+  return db
+    .selectFrom(calendar.as("d"))
+    .leftJoin(counts.as("c"), "c.day", "d.day")
+    .select((eb) => [
+      "d.day",
+      eb.fn.coalesce("c.signed_up", eb.lit(0)).as("signed_up"),
+      eb.fn.coalesce("c.signed_in", eb.lit(0)).as("signed_in"),
+      eb.fn.coalesce("c.refused", eb.lit(0)).as("refused"),
+    ])
+    .orderBy("d.day")
     .execute();
 }

@@ -78,7 +78,7 @@ function accountData(userId: string) {
     jsonObjectFrom(
       eb
         .selectFrom("users")
-        .select([...USER_COLUMNS, "verified_at", "updated_at"])
+        .select([...USER_COLUMNS, "verified_at", "updated_at", "last_sign_in_at", "last_sign_in_user_agent", "last_sign_in_address"])
         .where("id", "=", userId),
     ).as("account"),
     sessionsOf(userId).as("sessions"),

@@ -232,6 +232,9 @@ export interface Users {
   first_name: string | null;
   id: Generated<Int8>;
   last_name: string | null;
+  last_sign_in_address: string | null;
+  last_sign_in_at: Timestamp | null;
+  last_sign_in_user_agent: string | null;
   login_blocked_until: Timestamp | null;
   login_failures: Generated<number>;
   password_hash: string | null;

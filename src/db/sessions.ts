@@ -18,7 +18,6 @@ import { type EventContext, recordEvents } from "./events.ts";
 import { cte, QueryRows, reading, type Step, tables, withSteps } from "./parts.ts";
 import { type DeviceSignIn, forgetDevicesOf, signedInDevice, signInDevice } from "./devices.ts";
 import type { MailPart, MailToQueue, QueuedMail } from "./outbox.ts";
-import { endPasswordRun } from "./password-run.ts";
 import type { DeviceNotice } from "../schemas/devices.ts";
 import { type Actor, actorStands } from "./actor.ts";
 import { blacklistEntryOf, type Endings, endingsFrom, NOTHING_ENDED, type SessionEnder } from "./revocations.ts";
@@ -267,7 +266,6 @@ export function openedStanding() {
 const owner = cte<{ id: string; role: UserRole; status: UserStatus; session_generation: number }>()("owner");
 
 /**
-/**
  * What a login's first step checked, which must still hold when its session starts: the password hash it was
  * checked against (changed since, the sign-in is void), or the identity it came through (unlinked since, likewise).
  */
@@ -293,14 +291,44 @@ export interface NewSession {
   fresh: FreshSession;
   /** The device it signs in from: a known one (its token rotates) or a new one, announced to the owner by `notice`. */
   device: DeviceSignIn;
+  /**
+   * The right password's try was counted in the account's run (a sign-in from no known device): the run ends as the
+   * session starts, in the same write of the user's row as the sign-in's record.
+   */
+  endsAccountRun?: boolean | undefined;
   notice: MailToQueue | undefined;
   events: EventContext;
 }
 
+const signedIn = cte<{ id: string }>()("signed_in");
+
 /**
+ * The account's record of its last sign-in (when, which client, from which network), for "was that me?": written
+ * when the session starts, with the end of the account's run of wrong passwords when the sign-in ends it (a row is
+ * updated once per statement).
+ */
+function recordSignIn(session: NewSession): Step {
+  const { fresh, events, endsAccountRun } = session;
+  return signedIn.as(
+    () =>
+      new QueryRows(
+        tables
+          .updateTable("users")
+          .set({
+            last_sign_in_at: events.now,
+            last_sign_in_user_agent: fresh.userAgent || null,
+            last_sign_in_address: fresh.clientAddress,
+            ...(endsAccountRun ? { login_failures: 0, login_blocked_until: null } : {}),
+          })
+          .where("id", "in", opened.from().select("user_id"))
+          .returning("id"),
+      ),
+  );
+}
+
 /**
  * A sign-in's session, for a verified owner whose proof still holds (`SignInProof`), from the device it signs in
- * from (rotated or added only when the session starts).
+ * from (rotated or added only when the session starts), recorded as the account's last sign-in.
  */
 export function openSession(session: NewSession): { step: Step; deviceNotice: MailPart } {
   const { userId, proof, events } = session;
@@ -323,7 +351,8 @@ export function openSession(session: NewSession): { step: Step; deviceNotice: Ma
   const verifiedOwner = () => owner.from().select(["id", "session_generation"]).where("status", "=", "verified");
   const device = signInDevice(session.device, session.notice, expressionBuilder<object, never>().exists(verifiedOwner()));
   return {
-    step: (statement) => withSteps(statement, ownerStep, ...device.steps, openSessionFor(verifiedOwner, session.fresh, events.now)),
+    step: (statement) =>
+      withSteps(statement, ownerStep, ...device.steps, openSessionFor(verifiedOwner, session.fresh, events.now), recordSignIn(session)),
     deviceNotice: device.notice,
   };
 }
@@ -358,18 +387,13 @@ export function sessionStartColumns() {
  * Starts a session for a user whose password was just checked, and returns its standing as this statement wrote
  * it under the user's row lock: a role or status change racing the login either commits first, and is seen
  * here, or waits for this statement and then ends the session it started. Only a verified account gets a
- * session; the right password ends the account's run of wrong ones (so the lock is the changing kind: two logins
- * of one user take turns). Undefined when the user is gone or the password changed since it was checked.
+ * session, which ends the account's run of wrong ones and records the sign-in on the account (so the lock is the
+ * changing kind: two logins of one user take turns). Undefined when the user is gone or the password changed since it was checked.
  */
 export async function startSession(db: Db, session: NewSession): Promise<SessionStart | undefined> {
-  const opening = openSession(session);
-  const statement = withSteps(
-    db,
-    opening.step,
-    // a known device's run ends as its token rotates; the account's, here
-    session.device.known === undefined && endPasswordRun({ userId: session.userId, deviceId: undefined }),
-    recordEvents(session.events, { type: "login_succeeded", rows: openedSessionEvents }),
-  )
+  // a known device's run ends as its token rotates; the account's, with the record of the sign-in
+  const opening = openSession({ ...session, endsAccountRun: session.device.known === undefined });
+  const statement = withSteps(db, opening.step, recordEvents(session.events, { type: "login_succeeded", rows: openedSessionEvents }))
     .selectFrom(sessionStartColumns().as("start"))
     .selectAll()
     .select(() => opening.deviceNotice.queued().as("device_notice"));

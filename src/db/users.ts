@@ -21,6 +21,7 @@ import { eraseUsers, erasedUsers } from "./erasure.ts";
 import { type AdvancedRows, advanceGeneration, type EndedJson, type Endings, endingsFrom, type SessionEnder } from "./revocations.ts";
 import type { DB, Users } from "./schema.ts";
 import { endPasswordRun, type PasswordRun } from "./password-run.ts";
+import { signInStandingColumns } from "./sign-in-standing.ts";
 import { afterLockingUsers, type UserLock } from "./user-lock.ts";
 
 export const USER_COLUMNS = ["id", "email", "first_name", "last_name", "status", "role", "created_at", "deletion_due_at"] as const;
@@ -177,41 +178,12 @@ export async function findUserById(db: Db, id: string): Promise<UserRow | undefi
   return db.selectFrom("users").select(USER_COLUMNS).where("id", "=", id).executeTakeFirst();
 }
 
-export interface UserFilters {
-  status?: UserStatus | undefined;
-  role?: UserRole | undefined;
-  emailPrefix?: string | undefined;
-  beforeId?: string | undefined;
-  limit: number;
+/** A user as an admin reads them: the account, and where its sign-in stands at `now`. */
+export async function findUserWithStanding(db: Db, id: string, now: Date) {
+  return db.selectFrom("users").select(USER_COLUMNS).select(signInStandingColumns(now)).where("id", "=", id).executeTakeFirst();
 }
 
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
-
-/** Newest first, paged by id: a keyset page costs the same at page 1 and page 1,000. */
-export async function listUsers(db: Db, filters: UserFilters): Promise<UserRow[]> {
-  return usersPageQuery(db, filters).execute();
-}
-
-/** The statement of `listUsers`, for measuring its plan at scale. */
-export function usersPageQuery(db: Db, filters: UserFilters) {
-  const { status, role, emailPrefix, beforeId, limit } = filters;
-  return db
-    .selectFrom("users")
-    .select(USER_COLUMNS)
-    .where((eb) => {
-      const conditions: Expression<SqlBool>[] = [];
-      if (status !== undefined) conditions.push(eb("status", "=", status));
-      if (role !== undefined) conditions.push(eb("role", "=", role));
-      if (emailPrefix !== undefined) conditions.push(eb("email", "like", `${escapeLike(emailPrefix)}%`));
-      if (beforeId !== undefined) conditions.push(eb("id", "<", beforeId));
-      return eb.and(conditions);
-    })
-    .orderBy("id", "desc")
-    .limit(limit);
-}
-
+export type UserWithStanding = NonNullable<Awaited<ReturnType<typeof findUserWithStanding>>>;
 /** What a PATCH may change; each column is named, so nothing else can be set through it. */
 export type UserChanges = Omit<UserPatch, "current_password">;
 

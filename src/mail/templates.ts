@@ -209,6 +209,18 @@ export function accountLockedNotice(): Letter {
     });
 }
 
+/** To the account when an admin cleared its wrong passwords in a row (a lock, or a wait), at its owner's call. */
+export function accountUnlockedNotice(): Letter {
+  return (product) =>
+    compose(product, {
+      subject: `Your ${product} account takes your password again`,
+      lines: [
+        `An administrator of ${product} cleared the wrong passwords entered for your account, so it takes your password again at once.`,
+        "If you did not ask for this, someone may be guessing your password: choose a new one with “Forgot password”.",
+      ],
+    });
+}
+
 /** To the account when its second factor is turned on, off, or reset by an admin. */
 export function mfaChangedNotice(change: "enabled" | "disabled" | "reset"): Letter {
   const what = {

@@ -4,7 +4,7 @@ import type { AuthEvent } from "../schemas/events.ts";
 import type { DataExport } from "../schemas/leaving.ts";
 import type { SessionView } from "../schemas/sessions.ts";
 import type { SignedIn, TokenPair } from "../schemas/tokens.ts";
-import type { PublicUser } from "../schemas/user.ts";
+import type { AdminUser, PublicUser } from "../schemas/user.ts";
 
 export const exampleRequestId = "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b";
 
@@ -17,6 +17,22 @@ export const exampleUser: PublicUser = {
   role: "user",
   created_at: "2026-11-24T12:00:00.000Z",
   deletion_due_at: null,
+};
+
+/** An account locked after a hundred wrong passwords, with its authenticator app on. */
+export const exampleAdminUser: AdminUser = {
+  ...exampleUser,
+  sign_in: {
+    password: { standing: "locked", wrong_in_a_row: 100, until: null, blocked_devices: 0 },
+    second_factor: { standing: "on", until: null },
+    codes_paused: [],
+    last: {
+      at: "2026-11-30T08:12:40.000Z",
+      client: "Safari on iPhone",
+      user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1",
+      client_address: "203.0.113.9",
+    },
+  },
 };
 
 export const exampleTokens: TokenPair = {
@@ -43,6 +59,8 @@ export const exampleEvent: AuthEvent = {
   type: "role_changed",
   user_id: 42,
   actor_id: 7,
+  user_email: "ada@example.com",
+  actor_email: "grace@example.com",
   user_pseudonym: null,
   actor_pseudonym: null,
   client_address: "203.0.113.9",
@@ -54,7 +72,12 @@ export const exampleEvent: AuthEvent = {
 
 export const exampleExport: DataExport = {
   exported_at: "2026-11-24T12:30:00.000Z",
-  account: { ...exampleUser, verified_at: "2026-11-24T12:05:00.000Z", updated_at: "2026-11-24T12:05:00.000Z" },
+  account: {
+    ...exampleUser,
+    verified_at: "2026-11-24T12:05:00.000Z",
+    updated_at: "2026-11-24T12:05:00.000Z",
+    last_sign_in: exampleAdminUser.sign_in.last,
+  },
   sessions: [
     {
       id: exampleSession.id,
@@ -87,5 +110,15 @@ export const exampleExport: DataExport = {
       sent_at: exampleUser.created_at,
     },
   ],
-  events: [{ ...exampleEvent, id: 1043, type: "login_succeeded", actor_id: null, details: { session_id: exampleSession.id } }],
+  events: [
+    {
+      ...exampleEvent,
+      id: 1043,
+      type: "login_succeeded",
+      actor_id: null,
+      user_email: null,
+      actor_email: null,
+      details: { session_id: exampleSession.id },
+    },
+  ],
 };

@@ -38,6 +38,8 @@ export const AuthEventTypeSchema = z
     "passkey_renamed",
     "passkey_removed",
     "passkey_failed",
+    "account_unlocked",
+    "users_exported",
   ])
   .meta({ id: "AuthEventType" });
 export type AuthEventType = z.infer<typeof AuthEventTypeSchema>;
@@ -64,6 +66,14 @@ export const AuthEventSchema = z
     type: AuthEventTypeSchema,
     user_id: z.number().int().nullable().meta({ description: "The account the event is about, when known", example: 42 }),
     actor_id: z.number().int().nullable().meta({ description: "Who acted, when signed in (an admin, or the user)", example: 7 }),
+    user_email: z
+      .string()
+      .nullable()
+      .meta({ description: "The account's address now (null when unknown, erased, or in a data export)", example: "ada@example.com" }),
+    actor_email: z
+      .string()
+      .nullable()
+      .meta({ description: "The actor's address now (null when unknown, erased, or in a data export)", example: "grace@example.com" }),
     user_pseudonym: z
       .guid()
       .nullable()
@@ -77,3 +87,17 @@ export const AuthEventSchema = z
   })
   .meta({ id: "AuthEvent", description: "One entry of the audit trail; never a password, code or token" });
 export type AuthEvent = z.infer<typeof AuthEventSchema>;
+
+/** One day (UTC) of the picture of sign-ups and sign-ins an admin sees at a glance. */
+export const DailyCountSchema = z
+  .object({
+    day: z.iso.date().meta({ description: "The day, in UTC", example: "2026-11-24" }),
+    signed_up: z.number().int().meta({ description: "Accounts made (signups, operators, identity providers)", example: 4 }),
+    signed_in: z.number().int().meta({ description: "Sign-ins that started a session, by any way", example: 57 }),
+    refused: z.number().int().meta({
+      description: "Sign-ins refused at the password (a wrong one, an unknown address, a locked or disabled account)",
+      example: 9,
+    }),
+  })
+  .meta({ id: "DailyCount" });
+export type DailyCount = z.infer<typeof DailyCountSchema>;

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { CodePurposeSchema } from "./codes.ts";
 import { AuthEventSchema } from "./events.ts";
 import { AuthMethodSchema } from "./mfa.ts";
-import { UserSchema } from "./user.ts";
+import { LastSignInSchema, UserSchema } from "./user.ts";
 
 export const CancelDeletionRequestSchema = z
   .strictObject({
@@ -24,6 +24,7 @@ export const DataExportSchema = z
     account: UserSchema.extend({
       verified_at: time().nullable().meta({ description: "When the address was first proved" }),
       updated_at: time(),
+      last_sign_in: LastSignInSchema.nullable(),
     }),
     sessions: z.array(
       z.object({

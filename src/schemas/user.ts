@@ -2,6 +2,7 @@
 // the OpenAPI document is generated from them, the database types refer to them, and the CLI checks its
 // arguments with them: one definition each.
 import { z } from "zod";
+import { CodeScopeSchema } from "./codes.ts";
 
 export const UserRoleSchema = z.enum(["user", "admin"]).meta({ id: "UserRole" });
 export type UserRole = z.infer<typeof UserRoleSchema>;
@@ -110,6 +111,89 @@ export const UserSchema = z
 
 /** The only shape in which a user leaves the server. */
 export type PublicUser = z.infer<typeof UserSchema>;
+
+/** Where the account's run of wrong passwords (POLICY.passwordRun) leaves a sign-in with a password now. */
+export const PasswordStandingSchema = z.enum(["open", "waiting", "locked"]).meta({
+  id: "PasswordStanding",
+  description:
+    "`open`: a password is judged at once; `waiting`: after wrong passwords in a row, the next try waits until `until`; " +
+    "`locked`: after 100 in a row, no password is accepted until a reset or an admin's unlock",
+});
+export type PasswordStanding = z.infer<typeof PasswordStandingSchema>;
+
+/** Where the account's second factor stands. */
+export const FactorStandingSchema = z.enum(["off", "on", "paused"]).meta({
+  id: "FactorStanding",
+  description:
+    "`off`: no authenticator app (or one whose enrolment was never confirmed); `on`: sign-ins ask for its code; " +
+    "`paused`: after 100 wrong codes in a row its codes are refused until `until`",
+});
+export type FactorStanding = z.infer<typeof FactorStandingSchema>;
+
+const instant = () => z.iso.datetime();
+
+/** An account's last sign-in: when, with which client, from which network. */
+export const LastSignInSchema = z
+  .object({
+    at: instant(),
+    client: z.string().meta({ description: "The client in words, from its User-Agent", example: "Safari on iPhone" }),
+    user_agent: z.string().nullable().meta({ example: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1" }),
+    client_address: z.string().nullable().meta({ example: "203.0.113.9" }),
+  })
+  .meta({ id: "LastSignIn" });
+export type LastSignIn = z.infer<typeof LastSignInSchema>;
+
+/** Why an account may not be able to sign in now, as facts: the console turns them into badges and buttons. */
+export const SignInStandingSchema = z
+  .object({
+    password: z.object({
+      standing: PasswordStandingSchema,
+      wrong_in_a_row: z.number().int().meta({ description: "The account's wrong passwords in a row (a right one ends the run)" }),
+      until: instant().nullable().meta({ description: "While `waiting`, when the next try may come; otherwise null" }),
+      blocked_devices: z
+        .number()
+        .int()
+        .meta({
+          description:
+            "The account's known devices whose own run of wrong passwords makes them wait or locks them now (a known device's " +
+            "sign-ins meet its own run, not the account's)",
+        }),
+    }),
+    second_factor: z.object({
+      standing: FactorStandingSchema,
+      until: instant().nullable().meta({ description: "While `paused`, when its codes are accepted again; otherwise null" }),
+    }),
+    codes_paused: z
+      .array(z.object({ purpose: CodeScopeSchema, until: instant() }))
+      .meta({ description: "The kinds of emailed code the account's address refuses for now, after 100 wrong ones in a row" }),
+    last: LastSignInSchema.nullable().meta({ description: "The account's last sign-in; null if it never signed in" }),
+  })
+  .meta({ id: "SignInStanding" });
+export type SignInStanding = z.infer<typeof SignInStandingSchema>;
+
+/**
+ * The orders the users list comes in: by when each was created, last signed in (never: last), or by address; a
+ * leading `-` for the other way round (newest, latest, Z first).
+ */
+export const UserSortSchema = z.enum(["-created_at", "created_at", "-last_sign_in_at", "last_sign_in_at", "email", "-email"]).meta({
+  id: "UserSort",
+  description:
+    "`-created_at` newest first (the default), `created_at` oldest first; `-last_sign_in_at` the latest sign-in first, " +
+    "`last_sign_in_at` the longest ago first (who never signed in come last in the one, first in the other); `email` " +
+    "A to Z, `-email` Z to A",
+});
+export type UserSort = z.infer<typeof UserSortSchema>;
+
+/** Where a page of the users list ended, in its order: the last user's sort key (null: never signed in) and id. */
+export interface UserCursor {
+  sort: UserSort;
+  key: string | null;
+  id: string;
+}
+
+/** A user as an admin sees them: the account, and where its sign-in stands. */
+export const AdminUserSchema = UserSchema.extend({ sign_in: SignInStandingSchema }).meta({ id: "AdminUser" });
+export type AdminUser = z.infer<typeof AdminUserSchema>;
 
 /** What a PATCH of a user may carry: the user's names and address, and an admin's role and status. */
 export const UserPatchSchema = z

@@ -14,7 +14,7 @@ import type { PublicUser } from "../schemas/user.ts";
 import { secondsAfter, type ServiceContext } from "./context.ts";
 import { publicEvent } from "./events.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
-import { publicUser } from "./public-user.ts";
+import { lastSignIn, publicUser } from "./public-user.ts";
 import { requireRecentAuthentication } from "./step-up.ts";
 
 /**
@@ -103,6 +103,10 @@ function documentOf(now: Date, row: ExportRow, account: NonNullable<ExportRow["a
       deletion_due_at: iso(account.deletion_due_at),
       verified_at: iso(account.verified_at),
       updated_at: iso(account.updated_at),
+      last_sign_in: lastSignIn({
+        ...account,
+        last_sign_in_at: account.last_sign_in_at === null ? null : new Date(account.last_sign_in_at),
+      }),
     },
     sessions: row.sessions.map((session) => ({
       ...session,

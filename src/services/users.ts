@@ -1,16 +1,19 @@
 import type { AccessClaims } from "../auth/tokens.ts";
-import { deleteUser, findUserById, listUsers, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
+import { deleteUser, findUserById, findUserWithStanding, type UpdateRefusal, type UserChanges, updateUser } from "../db/users.ts";
 import { ApiError, failure } from "../errors.ts";
-import { emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
+import { POLICY } from "../policy.ts";
+import { unlockAccount } from "../db/unlocking.ts";
+import { accountUnlockedNotice, emailChangedNotice, emailChangeMail, emailChangeStartedNotice } from "../mail/templates.ts";
 import { endingSessions } from "../edge/revocations.ts";
-import type { PublicUser, UserPatch, UserRole, UserStatus } from "../schemas/user.ts";
+import { listUsers, type UserFilters, type UserPosition } from "../db/user-list.ts";
+import type { AdminUser, PublicUser, UserCursor, UserPatch, UserSort } from "../schemas/user.ts";
 import { codeToIssue, mailAllowance } from "./codes.ts";
 import type { ServiceContext } from "./context.ts";
 import { translateEmailTaken } from "./email-taken.ts";
 import { provePassword, type ProvedPassword, signedIn } from "./guards/password.ts";
 import { requireAdminFactor, requireRecentAuthentication } from "./step-up.ts";
 import { deliverLater, mailToQueue } from "./mail-delivery.ts";
-import { publicUser } from "./public-user.ts";
+import { adminUser, publicUser } from "./public-user.ts";
 
 export async function getOwnUser(ctx: ServiceContext, actor: AccessClaims): Promise<PublicUser> {
   const user = await findUserById(ctx.db, actor.userId);
@@ -19,37 +22,54 @@ export async function getOwnUser(ctx: ServiceContext, actor: AccessClaims): Prom
   return publicUser(user);
 }
 
-export async function getUser(ctx: ServiceContext, id: string): Promise<PublicUser> {
-  const user = await findUserById(ctx.db, id);
+/** Any user, as an admin sees them: with where their sign-in stands now. */
+export async function getUser(ctx: ServiceContext, id: string): Promise<AdminUser> {
+  const user = await findUserWithStanding(ctx.db, id, ctx.now);
   if (!user) throw failure("user_not_found");
-  return publicUser(user);
+  return adminUser(user, ctx.now);
 }
 
-export interface UserQuery {
+export interface UserQuery extends UserFilters {
   limit: number;
-  /** The id of the last user of the previous page. */
-  afterId?: string | undefined;
-  status?: UserStatus | undefined;
-  role?: UserRole | undefined;
-  email?: string | undefined;
+  sort: UserSort;
+  /** Where the previous page ended in this order. */
+  after?: UserPosition | undefined;
 }
 
-/** A page of users, newest first, and the id to continue after when there are more. */
-export async function listUsersPage(
-  ctx: ServiceContext,
-  query: UserQuery,
-): Promise<{ users: PublicUser[]; continueAfter: string | undefined }> {
-  // one row more than asked tells whether there is a next page without a count query
+export interface UsersPage {
+  users: AdminUser[];
+  /** Where the next page starts, when there is one. */
+  next: UserCursor | undefined;
+  /**
+   * How many users match the filters: exact up to POLICY.lists.countUsersUpTo, else that many and `exact` false.
+   * Unknown for an empty page after a cursor.
+   */
+  total: { count: number; exact: boolean } | undefined;
+}
+
+/** A page of users, as admins see them, in the order asked, with the count of those the filters match (one round trip). */
+export async function listUsersPage(ctx: ServiceContext, query: UserQuery): Promise<UsersPage> {
+  const { limit, sort, after, ...filters } = query;
+  // one row more than asked tells whether there is a next page
   const rows = await listUsers(ctx.db, {
-    limit: query.limit + 1,
-    beforeId: query.afterId,
-    status: query.status,
-    role: query.role,
-    emailPrefix: query.email,
+    filters,
+    sort,
+    after,
+    limit: limit + 1,
+    now: ctx.now,
+    countUpTo: POLICY.lists.countUsersUpTo + 1,
   });
-  const page = rows.slice(0, query.limit);
+  const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { users: page.map(publicUser), continueAfter: rows.length > query.limit && last ? last.id : undefined };
+  const counted = rows[0]?.matching ?? (after === undefined ? 0 : undefined);
+  return {
+    users: page.map((row) => adminUser(row, ctx.now)),
+    next: rows.length > limit && last ? { sort, key: last.sort_key, id: last.id } : undefined,
+    total:
+      counted === undefined
+        ? undefined
+        : { count: Math.min(counted, POLICY.lists.countUsersUpTo), exact: counted <= POLICY.lists.countUsersUpTo },
+  };
 }
 
 /**
@@ -140,4 +160,31 @@ export async function removeUser(ctx: ServiceContext, actor: AccessClaims, id: s
     deleteUser(ctx.db, ender, { id, actor: { id: actor.userId, needs: "admin" }, events: ctx.events }),
   );
   if (outcome !== "deleted") throw refusedUpdate(ctx, outcome);
+}
+
+/**
+ * An admin lifts a lock or a wait of wrong passwords (the owner called: "I'm locked out"): the runs of the account
+ * and of its known devices are cleared, the owner is told, the event recorded. An admin's write like any other:
+ * a recent sign-in, with a second factor where admins need one, and the admin's standing checked in the statement.
+ */
+export async function unlockUser(ctx: ServiceContext, actor: AccessClaims, id: string): Promise<void> {
+  requireAdminFactor(ctx.config, actor);
+  requireRecentAuthentication(ctx, actor);
+  const notice = await mailToQueue(ctx, accountUnlockedNotice());
+  const { outcome, notice: queued } = await unlockAccount(ctx.db, {
+    userId: id,
+    actor: { id: actor.userId, needs: "admin" },
+    notice,
+    events: ctx.events,
+  });
+  switch (outcome) {
+    case "forbidden":
+      throw new ApiError("forbidden", "Your account no longer allows this.");
+    case "not_found":
+      throw failure("user_not_found");
+    case "not_locked":
+      throw new ApiError("account_not_locked", "This account has no wrong passwords in a row to clear: it takes a password now.");
+    case "unlocked":
+      deliverLater(ctx, queued);
+  }
 }

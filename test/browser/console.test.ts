@@ -10,7 +10,7 @@
 // with a focus ring of 3:1 at every stop and focus given back when a dialog closes. Run by .ci/run
 // (`npm run test:browser`), not by `npm test`: a fresh machine has no Chromium. CONSOLE_SCREENSHOTS=docs/images also
 // writes the README's screenshots.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type CDPSession, chromium, type Locator, type Page } from "playwright-core";
 import { setTimeout as delay } from "node:timers/promises";
@@ -40,6 +40,9 @@ const enrolling = user("dorothy.vaughan@coffee.test", "Dorothy", "Vaughan", "adm
 // an admin whose address the local identity provider knows too (its person "ada/console")
 const providerAdmin = user("ada.console@oidc.test", "Ada", "Byron", "admin");
 const passkeyHolder = user("annie.easley@coffee.test", "Annie", "Easley", "admin");
+// the support calls: locked out by wrong passwords, and a lost phone whose app's codes are paused
+const lockedOut = user("hedy.lamarr@coffee.test", "Hedy", "Lamarr");
+const phoneLost = user("mary.ross@coffee.test", "Mary", "Ross");
 const others = [
   user("katherine.johnson@coffee.test", "Katherine", "Johnson"),
   otherAdmin,
@@ -47,6 +50,8 @@ const others = [
   enrolling,
   providerAdmin,
   passkeyHolder,
+  lockedOut,
+  phoneLost,
 ];
 
 let stack: DevStack;
@@ -55,6 +60,8 @@ let page: Page;
 let screenshots: string;
 /** The target's access tokens, from logins through the API: one the admin ends on its own, one that lives until the ban. */
 let targetToken: string;
+/** Another admin's access token, made before the console's sign-in: asking the API with it counts no sign-in the page missed. */
+let watcherToken: string;
 let phoneToken: string;
 const PHONE = "CoffeeApp/3.1 (iPhone)";
 /** The factor admin's authenticator app and the last time step whose code the API accepted. */
@@ -109,6 +116,64 @@ function freshCode(): string {
   const step = Math.max(stepNow(), factor.lastStep + 1);
   factor.lastStep = step;
   return factor.app.generate({ timestamp: step * 30_000 });
+}
+
+/** A place of the console, by its link in the header's navigation. */
+const navLink = (name: "Users" | "Events" | "Your account") =>
+  page.getByRole("navigation", { name: "Console" }).getByRole("link", { name });
+
+/** A hundred wrong passwords in a row, the last through the API: the account is locked, its owner told. */
+async function lockOut(who: NewUser): Promise<void> {
+  await stack.db.updateTable("users").set({ login_failures: 99 }).where("email", "=", who.email).execute();
+  expect((await api("/auth/login", { body: { email: who.email, password: "the hundredth wrong guess" } })).status).toBe(401);
+  expect((await api("/auth/login", { body: { email: who.email, password: who.password } })).status).toBe(403);
+}
+
+/** An authenticator app whose codes are paused after a hundred wrong ones (the phone is gone, someone guessed). */
+async function pauseFactor(who: NewUser): Promise<void> {
+  await enrolFactor(who);
+  const owner = stack.db.selectFrom("users").select("id").where("email", "=", who.email);
+  await stack.db
+    .updateTable("totp_factors")
+    .set({ failures: 100, paused_until: new Date(Date.now() + 12 * 60 * 60 * 1000) })
+    .where("user_id", "=", owner)
+    .execute();
+}
+
+/** A change's done notice, after the dialog that asks the admin who they are, when the sign-in is too old. */
+async function afterStepUp(done: string): Promise<void> {
+  const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+  const notice = page.getByRole("status").filter({ hasText: done });
+  await eventually(async () => (await confirm.isVisible()) || (await notice.isVisible())).toBe(true);
+  if (await confirm.isVisible()) {
+    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
+    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+    await confirm.waitFor({ state: "detached" });
+  }
+  await notice.waitFor();
+}
+
+/** Presses "Export as CSV", confirming who the admin is if the sign-in is too old, and answers the file's text. */
+async function downloadCsv(): Promise<string> {
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export as CSV" }).click();
+  const confirm = page.getByRole("dialog", { name: "Confirm it is you" });
+  const asked = await Promise.race([download.then(() => false), confirm.waitFor().then(() => true)]);
+  if (asked) {
+    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
+    await confirm.getByLabel("Password", { exact: true }).press("Enter");
+  }
+  const file = await (await download).path();
+  return readFileSync(file, "utf8");
+}
+
+/** A user's page, found through the table's search. */
+async function openUser(who: NewUser, search: string): Promise<void> {
+  await navLink("Users").click();
+  await page.getByLabel("Email, name or id").fill(search);
+  await page.getByLabel("Email, name or id").press("Enter");
+  await page.getByRole("link", { name: who.email }).click();
+  await page.getByRole("heading", { name: who.email, level: 1 }).waitFor();
 }
 
 async function userId(token: string, who: NewUser): Promise<number> {
@@ -167,6 +232,9 @@ beforeAll(async () => {
   targetToken = await login(target);
   phoneToken = await login(target, { "user-agent": PHONE });
   factor = await enrolFactor(factorAdmin);
+  watcherToken = await login(otherAdmin);
+  await lockOut(lockedOut);
+  await pauseFactor(phoneLost);
   screenshots = process.env.CONSOLE_SCREENSHOTS ?? join(stack.scratch, "screenshots");
   mkdirSync(screenshots, { recursive: true });
 
@@ -248,19 +316,45 @@ describe("the admin console", () => {
     await page.keyboard.press("Enter");
     signedInAt = Date.now();
     await page.getByRole("heading", { name: "Users" }).waitFor();
-    await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await page.getByRole("table", { name: "Users" }).waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "users match" }).textContent()).toBe("12 users match, newest first.");
     await expectAccessible(page, "the users table");
     expect(await page.locator("header").textContent()).toContain(admin.email);
-    expect(await page.locator("tbody tr").count()).toBe(10);
+    expect(await page.getByRole("table", { name: "Users" }).locator("tbody tr").count()).toBe(12);
     expect(await page.locator("footer").textContent()).toContain("America/New_York");
+  });
+
+  it("draws the last 30 days over the users, each day's numbers the API's", async () => {
+    const panel = page.getByRole("region", { name: "The last 30 days" });
+    const picture = panel.getByRole("img");
+    await picture.waitFor();
+    const counts = (await (await api("/events/daily?days=30", { token: watcherToken })).json()) as {
+      day: string;
+      signed_up: number;
+      signed_in: number;
+      refused: number;
+    }[];
+    const rows = panel
+      .getByRole("table", { name: "Sign-ups, sign-ins and refused sign-ins by day", includeHidden: true })
+      .locator("tbody tr");
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(shown).toEqual(counts.map((day) => [day.day, String(day.signed_in), String(day.signed_up), String(day.refused)]));
+    // today: the users made for this test; the locked-out user's two refusals and the admin's wrong password
+    expect(counts.at(-1)).toMatchObject({ signed_up: 12, refused: 3 });
+    expect(await picture.getAttribute("aria-label")).toMatch(
+      /^The last 30 days: \d+ sign-ins, 12 sign-ups, 3 refused sign-ins; the most refused on /,
+    );
+    expect(await picture.locator("polyline").count()).toBe(3);
+    expect(await picture.locator(".series-refused circle").count()).toBe(30);
+    await expectAccessible(page, "the users page with the last 30 days");
     await page.screenshot({ path: join(screenshots, "console-users.png") });
   });
 
-  it("finds a user by email prefix and opens their page, from the keyboard", async () => {
-    await tabTo(page, page.getByLabel("Email starts with"));
+  it("finds a user by a part of their address and opens their page, from the keyboard", async () => {
+    await tabTo(page, page.getByLabel("Email, name or id"));
     await page.keyboard.type("grace");
     await page.keyboard.press("Enter");
-    await eventually(() => page.locator("tbody tr").count()).toBe(1);
+    await eventually(() => page.getByRole("table", { name: "Users" }).locator("tbody tr").count()).toBe(1);
     await tabTo(page, page.getByRole("link", { name: target.email }));
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: target.email, level: 1 }).waitFor();
@@ -274,14 +368,21 @@ describe("the admin console", () => {
     ).toBe(2);
   });
 
-  it("asks before disabling or deleting them, naming them, and gives focus back to the button when the dialog is cancelled", async () => {
+  it("asks before disabling, deleting, changing the role or ending every session, naming them; focus goes back on cancel", async () => {
     await page.getByRole("table", { name: "Events, newest first" }).waitFor();
     await expectAccessible(page, "a user's page, with sessions and events");
+    // what cannot be taken back looks it
+    for (const name of ["Disable account…", "Delete user…", "End all sessions…"]) {
+      expect(await page.getByRole("button", { name }).getAttribute("class"), name).toBe("danger");
+    }
     const questions = [
       { button: "Disable account…", dialog: `Disable Grace Hopper (${target.email})?`, close: "Escape" },
       { button: "Delete user…", dialog: `Delete Grace Hopper (${target.email})?`, close: "Enter" },
+      { button: "Change role…", dialog: `Make Grace Hopper (${target.email}) an admin?`, close: "Escape", role: "admin" },
+      { button: "End all sessions…", dialog: `End every session of Grace Hopper (${target.email})?`, close: "Enter" },
     ];
     for (const question of questions) {
+      if (question.role) await page.getByLabel("Role", { exact: true }).selectOption(question.role);
       const opener = page.getByRole("button", { name: question.button });
       await tabTo(page, opener);
       await page.keyboard.press("Enter");
@@ -294,6 +395,8 @@ describe("the admin console", () => {
       await expectFocused(page, opener);
     }
     expect(await page.locator(".details").textContent()).toContain("Verified");
+    expect(await page.locator(".details").textContent()).toContain("User");
+    await page.getByLabel("Role", { exact: true }).selectOption("user");
   });
 
   it("ends one of their sessions once the admin confirms who they are; the other goes on", async () => {
@@ -344,7 +447,7 @@ describe("the admin console", () => {
     expect(await page.locator(".details").textContent()).toContain("Disabled");
     const event = page.getByRole("row").filter({ has: page.locator('[title="status_changed"]') });
     await eventually(() => event.count()).toBe(1);
-    expect(await event.textContent()).toContain("verified → disabled");
+    expect(await event.textContent()).toContain(`${admin.email} changed the status of ${target.email} from Verified to Disabled`);
     await page.getByText("No live sessions.").waitFor();
     await page.getByRole("heading", { name: target.email, level: 1 }).scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(screenshots, "console-user.png"), fullPage: true });
@@ -376,13 +479,135 @@ describe("the admin console", () => {
   });
 
   it("lists the event in the audit trail, filtered by type", async () => {
-    await page.getByRole("link", { name: "Events" }).click();
+    await navLink("Events").click();
     await page.getByRole("heading", { name: "Events" }).waitFor();
     await page.getByLabel("Event type").selectOption("status_changed");
     await page.getByRole("button", { name: "Filter" }).click();
     await eventually(() => page.locator("tbody tr").count()).toBe(1);
     expect(await page.locator("tbody tr").textContent()).toContain("Status changed");
     await expectAccessible(page, "the events page, filtered");
+  });
+
+  it("shows a locked-out user as locked, with the reason, in the table and on their page; a reset code goes out at a press", async () => {
+    await navLink("Users").click();
+    await page.getByLabel("Email, name or id").fill("hedy");
+    await page.getByLabel("Email, name or id").press("Enter");
+    const row = page.getByRole("row").filter({ hasText: lockedOut.email });
+    await eventually(() => row.getByRole("cell").nth(4).textContent()).toBe(
+      "Locked: 100 wrong passwords in a row, until an unlock or a reset",
+    );
+    await expectAccessible(page, "the users table with a locked-out user");
+    await row.getByRole("link", { name: lockedOut.email }).click();
+    const signIn = page.getByRole("region", { name: "Sign-in" });
+    await eventually(() => signIn.getByRole("listitem").allTextContents()).toEqual([
+      "Locked: 100 wrong passwords in a row, until an unlock or a reset",
+    ]);
+    await expectAccessible(page, "a locked-out user's page");
+    await page.screenshot({ path: join(screenshots, "console-locked-out.png") });
+    await signIn.getByRole("button", { name: "Send a password-reset code" }).click();
+    await page.getByRole("status").filter({ hasText: "A password-reset code is on its way" }).waitFor();
+    await eventually(() => stack.subjectsTo(lockedOut.email)).toContainEqual(expect.stringMatching(/reset/i));
+  });
+
+  it("unlocks them once the admin confirms, and they sign in with their password again", async () => {
+    const signIn = page.getByRole("region", { name: "Sign-in" });
+    await signIn.getByRole("button", { name: "Unlock…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Unlock Hedy Lamarr (${lockedOut.email})?` });
+    expect(await dialog.getByText("100 wrong passwords in a row").count()).toBe(1);
+    await expectAccessible(page, "the unlock dialog");
+    await dialog.getByRole("button", { name: "Unlock", exact: true }).click();
+    await afterStepUp("Unlocked");
+    await eventually(() => signIn.getByRole("listitem").allTextContents()).toEqual(["Can sign in"]);
+    expect(await stack.subjectsTo(lockedOut.email)).toContainEqual(expect.stringMatching(/takes your password again/));
+    expect((await api("/auth/login", { body: { email: lockedOut.email, password: lockedOut.password } })).status).toBe(200);
+  });
+
+  it("shows a paused second factor until when, and resets it once confirmed: they sign in with the password alone", async () => {
+    await openUser(phoneLost, "mary.ross");
+    const signIn = page.getByRole("region", { name: "Sign-in" });
+    await eventually(() => signIn.getByRole("listitem").first().textContent()).toMatch(
+      /^Second factor paused until .+ after 100 wrong codes$/,
+    );
+    await signIn.getByRole("button", { name: "Reset second factor…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Reset the second factor of Mary Ross (${phoneLost.email})?` });
+    await expectAccessible(page, "the factor reset dialog");
+    await dialog.getByRole("button", { name: "Reset second factor" }).click();
+    await afterStepUp("Second factor reset");
+    await eventually(() => signIn.getByRole("listitem").allTextContents()).toEqual(["Can sign in"]);
+    expect(await signIn.getByRole("button", { name: "Reset second factor…" }).count()).toBe(0);
+    const signedIn = await api("/auth/login", { body: { email: phoneLost.email, password: phoneLost.password } });
+    expect(signedIn.status).toBe(200);
+  });
+
+  it("reads the trail in words, people by their address linked to their page; the account filter takes an address or an id", async () => {
+    await navLink("Events").click();
+    const account = page.getByLabel("Account: email or id");
+    await account.fill(lockedOut.email);
+    await account.press("Enter");
+    const sentences = page.getByRole("table", { name: "Events, newest first" }).locator(".sentence");
+    await eventually(() => sentences.allTextContents()).toEqual(
+      expect.arrayContaining([
+        `${admin.email} unlocked ${lockedOut.email} (100 wrong passwords in a row, locked)`,
+        `A password-reset code was sent to ${lockedOut.email}`,
+        `Sign-in refused for ${lockedOut.email}: the account is locked after 100 wrong passwords`,
+        `Sign-in refused for ${lockedOut.email}: wrong password, the 100th in a row`,
+      ]),
+    );
+    await expectAccessible(page, "the events of one account, in words");
+    await page.screenshot({ path: join(screenshots, "console-events.png") });
+    const byAddress = await sentences.allTextContents();
+    const id = new URL(
+      await page
+        .getByRole("link", { name: lockedOut.email })
+        .first()
+        .evaluate((link: HTMLAnchorElement) => link.href),
+    ).hash;
+    await account.fill(id.replace("#/users/", ""));
+    await account.press("Enter");
+    await eventually(() => sentences.allTextContents()).toEqual(byAddress);
+
+    await account.fill("nobody@coffee.test");
+    await account.press("Enter");
+    await eventually(() => page.getByRole("alert").textContent()).toContain("No account has the address nobody@coffee.test");
+    await expectAccessible(page, "the events page when no account has the address");
+    await account.fill(lockedOut.email);
+    await account.press("Enter");
+    await page.locator(".sentence").getByRole("link", { name: admin.email }).first().click();
+    await page.getByRole("heading", { name: admin.email, level: 1 }).waitFor();
+  });
+
+  it("shows each user's last sign-in, when, with which client and from where, in the table and on their page", async () => {
+    await navLink("Users").click();
+    await page.getByLabel("Email, name or id").fill("grace");
+    await page.getByLabel("Email, name or id").press("Enter");
+    const row = page.getByRole("row").filter({ hasText: target.email });
+    await eventually(() => row.locator(".last-sign-in .hint").textContent()).toMatch(/^CoffeeApp 3\.1 on iPhone · /);
+    await row.getByRole("link", { name: target.email }).click();
+    const details = page.locator(".details");
+    await eventually(() => details.textContent()).toContain("CoffeeApp 3.1 on iPhone");
+    expect(await page.locator(".details .last-sign-in time").count()).toBe(1);
+  });
+
+  it("finds users by name, sorts them, and exports the list as CSV whose lines are the list's users", async () => {
+    await navLink("Users").click();
+    await page.getByLabel("Email, name or id").fill("hopper");
+    await page.getByLabel("Email, name or id").press("Enter");
+    const table = page.getByRole("table", { name: "Users" });
+    await eventually(() => table.getByRole("link").allTextContents()).toEqual([target.email]);
+    expect(await page.getByRole("status").filter({ hasText: "match" }).textContent()).toBe("1 user matches, newest first.");
+
+    await page.getByLabel("Email, name or id").fill("coffee.test");
+    await page.getByLabel("Order").selectOption("email");
+    await page.getByRole("button", { name: "Search" }).click();
+    await eventually(() => page.getByRole("status").filter({ hasText: "match" }).textContent()).toBe("11 users match, by email, A to Z.");
+    const listed = await table.getByRole("link").allTextContents();
+    expect(listed).toEqual([...listed].sort());
+    await expectAccessible(page, "the users table, searched and sorted");
+
+    const csv = await downloadCsv();
+    const [header, ...lines] = csv.trimEnd().split("\r\n");
+    expect(header?.split(",").slice(0, 3)).toEqual(["id", "email", "first_name"]);
+    expect(lines.map((line) => line.split(",")[1])).toEqual(listed);
   });
 
   it("signs out with the button, which ends the session at the API", async () => {
@@ -400,7 +625,7 @@ describe("the admin console", () => {
     const token = await login(otherAdmin);
     expect((await api(`/users/${await userId(token, admin)}/sessions`, { token, method: "DELETE" })).status).toBe(204);
 
-    await page.getByRole("link", { name: "Users" }).click();
+    await navLink("Users").click();
     await eventually(() => page.getByRole("alert").textContent()).toBe("Your session has ended: sign in again.");
     expect(await page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
     expect(await page.getByRole("navigation", { name: "Console" }).isVisible()).toBe(false);
@@ -455,7 +680,7 @@ describe("the admin console", () => {
 
   it("lets an admin turn an authenticator app on, shows the recovery codes once, and asks for a code at the next sign-in", async () => {
     await signIn(enrolling);
-    await page.getByRole("link", { name: "Your account" }).click();
+    await navLink("Your account").click();
     await page.getByRole("button", { name: "Set up an authenticator app" }).waitFor();
     await expectAccessible(page, "your account, without an authenticator app");
     await page.getByLabel("Your password").fill(PASSWORD);
@@ -472,8 +697,8 @@ describe("the admin console", () => {
     expect(codes).toHaveLength(10);
     await expectAccessible(page, "the recovery codes");
     // the session goes on (the API made it anew, with both factors): admin pages still answer
-    await page.getByRole("link", { name: "Users" }).click();
-    await page.getByRole("table", { name: "Users, newest first" }).waitFor();
+    await navLink("Users").click();
+    await page.getByRole("table", { name: "Users" }).waitFor();
     await page.getByRole("button", { name: "Sign out" }).click();
 
     await signIn(enrolling);
@@ -481,7 +706,7 @@ describe("the admin console", () => {
     await code.fill(codes[0] ?? "");
     await code.press("Enter");
     await page.getByRole("heading", { name: "Users" }).waitFor();
-    await page.getByRole("link", { name: "Your account" }).click();
+    await navLink("Your account").click();
     await page.getByText("On: you signed in with a code").waitFor();
     await expectAccessible(page, "your account, with an authenticator app");
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -496,8 +721,8 @@ describe("the admin console", () => {
     expect(await page.locator("header").textContent()).toContain(providerAdmin.email);
     // the one-time code is gone from the address
     expect(new URL(page.url()).hash).not.toContain("oidc_code");
-    await page.getByLabel("Email starts with").fill("ada.console");
-    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByLabel("Email, name or id").fill("ada.console");
+    await page.getByLabel("Email, name or id").press("Enter");
     await page.getByRole("link", { name: providerAdmin.email }).click();
     const linked = page.getByRole("table", { name: "Linked identity providers" });
     await eventually(() => linked.locator("tbody tr").count()).toBe(1);
@@ -559,8 +784,8 @@ describe("the admin console", () => {
   it("lists a user's passkeys on their page; Remove asks first, and the removed passkey signs in no more", async () => {
     await signIn(admin);
     await page.getByRole("link", { name: "Users" }).click();
-    await page.getByLabel("Email starts with").fill("annie");
-    await page.getByLabel("Email starts with").press("Enter");
+    await page.getByLabel("Email, name or id").fill("annie");
+    await page.getByLabel("Email, name or id").press("Enter");
     await page.getByRole("link", { name: passkeyHolder.email }).click();
     const passkeys = page.getByRole("table", { name: `Passkeys of ${passkeyHolder.email}` });
     await passkeys.waitFor();

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { type Db, getDb } from "../../src/db/client.ts";
 import { LOCAL_OIDC_CLIENT } from "../../tools/local-services/oidc/accounts.ts";
 import { startLocalServices } from "../../tools/local-services/server.ts";
 import { newSecretSettings } from "../../tools/secrets.ts";
@@ -36,6 +37,10 @@ export interface DevStack {
   localUrl: string;
   /** Writes the files the test leaves behind (screenshots when not asked for elsewhere). */
   scratch: string;
+  /** The Worker's database, for what a test sets up without waiting for it (a run of wrong passwords a day long). */
+  db: Db;
+  /** The subjects of the messages the mail catcher got for `address`, newest first. */
+  subjectsTo(address: string): Promise<string[]>;
   createUser(user: NewUser): Promise<void>;
   stop(): Promise<void>;
 }
@@ -68,12 +73,13 @@ export async function startDevStack(): Promise<DevStack> {
   // the local identity provider sends the browser back to this Worker's callback
   const services = await startLocalServices({ port: 0, dataDir: "memory://", oidcRedirectUris: [`${url}/auth/oidc/local/callback`] });
   const provider = { id: "local", label: "the local provider", issuer: services.oidcIssuer, ...LOCAL_OIDC_CLIENT };
+  const databaseUrl = `postgres://console:console@127.0.0.1:${services.port}/coffee`;
   const envFile = join(scratch, "worker.env");
   const secrets = newSecretSettings();
   writeFileSync(
     envFile,
     [
-      `DATABASE_URL=postgres://console:console@127.0.0.1:${services.port}/coffee`,
+      `DATABASE_URL=${databaseUrl}`,
       `JWT_PRIVATE_KEYS='${secrets.JWT_PRIVATE_KEYS}'`,
       `HASH_SECRET=${secrets.HASH_SECRET}`,
       "RESEND_API_KEY=re_console_test",
@@ -151,5 +157,10 @@ export async function startDevStack(): Promise<DevStack> {
     ).finished;
     if (run.code !== 0) throw new Error(`npm run users -- create ${user.email} failed:\n${run.stdout}${run.stderr}`);
   };
-  return { url, localUrl: `http://localhost:${port}`, scratch, createUser, stop };
+  const subjectsTo = async (address: string) => {
+    const response = await fetch(`${services.url}/emails?to=${encodeURIComponent(address)}`);
+    const messages: { subject: string }[] = await response.json();
+    return messages.map((message) => message.subject);
+  };
+  return { url, localUrl: `http://localhost:${port}`, scratch, db: getDb(databaseUrl), subjectsTo, createUser, stop };
 }

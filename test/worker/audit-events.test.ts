@@ -104,8 +104,13 @@ describe("the audit trail", () => {
       });
     }
     const byType = (type: string) => events.find((event) => event.type === type);
-    expect(byType("login_failed")?.details).toEqual({ reason: "wrong_password" });
-    expect(byType("role_changed")).toMatchObject({ actor_id: admin.id, details: { from: "user", to: "admin" } });
+    expect(byType("login_failed")?.details).toEqual({ reason: "wrong_password", in_a_row: 1, run: "account" });
+    expect(byType("role_changed")).toMatchObject({
+      actor_id: admin.id,
+      user_email: moved,
+      actor_email: admin.email,
+      details: { from: "user", to: "admin" },
+    });
     expect(byType("status_changed")).toMatchObject({ actor_id: admin.id, details: { from: "verified", to: "disabled" } });
     expect(byType("password_changed")?.actor_id).toBe(id);
     expect(byType("email_changed")?.details).toEqual({ by: "owner", from: email, to: moved });
@@ -119,13 +124,15 @@ describe("the audit trail", () => {
     // an admin's delete erases at once: the events stay, under a pseudonym in place of the id
     const deleted = await send(`/users/${id}`, bearer(adminToken, { method: "DELETE" }));
     expect(deleted.status).toBe(204);
-    expect(await eventsOf(id)).toEqual([]);
+    await expectProblem(await api(`/users/${id}/events`, bearer(adminToken)), 404, "user_not_found");
     const requestId = deleted.headers.get("X-Request-Id");
     const deletions = await (await api("/events?type=user_deleted&limit=100", bearer(adminToken))).json<AuthEvent[]>();
     expect(deletions.find((event) => event.request_id === requestId)).toMatchObject({
       user_id: null,
+      user_email: null,
       user_pseudonym: expect.any(String),
       actor_id: admin.id,
+      actor_email: admin.email,
       details: { by: "admin" },
     });
   });
@@ -210,6 +217,34 @@ describe("the audit trail", () => {
     expect(rest[0]?.id).toBeLessThan(page[1]?.id ?? 0);
   });
 
+  it("finds one account's events by its address as well as its id, in one round trip, and says so when no account has it", async () => {
+    const user = await seededUser("user");
+    await login(user);
+    const byAddress = await countRoundTrips((call) =>
+      call(`/events?email=${encodeURIComponent(user.email.toUpperCase())}`, bearer(adminToken)),
+    );
+    expect(byAddress.roundTrips).toBe(1);
+    const events = await byAddress.result.json<AuthEvent[]>();
+    expect(events.map((event) => [event.type, event.user_email])).toEqual([
+      ["login_succeeded", user.email],
+      ["signed_up", user.email],
+    ]);
+    const nobody = await countRoundTrips((call) => call(`/events?email=${encodeURIComponent(uniqueEmail("nobody"))}`, bearer(adminToken)));
+    expect(nobody.roundTrips).toBe(1);
+    expect((await expectProblem(nobody.result, 404, "user_not_found")).detail).toMatch(/^No account has the address nobody-/);
+    await expectProblem(await api("/events?user_id=999999999999999999", bearer(adminToken)), 404, "user_not_found");
+    const both = await expectProblem(
+      await api(`/events?user_id=${user.id}&email=${user.email}`, bearer(adminToken)),
+      422,
+      "validation_failed",
+    );
+    expect(both.errors?.map((error) => error.field)).toEqual(["email"]);
+    const invalid = await expectProblem(await api("/events?email=not-an-address", bearer(adminToken)), 422, "validation_failed");
+    expect(invalid.errors?.map((error) => error.field)).toEqual(["email"]);
+    // an account with no events of a type is found, and has none
+    expect(await (await api(`/events?email=${encodeURIComponent(user.email)}&type=mfa_reset`, bearer(adminToken))).json()).toEqual([]);
+  });
+
   it("reads one user's events in one round trip", async () => {
     const user = await seededUser("user");
     await login(user);
@@ -218,10 +253,48 @@ describe("the audit trail", () => {
     expect((await response.json<AuthEvent[]>()).map((event) => event.type)).toEqual(["login_succeeded", "signed_up"]);
   });
 
+  it("counts sign-ups, sign-ins and refused sign-ins per day, every day there, in one round trip", async () => {
+    // a time of its own, so the days counted hold only this test's events
+    const clock = manualClock(new Date("2031-03-10T23:30:00Z"));
+    const call = client({ clock });
+    const day = (days: number) => clock.advance(days * 24 * 60 * 60);
+    const dayAdmin = await seededUser("admin");
+    const user = await seededUser("user");
+    const signIn = (password: string) => call("/auth/login", json("POST", { email: user.email, password }));
+    expect((await call("/auth/signup", json("POST", { email: uniqueEmail("daily"), password: PASSWORD }))).status).toBe(201);
+    expect((await signIn(PASSWORD)).status).toBe(200);
+    day(2);
+    for (const password of ["wrong one", "wrong two", PASSWORD]) await signIn(password);
+    await call("/auth/login", json("POST", { email: uniqueEmail("nobody"), password: "a guess" }));
+    const { access_token } = await login(user, call);
+    // a wrong password asked again of someone signed in is no sign-in refused
+    const change = json("POST", { current_password: "not it", new_password: "a brand new passphrase" });
+    await expectProblem(await call("/auth/password/change", bearer(access_token, change)), 401, "invalid_credentials");
+    day(1);
+    const adminToken = (await login(dayAdmin, call)).access_token;
+    const { result, roundTrips } = await countRoundTrips((counted) => counted("/events/daily?days=5", bearer(adminToken)), { clock });
+    expect(roundTrips).toBe(1);
+    expect(await result.json()).toEqual([
+      { day: "2031-03-09", signed_up: 0, signed_in: 0, refused: 0 },
+      { day: "2031-03-10", signed_up: 1, signed_in: 1, refused: 0 },
+      { day: "2031-03-11", signed_up: 0, signed_in: 0, refused: 0 },
+      { day: "2031-03-12", signed_up: 0, signed_in: 2, refused: 3 },
+      { day: "2031-03-13", signed_up: 0, signed_in: 1, refused: 0 },
+    ]);
+    const month = await (await call("/events/daily", bearer(adminToken))).json<{ day: string }[]>();
+    expect(month.map((entry) => entry.day)).toHaveLength(30);
+    expect(month.at(-1)?.day).toBe("2031-03-13");
+    for (const days of ["0", "91", "x"]) {
+      const problem = await expectProblem(await call(`/events/daily?days=${days}`, bearer(adminToken)), 422, "validation_failed");
+      expect(problem.errors?.map((error) => error.field)).toEqual(["days"]);
+    }
+  });
+
   it("is for admins only", async () => {
     const user = await seededUser("user");
     const { access_token } = await login(user);
     await expectProblem(await api("/events", bearer(access_token)), 403, "forbidden");
+    await expectProblem(await api("/events/daily", bearer(access_token)), 403, "forbidden");
     await expectProblem(await api(`/users/${user.id}/events`, bearer(access_token)), 403, "forbidden");
     await expectProblem(await api("/events"), 401, "unauthorized");
   });

@@ -1,11 +1,13 @@
 // Every message the API sends, as a person's mail client gets it: a clear subject with the product's
 // name, a plain-text part and a simple HTML part, from the configured sender; codes in the body only.
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { getDb } from "../../src/db/client.ts";
 import { bearer, client, json, latestCode, login, mailTo, PASSWORD, seededUser, uniqueEmail } from "./helpers.ts";
 
 const PRODUCT = "Bean There";
 const SENDER = "Bean There <hello@bean.test>";
 const call = client({ env: { PRODUCT_NAME: PRODUCT, MAIL_FROM: SENDER } });
+const db = getDb(inject("databaseUrl"));
 
 type Mail = Awaited<ReturnType<typeof mailTo>>[number];
 
@@ -68,5 +70,15 @@ describe("the mail the API sends", () => {
     const change = { current_password: "a brand new passphrase", new_password: "yet another passphrase" };
     expect((await call("/auth/password/change", bearer(access_token, json("POST", change)))).status).toBe(200);
     expectReadable(await newestTo(user.email), /password was changed/);
+  });
+
+  it("an admin's unlock: a notice that the account takes the password again, and what to do if it was not asked for", async () => {
+    const [user, admin] = await Promise.all([seededUser(), seededUser("admin")]);
+    await db.updateTable("users").set({ login_failures: 7 }).where("id", "=", String(user.id)).execute();
+    const { access_token } = await login(admin, call);
+    expect((await call(`/users/${user.id}/unlock`, bearer(access_token, { method: "POST" }))).status).toBe(204);
+    const notice = await newestTo(user.email);
+    expectReadable(notice, /takes your password again/);
+    expect(notice.text).toContain("Forgot password");
   });
 });

@@ -36,7 +36,15 @@ export function corsFromConfig(): MiddlewareHandler<AppEnv> {
         // hono's cors reads "*" as a wildcard only as a string, not inside a list
         origin: origins.includes("*") ? "*" : origins,
         allowHeaders: ["Authorization", "Content-Type"],
-        exposeHeaders: ["X-Request-Id", "Link", "WWW-Authenticate", "Retry-After"],
+        exposeHeaders: [
+          "X-Request-Id",
+          "Link",
+          "X-Total-Count",
+          "X-Total-Count-Exact",
+          "Content-Disposition",
+          "WWW-Authenticate",
+          "Retry-After",
+        ],
         maxAge: 600,
       });
       handlers.set(config, handler);

@@ -6,6 +6,8 @@ import * as routes from "./users.routes.ts";
 export const usersRouter = createRouter()
   .openapi(routes.me, handlers.meHandler)
   .openapi(routes.list, handlers.listHandler)
+  .openapi(routes.exportCsv, handlers.exportCsvHandler)
   .openapi(routes.get, handlers.getHandler)
   .openapi(routes.patch, handlers.patchHandler)
-  .openapi(routes.remove, handlers.removeHandler);
+  .openapi(routes.remove, handlers.removeHandler)
+  .openapi(routes.unlock, handlers.unlockHandler);

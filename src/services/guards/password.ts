@@ -123,7 +123,9 @@ export async function provePassword(
       ? await spendPasswordCheckTime(password, check).then(() => NOT_ITS)
       : await verifyPassword(password, passwordHash, check);
   if (passwordHash === null || !valid) {
-    recordFailure(ctx, holder, "counted", details("wrong_password"));
+    // how long the run it met is now, this try counted: the account's, or a known device's own
+    const run = { in_a_row: holder.login_failures, run: holder.run.deviceId === undefined ? "account" : "device" };
+    recordFailure(ctx, holder, "counted", { ...details("wrong_password"), ...run });
     throw wrongPassword(use);
   }
   return {

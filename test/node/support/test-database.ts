@@ -1,9 +1,9 @@
-import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { openPool } from "../../../tools/postgres/pool.ts";
 import type { MigrationExecutor } from "../../../tools/migrations/executor.ts";
 import { pgliteMigrationExecutor } from "../../../tools/migrations/pglite-executor.ts";
 import { postgresMigrationExecutor } from "../../../tools/migrations/postgres-executor.ts";
+import { openPglite } from "../../../tools/local-services/backends/pglite-backend.ts";
 import { createScratchDatabase } from "../../../tools/local-services/scratch-database.ts";
 import type { LocalServicesOptions } from "../../../tools/local-services/server.ts";
 
@@ -33,7 +33,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
 }
 
 async function openPgliteDatabase(): Promise<TestDatabase> {
-  const db = await PGlite.create("memory://");
+  const db = await openPglite("memory://");
   const socketServer = new PGLiteSocketServer({ db, port: 0 });
   await socketServer.start();
   return {

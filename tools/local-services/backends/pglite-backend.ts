@@ -1,13 +1,17 @@
 import { mkdir } from "node:fs/promises";
 import { messages, Mutex, PGlite, type QueryOptions, type Results } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { pgliteMigrationExecutor } from "../../migrations/pglite-executor.ts";
 import { reportingPostgresErrors } from "./postgres-error.ts";
 import { runInOrder, transactionModes, type SqlBackend, type SqlQuery, type SqlResult } from "./sql-backend.ts";
 
+/** The extensions the migrations create, which PGlite must have loaded to let them (Neon and PostgreSQL ship them). */
+const EXTENSIONS = { pg_trgm };
+
 /** Opens (creating if needed) the PGlite database in dataDir; "memory://" keeps it in memory only. */
 export async function openPglite(dataDir: string): Promise<PGlite> {
   if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
-  return PGlite.create(dataDir);
+  return PGlite.create(dataDir, { extensions: EXTENSIONS });
 }
 
 /**
