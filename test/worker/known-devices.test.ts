@@ -186,6 +186,8 @@ describe("a sign-in from a new device", () => {
     const { clock, call, user } = await withKnownDevice();
     await signedIn(await signIn(call, user, { network: "203.0.113.1" }));
     const second = await signedIn(await signIn(call, user, { network: "203.0.113.2" }));
+    // the list goes in the order of sign-in, which a fixed clock would leave a tie
+    clock.advance(1000);
     const third = await signedIn(await signIn(call, user, { network: "203.0.113.3" }));
     expect(newDeviceNotices(await mailTo(user.email))).toHaveLength(1);
     const config = getConfig({ ...env });
