@@ -144,7 +144,10 @@ const WORDS: Record<AuthEventType, Words> = {
   passkey_removed: (p) => (p.text("by") === "admin" ? [p.actor, " removed a passkey of ", p.account] : [p.account, ` removed a passkey`]),
   passkey_failed: (p) => ["A passkey of ", p.account, ` was refused (${p.text("reason").replaceAll("_", " ")})`],
   identity_linked: (p) => [p.account, ` linked their ${p.text("provider")} sign-in`],
-  identity_unlinked: (p) => [p.account, ` unlinked their ${p.text("provider")} sign-in`],
+  identity_unlinked: (p) =>
+    p.text("by") === "admin"
+      ? [p.actor, ` unlinked the ${p.text("provider")} sign-in of `, p.account]
+      : [p.account, ` unlinked their ${p.text("provider")} sign-in`],
   users_exported: exportedList,
   account_unlocked: (p) => [
     p.actor,

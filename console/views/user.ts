@@ -2,6 +2,7 @@
 import {
   type AdminUser,
   type AuthEvent,
+  type Identity,
   type Passkey,
   perform,
   read,
@@ -18,7 +19,7 @@ import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
 import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
-import { identities } from "./identities.ts";
+import { identityTable } from "./identity-table.ts";
 import { passkeyTable } from "./passkey-table.ts";
 import { signInPanel } from "./sign-in-panel.ts";
 import {
@@ -75,7 +76,7 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
     section("Account", accountActions(view, user)),
     section("Sessions", sessions(view, user)),
     section("Passkeys", passkeys(view, user)),
-    section("Identity providers", identities(view.id, view.signal)),
+    section("Identity providers", identityProviders(view, user)),
     section("Events", events(view)),
   );
   (doneNotice ?? heading).focus();
@@ -218,21 +219,30 @@ function deleteButton({ view, user, problemBox }: AccountControls): HTMLButtonEl
   return actionButton("Delete user…", confirmingFirst(question, remove), { class: "danger" });
 }
 
-function sessions(view: UserView, user: User): HTMLElement {
-  const box = h("div", { "aria-live": "polite" }, loading("Loading sessions…"));
-  void (async () => {
-    const self = String(view.me.id) === view.id;
-    try {
-      const list = self
-        ? await read(adminApi.GET("/auth/sessions", { signal: view.signal }))
-        : await read(adminApi.GET("/users/{id}/sessions", { params: { path: { id: view.id } }, signal: view.signal }));
-      if (view.signal.aborted) return;
-      fill(box, ...(self ? ownSessions(view, list) : userSessions(view, user, list)));
-    } catch (error) {
+/** A part of the page that loads on its own: "Loading…" first, then what `show` makes of the answer, or the problem. */
+function loadedPart(view: UserView, what: string, show: () => Promise<Node[]>): HTMLElement {
+  const box = h("div", { "aria-live": "polite" }, loading(`Loading ${what}…`));
+  void show().then(
+    (nodes) => {
+      if (!view.signal.aborted) fill(box, ...nodes);
+    },
+    (error: unknown) => {
       if (!view.signal.aborted) fill(box, problem(error));
-    }
-  })();
+    },
+  );
   return box;
+}
+
+function sessions(view: UserView, user: User): HTMLElement {
+  return loadedPart(view, "sessions", async () =>
+    String(view.me.id) === view.id
+      ? ownSessions(view, await read(adminApi.GET("/auth/sessions", { signal: view.signal })))
+      : userSessions(
+          view,
+          user,
+          await read(adminApi.GET("/users/{id}/sessions", { params: { path: { id: view.id } }, signal: view.signal })),
+        ),
+  );
 }
 
 function sessionColumns(): Column<Session>[] {
@@ -313,16 +323,9 @@ function ownSessions(view: UserView, list: Session[]): Node[] {
 }
 
 function passkeys(view: UserView, user: User): HTMLElement {
-  const box = h("div", { "aria-live": "polite" }, loading("Loading passkeys…"));
-  void (async () => {
-    try {
-      const list = await read(adminApi.GET("/users/{id}/passkeys", { params: { path: { id: view.id } }, signal: view.signal }));
-      if (!view.signal.aborted) fill(box, ...userPasskeys(view, user, list));
-    } catch (error) {
-      if (!view.signal.aborted) fill(box, problem(error));
-    }
-  })();
-  return box;
+  return loadedPart(view, "passkeys", async () =>
+    userPasskeys(view, user, await read(adminApi.GET("/users/{id}/passkeys", { params: { path: { id: view.id } }, signal: view.signal }))),
+  );
 }
 
 /** Their passkeys, each with Remove (a lost or stolen device): it asks first, and then every session of theirs ends. */
@@ -347,6 +350,41 @@ function userPasskeys(view: UserView, user: User, list: Passkey[]): Node[] {
     return actionButton("Remove", confirmingFirst(question, removal), { "aria-label": `Remove the passkey ${passkey.name}` });
   };
   return [problemBox, passkeyTable(`Passkeys of ${user.email}`, list, { label: "Remove", cell: remove })];
+}
+
+function identityProviders(view: UserView, user: User): HTMLElement {
+  return loadedPart(view, "identity providers", async () =>
+    userIdentities(
+      view,
+      user,
+      await read(adminApi.GET("/users/{id}/identities", { params: { path: { id: view.id } }, signal: view.signal })),
+    ),
+  );
+}
+
+/** Their linked providers, each with Unlink (a provider account taken over or lost): it asks first, then every session of theirs ends. */
+function userIdentities(view: UserView, user: User, list: Identity[]): Node[] {
+  if (list.length === 0) return [empty("No identity provider is linked.")];
+  if (String(view.me.id) === view.id) {
+    return [identityTable("Your identity providers", list), h("p", { class: "hint" }, "Only another admin can unlink yours here.")];
+  }
+  const problemBox = problemSlot();
+  const act = acting(view, problemBox);
+  const unlink = (identity: Identity) => {
+    const question = {
+      title: `Unlink the ${identity.provider} sign-in of ${person(user)}?`,
+      message: "It stops signing them in at once, every session of theirs ends, and they are told by mail.",
+      confirm: "Unlink provider",
+    };
+    const unlinking = () =>
+      act(
+        () =>
+          perform(adminApi.DELETE("/users/{id}/identities/{identity_id}", { params: { path: { id: view.id, identity_id: identity.id } } })),
+        `Unlinked the ${identity.provider} sign-in: every session of ${user.email} has ended.`,
+      );
+    return actionButton("Unlink", confirmingFirst(question, unlinking), { "aria-label": `Unlink the ${identity.provider} sign-in` });
+  };
+  return [problemBox, identityTable(`Identity providers of ${user.email}`, list, { label: "Unlink", cell: unlink })];
 }
 
 function events(view: UserView): HTMLElement {

@@ -422,30 +422,32 @@ export async function listIdentities(db: Db, userId: string) {
 
 const unlinked = cte<{ id: string; user_id: string; provider: string }>()("unlinked_identity");
 
+/** Who unlinks: the owner ends the sessions the identity started; an admin (a taken-over provider account) all of them. */
+export type UnlinkedBy = "owner" | "admin";
+
 /**
  * Unlinks one of a user's identities, while the actor stands and it is not the account's last way to sign in (a
- * password, or another identity): the sessions started through it end, the owner is told, the event recorded.
+ * password, a passkey, or another identity): sessions end (see UnlinkedBy), the owner is told, the event recorded.
  */
 export async function unlinkIdentity(
   db: Db,
   ender: SessionEnder,
-  request: { userId: string; identityId: string; actor: Actor; notice: MailToQueue; events: EventContext },
+  request: { userId: string; identityId: string; actor: Actor; by: UnlinkedBy; notice: MailToQueue; events: EventContext },
 ): Promise<{ outcome: "unlinked" | "not_found" | "last_way" | "forbidden"; notice: QueuedMail | null; endings: Endings }> {
-  const { userId, identityId, actor, events } = request;
+  const { userId, identityId, actor, by, events } = request;
   const allowed = actorStands(actor);
   const ownIdentity = (q: typeof tables) =>
     q.selectFrom("identities").select("id").where("id", "=", identityId).where("user_id", "=", userId);
-  const anotherWay = waysInRemain(userId, { identityId });
-  const ending = ender.endSessions((q) =>
-    q.selectFrom("sessions").select("id").where("identity_id", "in", ownIdentity(tables)).where(allowed).where(anotherWay),
-  );
+  const ending =
+    by === "admin"
+      ? ender.endAllSessionsOf(() => unlinked.from().select("user_id"))
+      : ender.endSessions((q) => q.selectFrom("sessions").select("id").where("identity_id", "in", unlinked.from().select("id")));
   const notice = queueMail("notice", {
     recipients: () => tables.selectFrom("users").select("email as to_address").where("id", "in", unlinked.from().select("user_id")),
     mail: request.notice,
   });
   const statement = withSteps(
     db,
-    ending.step,
     unlinked.as(
       (q) =>
         new QueryRows(
@@ -454,13 +456,15 @@ export async function unlinkIdentity(
             .where("id", "=", identityId)
             .where("user_id", "=", userId)
             .where(allowed)
-            .where(anotherWay)
+            .where(waysInRemain(userId, { identityId }))
             .returning(["id", "user_id", "provider"]),
         ),
     ),
+    ending.step,
     notice.step,
     recordEvents(events, {
       type: "identity_unlinked",
+      details: { by },
       rows: () => unlinked.from().select((eb) => ["user_id", jsonBuildObject({ provider: eb.ref("provider") }).as("row_details")]),
     }),
   ).selectNoFrom((eb) => [

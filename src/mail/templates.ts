@@ -250,14 +250,15 @@ export function identityLinkedNotice(provider: string): Letter {
 }
 
 /** To the owner, when one of the provider identities linked to the account was unlinked. */
-export function identityUnlinkedNotice(): Letter {
+export function identityUnlinkedNotice(by: "owner" | "admin"): Letter {
+  const what =
+    by === "owner"
+      ? "A sign-in provider was unlinked from your account: it no longer signs you in here, and the sessions it started were ended."
+      : "An administrator unlinked a sign-in provider from your account: it no longer signs you in here, and you were logged out everywhere.";
   return (product) =>
     compose(product, {
       subject: `${product}: a sign-in provider was unlinked from your account`,
-      lines: [
-        "A sign-in provider was unlinked from your account: it no longer signs you in here, and the sessions it started were ended.",
-        "If you did not do this, reset your password at once and contact us.",
-      ],
+      lines: [what, "If you did not ask for this, reset your password at once and contact us."],
     });
 }
 

@@ -27,6 +27,7 @@ import {
   type ProviderIdentity,
   recordIdentitySignIn,
   unlinkIdentity,
+  type UnlinkedBy,
 } from "../db/identities.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import { ApiError, failure } from "../errors.ts";
@@ -370,32 +371,46 @@ export async function identitiesOf(ctx: ServiceContext, userId: string): Promise
   return (await listIdentities(ctx.db, userId)).map(identityView);
 }
 
+/** What an unlinking's outcome answers, when it is not done. */
+function refusedUnlink(outcome: "forbidden" | "not_found" | "last_way", by: UnlinkedBy): ApiError {
+  if (outcome === "forbidden")
+    return by === "owner" ? failure("session_ended") : new ApiError("forbidden", "Your account no longer allows this.");
+  if (outcome === "not_found") return new ApiError("identity_not_found", "There is no identity with this id on this account.");
+  return new ApiError(
+    "last_sign_in_method",
+    "This is the account's only way to sign in: set a password (“Forgot password” mails a code) or link another way first.",
+  );
+}
+
 /**
  * Unlinks one of the person's identities (step-up applies), unless it is their last way to sign in: the sessions it
  * started end, and the owner is told. One round trip.
  */
 export async function unlinkOwnIdentity(ctx: ServiceContext, actor: AccessClaims, identityId: string): Promise<void> {
+  await unlink(ctx, actor, { userId: actor.userId, identityId, by: "owner" });
+}
+
+/**
+ * An admin's unlinking of a user's identity (their provider account was taken over, or is lost): every session of the
+ * user ends, the user is told. Not one's own: an admin unlinks theirs as its owner. One round trip.
+ */
+export async function unlinkUserIdentity(ctx: ServiceContext, actor: AccessClaims, userId: string, identityId: string): Promise<void> {
+  if (actor.userId === userId) {
+    throw new ApiError("cannot_unlink_own_identity", "Unlink your own identities with DELETE /auth/identities/{id}.");
+  }
+  await unlink(ctx, actor, { userId, identityId, by: "admin" });
+}
+
+async function unlink(ctx: ServiceContext, actor: AccessClaims, which: { userId: string; identityId: string; by: UnlinkedBy }) {
   requireRecentAuthentication(ctx, actor);
   const result = await endingSessions(ctx, async (ender) =>
     unlinkIdentity(ctx.db, ender, {
-      userId: actor.userId,
-      identityId,
-      actor: { id: actor.userId, needs: "user" },
-      notice: await mailToQueue(ctx, identityUnlinkedNotice()),
+      ...which,
+      actor: { id: actor.userId, needs: which.by === "admin" ? "admin" : "user" },
+      notice: await mailToQueue(ctx, identityUnlinkedNotice(which.by)),
       events: ctx.events,
     }),
   );
-  switch (result.outcome) {
-    case "forbidden":
-      throw failure("session_ended");
-    case "not_found":
-      throw new ApiError("identity_not_found", "You have no identity with this id.");
-    case "last_way":
-      throw new ApiError(
-        "last_sign_in_method",
-        "This is your only way to sign in: set a password (“Forgot password” mails you a code) or link another provider first.",
-      );
-    case "unlinked":
-      deliverLater(ctx, result.notice);
-  }
+  if (result.outcome !== "unlinked") throw refusedUnlink(result.outcome, which.by);
+  deliverLater(ctx, result.notice);
 }

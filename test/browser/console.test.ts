@@ -712,7 +712,7 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
   });
 
-  it("signs an admin in through the identity provider's own login page, and shows the provider linked on their page", async () => {
+  it("signs an admin in through the identity provider's own login page, and shows the provider linked on their page; another admin unlinks it", async () => {
     await page.getByRole("link", { name: "Sign in with the local provider" }).click();
     // the provider's page, on its own origin
     await page.getByLabel("Name").fill("ada/console");
@@ -724,13 +724,28 @@ describe("the admin console", () => {
     await page.getByLabel("Email, name or id").fill("ada.console");
     await page.getByLabel("Email, name or id").press("Enter");
     await page.getByRole("link", { name: providerAdmin.email }).click();
-    const linked = page.getByRole("table", { name: "Linked identity providers" });
+    const linked = page.getByRole("table", { name: "Your identity providers" });
     await eventually(() => linked.locator("tbody tr").count()).toBe(1);
     expect(await linked.textContent()).toContain("local");
     await expectAccessible(page, "a user's page with a linked identity provider");
     await page.locator("header").getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await expectAccessible(page, "the sign-in form with a provider's button");
+
+    // another admin unlinks it (a provider account taken over): it asks first, then it is gone
+    await signIn(admin);
+    await navLink("Users").click();
+    await page.getByLabel("Email, name or id").fill("ada.console");
+    await page.getByLabel("Email, name or id").press("Enter");
+    await page.getByRole("link", { name: providerAdmin.email }).click();
+    await page.getByRole("table", { name: `Identity providers of ${providerAdmin.email}` }).waitFor();
+    await page.getByRole("button", { name: "Unlink the local sign-in" }).click();
+    const dialog = page.getByRole("dialog", { name: `Unlink the local sign-in of Ada Byron (${providerAdmin.email})?` });
+    await expectAccessible(page, "the dialog that asks before unlinking a provider");
+    await dialog.getByRole("button", { name: "Unlink provider" }).click();
+    await answerStepUpIfAsked(page.getByRole("status").filter({ hasText: "Unlinked the local sign-in" }));
+    await eventually(() => page.getByText("No identity provider is linked.").isVisible()).toBe(true);
+    await page.getByRole("button", { name: "Sign out" }).click();
   });
 
   it("lets an admin add a passkey under “Your account”, sign out, and sign in with it alone, no password typed", async () => {

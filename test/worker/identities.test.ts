@@ -28,10 +28,14 @@ import {
   arriveAtCallback,
   codeOf,
   exchange,
+  expectLinked,
   FLOW_COOKIE,
+  askToLink,
+  linkBody,
   providerPerson,
   RETURN_TO,
   signInAtProvider,
+  signInWithProvider,
   startFlow,
   throughProvider,
 } from "./identity-provider.ts";
@@ -41,11 +45,6 @@ const db = getDb(inject("databaseUrl"));
 async function signedIn(response: Response): Promise<SignedIn> {
   expect(response.status).toBe(200);
   return response.json<SignedIn>();
-}
-
-/** A whole sign-in: the provider, the callback, the exchange. */
-async function signInWithProvider(call: Call, login: string): Promise<SignedIn> {
-  return signedIn(await exchange(call, codeOf(await throughProvider(call, login))));
 }
 
 async function me(call: Call, token: string): Promise<PublicUser> {
@@ -199,7 +198,7 @@ describe("what goes wrong gets a problem answer, and no account", () => {
 
   it("an authorization code expired", async () => {
     const person = providerPerson();
-    await armProviderFault("code_expires_at_once");
+    await armProviderFault("code_expires_at_once", person.login);
     const flow = await startFlow();
     const callbackUrl = await signInAtProvider(flow.authorizeUrl, person.login);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -213,7 +212,7 @@ describe("what goes wrong gets a problem answer, and no account", () => {
       const person = providerPerson();
       const flow = await startFlow();
       const callbackUrl = await signInAtProvider(flow.authorizeUrl, person.login);
-      await armProviderFault(fault);
+      await armProviderFault(fault, person.login);
       await expectProblem(await arriveAtCallback(api, callbackUrl, flow.cookie), 401, "oidc_failed");
       expect(await accountsOf(person.email)).toEqual([]);
       expect(await identitiesOfSubject(person.login)).toEqual([]);
@@ -233,7 +232,7 @@ describe("what goes wrong gets a problem answer, and no account", () => {
     const person = providerPerson();
     const flow = await startFlow();
     const callbackUrl = await signInAtProvider(flow.authorizeUrl, person.login);
-    await armProviderFault("token_endpoint_down");
+    await armProviderFault("token_endpoint_down", person.login);
     const callback = await arriveAtCallback(api, callbackUrl, flow.cookie);
     await expectProblem(callback, 503, "service_unavailable");
     expect(Number(callback.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -362,28 +361,11 @@ describe("the standing of a provider's sessions", () => {
 });
 
 describe("linking and unlinking, signed in", () => {
-  const linkBody = (extra: Record<string, unknown> = {}) => ({ current_password: PASSWORD, return_to: RETURN_TO, ...extra });
-
-  /** Asks to link the local provider, and answers the link token of the start address. */
-  async function askToLink(call: Call, token: string, body = linkBody()): Promise<string> {
-    const response = await call("/auth/identities/local/link", bearer(token, json("POST", body)));
-    expect(response.status).toBe(200);
-    const { url } = await response.json<{ url: string }>();
-    const start = new URL(url);
-    expect(`${start.origin}${start.pathname}`).toBe("https://api.coffee.test/auth/oidc/local/start");
-    return start.searchParams.get("link") ?? "";
-  }
-
-  async function linked(response: Response): Promise<void> {
-    expect(response.status).toBe(303);
-    expect(response.headers.get("Location")).toBe(`${RETURN_TO}#oidc_linked=local`);
-  }
-
   it("links an identity of another address to the signed-in person, who then signs in with it", async () => {
     const user = await seededUser();
     const { access_token } = await login(user);
     const person = providerPerson();
-    await linked(await throughProvider(api, person.login, { link: await askToLink(api, access_token) }));
+    expectLinked(await throughProvider(api, person.login, { link: await askToLink(api, access_token) }));
     const listed = await api("/auth/identities", bearer(access_token));
     expect(await listed.json<IdentityView[]>()).toEqual([
       {
@@ -427,7 +409,7 @@ describe("linking and unlinking, signed in", () => {
       "oidc_return_not_allowed",
     );
     const link = await askToLink(call, access_token);
-    await linked(await throughProvider(call, providerPerson().login, { link }));
+    expectLinked(await throughProvider(call, providerPerson().login, { link }));
     // the same intent again links nobody
     const again = providerPerson();
     await expectProblem(await throughProvider(call, again.login, { link }), 400, "link_invalid");
@@ -453,7 +435,7 @@ describe("linking and unlinking, signed in", () => {
     const user = await seededUser();
     const { access_token } = await login(user);
     const person = providerPerson();
-    await linked(await throughProvider(api, person.login, { link: await askToLink(api, access_token) }));
+    expectLinked(await throughProvider(api, person.login, { link: await askToLink(api, access_token) }));
     const throughIt = await signInWithProvider(api, person.login);
     const [identity] = await (await api("/auth/identities", bearer(access_token))).json<IdentityView[]>();
     const { result, roundTrips } = await countRoundTrips((call) =>
@@ -489,13 +471,53 @@ describe("linking and unlinking, signed in", () => {
     expect(await identitiesOfSubject(person.login)).toHaveLength(1);
   });
 
-  it("shows an admin a user's identities", async () => {
+  it("lets an admin list a user's identities and unlink one: every session of theirs ends, they are told, it is audited", async () => {
+    const clock = manualClock();
+    const call = client({ clock });
+    const user = await seededUser();
+    const { access_token } = await login(user, call);
+    const person = providerPerson();
+    expectLinked(await throughProvider(call, person.login, { link: await askToLink(call, access_token) }));
+    const throughIt = await signInWithProvider(call, person.login);
+    const admin = await seededUser("admin");
+    const adminToken = (await login(admin, call)).access_token;
+    const listed = await (await call(`/users/${user.id}/identities`, bearer(adminToken))).json<IdentityView[]>();
+    expect(listed.map((identity) => identity.email)).toEqual([person.email]);
+    const unlink = (token: string, userId = user.id, identityId = listed[0]?.id, through: Call = call) =>
+      through(`/users/${userId}/identities/${identityId}`, bearer(token, { method: "DELETE" }));
+    await expectProblem(await unlink(access_token), 403, "forbidden");
+    await expectProblem(await unlink(adminToken, admin.id), 409, "cannot_unlink_own_identity");
+    await expectProblem(await unlink(adminToken, user.id, crypto.randomUUID()), 404, "identity_not_found");
+    const { result, roundTrips } = await countRoundTrips((counted) => unlink(adminToken, user.id, listed[0]?.id, counted), { clock });
+    expect(result.status).toBe(204);
+    // one to unlink, one after the answer to mark the notice sent
+    expect(roundTrips).toBe(2);
+    // the provider's session and the password's: every one ends
+    await expectProblem(await call("/users/me", bearer(throughIt.access_token)), 401, "invalid_token");
+    await expectProblem(await call("/users/me", bearer(access_token)), 401, "invalid_token");
+    expect((await mailTo(user.email))[0]?.text).toContain("An administrator unlinked a sign-in provider from your account");
+    const events = await db
+      .selectFrom("auth_events")
+      .select(["actor_id", "details"])
+      .where("user_id", "=", String(user.id))
+      .where("type", "=", "identity_unlinked")
+      .execute();
+    expect(events).toEqual([{ actor_id: String(admin.id), details: { by: "admin", provider: "local" } }]);
+    await expectProblem(await unlink(adminToken), 404, "identity_not_found");
+    // an admin's sign-in over ten minutes old must be renewed first
+    clock.advance(11 * 60);
+    await expectProblem(await unlink(adminToken), 401, "reauthentication_required");
+  });
+
+  it("will not let an admin unlink a user's last way to sign in", async () => {
     const person = providerPerson();
     const tokens = await signInWithProvider(api, person.login);
     const { id } = await me(api, tokens.access_token);
+    const [identity] = await (await api("/auth/identities", bearer(tokens.access_token))).json<IdentityView[]>();
     const admin = await seededUser("admin");
-    const listed = await api(`/users/${id}/identities`, bearer((await login(admin)).access_token));
-    expect((await listed.json<IdentityView[]>()).map((identity) => identity.email)).toEqual([person.email]);
+    const unlinking = await api(`/users/${id}/identities/${identity?.id}`, bearer((await login(admin)).access_token, { method: "DELETE" }));
+    await expectProblem(unlinking, 409, "last_sign_in_method");
+    expect((await api("/users/me", bearer(tokens.access_token))).status).toBe(200);
   });
 });
 

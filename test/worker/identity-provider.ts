@@ -3,7 +3,8 @@
 // the API's callback with the flow's cookie. The provider is the real one of the local services (oidc-provider).
 import { expect, inject } from "vitest";
 import type { OidcFault } from "../../tools/local-services/oidc/provider.ts";
-import { type Call, api, json } from "./helpers.ts";
+import type { SignedIn } from "../../src/schemas/tokens.ts";
+import { type Call, api, bearer, json, PASSWORD } from "./helpers.ts";
 
 /** The address the tests' deployment allows as return_to (OIDC_RETURN_URLS). */
 export const RETURN_TO = "https://app.coffee.test/signed-in";
@@ -110,8 +111,41 @@ export async function throughProvider(call: Call, login: string, options: { link
   return arriveAtCallback(call, await signInAtProvider(flow.authorizeUrl, login), flow.cookie);
 }
 
-/** Makes the provider get its next token answer (or code) wrong, as `fault` says. */
-export async function armProviderFault(fault: OidcFault): Promise<void> {
-  const response = await fetch(`${inject("oidcIssuer")}/faults`, { method: "POST", body: JSON.stringify({ fault }) });
+/** Makes the provider get its next token answer (or code) for `login` wrong, as `fault` says. */
+export async function armProviderFault(fault: OidcFault, login: string): Promise<void> {
+  const response = await fetch(`${inject("oidcIssuer")}/faults`, { method: "POST", body: JSON.stringify({ fault, login }) });
   expect(response.status).toBe(204);
+}
+
+/** A whole sign-in: the provider, the callback, the exchange. */
+export async function signInWithProvider(call: Call, login: string): Promise<SignedIn> {
+  const response = await exchange(call, codeOf(await throughProvider(call, login)));
+  expect(response.status).toBe(200);
+  return response.json<SignedIn>();
+}
+
+/** The body of a link's start: the password (of an account that has one) and where to come back to. */
+export const linkBody = (extra: Record<string, unknown> = {}) => ({ current_password: PASSWORD, return_to: RETURN_TO, ...extra });
+
+/** Asks to link the local provider, and answers the link token of the start address. */
+export async function askToLink(call: Call, token: string, body = linkBody()): Promise<string> {
+  const response = await call("/auth/identities/local/link", bearer(token, json("POST", body)));
+  expect(response.status).toBe(200);
+  const { url } = await response.json<{ url: string }>();
+  const start = new URL(url);
+  expect(`${start.origin}${start.pathname}`).toBe("https://api.coffee.test/auth/oidc/local/start");
+  return start.searchParams.get("link") ?? "";
+}
+
+/** The callback's answer to a link: back to the client, which is told the provider was linked. */
+export function expectLinked(response: Response): void {
+  expect(response.status).toBe(303);
+  expect(response.headers.get("Location")).toBe(`${RETURN_TO}#oidc_linked=local`);
+}
+
+/** Links someone new at the provider to the signed-in person (`password` theirs), and answers who. */
+export async function linkedPerson(call: Call, token: string, password: string): Promise<{ login: string; email: string }> {
+  const person = providerPerson();
+  expectLinked(await throughProvider(call, person.login, { link: await askToLink(call, token, linkBody({ current_password: password })) }));
+  return person;
 }

@@ -6,6 +6,7 @@
 // `amr`, turning the factor off takes `otp` off every session.
 import { describe, expect, it } from "vitest";
 import type { TotpEnabled } from "../../src/schemas/mfa.ts";
+import type { IdentityView } from "../../src/schemas/identities.ts";
 import type { PasskeyView } from "../../src/schemas/passkeys.ts";
 import type { TokenPair } from "../../src/schemas/tokens.ts";
 import {
@@ -23,7 +24,11 @@ import {
 } from "./helpers.ts";
 import { base32Decode } from "../../src/auth/totp.ts";
 import { challenge, claimsOf, codeAt, completeWith, type ManualClock, nextStep, seededFactor } from "./factors.ts";
+import { linkedPerson, signInWithProvider } from "./identity-provider.ts";
 import { reauthenticationOptions, seededPasskey, signedInWithPasskey } from "./passkeys.ts";
+
+/** A way in besides the password, which a mint may make a session with and an ending may take away. */
+type WayIn = "passkey" | "identity";
 
 /** Someone whose tokens the matrix ends: an admin (so a demotion ends something), maybe with an authenticator app. */
 interface Subject {
@@ -33,6 +38,8 @@ interface Subject {
   secret: Uint8Array | undefined;
   /** The passkey a passkey's sign-in was made with. */
   passkey: PasskeyView | undefined;
+  /** The id of the identity a provider's sign-in was made with. */
+  identity: string | undefined;
 }
 
 /** What an endpoint minted: an access token, and the refresh token of its session when the answer had one. */
@@ -56,10 +63,10 @@ async function signInWithFactor(subject: Subject): Promise<TokenPair> {
 }
 
 /** Each endpoint that answers tokens, whether its subject has a factor to start with, and whether when it is done. */
-const MINTS: Record<string, { factor: { before: boolean; after: boolean }; passkey?: true; mint(subject: Subject): Promise<Minted> }> = {
+const MINTS: Record<string, { factor: { before: boolean; after: boolean }; way?: WayIn; mint(subject: Subject): Promise<Minted> }> = {
   "a passkey's sign-in": {
     factor: { before: false, after: false },
-    passkey: true,
+    way: "passkey",
     mint: async (subject) => {
       const { device, passkey } = await seededPasskey(subject.user);
       subject.passkey = passkey;
@@ -69,7 +76,7 @@ const MINTS: Record<string, { factor: { before: boolean; after: boolean }; passk
   // the session was signed in with a password and is then made with the passkey: removing it ends the session
   "re-authentication with a passkey": {
     factor: { before: false, after: false },
-    passkey: true,
+    way: "passkey",
     mint: async (subject) => {
       const { call, user } = subject;
       const { access_token, refresh_token } = await login(user, call);
@@ -80,6 +87,18 @@ const MINTS: Record<string, { factor: { before: boolean; after: boolean }; passk
         await call("/auth/passkeys/reauthentication", bearer(access_token, json("POST", { credential }))),
       );
       return { access: renewed.access_token, refresh: refresh_token };
+    },
+  },
+  "a provider's sign-in": {
+    factor: { before: false, after: false },
+    way: "identity",
+    mint: async (subject) => {
+      const { call, user } = subject;
+      const { access_token } = await login(user, call);
+      const person = await linkedPerson(call, access_token, user.password);
+      const [identity] = await ok<IdentityView[]>(await call("/auth/identities", bearer(access_token)));
+      subject.identity = identity?.id;
+      return pairOf(await signInWithProvider(call, person.login));
     },
   },
   login: {
@@ -159,7 +178,7 @@ async function adminToken(call: Call): Promise<string> {
 }
 
 /** Each way a session ends, and whether it needs the subject to have a factor (or not to). */
-const ENDINGS: Record<string, { needs?: "factor" | "no factor" | "passkey"; end(subject: Subject, minted: Minted): Promise<void> }> = {
+const ENDINGS: Record<string, { needs?: "factor" | "no factor" | WayIn; end(subject: Subject, minted: Minted): Promise<void> }> = {
   "removing the passkey it was made with": {
     needs: "passkey",
     end: async ({ call, user, passkey }, { access }) => {
@@ -171,6 +190,19 @@ const ENDINGS: Record<string, { needs?: "factor" | "no factor" | "passkey"; end(
     needs: "passkey",
     end: async ({ call, user, passkey }) => {
       const response = await call(`/users/${user.id}/passkeys/${passkey?.id}`, bearer(await adminToken(call), { method: "DELETE" }));
+      expect(response.status).toBe(204);
+    },
+  },
+  "unlinking the identity it was made with": {
+    needs: "identity",
+    end: async ({ call, identity }, { access }) => {
+      expect((await call(`/auth/identities/${identity}`, bearer(access, { method: "DELETE" }))).status).toBe(204);
+    },
+  },
+  "an admin's unlinking of an identity": {
+    needs: "identity",
+    end: async ({ call, user, identity }) => {
+      const response = await call(`/users/${user.id}/identities/${identity}`, bearer(await adminToken(call), { method: "DELETE" }));
       expect(response.status).toBe(204);
     },
   },
@@ -240,7 +272,9 @@ const ENDINGS: Record<string, { needs?: "factor" | "no factor" | "passkey"; end(
 const cases = Object.entries(MINTS).flatMap(([minter, mint]) =>
   Object.entries(ENDINGS)
     .filter(([, ending]) =>
-      ending.needs === "passkey" ? mint.passkey === true : ending.needs === undefined || (ending.needs === "factor") === mint.factor.after,
+      ending.needs === "passkey" || ending.needs === "identity"
+        ? mint.way === ending.needs
+        : ending.needs === undefined || (ending.needs === "factor") === mint.factor.after,
     )
     .map(([ender, ending]) => ({ minter, ender, mint, ending })),
 );
@@ -248,7 +282,14 @@ const cases = Object.entries(MINTS).flatMap(([minter, mint]) =>
 describe.concurrent("every token minted for a session ends with it", () => {
   it.each(cases)("minted by $minter, ended by $ender", async ({ mint, ending }) => {
     const clock = manualClock();
-    const subject: Subject = { call: client({ clock }), clock, user: await seededUser("admin"), secret: undefined, passkey: undefined };
+    const subject: Subject = {
+      call: client({ clock }),
+      clock,
+      user: await seededUser("admin"),
+      secret: undefined,
+      passkey: undefined,
+      identity: undefined,
+    };
     if (mint.factor.before) subject.secret = (await seededFactor(subject.user, clock())).secret;
     const minted = await mint.mint(subject);
     expect((await subject.call("/users/me", bearer(minted.access))).status).toBe(200);
@@ -265,7 +306,14 @@ describe("what a token says of how its session was made", () => {
     const clock = manualClock();
     const call = client({ clock });
     const user = await seededUser();
-    const subject: Subject = { call, clock, user, secret: (await seededFactor(user, clock())).secret, passkey: undefined };
+    const subject: Subject = {
+      call,
+      clock,
+      user,
+      secret: (await seededFactor(user, clock())).secret,
+      passkey: undefined,
+      identity: undefined,
+    };
     const signedIn = await signInWithFactor(subject);
     const before = claimsOf(signedIn.access_token);
     clock.advance(5 * 60);
@@ -286,7 +334,14 @@ describe("what a token says of how its session was made", () => {
     const clock = manualClock();
     const strict = client({ clock, env: { ADMIN_MFA_REQUIRED: "true" } });
     const admin = await seededUser("admin");
-    const subject: Subject = { call: strict, clock, user: admin, secret: (await seededFactor(admin, clock())).secret, passkey: undefined };
+    const subject: Subject = {
+      call: strict,
+      clock,
+      user: admin,
+      secret: (await seededFactor(admin, clock())).secret,
+      passkey: undefined,
+      identity: undefined,
+    };
     const other = await signInWithFactor(subject);
     const current = await signInWithFactor(subject);
     expect((await strict("/users", bearer(other.access_token))).status).toBe(200);

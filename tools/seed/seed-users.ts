@@ -28,10 +28,10 @@ with numbers as (
 ), new_users as (
   insert into users (email, password_hash, first_name, last_name, status, role, verified_at, created_at, updated_at)
   select 'seed-' || n || '@seed.test', $5, 'Seed', 'User ' || n, 'verified', 'user', at, at, at from numbers
-  returning id, created_at
+  returning id, created_at, session_generation
 ), new_sessions as (
-  insert into sessions (id, user_id, created_at, user_agent, client_address)
-  select gen_random_uuid(), id, created_at, 'seed', '192.0.2.1' from new_users
+  insert into sessions (id, user_id, created_at, auth_time, generation, user_agent, client_address)
+  select gen_random_uuid(), id, created_at, created_at, session_generation, 'seed', '192.0.2.1' from new_users
   returning id, user_id, created_at
 )
 insert into refresh_tokens (token_hash, session_id, user_id, expires_at, created_at)

@@ -9,6 +9,7 @@ import {
   startLink,
   startSignIn,
   unlinkOwnIdentity,
+  unlinkUserIdentity,
 } from "../../services/identities.ts";
 import { serviceContext } from "../service-context.ts";
 import type * as routes from "./identities.routes.ts";
@@ -64,3 +65,9 @@ export const unlinkOwnHandler: Handler<typeof routes.unlinkOwn> = async (c) => {
 
 export const listOfUserHandler: Handler<typeof routes.listOfUser> = async (c) =>
   c.json(await identitiesOf(serviceContext(c), c.req.valid("param").id), 200);
+
+export const unlinkOfUserHandler: Handler<typeof routes.unlinkOfUser> = async (c) => {
+  const { id, identity_id: identityId } = c.req.valid("param");
+  await unlinkUserIdentity(serviceContext(c), c.var.auth, id, identityId);
+  return c.body(null, 204);
+};

@@ -39,6 +39,7 @@ const exampleIdentity = {
   last_sign_in_at: "2026-12-01T08:02:11.000Z",
 };
 const identityList = jsonContent(z.array(IdentitySchema), [exampleIdentity]);
+const identityIdParam = (name: string) => z.uuid().openapi({ param: { name, in: "path" }, example: exampleIdentity.id });
 const redirect = (description: string) => ({
   description,
   headers: { Location: { description: "Where the browser goes next", schema: { type: "string" as const } } },
@@ -231,7 +232,7 @@ export const unlinkOwn = createRoute({
   description:
     "Needs a recent sign-in. Refused (409 `last_sign_in_method`) when it is your only way to sign in (no password and no " +
     "other provider). The sessions it started end; you are mailed.",
-  request: { params: z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: exampleIdentity.id }) }) },
+  request: { params: z.object({ id: identityIdParam("id") }) },
   responses: {
     204: { description: "Unlinked" },
     ...problemResponses(
@@ -259,5 +260,33 @@ export const listOfUser = createRoute({
   responses: {
     200: { description: "Their identities, oldest first", content: identityList },
     ...problemResponses(...ADMIN_PROBLEMS, ...PARAMETER_PROBLEMS, ...DATABASE_PROBLEMS),
+  },
+});
+
+export const unlinkOfUser = createRoute({
+  method: "delete",
+  path: "/users/{id}/identities/{identity_id}",
+  operationId: "unlinkUserIdentity",
+  tags,
+  security,
+  middleware: [adminOnly, userWrites] as const,
+  summary: "Unlink a user's provider (admin)",
+  description:
+    "For a provider account that was taken over or lost: the identity stops signing them in, every session of the user " +
+    "ends, and the user is told; recorded as `identity_unlinked` by an admin. Needs a recent sign-in. Not one's own " +
+    "(409): an admin unlinks theirs as its owner. The account's last way to sign in is never removed (409).",
+  request: { params: UserIdParamSchema.extend({ identity_id: identityIdParam("identity_id") }) },
+  responses: {
+    204: { description: "Unlinked" },
+    ...problemResponses(
+      ...ADMIN_PROBLEMS,
+      ...STEP_UP_PROBLEMS,
+      ...PARAMETER_PROBLEMS,
+      ...DATABASE_PROBLEMS,
+      ...LIMITED_PROBLEMS,
+      "identity_not_found",
+      "last_sign_in_method",
+      "cannot_unlink_own_identity",
+    ),
   },
 });

@@ -11,4 +11,5 @@ export const identitiesRouter = createRouter()
   .openapi(routes.startLink, handlers.startLinkHandler)
   .openapi(routes.listOwn, handlers.listOwnHandler)
   .openapi(routes.unlinkOwn, handlers.unlinkOwnHandler)
-  .openapi(routes.listOfUser, handlers.listOfUserHandler);
+  .openapi(routes.listOfUser, handlers.listOfUserHandler)
+  .openapi(routes.unlinkOfUser, handlers.unlinkOfUserHandler);

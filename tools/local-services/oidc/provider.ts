@@ -16,10 +16,11 @@ export interface LocalOidcProvider {
 }
 
 /**
- * What the provider gets wrong next, for the tests (POST {OIDC_PATH}/faults with `{"fault": …}`; once): its token
- * endpoint down, the authorization code it issues next expiring in a second, or an ID token as a broken or
- * compromised provider would send it (another issuer, another audience, another nonce, expired, or signed by a key
- * it does not publish).
+ * What the provider gets wrong next for one person, for the tests (POST {OIDC_PATH}/faults with `{"fault": …,
+ * "login": …}`; once): its token endpoint down, the authorization code it issues them next expiring in a second, or
+ * an ID token as a broken or compromised provider would send it (another issuer, another audience, another nonce,
+ * expired, or signed by a key it does not publish). Bound to the person, so tests signing others in at the same
+ * time meet none of it.
  */
 export const OIDC_FAULTS = [
   "token_endpoint_down",
@@ -110,7 +111,14 @@ async function interaction(provider: Provider, request: IncomingMessage, respons
 export function createLocalOidcProvider(issuer: string, redirectUris: string[]): LocalOidcProvider {
   const own = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
   const foreign = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-  let armed: OidcFault | undefined;
+  /** The fault armed for each person's next sign-in, by their login (the ID token's `sub`). */
+  const armed = new Map<string, OidcFault>();
+  const disarm = (login: unknown, only?: (fault: OidcFault) => boolean): OidcFault | undefined => {
+    const fault = typeof login === "string" ? armed.get(login) : undefined;
+    if (fault === undefined || (only && !only(fault))) return undefined;
+    armed.delete(String(login));
+    return fault;
+  };
   const provider = new Provider(issuer, {
     adapter: memoryAdapter(),
     clients: [
@@ -138,11 +146,7 @@ export function createLocalOidcProvider(issuer: string, redirectUris: string[]):
     pkce: { required: () => true },
     cookies: { keys: ["local-provider-cookie-key"] },
     ttl: {
-      AuthorizationCode: () => {
-        if (armed !== "code_expires_at_once") return 60;
-        armed = undefined;
-        return 1;
-      },
+      AuthorizationCode: (_ctx, code) => (disarm(code.accountId, (fault) => fault === "code_expires_at_once") ? 1 : 60),
       Grant: 3600,
       IdToken: 600,
       AccessToken: 600,
@@ -150,28 +154,26 @@ export function createLocalOidcProvider(issuer: string, redirectUris: string[]):
       Session: 3600,
     },
   });
-  /** The token endpoint's answer, as the armed fault has it. */
+  /** The token endpoint's answer, as the fault armed for the person it signs in has it. */
   function answerTokenRequest(request: IncomingMessage, response: ServerResponse): void {
-    const fault = armed;
-    armed = undefined;
-    if (fault === "token_endpoint_down") {
-      response.writeHead(503, { "Content-Type": "text/plain", "Retry-After": "30" }).end("The provider is down.");
-      return;
-    }
     const end = response.end.bind(response);
-    const chunks: Buffer[] = [];
-    // the provider answers with one end(body); the body is held, changed, and sent as the fault has it
+    const send = (status: number, headers: Record<string, string>, body: string) => {
+      response.statusCode = status;
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      response.setHeader("Content-Length", Buffer.byteLength(body));
+      end(body);
+    };
+    // the provider answers with one end(body): the body is held, and sent as the person's fault has it
     response.end = ((body?: unknown) => {
-      if (Buffer.isBuffer(body) || typeof body === "string") chunks.push(Buffer.from(body));
-      const text = Buffer.concat(chunks).toString("utf8");
+      const text = Buffer.isBuffer(body) || typeof body === "string" ? Buffer.from(body).toString("utf8") : "";
       void (async () => {
-        const answer: unknown = JSON.parse(text);
-        if (typeof answer === "object" && answer !== null && "id_token" in answer && typeof answer.id_token === "string") {
-          const idToken = await tamperedIdToken(answer.id_token, fault ?? "wrong_issuer", { own, foreign });
-          const tampered = JSON.stringify({ ...answer, id_token: idToken });
-          response.setHeader("Content-Length", Buffer.byteLength(tampered));
-          end(tampered);
-        } else end(text);
+        const answer: { id_token?: unknown } = text ? JSON.parse(text) : {};
+        const idToken = answer.id_token;
+        const fault = typeof idToken === "string" ? disarm(decodeJwt(idToken).sub) : undefined;
+        if (fault === undefined || typeof idToken !== "string") end(text);
+        else if (fault === "token_endpoint_down") send(503, { "Content-Type": "text/plain", "Retry-After": "30" }, "The provider is down.");
+        else
+          send(response.statusCode, {}, JSON.stringify({ ...answer, id_token: await tamperedIdToken(idToken, fault, { own, foreign }) }));
       })();
       return response;
     }) as ServerResponse["end"];
@@ -184,17 +186,18 @@ export function createLocalOidcProvider(issuer: string, redirectUris: string[]):
       const path = url.slice(OIDC_PATH.length) || "/";
       if (path === "/faults" && request.method === "POST") {
         void readBody(request).then((text) => {
-          const fault: unknown = JSON.parse(text || "{}").fault;
-          if (!isFault(fault)) {
-            response.writeHead(400, { "Content-Type": "text/plain" }).end(`fault must be one of ${OIDC_FAULTS.join(", ")}`);
+          const { fault, login }: { fault?: unknown; login?: unknown } = JSON.parse(text || "{}");
+          if (!isFault(fault) || typeof login !== "string") {
+            const wanted = `{"fault": one of ${OIDC_FAULTS.join(", ")}, "login": the person's name}`;
+            response.writeHead(400, { "Content-Type": "text/plain" }).end(`the body must be ${wanted}`);
             return;
           }
-          armed = fault;
+          armed.set(login, fault);
           response.writeHead(204).end();
         });
         return;
       }
-      if (path.startsWith("/token") && armed !== undefined && armed !== "code_expires_at_once") {
+      if (path.startsWith("/token") && armed.size > 0) {
         Object.assign(request, { originalUrl: url, url: path });
         answerTokenRequest(request, response);
         return;
