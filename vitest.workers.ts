@@ -23,7 +23,8 @@ export function workersPool() {
           // nothing listens on the discard port: a provider that is down
           { id: "offline", label: "Offline provider", issuer: "http://127.0.0.1:9/oidc", ...LOCAL_OIDC_CLIENT },
         ]),
-        OIDC_RETURN_URLS: "https://app.coffee.test/signed-in",
+        // a web page's address, and an app's own scheme (which must send a code challenge)
+        OIDC_RETURN_URLS: "https://app.coffee.test/signed-in,coffeeshop://signed-in",
       },
     },
   }));

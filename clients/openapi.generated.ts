@@ -554,7 +554,7 @@ export interface paths {
         };
         /**
          * Sign in with a provider (open in the browser)
-         * @description Sends the browser to the provider (authorization code flow with PKCE S256, `state` and `nonce`), with a cookie that binds the sign-in to this browser for 10 minutes. `return_to` must be one of the deployment's OIDC_RETURN_URLS, exactly.
+         * @description Sends the browser to the provider (authorization code flow with PKCE S256, `state` and `nonce`), with a cookie that binds the sign-in to this browser for 10 minutes. `return_to` must be one of the deployment's OIDC_RETURN_URLS, exactly. With a `code_challenge` (RFC 7636, S256) the code the sign-in comes back with works only with its verifier: an app coming back through its own scheme must send one, since another app on the device can claim that scheme.
          */
         get: operations["startIdentityProviderSignIn"];
         put?: never;
@@ -600,7 +600,7 @@ export interface paths {
         put?: never;
         /**
          * Finish a provider's sign-in
-         * @description Exchanges the one-time code of the callback's `#oidc_code=` (once, within a minute) for a session, answered as a login's. Its tokens' `amr` is `["fed"]`, or `["fed", "mfa"]` when the provider asserted a second factor. An account with an authenticator app answers 401 `mfa_required` with a `challenge` (complete it at POST /auth/login/mfa) unless the provider asserted a second factor. Send the `device_token` of this device's last sign-in, as for a login.
+         * @description Exchanges the one-time code of the callback's `#oidc_code=` (once, within a minute) for a session, answered as a login's. Its tokens' `amr` is `["fed"]`, or `["fed", "mfa"]` when the provider asserted a second factor. An account with an authenticator app answers 401 `mfa_required` with a `challenge` (complete it at POST /auth/login/mfa) unless the provider asserted a second factor. Send the `device_token` of this device's last sign-in, as for a login, and the `code_verifier` of the start's `code_challenge` if it had one (a wrong or missing one answers as an unknown code, and leaves the code for its client).
          */
         post: operations["exchangeIdentityProviderCode"];
         delete?: never;
@@ -1168,7 +1168,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "deletion_token_invalid" | "passkey_challenge_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "passkey_invalid" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "passkey_not_found" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "passkey_exists" | "cannot_remove_own_passkey" | "cannot_unlink_own_identity" | "account_not_locked" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "oidc_code_challenge_required" | "deletion_token_invalid" | "passkey_challenge_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "passkey_invalid" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "passkey_not_found" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "passkey_exists" | "cannot_remove_own_passkey" | "cannot_unlink_own_identity" | "account_not_locked" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -1467,6 +1467,8 @@ export interface components {
              * @example 3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk
              */
             device_token?: string;
+            /** @description The verifier whose challenge the start was given, if it was given one */
+            code_verifier?: string;
         };
         LinkStart: {
             /**
@@ -6664,6 +6666,8 @@ export interface operations {
                 return_to: string;
                 /** @description A link intent from POST /auth/identities/{provider}/link */
                 link?: string;
+                /** @description RFC 7636's S256 challenge of a verifier the client keeps: the code the sign-in comes back with then works only with that verifier (POST /auth/oidc/exchange). Required when `return_to` is an app's own scheme, which another app on the device can claim. */
+                code_challenge?: string;
             };
             header?: never;
             path: {
@@ -6682,7 +6686,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `oidc_return_not_allowed`: Return address not allowed */
+            /** @description `oidc_return_not_allowed`: Return address not allowed; `oidc_code_challenge_required`: A code challenge is required for this return address */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6700,7 +6704,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "oidc_return_not_allowed";
+                        code?: "oidc_return_not_allowed" | "oidc_code_challenge_required";
                     };
                 };
             };
@@ -7309,7 +7313,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "code": "42.8b2f6c1e-3d4a-4b5c-9d6e-7f8a9b0c1d2e.0.q9v0Yb3K1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9TyAb",
-                 *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk"
+                 *       "device_token": "3q2-7wE9rKd0Jx1Pq8VbN4mZs6TyUaHf5LcGi2oWnRk",
+                 *       "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
                  *     }
                  */
                 "application/json": components["schemas"]["OidcExchangeRequest"];

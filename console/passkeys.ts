@@ -1,6 +1,7 @@
 // Passkeys in the browser: the API's options handed to WebAuthn (the browser's own JSON parsers read them), and what
 // the authenticator made handed back as the JSON the API reads, its bytes in base64url. Nothing here keeps a key:
 // the authenticator holds it, and the API keeps only its public half.
+import { base64url } from "./base64url.ts";
 import type { PasskeyAssertion, PasskeyAttestation, PasskeyCreationOptions, PasskeyRequestOptions } from "./api.ts";
 
 type Transport = NonNullable<PasskeyAttestation["response"]["transports"]>[number];
@@ -13,12 +14,6 @@ function isTransport(name: string): name is Transport {
 /** Whether this browser can use passkeys with the API's JSON options (every current browser can). */
 export function passkeysSupported(): boolean {
   return typeof PublicKeyCredential === "function" && typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
-}
-
-function base64url(buffer: ArrayBuffer): string {
-  let binary = "";
-  for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 function attachment(credential: PublicKeyCredential): "platform" | "cross-platform" | undefined {

@@ -4,6 +4,7 @@ import { ApiProblem, type IdentityProvider, type MfaChallenge, read, type Signed
 import { deviceToken, keepDeviceToken } from "./device.ts";
 import { fill, h, viewHeading } from "./dom.ts";
 import { passkeysSupported, usePasskey } from "./passkeys.ts";
+import { goToProvider, takeCodeVerifier } from "./provider-sign-in.ts";
 import { adminApi, beginSession, publicApi, type SignInMethod, signOut } from "./session.ts";
 import { describeError } from "./views/parts.ts";
 
@@ -80,9 +81,13 @@ function providerLinks(): HTMLElement {
     (providers) =>
       box.replaceChildren(
         ...providers.map((provider) => {
-          const query = new URLSearchParams({ return_to: returnTo });
-          const href = `/auth/oidc/${encodeURIComponent(provider.id)}/start?${query}`;
-          return h("a", { href }, `Sign in with ${provider.label}`);
+          const href = `/auth/oidc/${encodeURIComponent(provider.id)}/start?${new URLSearchParams({ return_to: returnTo })}`;
+          const link = h("a", { href }, `Sign in with ${provider.label}`);
+          link.addEventListener("click", (event) => {
+            event.preventDefault();
+            void goToProvider(provider.id, returnTo);
+          });
+          return link;
         }),
       ),
     // without the list the password form still works; the next sign-in page asks again
@@ -266,7 +271,7 @@ export function renderSignIn(main: HTMLElement, options: SignInOptions): void {
   );
   fields.email.focus();
   if (options.providerCode !== undefined) {
-    const body = { code: options.providerCode, device_token: deviceToken() };
+    const body = { code: options.providerCode, device_token: deviceToken(), code_verifier: takeCodeVerifier() };
     void settle(publicApi.POST("/auth/oidc/exchange", { body }), steps, options.onSignedIn);
   }
 

@@ -11,6 +11,11 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
+/** RFC 7636's S256 code challenge of a verifier: base64url(SHA-256(verifier)), unpadded. */
+export async function s256CodeChallenge(verifier: string): Promise<string> {
+  return base64url.encode(await sha256(verifier));
+}
+
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
 function hmacKey(secret: string): Promise<CryptoKey> {

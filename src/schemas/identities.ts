@@ -76,6 +76,17 @@ export const ReturnToSchema = z.url().max(2048).meta({
 export const OidcStartQuerySchema = z.object({
   return_to: ReturnToSchema,
   link: z.string().min(1).max(128).optional().meta({ description: "A link intent from POST /auth/identities/{provider}/link" }),
+  code_challenge: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, "must be the base64url SHA-256 of a code_verifier (43 characters, no padding)")
+    .optional()
+    .meta({
+      description:
+        "RFC 7636's S256 challenge of a verifier the client keeps: the code the sign-in comes back with then works only " +
+        "with that verifier (POST /auth/oidc/exchange). Required when `return_to` is an app's own scheme, which another " +
+        "app on the device can claim.",
+      example: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    }),
 });
 export type OidcStartQuery = z.infer<typeof OidcStartQuerySchema>;
 
@@ -90,6 +101,11 @@ export const OidcExchangeRequestSchema = z
   .strictObject({
     code: z.string().min(1).max(128).meta({ description: "The one-time code the callback put in the return URL's fragment" }),
     device_token: DeviceTokenSchema.optional(),
+    code_verifier: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{43,128}$/, "must be 43 to 128 characters of A-Z, a-z, 0-9 and -._~ (RFC 7636)")
+      .optional()
+      .meta({ description: "The verifier whose challenge the start was given, if it was given one" }),
   })
   .meta({ id: "OidcExchangeRequest" });
 export type OidcExchangeRequest = z.infer<typeof OidcExchangeRequestSchema>;

@@ -13,6 +13,7 @@ export const problemTable = {
   oidc_state_mismatch: { status: 400, title: "Sign-in not started in this browser" },
   oidc_return_not_allowed: { status: 400, title: "Return address not allowed" },
   oidc_code_invalid: { status: 400, title: "Used, expired or unknown sign-in code" },
+  oidc_code_challenge_required: { status: 400, title: "A code challenge is required for this return address" },
   deletion_token_invalid: { status: 400, title: "Unknown or used cancellation, or the deletion is done" },
   passkey_challenge_invalid: { status: 400, title: "Unknown, expired or used passkey challenge" },
   unauthorized: { status: 401, title: "Authentication required" },

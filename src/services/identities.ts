@@ -2,7 +2,7 @@
 // browser), the callback (the provider's answer checked, the account rules applied, a one-time code sent back to
 // the client in the URL's fragment), the code's exchange for a session, and a signed-in person's identities.
 import { z } from "zod";
-import { randomToken, sha256 } from "../auth/crypto.ts";
+import { randomToken, s256CodeChallenge, sha256 } from "../auth/crypto.ts";
 import {
   type AuthorizationRequest,
   authorizationUrl,
@@ -86,6 +86,8 @@ const FlowSchema = z.object({
   codeVerifier: z.string(),
   returnTo: z.string(),
   link: z.string().optional(),
+  /** The client's S256 code challenge: its sign-in code is then bound to the verifier. */
+  codeChallenge: z.string().optional(),
   expiresAt: z.number(),
 });
 type Flow = z.infer<typeof FlowSchema>;
@@ -127,13 +129,26 @@ export async function startSignIn(
 ): Promise<{ location: string; cookie: FlowCookie }> {
   const provider = configuredProvider(ctx.config, providerId);
   const returnTo = allowedReturn(ctx.config, query.return_to);
+  if (query.link === undefined && query.code_challenge === undefined && !isWebAddress(returnTo)) {
+    throw new ApiError(
+      "oidc_code_challenge_required",
+      "return_to is an app's own scheme, which another app can claim: send a code_challenge, and its code_verifier with the code.",
+    );
+  }
   const request = newAuthorizationRequest();
   const redirectUri = callbackUrl(ctx.config, provider.id);
   const url = await authorizationUrl(provider, { ...request, redirectUri, now: ctx.now }).catch((error: unknown) =>
     providerFailure(ctx, provider.label, error),
   );
   const maxAgeSeconds = POLICY.identities.flowMinutes * 60;
-  const flow: Flow = { provider: provider.id, ...request, returnTo, link: query.link, expiresAt: ctx.now.getTime() + maxAgeSeconds * 1000 };
+  const flow: Flow = {
+    provider: provider.id,
+    ...request,
+    returnTo,
+    link: query.link,
+    codeChallenge: query.code_challenge,
+    expiresAt: ctx.now.getTime() + maxAgeSeconds * 1000,
+  };
   const value = await seal(ctx.config.HASH_SECRET, JSON.stringify(flow), "oidc");
   return { location: url.href, cookie: { value, maxAgeSeconds, sameSite: provider.formPost ? "None" : "Lax" } };
 }
@@ -162,6 +177,22 @@ interface SignInCodeText {
   identityId: string;
   multiFactor: boolean;
   secret: string;
+}
+
+/**
+ * What a sign-in code is stored as: the SHA-256 of its secret and, when the start was given a code challenge, of
+ * that challenge too. An exchange recomputes it from the verifier it is sent, so a code taken on its way back to the
+ * client (another app claiming its scheme, a leaked address) opens nothing without the verifier, and a wrong one
+ * does not spend it.
+ */
+function signInCodeHash(secret: string, codeChallenge: string | undefined): Promise<Uint8Array> {
+  return sha256(codeChallenge === undefined ? secret : `${secret}.${codeChallenge}`);
+}
+
+/** https:// or http:// (a local one): a browser's page. Anything else is an app's own scheme. */
+function isWebAddress(address: string): boolean {
+  const { protocol } = new URL(address);
+  return protocol === "https:" || protocol === "http:";
 }
 
 const SIGN_IN_CODE = /^(\d{1,19})\.([0-9a-f-]{36})\.([01])\.([A-Za-z0-9_-]{43})$/;
@@ -272,7 +303,11 @@ export async function finishSignIn(
   const code =
     signIn.kind === "link" && signIn.linkTokenHash
       ? undefined
-      : { hash: await sha256(secret), expiresAt: secondsAfter(ctx.now, POLICY.identities.codeSeconds), multiFactor: identity.multiFactor };
+      : {
+          hash: await signInCodeHash(secret, flow.codeChallenge),
+          expiresAt: secondsAfter(ctx.now, POLICY.identities.codeSeconds),
+          multiFactor: identity.multiFactor,
+        };
   const written = await recordIdentitySignIn(ctx.db, { signIn, code, events: ctx.events }).catch((error: unknown) => {
     // another sign-in of the same person made the identity or the account first: this one's answer is stale
     if (isUniqueViolation(error, "identities_provider_subject_key") || isUniqueViolation(error, "users_email_key")) {
@@ -307,7 +342,7 @@ export async function exchangeCode(ctx: ServiceContext, input: OidcExchangeReque
   const challengeSeconds = ctx.config.MFA_CHALLENGE_TTL_SECONDS;
   const [{ fresh, refreshToken }, codeHash, challengeHash] = await Promise.all([
     newSession(ctx, { proved: multiFactor ? ["fed", "mfa"] : ["fed"], report: device.report, identityId }),
-    sha256(code.secret),
+    signInCodeHash(code.secret, input.code_verifier === undefined ? undefined : await s256CodeChallenge(input.code_verifier)),
     sha256(challengeToken),
   ]);
   const exchanged = await exchangeSignInCode(ctx.db, {

@@ -719,7 +719,7 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Users" }).waitFor();
     expect(await page.locator("header").textContent()).toContain(providerAdmin.email);
-    // the one-time code is gone from the address
+    // the one-time code is gone from the address (and was bound to this tab's verifier: the exchange needed it)
     expect(new URL(page.url()).hash).not.toContain("oidc_code");
     await page.getByLabel("Email, name or id").fill("ada.console");
     await page.getByLabel("Email, name or id").press("Enter");

@@ -158,6 +158,41 @@ describe("the flow", () => {
   });
 });
 
+describe("a code bound to its client's verifier (RFC 7636 S256)", () => {
+  // RFC 7636, appendix B
+  const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+  const codeChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  const APP_RETURN = "coffeeshop://signed-in";
+
+  it("opens nothing without the verifier or with another, and stays for the client that holds it", async () => {
+    const person = providerPerson();
+    const code = codeOf(await throughProvider(api, person.login, { codeChallenge }));
+    await expectProblem(await exchange(api, code), 400, "oidc_code_invalid");
+    await expectProblem(await exchange(api, code, { code_verifier: `${verifier.slice(1)}x` }), 400, "oidc_code_invalid");
+    const tokens = await signedIn(await exchange(api, code, { code_verifier: verifier }));
+    expect((await me(api, tokens.access_token)).email).toBe(person.email);
+    await expectProblem(await exchange(api, code, { code_verifier: verifier }), 400, "oidc_code_invalid");
+  });
+
+  it("is required of an app coming back through its own scheme, which another app can claim", async () => {
+    const start = await api(`/auth/oidc/local/start?return_to=${encodeURIComponent(APP_RETURN)}`);
+    await expectProblem(start, 400, "oidc_code_challenge_required");
+    const person = providerPerson();
+    const code = codeOf(await throughProvider(api, person.login, { returnTo: APP_RETURN, codeChallenge }), APP_RETURN);
+    await expectProblem(await exchange(api, code), 400, "oidc_code_invalid");
+    expect((await exchange(api, code, { code_verifier: verifier })).status).toBe(200);
+  });
+
+  it("must be a challenge and a verifier of RFC 7636's form", async () => {
+    await expectProblem(
+      await api(`/auth/oidc/local/start?return_to=${encodeURIComponent(RETURN_TO)}&code_challenge=short`),
+      422,
+      "validation_failed",
+    );
+    await expectProblem(await exchange(api, "42.x", { code_verifier: "too short" }), 422, "validation_failed");
+  });
+});
+
 describe("what goes wrong gets a problem answer, and no account", () => {
   it("a callback without the browser's cookie: the flow was started elsewhere (login CSRF)", async () => {
     const person = providerPerson();

@@ -22,8 +22,19 @@ export interface Flow {
   cookie: string;
 }
 
-export async function startFlow(call: Call = api, options: { provider?: string; returnTo?: string; link?: string } = {}): Promise<Flow> {
-  const query = new URLSearchParams({ return_to: options.returnTo ?? RETURN_TO, ...(options.link ? { link: options.link } : {}) });
+export interface FlowOptions {
+  provider?: string;
+  returnTo?: string;
+  link?: string;
+  codeChallenge?: string;
+}
+
+export async function startFlow(call: Call = api, options: FlowOptions = {}): Promise<Flow> {
+  const query = new URLSearchParams({
+    return_to: options.returnTo ?? RETURN_TO,
+    ...(options.link ? { link: options.link } : {}),
+    ...(options.codeChallenge ? { code_challenge: options.codeChallenge } : {}),
+  });
   const response = await call(`/auth/oidc/${options.provider ?? "local"}/start?${query}`);
   expect(response.status).toBe(302);
   const setCookie = response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${FLOW_COOKIE}=`)) ?? "";
@@ -92,21 +103,21 @@ export function arriveAtCallback(call: Call, callbackUrl: URL, cookie: string | 
 }
 
 /** The one-time code the callback put in the return address's fragment. */
-export function codeOf(response: Response): string {
+export function codeOf(response: Response, returnTo = RETURN_TO): string {
   expect(response.status).toBe(303);
   const location = new URL(response.headers.get("Location") ?? "");
-  expect(`${location.origin}${location.pathname}`).toBe(RETURN_TO);
+  expect(location.href.slice(0, returnTo.length + 1)).toBe(`${returnTo}#`);
   const code = new URLSearchParams(location.hash.slice(1)).get("oidc_code");
   expect(code).toEqual(expect.any(String));
   return code ?? "";
 }
 
-export function exchange(call: Call, code: string, deviceToken?: string): Promise<Response> {
-  return call("/auth/oidc/exchange", json("POST", { code, ...(deviceToken ? { device_token: deviceToken } : {}) }));
+export function exchange(call: Call, code: string, extra: { device_token?: string; code_verifier?: string } = {}): Promise<Response> {
+  return call("/auth/oidc/exchange", json("POST", { code, ...extra }));
 }
 
 /** A whole sign-in up to the callback's answer. */
-export async function throughProvider(call: Call, login: string, options: { link?: string } = {}): Promise<Response> {
+export async function throughProvider(call: Call, login: string, options: FlowOptions = {}): Promise<Response> {
   const flow = await startFlow(call, options);
   return arriveAtCallback(call, await signInAtProvider(flow.authorizeUrl, login), flow.cookie);
 }

@@ -94,7 +94,9 @@ export const start = createRoute({
   summary: "Sign in with a provider (open in the browser)",
   description:
     "Sends the browser to the provider (authorization code flow with PKCE S256, `state` and `nonce`), with a cookie that " +
-    "binds the sign-in to this browser for 10 minutes. `return_to` must be one of the deployment's OIDC_RETURN_URLS, exactly.",
+    "binds the sign-in to this browser for 10 minutes. `return_to` must be one of the deployment's OIDC_RETURN_URLS, exactly. " +
+    "With a `code_challenge` (RFC 7636, S256) the code the sign-in comes back with works only with its verifier: an app " +
+    "coming back through its own scheme must send one, since another app on the device can claim that scheme.",
   request: { params: ProviderParam, query: OidcStartQuerySchema },
   responses: {
     302: redirect("To the provider's sign-in page"),
@@ -103,6 +105,7 @@ export const start = createRoute({
       ...LIMITED_PROBLEMS,
       "oidc_provider_unknown",
       "oidc_return_not_allowed",
+      "oidc_code_challenge_required",
       "service_unavailable",
     ),
   },
@@ -155,10 +158,12 @@ export const exchange = createRoute({
     'login\'s. Its tokens\' `amr` is `["fed"]`, or `["fed", "mfa"]` when the provider asserted a second factor. An ' +
     "account with an authenticator app answers 401 `mfa_required` with a `challenge` (complete it at POST " +
     "/auth/login/mfa) unless the provider asserted a second factor. Send the `device_token` of this device's last " +
-    "sign-in, as for a login.",
+    "sign-in, as for a login, and the `code_verifier` of the start's `code_challenge` if it had one (a wrong or missing " +
+    "one answers as an unknown code, and leaves the code for its client).",
   request: jsonBody(OidcExchangeRequestSchema, {
     code: "42.8b2f6c1e-3d4a-4b5c-9d6e-7f8a9b0c1d2e.0.q9v0Yb3K1mZt7Lw2Xc8Rj5Np4Hd6Sa0Ge1Uf3Io9TyAb",
     device_token: exampleSignIn.device_token,
+    code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
   }),
   responses: {
     200: { description: "Signed in; keep the device token for the next sign-in here", content: jsonContent(SignedInSchema, exampleSignIn) },
