@@ -720,7 +720,7 @@ export interface paths {
         put?: never;
         /**
          * Start adding a passkey
-         * @description Answers the options for `navigator.credentials.create()`: a challenge bound to this session (single use, 5 minutes), this account as the passkey's user, and its passkeys to exclude. A discoverable credential (resident key) and user verification are required. Needs a recent sign-in; the password goes with the result (POST /auth/passkeys).
+         * @description Answers the options for `navigator.credentials.create()`: a challenge bound to this session (single use, 5 minutes), this account as the passkey's user, and its passkeys to exclude. A discoverable credential (resident key) and user verification are required. Needs a recent sign-in; the password goes with the result (POST /auth/passkeys). An account holds at most 20 passkeys (409 `passkey_limit_reached`).
          */
         post: operations["passkeyRegistrationOptions"];
         delete?: never;
@@ -1168,7 +1168,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "oidc_code_challenge_required" | "deletion_token_invalid" | "passkey_challenge_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "passkey_invalid" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "passkey_not_found" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "passkey_exists" | "cannot_remove_own_passkey" | "cannot_unlink_own_identity" | "account_not_locked" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ProblemCode: "bad_request" | "malformed_json" | "code_invalid" | "link_invalid" | "signup_password_mismatch" | "oidc_state_mismatch" | "oidc_return_not_allowed" | "oidc_code_invalid" | "oidc_code_challenge_required" | "deletion_token_invalid" | "passkey_challenge_invalid" | "unauthorized" | "invalid_token" | "invalid_credentials" | "mfa_required" | "mfa_code_invalid" | "oidc_failed" | "reauthentication_required" | "passkey_invalid" | "email_not_verified" | "account_disabled" | "account_locked" | "account_pending_deletion" | "mfa_enrollment_required" | "oidc_email_unverified" | "forbidden" | "not_found" | "user_not_found" | "session_not_found" | "device_not_found" | "identity_not_found" | "oidc_provider_unknown" | "passkey_not_found" | "method_not_allowed" | "email_taken" | "identity_taken" | "last_sign_in_method" | "cannot_delete_self" | "cannot_disable_self" | "cannot_reset_own_factor" | "last_admin" | "mfa_already_enabled" | "mfa_not_enabled" | "passkey_exists" | "cannot_remove_own_passkey" | "passkey_limit_reached" | "cannot_unlink_own_identity" | "account_not_locked" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "password_breached" | "too_many_requests" | "internal_error" | "service_unavailable";
         JWKS: {
             keys: {
                 kty: string;
@@ -8424,6 +8424,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description `passkey_limit_reached`: As many passkeys as an account may hold */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:coffee-shop:problem:passkey-limit-reached",
+                     *       "code": "passkey_limit_reached",
+                     *       "title": "As many passkeys as an account may hold",
+                     *       "status": 409,
+                     *       "detail": "As many passkeys as an account may hold.",
+                     *       "request_id": "6b1c0d2e-5f4a-4e8b-9c3d-2a1f0e9d8c7b"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "passkey_limit_reached";
+                    };
+                };
+            };
             /** @description `too_many_requests`: Too many requests */
             429: {
                 headers: {
@@ -8711,7 +8733,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `passkey_exists`: Passkey already registered */
+            /** @description `passkey_exists`: Passkey already registered; `passkey_limit_reached`: As many passkeys as an account may hold */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8729,7 +8751,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "passkey_exists";
+                        code?: "passkey_exists" | "passkey_limit_reached";
                     };
                 };
             };

@@ -46,6 +46,11 @@ export const POLICY = {
    */
   identities: { flowMinutes: 10, codeSeconds: 60, linkMinutes: 10, retryAfterSeconds: 30 },
   /**
+   * Passkeys one account may hold: more than anyone's devices, few enough that a stolen session and password
+   * cannot fill the table, and that a registration's list of passkeys to exclude stays small.
+   */
+  passkeys: { perAccount: 20 },
+  /**
    * What one request may ask of the database (OWASP API4:2023): the users list counts the users its filters match up
    * to `countUsersUpTo`, and says "more than" past it, so no filter makes a page scan the whole table.
    */

@@ -314,6 +314,8 @@ export interface PasskeyAddition {
   passkey: NewPasskey;
   /** What proved the change (the current password): its run of wrong ones ends here. */
   proofSpent: Step;
+  /** How many passkeys the account may hold: none is added past it. */
+  perAccount: number;
   notice: MailToQueue;
   events: EventContext;
 }
@@ -335,7 +337,15 @@ const challengeSpent = cte<{ user_id: string | null; address: string | null }>()
 const added = cte<PasskeyRow & { user_id: string }>()("passkey_added");
 
 /** The passkey stored for the user whose registration challenge the statement spent, unless its credential is known. */
-function storePasskey(userId: string, passkey: NewPasskey, now: Date): Step {
+/** How many passkeys the user holds, as the statement's snapshot has them (before its own insert). */
+function passkeysHeld(userId: string) {
+  return tables
+    .selectFrom("passkeys")
+    .select((eb) => eb.fn.countAll<number>().as("held"))
+    .where("user_id", "=", userId);
+}
+
+function storePasskey(userId: string, passkey: NewPasskey, now: Date, perAccount: number): Step {
   return added.as(
     () =>
       new QueryRows(
@@ -357,6 +367,7 @@ function storePasskey(userId: string, passkey: NewPasskey, now: Date): Step {
           .expression(
             tables
               .selectFrom(challengeSpent.from().selectAll().as("claimed"))
+              .where(passkeysHeld(userId), "<", perAccount)
               .select((eb) => [
                 eb.val(passkey.id).as("id"),
                 eb.val(userId).as("user_id"),
@@ -380,14 +391,15 @@ function storePasskey(userId: string, passkey: NewPasskey, now: Date): Step {
 /**
  * Adds a passkey whose attestation was verified, in one statement after taking the user's row lock: the
  * registration's challenge spent (live, and bound to this user and session), the passkey stored unless its
- * credential is registered already, the owner told, the event recorded. `added` undefined: the challenge was not
- * live (`claimed` false) or the credential is known.
+ * credential is registered already or the account holds as many as it may (`full`), the owner told, the event
+ * recorded. `added` undefined: the challenge was not live (`claimed` false), the account is full, or the credential
+ * is known.
  */
 export async function addPasskey(
   db: Db,
   addition: PasskeyAddition,
-): Promise<{ claimed: boolean; added: PasskeyRow | undefined; notice: QueuedMail | null }> {
-  const { userId, sessionId, challengeHash, passkey, events } = addition;
+): Promise<{ claimed: boolean; full: boolean; added: PasskeyRow | undefined; notice: QueuedMail | null }> {
+  const { userId, sessionId, challengeHash, passkey, perAccount, events } = addition;
   const now = events.now;
   const notice = queueMail("notice", {
     recipients: () => tables.selectFrom("users").select("email as to_address").where("id", "in", added.from().select("user_id")),
@@ -396,20 +408,24 @@ export async function addPasskey(
   const statement = withSteps(
     db,
     challengeSpent.as(() => new QueryRows(spendChallenge(challengeHash, { ceremony: "registration", userId, sessionId }, now))),
-    storePasskey(userId, passkey, now),
+    storePasskey(userId, passkey, now, perAccount),
     addition.proofSpent,
     notice.step,
     recordEvents(events, { type: "passkey_added", rows: () => passkeyEvents(added.from().select(["id", "user_id", "name"])) }),
   )
     .selectFrom(
       tables
-        .selectNoFrom((eb) => [eb.exists(challengeSpent.from().select("user_id")).as("claimed"), notice.queued().as("notice")])
+        .selectNoFrom((eb) => [
+          eb.exists(challengeSpent.from().select("user_id")).as("claimed"),
+          eb(passkeysHeld(userId), ">=", perAccount).as("full"),
+          notice.queued().as("notice"),
+        ])
         .as("effects"),
     )
     .leftJoin(added.from().select(VIEW_COLUMNS).as("added"), (join) => join.onTrue())
     .selectAll();
   const [row] = await afterLockingUsers(db, { users: { ids: [userId] }, mode: "change" }, statement);
-  return { claimed: row?.claimed === true, added: row && viewOf(row), notice: row?.notice ?? null };
+  return { claimed: row?.claimed === true, full: row?.full === true, added: row && viewOf(row), notice: row?.notice ?? null };
 }
 
 /** Event rows naming each passkey of `rows` (its id and name, never its key). */

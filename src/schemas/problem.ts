@@ -50,6 +50,7 @@ export const problemTable = {
   mfa_not_enabled: { status: 409, title: "No second factor" },
   passkey_exists: { status: 409, title: "Passkey already registered" },
   cannot_remove_own_passkey: { status: 409, title: "Cannot remove your own passkey as an admin" },
+  passkey_limit_reached: { status: 409, title: "As many passkeys as an account may hold" },
   cannot_unlink_own_identity: { status: 409, title: "Cannot unlink your own identity as an admin" },
   account_not_locked: { status: 409, title: "Nothing to unlock" },
   payload_too_large: { status: 413, title: "Payload too large" },

@@ -24,6 +24,7 @@ import { endPasswordRun } from "../db/password-run.ts";
 import { endingSessions } from "../edge/revocations.ts";
 import { ApiError, failure } from "../errors.ts";
 import { passkeyAddedNotice, passkeyRemovedNotice } from "../mail/templates.ts";
+import { POLICY } from "../policy.ts";
 import type { AccessToken } from "../schemas/mfa.ts";
 import {
   type PasskeyAttestation,
@@ -93,6 +94,8 @@ export async function registrationOptions(ctx: ServiceContext, actor: AccessClai
   requireRecentAuthentication(ctx, actor);
   const { challenge, user } = await storedChallenge(ctx, { ceremony: "registration", userId: actor.userId, sessionId: actor.sessionId });
   const { email, first_name, last_name, passkeys } = signedInUser(user);
+  // refused before the authenticator makes a key the API would not keep
+  if (passkeys.length >= POLICY.passkeys.perAccount) throw accountFull();
   return generateRegistrationOptions({
     rpName: ctx.config.PRODUCT_NAME,
     rpID: ctx.config.WEBAUTHN_RP_ID,
@@ -138,6 +141,12 @@ async function verifiedPasskey(ctx: ServiceContext, credential: PasskeyAttestati
   };
 }
 
+const accountFull = () =>
+  new ApiError(
+    "passkey_limit_reached",
+    `This account holds ${POLICY.passkeys.perAccount} passkeys, as many as it may: remove one you no longer use first.`,
+  );
+
 /**
  * Adds a passkey (two round trips): the current password through its guard, the attestation verified, then the
  * registration's challenge spent (live, bound to this user and session) and the passkey stored in one statement;
@@ -163,10 +172,12 @@ export async function registerPasskey(ctx: ServiceContext, actor: AccessClaims, 
     challengeHash: await sha256(challenge),
     passkey,
     proofSpent: endPasswordRun(proved.holder.run),
+    perAccount: POLICY.passkeys.perAccount,
     notice,
     events: ctx.events,
   });
   if (!result.claimed) throw challengeGone();
+  if (result.full) throw accountFull();
   if (!result.added) throw new ApiError("passkey_exists", "This passkey is registered already.");
   deliverLater(ctx, result.notice);
   return viewOf(result.added);

@@ -192,6 +192,23 @@ describe.concurrent("step-up with a passkey", () => {
 });
 
 describe.concurrent("managing passkeys", () => {
+  it("holds at most 20 on an account: the 21st is refused at its options, or where it is stored when its options came first", async () => {
+    const user = await seededUser();
+    for (let held = 0; held < 19; held += 1) await seededPasskey(user);
+    const { access_token } = await login(user);
+    const [first, second] = [authenticator(), authenticator()];
+    // both options while the account holds 19: the twentieth is kept, the other refused where it would be stored
+    const twentieth = await first.create(await registrationOptions(api, access_token));
+    const twentyFirst = await second.create(await registrationOptions(api, access_token));
+    const finish = (credential: Attestation) =>
+      api("/auth/passkeys", bearer(access_token, json("POST", { credential, current_password: PASSWORD })));
+    expect((await finish(twentieth)).status).toBe(201);
+    await expectProblem(await finish(twentyFirst), 409, "passkey_limit_reached");
+    const options = await api("/auth/passkeys/registration/options", bearer(access_token, { method: "POST" }));
+    await expectProblem(options, 409, "passkey_limit_reached");
+    expect(await (await api("/auth/passkeys", bearer(access_token))).json<PasskeyView[]>()).toHaveLength(20);
+  });
+
   it("lists and renames one's own; another's is not found", async () => {
     const { call, user, passkey } = await withPasskey();
     const { access_token } = await login(user, call);

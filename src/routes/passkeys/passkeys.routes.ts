@@ -81,7 +81,8 @@ export const registrationOptions = createRoute({
   description:
     "Answers the options for `navigator.credentials.create()`: a challenge bound to this session (single use, 5 minutes), " +
     "this account as the passkey's user, and its passkeys to exclude. A discoverable credential (resident key) and user " +
-    "verification are required. Needs a recent sign-in; the password goes with the result (POST /auth/passkeys).",
+    "verification are required. Needs a recent sign-in; the password goes with the result (POST /auth/passkeys). An " +
+    "account holds at most 20 passkeys (409 `passkey_limit_reached`).",
   responses: {
     200: {
       description: "Give these to the browser",
@@ -101,7 +102,7 @@ export const registrationOptions = createRoute({
         extensions: { credProps: true },
       }),
     },
-    ...problemResponses(...SIGNED_IN_PROBLEMS, ...STEP_UP_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS),
+    ...problemResponses(...SIGNED_IN_PROBLEMS, ...STEP_UP_PROBLEMS, ...DATABASE_PROBLEMS, ...LIMITED_PROBLEMS, "passkey_limit_reached"),
   },
 });
 
@@ -145,6 +146,7 @@ export const register = createRoute({
       ...LIMITED_PROBLEMS,
       ...ASSERTION_PROBLEMS,
       "passkey_exists",
+      "passkey_limit_reached",
     ),
   },
 });
