@@ -1761,6 +1761,19 @@ export interface components {
                 /** Format: date-time */
                 last_sign_in_at: string | null;
             }[];
+            /** @description The account's passkeys (never a key: the public half stays here too) */
+            passkeys: components["schemas"]["Passkey"][];
+            /** @description The devices the account signs in from, newest sign-in first (never their tokens) */
+            devices: {
+                /** Format: date-time */
+                first_sign_in_at: string;
+                /** Format: date-time */
+                last_sign_in_at: string;
+                user_agent: string;
+                /** @description The network of its last sign-in */
+                client_address: string | null;
+                country: string | null;
+            }[];
             /** @description The one-time codes mailed to the account that are still kept (never the code) */
             codes: {
                 /** @enum {string} */
@@ -10955,6 +10968,29 @@ export interface operations {
                      *           "last_sign_in_at": "2026-12-01T08:02:11.000Z"
                      *         }
                      *       ],
+                     *       "passkeys": [
+                     *         {
+                     *           "id": "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+                     *           "name": "Ada's phone",
+                     *           "device_type": "multiDevice",
+                     *           "backed_up": true,
+                     *           "transports": [
+                     *             "internal",
+                     *             "hybrid"
+                     *           ],
+                     *           "created_at": "2026-11-24T12:15:00.000Z",
+                     *           "last_used_at": "2026-12-01T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "devices": [
+                     *         {
+                     *           "first_sign_in_at": "2026-11-24T12:00:00.000Z",
+                     *           "last_sign_in_at": "2026-11-24T12:00:00.000Z",
+                     *           "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+                     *           "client_address": "203.0.113.9",
+                     *           "country": "GB"
+                     *         }
+                     *       ],
                      *       "codes": [
                      *         {
                      *           "purpose": "verify_email",
@@ -11155,6 +11191,29 @@ export interface operations {
                      *           "email": "ada@gmail.com",
                      *           "linked_at": "2026-11-02T09:14:00.000Z",
                      *           "last_sign_in_at": "2026-12-01T08:02:11.000Z"
+                     *         }
+                     *       ],
+                     *       "passkeys": [
+                     *         {
+                     *           "id": "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+                     *           "name": "Ada's phone",
+                     *           "device_type": "multiDevice",
+                     *           "backed_up": true,
+                     *           "transports": [
+                     *             "internal",
+                     *             "hybrid"
+                     *           ],
+                     *           "created_at": "2026-11-24T12:15:00.000Z",
+                     *           "last_used_at": "2026-12-01T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "devices": [
+                     *         {
+                     *           "first_sign_in_at": "2026-11-24T12:00:00.000Z",
+                     *           "last_sign_in_at": "2026-11-24T12:00:00.000Z",
+                     *           "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+                     *           "client_address": "203.0.113.9",
+                     *           "country": "GB"
                      *         }
                      *       ],
                      *       "codes": [

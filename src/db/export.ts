@@ -92,6 +92,20 @@ function accountData(userId: string) {
     ).as("identities"),
     jsonArrayFrom(
       eb
+        .selectFrom("passkeys")
+        .select(["id", "name", "device_type", "backed_up", "transports", "created_at", "last_used_at"])
+        .where("user_id", "=", userId)
+        .orderBy("created_at", "desc"),
+    ).as("passkeys"),
+    jsonArrayFrom(
+      eb
+        .selectFrom("devices")
+        .select(["created_at", "last_sign_in_at", "user_agent", "client_address", "country"])
+        .where("user_id", "=", userId)
+        .orderBy("last_sign_in_at", "desc"),
+    ).as("devices"),
+    jsonArrayFrom(
+      eb
         .selectFrom("one_time_codes")
         .select(["purpose", "address", "created_at", "expires_at", "consumed_at"])
         .where("user_id", "=", userId)

@@ -93,6 +93,26 @@ export const exampleExport: DataExport = {
   identities: [
     { provider: "google", email: "ada@gmail.com", linked_at: "2026-11-02T09:14:00.000Z", last_sign_in_at: "2026-12-01T08:02:11.000Z" },
   ],
+  passkeys: [
+    {
+      id: "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+      name: "Ada's phone",
+      device_type: "multiDevice",
+      backed_up: true,
+      transports: ["internal", "hybrid"],
+      created_at: "2026-11-24T12:15:00.000Z",
+      last_used_at: "2026-12-01T08:00:00.000Z",
+    },
+  ],
+  devices: [
+    {
+      first_sign_in_at: exampleSession.created_at,
+      last_sign_in_at: exampleSession.created_at,
+      user_agent: exampleSession.user_agent,
+      client_address: exampleSession.client_address,
+      country: "GB",
+    },
+  ],
   codes: [
     {
       purpose: "verify_email",

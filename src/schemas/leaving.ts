@@ -4,6 +4,7 @@ import { z } from "zod";
 import { CodePurposeSchema } from "./codes.ts";
 import { AuthEventSchema } from "./events.ts";
 import { AuthMethodSchema } from "./mfa.ts";
+import { PasskeySchema } from "./passkeys.ts";
 import { LastSignInSchema, UserSchema } from "./user.ts";
 
 export const CancelDeletionRequestSchema = z
@@ -54,6 +55,18 @@ export const DataExportSchema = z
         }),
       )
       .meta({ description: "The identity providers linked to the account (never the provider's tokens: none are kept)" }),
+    passkeys: z.array(PasskeySchema).meta({ description: "The account's passkeys (never a key: the public half stays here too)" }),
+    devices: z
+      .array(
+        z.object({
+          first_sign_in_at: time(),
+          last_sign_in_at: time(),
+          user_agent: z.string(),
+          client_address: z.string().nullable().meta({ description: "The network of its last sign-in" }),
+          country: z.string().nullable(),
+        }),
+      )
+      .meta({ description: "The devices the account signs in from, newest sign-in first (never their tokens)" }),
     codes: z
       .array(
         z.object({

@@ -124,6 +124,18 @@ function documentOf(now: Date, row: ExportRow, account: NonNullable<ExportRow["a
       linked_at: iso(identity.linked_at),
       last_sign_in_at: iso(identity.last_sign_in_at),
     })),
+    passkeys: row.passkeys.map((passkey) => ({
+      ...passkey,
+      created_at: iso(passkey.created_at),
+      last_used_at: iso(passkey.last_used_at),
+    })),
+    devices: row.devices.map((device) => ({
+      first_sign_in_at: iso(device.created_at),
+      last_sign_in_at: iso(device.last_sign_in_at),
+      user_agent: device.user_agent,
+      client_address: device.client_address,
+      country: device.country,
+    })),
     codes: row.codes.map((code) => ({
       purpose: code.purpose,
       address: code.address,

@@ -4,7 +4,9 @@ import { describe, expect, inject, it } from "vitest";
 import { getDb } from "../../src/db/client.ts";
 import type { DataExport } from "../../src/schemas/leaving.ts";
 import type { PublicUser } from "../../src/schemas/user.ts";
+import { base64url } from "./authenticator.ts";
 import { challenge, codeAt, completeWith, seededFactor } from "./factors.ts";
+import { seededPasskey } from "./passkeys.ts";
 import {
   api,
   bearer,
@@ -153,10 +155,15 @@ async function userWithHistory(call: Call, clock: ReturnType<typeof manualClock>
 }
 
 describe("exporting one's data", () => {
-  it("answers every session, event and the factor as facts, and no secret; mails the owner; one export per interval", async () => {
+  it("answers every session, event, factor, passkey and device as facts, and no secret; mails the owner; one export per interval", async () => {
     const clock = manualClock();
     const call = client({ clock });
     const { user, factor, tokens, current } = await userWithHistory(call, clock);
+    const { device, passkey } = await seededPasskey(user);
+    const deviceTokens = tokens.flatMap((pair) =>
+      "device_token" in pair && typeof pair.device_token === "string" ? [pair.device_token] : [],
+    );
+    expect(deviceTokens).not.toEqual([]);
     await call("/auth/login", json("POST", { email: user.email, password: "a wrong guess" }, DEVICE));
 
     const exported = await countRoundTrips((counted) => counted("/users/me/export", bearer(current.access_token)), { clock });
@@ -169,13 +176,24 @@ describe("exporting one's data", () => {
     expect(document.sessions[0]).toMatchObject({ amr: ["pwd", "otp"], user_agent: expect.any(String) });
     expect(document.sessions.some((session) => session.last_refreshed_at !== null)).toBe(true);
     expect(document.second_factor).toEqual({ method: "totp", on_since: expect.any(String), recovery_codes_left: 10 });
+    expect(document.passkeys).toEqual([passkey]);
+    // both sign-ins came without a device token: two devices
+    const aDevice = { first_sign_in_at: expect.any(String), last_sign_in_at: expect.any(String), user_agent: expect.any(String) };
+    expect(document.devices).toEqual([expect.objectContaining(aDevice), expect.objectContaining(aDevice)]);
     expect(document.events.map((event) => event.type)).toEqual(expect.arrayContaining(["login_failed", "login_succeeded"]));
     expect(document.events.find((event) => event.type === "login_failed")).toMatchObject({
       client_address: DEVICE["CF-Connecting-IP"],
       user_agent: DEVICE["User-Agent"],
     });
     const text = JSON.stringify(document);
-    const secrets = [user.password, ...factor.recoveryCodes, ...tokens.flatMap((pair) => [pair.access_token, pair.refresh_token])];
+    const publicKey = base64url(device.credentials[0]?.publicKey ?? new Uint8Array());
+    const secrets = [
+      user.password,
+      ...factor.recoveryCodes,
+      ...tokens.flatMap((pair) => [pair.access_token, pair.refresh_token]),
+      ...deviceTokens,
+      publicKey,
+    ];
     for (const secret of secrets) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/hash|secret|sealed|\$pbkdf2/);
 
