@@ -646,7 +646,35 @@ describe("an account its owner deleted", () => {
     await send("/auth/password/reset", json("POST", { email: moved, code: wrongCode, new_password: "never set like this" }));
     const { secret } = await seededFactor({ id: Number(person.id), email: moved, password: PASSWORD }, clock(), isolated.DATABASE_URL);
     await challenge(send, { id: 0, email: moved, password: PASSWORD });
-    for (const table of ["sessions", "refresh_tokens", "one_time_codes", "totp_factors", "recovery_codes", "mfa_challenges"]) {
+    // a passkey and a provider's identity, as their ceremonies leave them (identities.test.ts and passkeys.test.ts make them through the API)
+    const providerEmail = uniqueEmail("their-provider");
+    await db
+      .insertInto("identities")
+      .values({
+        id: crypto.randomUUID(),
+        user_id: person.id,
+        provider: "local",
+        subject: providerEmail,
+        email: providerEmail,
+        linked_at: clock(),
+      })
+      .execute();
+    await db
+      .insertInto("passkeys")
+      .values({
+        id: crypto.randomUUID(),
+        user_id: person.id,
+        credential_id: crypto.getRandomValues(new Uint8Array(32)),
+        public_key: crypto.getRandomValues(new Uint8Array(77)),
+        device_type: "singleDevice",
+        backed_up: false,
+        aaguid: "00000000-0000-0000-0000-000000000000",
+        name: "Their phone",
+        created_at: clock(),
+      })
+      .execute();
+    const named = ["sessions", "refresh_tokens", "one_time_codes", "totp_factors", "recovery_codes", "mfa_challenges", "devices"];
+    for (const table of [...named, "passkeys", "identities"]) {
       expect({ table, named: (await rowsNaming(table, "user_id", person.id)) > 0 }).toEqual({ table, named: true });
     }
     expect(await rowsHolding(moved)).toEqual(expect.arrayContaining(["email_outbox", "code_attempts", "code_failures", "auth_events"]));
@@ -673,12 +701,13 @@ describe("an account its owner deleted", () => {
       expect({ table, rows: await rowsNaming(table, column, person.id) }).toEqual({ table, rows: 0 });
     expect(await rowsHolding(moved)).toEqual([]);
     expect(await rowsHolding(person.email)).toEqual([]);
-    const named = await db
+    expect(await rowsHolding(providerEmail)).toEqual([]);
+    const namedEvents = await db
       .selectFrom("auth_events")
       .select("id")
       .where((eb) => eb.or([eb("user_id", "=", person.id), eb("actor_id", "=", person.id)]))
       .execute();
-    expect(named).toEqual([]);
+    expect(namedEvents).toEqual([]);
     // their events stay, under one pseudonym, without their networks and clients; and one more says they went
     const kept = await db
       .selectFrom("auth_events")
