@@ -2,8 +2,6 @@
 import {
   type AdminUser,
   type AuthEvent,
-  type Identity,
-  type Passkey,
   perform,
   read,
   readPage,
@@ -19,9 +17,8 @@ import { links } from "../router.ts";
 import { adminApi, signOut } from "../session.ts";
 import { confirmingFirst } from "./confirm.ts";
 import { eventTable } from "./event-table.ts";
-import { identityTable } from "./identity-table.ts";
-import { passkeyTable } from "./passkey-table.ts";
 import { signInPanel } from "./sign-in-panel.ts";
+import { userIdentities, userPasskeys, type WaysInControls } from "./ways-in.ts";
 import {
   type Column,
   empty,
@@ -75,8 +72,14 @@ export async function renderUser(view: UserView, done?: string): Promise<void> {
     section("Sign-in", ...signIn(view, user)),
     section("Account", accountActions(view, user)),
     section("Sessions", sessions(view, user)),
-    section("Passkeys", passkeys(view, user)),
-    section("Identity providers", identityProviders(view, user)),
+    section(
+      "Passkeys",
+      loadedPart(view, "passkeys", () => userPasskeys(waysIn(view, user))),
+    ),
+    section(
+      "Identity providers",
+      loadedPart(view, "identity providers", () => userIdentities(waysIn(view, user))),
+    ),
     section("Events", events(view)),
   );
   (doneNotice ?? heading).focus();
@@ -322,69 +325,9 @@ function ownSessions(view: UserView, list: Session[]): Node[] {
   ];
 }
 
-function passkeys(view: UserView, user: User): HTMLElement {
-  return loadedPart(view, "passkeys", async () =>
-    userPasskeys(view, user, await read(adminApi.GET("/users/{id}/passkeys", { params: { path: { id: view.id } }, signal: view.signal }))),
-  );
-}
-
-/** Their passkeys, each with Remove (a lost or stolen device): it asks first, and then every session of theirs ends. */
-function userPasskeys(view: UserView, user: User, list: Passkey[]): Node[] {
-  if (list.length === 0) return [empty("No passkeys.")];
-  if (String(view.me.id) === view.id) {
-    return [passkeyTable("Your passkeys", list), h("p", { class: "hint" }, "Only another admin can remove your passkeys here.")];
-  }
-  const problemBox = problemSlot();
-  const act = acting(view, problemBox);
-  const remove = (passkey: Passkey) => {
-    const question = {
-      title: `Remove the passkey “${passkey.name}” of ${person(user)}?`,
-      message: "It stops signing them in at once, every session of theirs ends, and they are told by mail.",
-      confirm: "Remove passkey",
-    };
-    const removal = () =>
-      act(
-        () => perform(adminApi.DELETE("/users/{id}/passkeys/{passkey_id}", { params: { path: { id: view.id, passkey_id: passkey.id } } })),
-        `Removed the passkey “${passkey.name}”: every session of ${user.email} has ended.`,
-      );
-    return actionButton("Remove", confirmingFirst(question, removal), { "aria-label": `Remove the passkey ${passkey.name}` });
-  };
-  return [problemBox, passkeyTable(`Passkeys of ${user.email}`, list, { label: "Remove", cell: remove })];
-}
-
-function identityProviders(view: UserView, user: User): HTMLElement {
-  return loadedPart(view, "identity providers", async () =>
-    userIdentities(
-      view,
-      user,
-      await read(adminApi.GET("/users/{id}/identities", { params: { path: { id: view.id } }, signal: view.signal })),
-    ),
-  );
-}
-
-/** Their linked providers, each with Unlink (a provider account taken over or lost): it asks first, then every session of theirs ends. */
-function userIdentities(view: UserView, user: User, list: Identity[]): Node[] {
-  if (list.length === 0) return [empty("No identity provider is linked.")];
-  if (String(view.me.id) === view.id) {
-    return [identityTable("Your identity providers", list), h("p", { class: "hint" }, "Only another admin can unlink yours here.")];
-  }
-  const problemBox = problemSlot();
-  const act = acting(view, problemBox);
-  const unlink = (identity: Identity) => {
-    const question = {
-      title: `Unlink the ${identity.provider} sign-in of ${person(user)}?`,
-      message: "It stops signing them in at once, every session of theirs ends, and they are told by mail.",
-      confirm: "Unlink provider",
-    };
-    const unlinking = () =>
-      act(
-        () =>
-          perform(adminApi.DELETE("/users/{id}/identities/{identity_id}", { params: { path: { id: view.id, identity_id: identity.id } } })),
-        `Unlinked the ${identity.provider} sign-in: every session of ${user.email} has ended.`,
-      );
-    return actionButton("Unlink", confirmingFirst(question, unlinking), { "aria-label": `Unlink the ${identity.provider} sign-in` });
-  };
-  return [problemBox, identityTable(`Identity providers of ${user.email}`, list, { label: "Unlink", cell: unlink })];
+/** What the "ways in" sections need of the page. */
+function waysIn(view: UserView, user: User): WaysInControls {
+  return { user, own: String(view.me.id) === view.id, signal: view.signal, acting: (problemBox) => acting(view, problemBox) };
 }
 
 function events(view: UserView): HTMLElement {
