@@ -158,16 +158,23 @@ describe("a device proof", () => {
 
 describe("a sign-in from a new device", () => {
   it("is mailed to the owner, with a link that signs exactly that device out, once", async () => {
-    const { call, user, first } = await withKnownDevice();
+    const { clock, call, user, first } = await withKnownDevice();
     expect(newDeviceNotices(await mailTo(user.email))).toEqual([]);
     const stranger = await signedIn(await signIn(call, user, { network: "203.0.113.77" }));
     const [notice] = newDeviceNotices(await mailTo(user.email));
     expect(notice?.subject).toBe("Coffee Shop: a new sign-in to your account");
     expect(notice?.text).toContain("Safari on iPhone, from 203.0.113.77");
     const token = await reportToken(user.email);
-    const report = () => call("/auth/sessions/report", json("POST", { token }));
-    const reported = await report();
+    const report = (through: Call = call) => through("/auth/sessions/report", json("POST", { token }));
+    // twenty wrong links at once: each judged and refused, and the right one still works (a link's token has 256
+    // bits: no count of wrong ones is needed to keep it from being guessed)
+    const wrong = await Promise.all(
+      Array.from({ length: 20 }, () => call("/auth/sessions/report", json("POST", { token: `${token.slice(0, -4)}AAAA` }))),
+    );
+    expect(wrong.map((answer) => answer.status)).toEqual(Array(20).fill(400));
+    const { result: reported, roundTrips } = await countRoundTrips((counted) => report(counted), { clock });
     expect(reported.status).toBe(200);
+    expect(roundTrips).toBe(1);
     expect((await reported.json<{ message: string }>()).message).toMatch(/new one with “Forgot password”/);
     await expectProblem(await call("/users/me", bearer(stranger.access_token)), 401, "invalid_token");
     await expectProblem(await call("/auth/refresh", json("POST", { refresh_token: stranger.refresh_token })), 401, "invalid_token");
@@ -187,7 +194,7 @@ describe("a sign-in from a new device", () => {
     await signedIn(await signIn(call, user, { network: "203.0.113.1" }));
     const second = await signedIn(await signIn(call, user, { network: "203.0.113.2" }));
     // the list goes in the order of sign-in, which a fixed clock would leave a tie
-    clock.advance(1000);
+    clock.advance(1);
     const third = await signedIn(await signIn(call, user, { network: "203.0.113.3" }));
     expect(newDeviceNotices(await mailTo(user.email))).toHaveLength(1);
     const config = getConfig({ ...env });
@@ -217,9 +224,54 @@ describe("a sign-in from a new device", () => {
     expect({ current: current?.device?.known, earlier: earlier?.device?.known }).toEqual({ current: true, earlier: false });
     const deviceId = current?.device?.id ?? "";
     expect(earlier?.device?.id).toBe(deviceId);
-    expect((await call(`/auth/devices/${deviceId}`, bearer(again.access_token, { method: "DELETE" }))).status).toBe(204);
+    const forgotten = await countRoundTrips((counted) =>
+      counted(`/auth/devices/${deviceId}`, bearer(again.access_token, { method: "DELETE" })),
+    );
+    expect(forgotten.result.status).toBe(204);
+    expect(forgotten.roundTrips).toBe(1);
     await expectProblem(await call("/users/me", bearer(first.access_token)), 401, "invalid_token");
     await expectProblem(await call("/users/me", bearer(again.access_token)), 401, "invalid_token");
+  });
+});
+
+describe("an admin signing a device of a user out", () => {
+  it("ends that device's sessions and forgets it, the user's other device going on; audited, after a recent sign-in", async () => {
+    const { clock, call, user, first } = await withKnownDevice();
+    const other = await signedIn(await signIn(call, user, { network: "203.0.113.44" }));
+    const admin = await seededUser("admin");
+    const adminToken = (await signedIn(await signIn(call, admin))).access_token;
+    const [device] = await db.selectFrom("devices").select("id").where("user_id", "=", String(user.id)).orderBy("created_at").execute();
+    const forget = (token: string, through: Call = call) =>
+      through(`/users/${user.id}/devices/${device?.id}`, bearer(token, { method: "DELETE" }));
+    await expectProblem(await forget(other.access_token), 403, "forbidden");
+    await expectProblem(
+      await call(`/users/${admin.id}/devices/${device?.id}`, bearer(adminToken, { method: "DELETE" })),
+      404,
+      "device_not_found",
+    );
+    const { result, roundTrips } = await countRoundTrips((counted) => forget(adminToken, counted), { clock });
+    expect(result.status).toBe(204);
+    expect(roundTrips).toBe(1);
+    await expectProblem(await call("/users/me", bearer(first.access_token)), 401, "invalid_token");
+    expect((await call("/users/me", bearer(other.access_token))).status).toBe(200);
+    const events = await db
+      .selectFrom("auth_events")
+      .select(["actor_id", "details"])
+      .where("user_id", "=", String(user.id))
+      .where("type", "=", "device_forgotten")
+      .execute();
+    expect(events).toEqual([{ actor_id: String(admin.id), details: { device_id: device?.id } }]);
+    // forgotten: the device is unknown now
+    await expectProblem(await forget(adminToken), 404, "device_not_found");
+    const [remaining] = await db.selectFrom("devices").select("id").where("user_id", "=", String(user.id)).execute();
+    const forgetRemaining = () => call(`/users/${user.id}/devices/${remaining?.id}`, bearer(adminToken, { method: "DELETE" }));
+    clock.advance(11 * 60);
+    await expectProblem(await forgetRemaining(), 401, "reauthentication_required");
+    // an admin no longer, as the database has it, though their token still says so: the statement refuses
+    clock.advance(-11 * 60);
+    await db.updateTable("users").set({ role: "user" }).where("id", "=", String(admin.id)).execute();
+    await expectProblem(await forgetRemaining(), 403, "forbidden");
+    expect((await call("/users/me", bearer(other.access_token))).status).toBe(200);
   });
 });
 
